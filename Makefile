@@ -1,0 +1,36 @@
+# Two commands set everything up on a fresh machine:
+#   make run   -> create .venv, install the pinned dependencies, run the default (synthetic) pipeline
+#   make test  -> same environment, lint + the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+CORES  ?= all
+
+.PHONY: run test lint install report clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --profile profiles/default
+
+report: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --profile profiles/default --report results/report.html
+
+lint: $(STAMP)
+	$(BIN)/ruff check src workflow tests benchmarks scripts
+	$(BIN)/snakefmt --check Snakefile workflow
+	$(BIN)/snakemake --lint --cores 1 > /dev/null
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf results logs .snakemake benchmarks/out

@@ -1,0 +1,20 @@
+# musclecog: the epidemiology of the muscle-brain axis in ageing, reproducibly.
+# Default run: `snakemake --cores all` on config/config.yaml (synthetic cohorts, no download).
+# Own data: `snakemake --cores all --configfile config/examples/<your>.yaml` (see config/README.md).
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/cohorts.smk"
+include: "workflow/rules/analyses.smk"
+
+
+rule all:
+    input:
+        get_final_outputs(),
+    default_target: True

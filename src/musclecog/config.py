@@ -1,0 +1,200 @@
+"""Validation of the pipeline configuration, before any job starts.
+
+The top-level layout is checked against ``workflow/schemas/config.schema.yaml``; each analysis
+against ``workflow/schemas/analyses/<type>.schema.yaml`` (the set of files there *is* the set of
+analysis types); each GWAS trait and MR pair against ``gwas.schema.yaml`` and ``mr.schema.yaml``.
+Then cross-references are checked: an analysis names a known cohort, an MR pair names known
+traits, and every input file exists. Every message names the key's path and the fix.
+
+Paths may use placeholders of top-level ``*_dir`` keys, e.g. ``{nhanes_dir}/DEMO_G.XPT`` with
+``--config nhanes_dir=/data/nhanes``; a config is data, never evaluated as code.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from musclecog.errors import ConfigError
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
+
+
+def load_schema(path: Path) -> dict[str, Any]:
+    """Read a YAML/JSON schema file."""
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def analysis_types(schema_dir: str | Path) -> list[str]:
+    """The analysis types the pipeline knows: one schema file each in ``schemas/analyses/``."""
+    return sorted(p.name.removesuffix(".schema.yaml") for p in Path(schema_dir, "analyses").glob("*.schema.yaml"))
+
+
+def _key_path(prefix: str, parts: Iterator[Any] | list[Any]) -> str:
+    path = prefix
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "<top level>"
+
+
+def _format_error(err: jsonschema.ValidationError, prefix: str, source: str) -> str:
+    where = _key_path(prefix, list(err.absolute_path))
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        hints = []
+        for key in extra:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        return (
+            f"{source}: unknown key {', '.join(hints)} under '{where}'. "
+            f"Allowed keys there: {', '.join(allowed) or '(none)'}. Fix the spelling or remove the key."
+        )
+    if err.validator == "required":
+        return f"{source}: '{where}' lacks a required key: {err.message}. Add it (see config/README.md)."
+    if err.validator == "enum":
+        close = difflib.get_close_matches(str(err.instance), [str(v) for v in err.validator_value], n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        return (
+            f"{source}: '{where}' is {err.instance!r}, which is not one of "
+            f"{', '.join(map(str, err.validator_value))}.{hint}"
+        )
+    if err.validator == "type":
+        return (
+            f"{source}: '{where}' should be of type {err.validator_value} but is {err.instance!r} "
+            f"({type(err.instance).__name__}). Change the value in the config."
+        )
+    return f"{source}: '{where}': {err.message}. See config/README.md for this key."
+
+
+def _check(instance: Any, schema: Mapping[str, Any], prefix: str, source: str) -> None:
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if errors:
+        # report the deepest, most specific error first
+        best = jsonschema.exceptions.best_match(errors)
+        raise ConfigError(_format_error(best, prefix, source))
+
+
+def substitute_placeholders(value: str, config: Mapping[str, Any], where: str) -> str:
+    """Replace ``{name_dir}`` placeholders in a path by the top-level config value of that name."""
+
+    def repl(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in config or config[key] in (None, ""):
+            raise ConfigError(
+                f"config: '{where}' uses the placeholder {{{key}}} but '{key}' is not set. "
+                f"Give it on the command line: snakemake --config {key}=/path/to/folder"
+            )
+        return str(config[key])
+
+    return _PLACEHOLDER.sub(repl, value)
+
+
+def _iter_paths(config: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+    """Yield (key path, containing mapping, key) for every input path in the config."""
+    for name, cohort in (config.get("cohorts") or {}).items():
+        for i, table in enumerate(cohort.get("tables") or []):
+            yield f"cohorts.{name}.tables[{i}].path", table, "path"
+    for name, trait in (config.get("gwas") or {}).items():
+        if "path" in trait:
+            yield f"gwas.{name}.path", trait, "path"
+    for name, pair in (config.get("mr") or {}).items():
+        if pair.get("reference_panel"):
+            yield f"mr.{name}.reference_panel", pair, "reference_panel"
+    if config.get("targets"):
+        yield "targets", config, "targets"
+
+
+def validate_config(
+    config: Mapping[str, Any],
+    schema_dir: str | Path,
+    base_dir: str | Path = ".",
+    check_files: bool = True,
+) -> dict[str, Any]:
+    """Validate a pipeline configuration and resolve its paths.
+
+    Parameters
+    ----------
+    config : mapping
+        The configuration as Snakemake loaded it (config file plus ``--config`` overrides).
+    schema_dir : path
+        The folder ``workflow/schemas``.
+    base_dir : path
+        Relative input paths are taken relative to this folder (the working directory).
+    check_files : bool
+        Whether to check that every input file exists.
+
+    Returns
+    -------
+    dict
+        A deep copy of the config with path placeholders substituted.
+
+    Raises
+    ------
+    ConfigError
+        On the first problem found, naming the key path and the fix.
+    """
+    schema_dir = Path(schema_dir)
+    cfg = copy.deepcopy(dict(config))
+    _check(cfg, load_schema(schema_dir / "config.schema.yaml"), "", "config")
+
+    known_types = analysis_types(schema_dir)
+    cohorts = cfg.get("cohorts") or {}
+    for name, analysis in (cfg.get("analyses") or {}).items():
+        where = f"analyses.{name}"
+        atype = analysis.get("type")
+        if atype not in known_types:
+            close = difflib.get_close_matches(str(atype), known_types, n=1)
+            raise ConfigError(
+                f"config: '{where}.type' is {atype!r}, which is not an analysis type. Known types: "
+                f"{', '.join(known_types)}." + (f" Did you mean '{close[0]}'?" if close else "")
+            )
+        _check(analysis, load_schema(schema_dir / "analyses" / f"{atype}.schema.yaml"), where, "config")
+        if analysis["cohort"] not in cohorts:
+            close = difflib.get_close_matches(str(analysis["cohort"]), list(cohorts), n=1)
+            raise ConfigError(
+                f"config: '{where}.cohort' names the cohort {analysis['cohort']!r}, which is not defined under "
+                f"'cohorts'. Defined cohorts: {', '.join(cohorts) or '(none)'}."
+                + (f" Did you mean '{close[0]}'?" if close else "")
+            )
+
+    for section in ("gwas", "mr"):
+        schema_path = schema_dir / f"{section}.schema.yaml"
+        if cfg.get(section) and schema_path.exists():
+            schema = load_schema(schema_path)
+            for name, entry in cfg[section].items():
+                _check(entry, schema, f"{section}.{name}", "config")
+    traits = cfg.get("gwas") or {}
+    for name, pair in (cfg.get("mr") or {}).items():
+        for role in ("exposure", "outcome"):
+            trait = pair.get(role)
+            if trait is not None and trait not in traits:
+                raise ConfigError(
+                    f"config: 'mr.{name}.{role}' names the GWAS trait {trait!r}, which is not defined under "
+                    f"'gwas'. Defined traits: {', '.join(traits) or '(none)'}."
+                )
+
+    base = Path(base_dir)
+    for where, holder, key in _iter_paths(cfg):
+        resolved = substitute_placeholders(str(holder[key]), cfg, where)
+        holder[key] = resolved
+        if check_files:
+            p = Path(resolved)
+            p = p if p.is_absolute() else base / p
+            # a PLINK reference panel is a prefix of .bed/.bim/.fam files
+            exists = p.exists() or (key == "reference_panel" and Path(f"{p}.bed").exists())
+            if not exists:
+                raise ConfigError(
+                    f"config: '{where}' points to {resolved!r}, which does not exist (looked in {p.resolve()}). "
+                    "Correct the path, or set the folder placeholder with --config <name>_dir=/path."
+                )
+    return cfg

@@ -1,0 +1,65 @@
+# Build each cohort's analysis-ready table: simulate (synthetic) or read, join, map and clean (real).
+
+
+rule simulate_cohort:
+    output:
+        data=f"{OUT}/cohorts/{{cohort}}.parquet",
+        flow=report(
+            f"{OUT}/cohorts/{{cohort}}.flow.tsv",
+            caption="../report/flow.rst",
+            category="Cohorts",
+            subcategory="{cohort}",
+        ),
+        table1=report(
+            f"{OUT}/cohorts/{{cohort}}.table1.tsv",
+            caption="../report/table1.rst",
+            category="Cohorts",
+            subcategory="{cohort}",
+        ),
+        truth=report(
+            f"{OUT}/cohorts/{{cohort}}.truth.tsv",
+            caption="../report/truth.rst",
+            category="Cohorts",
+            subcategory="{cohort}",
+        ),
+    wildcard_constraints:
+        cohort=names_regex(SIM_COHORTS),
+    params:
+        spec=get_cohort_spec,
+        seed=get_cohort_seed,
+    log:
+        f"{OUT}/logs/cohorts/{{cohort}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/cohorts/{{cohort}}.tsv"
+    script:
+        "../scripts/build_cohort.py"
+
+
+rule ingest_cohort:
+    input:
+        tables=get_cohort_tables,
+    output:
+        data=f"{OUT}/cohorts/{{cohort}}.parquet",
+        flow=report(
+            f"{OUT}/cohorts/{{cohort}}.flow.tsv",
+            caption="../report/flow.rst",
+            category="Cohorts",
+            subcategory="{cohort}",
+        ),
+        table1=report(
+            f"{OUT}/cohorts/{{cohort}}.table1.tsv",
+            caption="../report/table1.rst",
+            category="Cohorts",
+            subcategory="{cohort}",
+        ),
+    wildcard_constraints:
+        cohort=names_regex(REAL_COHORTS),
+    params:
+        spec=get_cohort_spec,
+        seed=get_cohort_seed,
+    log:
+        f"{OUT}/logs/cohorts/{{cohort}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/cohorts/{{cohort}}.tsv"
+    script:
+        "../scripts/build_cohort.py"
