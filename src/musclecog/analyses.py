@@ -11,6 +11,7 @@ Modules are imported lazily so that one family's import cost (or error) does not
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,6 +19,9 @@ from typing import Any, Protocol
 import pandas as pd
 
 from musclecog.errors import ConfigError
+from musclecog.filters import apply_keep_if
+
+logger = logging.getLogger(__name__)
 
 FAMILIES: tuple[str, ...] = ("crosssectional", "mediation", "longitudinal", "survival")
 """Modules of :mod:`musclecog` that define analysis types."""
@@ -105,7 +109,8 @@ def run_analysis(data: pd.DataFrame, spec: Mapping[str, Any], context: AnalysisC
     data : DataFrame
         The analysis-ready cohort table (``results/cohorts/{cohort}.parquet``).
     spec : mapping
-        The validated analysis entry of the config.
+        The validated analysis entry of the config. Its ``keep_if`` filter (if any) is applied first
+        and each exclusion is logged with its count.
     context : AnalysisContext
         Names, seed, survey design.
 
@@ -113,4 +118,7 @@ def run_analysis(data: pd.DataFrame, spec: Mapping[str, Any], context: AnalysisC
     -------
     AnalysisResult
     """
+    data, flow = apply_keep_if(data, spec.get("keep_if"), source=f"analyses.{context.analysis}.keep_if")
+    for row in flow:
+        logger.info("%s: %d of %d rows kept (%s)", row["step"], row["n_out"], row["n_in"], row["reason"])
     return find_analysis(str(spec["type"]))(data, spec, context)
