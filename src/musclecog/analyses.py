@@ -23,7 +23,7 @@ from musclecog.filters import apply_keep_if
 
 logger = logging.getLogger(__name__)
 
-FAMILIES: tuple[str, ...] = ("crosssectional", "mediation", "longitudinal", "survival")
+FAMILIES: tuple[str, ...] = ("crosssectional", "mediation", "longitudinal", "survival", "mr")
 """Modules of :mod:`musclecog` that define analysis types."""
 
 
