@@ -12,9 +12,10 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/cohorts.smk"
 include: "workflow/rules/analyses.smk"
+include: "workflow/rules/reproduce.smk"
 
 
 rule all:
+    default_target: True
     input:
         get_final_outputs(),
-    default_target: True

@@ -18,13 +18,15 @@ rule fit_analysis:
             category="Analyses",
             subcategory="{analysis}",
         ),
-    params:
-        spec=get_analysis_spec,
-        seed=get_analysis_seed,
-        survey=get_analysis_survey,
     log:
         f"{OUT}/logs/estimates/{{analysis}}.log",
     benchmark:
         f"{OUT}/benchmarks/estimates/{{analysis}}.tsv"
+    conda:
+        "../envs/musclecog.yaml"
+    params:
+        spec=get_analysis_spec,
+        seed=get_analysis_seed,
+        survey=get_analysis_survey,
     script:
         "../scripts/fit_analysis.py"

@@ -22,15 +22,17 @@ rule simulate_cohort:
             category="Cohorts",
             subcategory="{cohort}",
         ),
-    wildcard_constraints:
-        cohort=names_regex(SIM_COHORTS),
-    params:
-        spec=get_cohort_spec,
-        seed=get_cohort_seed,
     log:
         f"{OUT}/logs/cohorts/{{cohort}}.log",
     benchmark:
         f"{OUT}/benchmarks/cohorts/{{cohort}}.tsv"
+    wildcard_constraints:
+        cohort=names_regex(SIM_COHORTS),
+    conda:
+        "../envs/musclecog.yaml"
+    params:
+        spec=get_cohort_spec,
+        seed=get_cohort_seed,
     script:
         "../scripts/build_cohort.py"
 
@@ -52,14 +54,16 @@ rule ingest_cohort:
             category="Cohorts",
             subcategory="{cohort}",
         ),
-    wildcard_constraints:
-        cohort=names_regex(REAL_COHORTS),
-    params:
-        spec=get_cohort_spec,
-        seed=get_cohort_seed,
     log:
         f"{OUT}/logs/cohorts/{{cohort}}.log",
     benchmark:
         f"{OUT}/benchmarks/cohorts/{{cohort}}.tsv"
+    wildcard_constraints:
+        cohort=names_regex(REAL_COHORTS),
+    conda:
+        "../envs/musclecog.yaml"
+    params:
+        spec=get_cohort_spec,
+        seed=get_cohort_seed,
     script:
         "../scripts/build_cohort.py"

@@ -2,8 +2,11 @@
 import sys
 from pathlib import Path
 
+from datetime import datetime, timezone
+
 from musclecog.config import validate_config
-from musclecog.errors import ConfigError
+from musclecog.errors import ConfigError, MusclecogError
+from musclecog.reproduce import load_targets, parse_mapping, required_sources
 from musclecog.seeds import derive_seed
 
 SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
@@ -16,6 +19,14 @@ except ConfigError as exc:
 OUT = CONFIG.get("results_dir", "results")
 COHORTS = CONFIG["cohorts"]
 ANALYSES = CONFIG.get("analyses") or {}
+try:
+    REPRODUCTION = (
+        parse_mapping(CONFIG.get("reproduction"), load_targets(CONFIG["targets"]))
+        if CONFIG.get("targets")
+        else {}
+    )
+except MusclecogError as exc:
+    sys.exit(f"musclecog {type(exc).__name__}: {exc}")
 SIM_COHORTS = sorted(name for name, spec in COHORTS.items() if "simulate" in spec)
 REAL_COHORTS = sorted(name for name, spec in COHORTS.items() if "tables" in spec)
 NEVER = "(?!x)x"  # a regex that matches nothing, for an empty list of names
@@ -74,5 +85,79 @@ def get_analysis_outputs():
     ]
 
 
+def mr_pair_dirs():
+    """Result folders of the MR pairs: exposure__outcome, both directions when bidirectional."""
+    pairs = []
+    for pair in (CONFIG.get("mr") or {}).values():
+        pairs.append(f"{pair['exposure']}__{pair['outcome']}")
+        if pair.get("bidirectional"):
+            pairs.append(f"{pair['outcome']}__{pair['exposure']}")
+    return pairs
+
+
+def get_reproduction_estimate_paths(wildcards=None):
+    """Tidy estimates of every configured analysis and MR pair, keyed as the reproduction mapping names them."""
+    paths = {f"analysis:{name}": f"{OUT}/estimates/{name}.tsv" for name in ANALYSES}
+    paths.update(
+        {f"mr_pair:{pair}": f"{OUT}/mr/{pair}/estimates.tsv" for pair in mr_pair_dirs()}
+    )
+    return paths
+
+
+def get_reproduction_estimates(wildcards):
+    """The estimates the reproduction mapping reads (only those this config produces)."""
+    wanted = required_sources(REPRODUCTION)
+    paths = get_reproduction_estimate_paths()
+    return sorted(
+        paths[f"{kind}:{name}"]
+        for kind, names in wanted.items()
+        for name in names
+        if f"{kind}:{name}" in paths
+    )
+
+
+def get_truth_table_paths(wildcards=None):
+    return {name: f"{OUT}/cohorts/{name}.truth.tsv" for name in SIM_COHORTS}
+
+
+def get_truth_tables(wildcards):
+    return sorted(get_truth_table_paths().values())
+
+
+def get_reproduction_outputs():
+    if not CONFIG.get("targets"):
+        return []
+    return [f"{OUT}/reproduction.tsv", f"{OUT}/figures/reproduction.png"]
+
+
+def get_result_outputs(wildcards=None):
+    """Every final table and figure except the provenance record."""
+    return get_cohort_outputs() + get_analysis_outputs() + get_reproduction_outputs()
+
+
+def get_provenance_input_files(wildcards=None):
+    """Input data and resource files whose checksums the provenance records."""
+    files = [path for name in COHORTS for path in get_cohort_tables_by_name(name)]
+    files += [
+        trait["path"]
+        for trait in (CONFIG.get("gwas") or {}).values()
+        if "path" in trait
+    ]
+    files += [str(p) for p in sorted(Path("resources").glob("*.tsv"))]
+    files += [CONFIG["targets"]] if CONFIG.get("targets") else []
+    return files
+
+
+def get_cohort_tables_by_name(name):
+    return [table["path"] for table in COHORTS[name].get("tables", [])]
+
+
 def get_final_outputs():
-    return get_cohort_outputs() + get_analysis_outputs()
+    return get_result_outputs() + [f"{OUT}/provenance.json"]
+
+
+onstart:
+    Path(OUT, "logs").mkdir(parents=True, exist_ok=True)
+    Path(OUT, "logs", "run_started.txt").write_text(
+        datetime.now(timezone.utc).isoformat(timespec="seconds") + "\n"
+    )

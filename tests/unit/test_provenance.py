@@ -1,0 +1,38 @@
+"""Provenance record and the reproduction figure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+
+from musclecog.plots import save_figure
+from musclecog.plots.reproduction import reproduction_figure
+from musclecog.provenance import build_provenance, write_provenance
+from musclecog.reproduce import REPRODUCTION_COLUMNS
+
+
+def test_provenance_checksums_versions_and_config(tmp_path):
+    data = tmp_path / "in.csv"
+    data.write_bytes(b"id,x\n1,2\n")
+    record = build_provenance({"seed": 7, "cohorts": {}}, [data, tmp_path / "absent.csv"], "2026-01-01T00:00:00+00:00")
+    assert record["seed"] == 7
+    assert record["input_files"][str(data)]["sha256"] == hashlib.sha256(b"id,x\n1,2\n").hexdigest()
+    assert record["input_files"][str(tmp_path / "absent.csv")]["missing"] is True
+    assert record["packages"]["pandas"] != "not installed"
+    assert record["started"].startswith("2026") and record["ended"]
+    write_provenance(record, tmp_path / "p.json")
+    assert json.loads((tmp_path / "p.json").read_text())["config"] == {"seed": 7, "cohorts": {}}
+
+
+def test_reproduction_figure_draws_each_scale(tmp_path):
+    rows = [
+        ["a", 1, "r", "0.3", 0.31, 0.2, 0.4, 0.3, "c", "x", "reproduced", ""],
+        ["b", 1, "odds ratio", "1.27", 1.2, 1.1, 1.3, 1.25, "c", "x", "reproduced", ""],
+        ["c", 1, "direction", "up", float("nan"), float("nan"), float("nan"), float("nan"), "", "", "not yet reproduced", ""],
+    ]
+    fig = reproduction_figure(pd.DataFrame(rows, columns=list(REPRODUCTION_COLUMNS)))
+    assert [ax.get_title(loc="left").split(" (")[0] for ax in fig.axes] == ["correlations", "ratios"]
+    save_figure(fig, tmp_path / "f.png")
+    assert (tmp_path / "f.png").stat().st_size > 1000

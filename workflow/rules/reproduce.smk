@@ -1,0 +1,53 @@
+# The headline: each published number of the review beside ours, a figure, and the run's provenance.
+
+
+rule reproduce_review:
+    input:
+        targets=CONFIG.get("targets", []),
+        estimates=get_reproduction_estimates,
+        truths=get_truth_tables,
+    output:
+        table=report(
+            f"{OUT}/reproduction.tsv",
+            caption="../report/reproduction.rst",
+            category="Reproduction",
+        ),
+        figure=report(
+            f"{OUT}/figures/reproduction.png",
+            caption="../report/reproduction_figure.rst",
+            category="Reproduction",
+        ),
+    log:
+        f"{OUT}/logs/reproduction.log",
+    benchmark:
+        f"{OUT}/benchmarks/reproduction.tsv"
+    conda:
+        "../envs/musclecog.yaml"
+    params:
+        mapping=CONFIG.get("reproduction"),
+        estimate_paths=get_reproduction_estimate_paths,
+        truth_paths=get_truth_table_paths,
+    script:
+        "../scripts/reproduce_review.py"
+
+
+rule write_provenance:
+    input:
+        get_result_outputs,
+    output:
+        report(
+            f"{OUT}/provenance.json",
+            caption="../report/provenance.rst",
+            category="Provenance",
+        ),
+    log:
+        f"{OUT}/logs/provenance.log",
+    localrule: True
+    conda:
+        "../envs/musclecog.yaml"
+    params:
+        config=CONFIG,
+        input_files=get_provenance_input_files,
+        started=f"{OUT}/logs/run_started.txt",
+    script:
+        "../scripts/write_provenance.py"
