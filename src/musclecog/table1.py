@@ -1,0 +1,171 @@
+"""Table 1: descriptive statistics of a cohort, optionally by a grouping column, with small-cell suppression.
+
+Numeric variables: n (non-missing), n missing, mean (SD). Binary and categorical variables: n (%) per
+level, percentages of the non-missing. A count between 1 and ``min_cell - 1`` (default: fewer than
+5 people) is suppressed — count and percentage are blank and the summary reads ``<5`` — and the table
+says so in its last row. Long tables (with ``id`` and ``wave``) are described at each person's first
+wave. This follows the usual disclosure rule of cohort data-access agreements (e.g. UK Biobank,
+NHANES restricted data: no cell below 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from musclecog.variables import VariableDictionary, load_dictionary
+
+TABLE1_COLUMNS: tuple[str, ...] = (
+    "stratum",
+    "variable",
+    "label",
+    "level",
+    "n",
+    "n_missing",
+    "mean",
+    "sd",
+    "count",
+    "percent",
+    "summary",
+)
+
+_SKIP_KINDS = frozenset({"id"})
+_SKIP_PREFIXES = ("survey_", "grip_trial_")
+MAX_LEVELS = 20
+
+
+def _variables(df: pd.DataFrame, dictionary: VariableDictionary, group: str | None) -> list[tuple[str, str, str]]:
+    """(column, label, kind) in dictionary order, then other columns in table order."""
+    out = []
+    in_dict = [c for c in dictionary if c in df.columns]
+    others = [c for c in df.columns if c not in dictionary]
+    for col in in_dict + others:
+        if col in ("id", "wave", "time_years", group) or col.startswith(_SKIP_PREFIXES):
+            continue
+        if col in dictionary:
+            var = dictionary[col]
+            if var.kind in _SKIP_KINDS:
+                continue
+            kind = var.kind
+            label = var.label + (f" ({var.unit})" if var.unit and var.kind == "numeric" else "")
+        else:
+            s = df[col]
+            if pd.api.types.is_bool_dtype(s):
+                kind = "binary"
+            elif pd.api.types.is_numeric_dtype(s):
+                kind = "binary" if set(pd.unique(s.dropna())) <= {0, 1} else "numeric"
+            elif s.nunique(dropna=True) <= MAX_LEVELS:
+                kind = "category"
+            else:
+                continue  # free text / identifiers are not described
+            label = col
+        out.append((col, label, kind))
+    return out
+
+
+def _fmt(x: float, digits: int) -> str:
+    return f"{x:.{digits}f}"
+
+
+def _describe(df: pd.DataFrame, stratum: str, cols: list[tuple[str, str, str]], min_cell: int, digits: int) -> list[dict]:
+    rows: list[dict] = [
+        {"stratum": stratum, "variable": "N", "label": "participants", "level": "", "n": len(df), "n_missing": 0,
+         "summary": str(len(df)) if len(df) >= min_cell or len(df) == 0 else f"<{min_cell}"}
+    ]
+    if 0 < len(df) < min_cell:
+        rows[0]["n"] = np.nan
+    for col, label, kind in cols:
+        s = df[col]
+        n_obs = int(s.notna().sum())
+        n_miss = int(len(s) - n_obs)
+        if kind in ("numeric", "integer"):
+            v = pd.to_numeric(s, errors="coerce").astype(float)
+            small = 0 < n_obs < min_cell
+            mean = float(v.mean()) if n_obs and not small else np.nan
+            sd = float(v.std(ddof=1)) if n_obs > 1 and not small else np.nan
+            summary = (
+                f"<{min_cell}" if small else (f"{_fmt(mean, digits)} ({_fmt(sd, digits)})" if n_obs > 1 else "NA")
+            )
+            rows.append({"stratum": stratum, "variable": col, "label": label, "level": "",
+                         "n": np.nan if small else n_obs, "n_missing": n_miss, "mean": mean, "sd": sd,
+                         "summary": summary})
+            continue
+        if kind == "binary":
+            levels = [1]
+            values = pd.to_numeric(s, errors="coerce")
+        else:
+            values = s.astype(object).where(s.notna(), None)
+            cats = list(s.cat.categories) if isinstance(s.dtype, pd.CategoricalDtype) else sorted(map(str, pd.unique(s.dropna())))
+            levels = cats
+            values = values.map(lambda x: None if x is None else str(x))
+        counts = values.value_counts(dropna=True)
+        for level in levels:
+            c = int(counts.get(level, 0))
+            small = 0 < c < min_cell
+            pct = 100.0 * c / n_obs if n_obs else np.nan
+            rows.append({"stratum": stratum, "variable": col, "label": label, "level": str(level),
+                         "n": n_obs, "n_missing": n_miss, "count": np.nan if small else c,
+                         "percent": np.nan if small else pct,
+                         "summary": f"<{min_cell}" if small else f"{c} ({_fmt(pct, 1) if n_obs else 'NA'}%)"})
+    return rows
+
+
+def table1(
+    data: pd.DataFrame,
+    by: str | None = None,
+    dictionary: VariableDictionary | None = None,
+    min_cell: int = 5,
+    digits: int = 2,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Describe a cohort (overall, and by ``by`` if given).
+
+    Parameters
+    ----------
+    data : DataFrame
+        The analysis-ready table (canonical names).
+    by : str, optional
+        A grouping column; one block per level after the overall block.
+    dictionary : VariableDictionary, optional
+        Labels and kinds (default: ``resources/variables.tsv``).
+    min_cell : int
+        Counts from 1 to ``min_cell - 1`` are suppressed.
+    digits : int
+        Decimals of means and SDs in ``summary``.
+    columns : sequence of str, optional
+        Describe only these columns.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`TABLE1_COLUMNS`; one row per numeric variable, one per level of a categorical
+        variable, one (level 1) per binary variable, a row ``N`` per stratum and a final ``note`` row.
+    """
+    dictionary = dictionary or load_dictionary()
+    df = data
+    note = f"cells with fewer than {min_cell} people are suppressed (shown as <{min_cell})"
+    if "id" in df.columns and "wave" in df.columns and df["id"].duplicated().any():
+        first = df.groupby("id", sort=False)["wave"].transform("min")
+        df = df.loc[df["wave"] == first]
+        note += "; long table described at each person's first wave"
+    cols = _variables(df, dictionary, by)
+    if columns is not None:
+        cols = [c for c in cols if c[0] in set(columns)]
+    rows = _describe(df, "overall", cols, min_cell, digits)
+    if by is not None:
+        keys = df[by]
+        levels = list(keys.cat.categories) if isinstance(keys.dtype, pd.CategoricalDtype) else sorted(pd.unique(keys.dropna()))
+        for level in levels:
+            rows += _describe(df.loc[keys == level], f"{by}={level}", cols, min_cell, digits)
+        n_na = int(keys.isna().sum())
+        if n_na:
+            note += f"; {n_na} rows with missing {by} are in 'overall' only"
+    rows.append({"stratum": "", "variable": "note", "label": "", "level": "", "summary": note})
+    out = pd.DataFrame(rows, columns=list(TABLE1_COLUMNS))
+    for c in ("n", "n_missing", "count"):
+        out[c] = pd.array(out[c], dtype="Int64")
+    for c in ("mean", "sd", "percent"):
+        out[c] = out[c].astype(float)
+    return out
