@@ -1,0 +1,405 @@
+"""Two-sample MR on one harmonised exposure-outcome pair: every estimator and sensitivity analysis.
+
+:func:`run_mr` is the single entry point the pipeline calls (rule ``mr_pair``): it takes the
+harmonised table (TwoSampleMR column names), an :class:`MRSettings` built from the ``mr`` config,
+and returns an :class:`MRResult` whose tables are written to ``results/mr/{pair}/`` and whose
+``figures()`` are the scatter, forest, funnel and leave-one-out plots.
+
+Method labels are TwoSampleMR's (``mr_method_list()$name``). Estimators that cannot be computed
+on the instruments available (one instrument: only the Wald ratio; two: no MR-Egger, medians or
+modes) appear as rows with ``note = "not estimable: ..."`` rather than being dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from musclecog.errors import ConfigError, DataError, show_values
+from musclecog.mr import estimators as est
+from musclecog.mr import sensitivity as sens
+from musclecog.mr.presso import PressoResult, mr_presso
+from musclecog.results import tidy_frame
+from musclecog.seeds import derive_seed
+
+logger = logging.getLogger(__name__)
+
+METHODS: tuple[str, ...] = (
+    "wald_ratio",
+    "ivw",
+    "ivw_mre",
+    "ivw_fe",
+    "egger",
+    "simple_median",
+    "weighted_median",
+    "penalised_weighted_median",
+    "simple_mode",
+    "weighted_mode",
+    "penalised_mode",
+    "simple_mode_nome",
+    "weighted_mode_nome",
+    "presso",
+)
+"""Every method key :class:`MRSettings` accepts, in the order rows are reported."""
+
+DEFAULT_METHODS: tuple[str, ...] = (
+    "wald_ratio",
+    "ivw",
+    "ivw_fe",
+    "egger",
+    "weighted_median",
+    "simple_median",
+    "penalised_weighted_median",
+    "simple_mode",
+    "weighted_mode",
+    "presso",
+)
+"""TwoSampleMR's default set plus IVW fixed effects, simple/penalised medians and MR-PRESSO."""
+
+PRESSO_LABELS = ("MR-PRESSO (raw)", "MR-PRESSO (outlier-corrected)")
+
+REQUIRED_COLUMNS = ("SNP", "beta.exposure", "se.exposure", "beta.outcome", "se.outcome")
+
+
+@dataclass(frozen=True)
+class MRSettings:
+    """Settings of the estimator suite (config: ``mr_settings`` at the top level, overridable per pair).
+
+    Attributes
+    ----------
+    methods : tuple of str
+        Method keys (see :data:`METHODS`); ``wald_ratio`` reports only when one instrument is left
+        (with more, per-variant Wald ratios are in ``single_snp``).
+    nboot : int
+        Bootstrap draws for medians and modes (TwoSampleMR ``nboot``, 1000).
+    penk : float
+        Penalisation constant of the penalised weighted median / mode (TwoSampleMR ``penk``, 20).
+    phi : float
+        Mode bandwidth multiplier (TwoSampleMR ``phi``, 1).
+    alpha : float
+        1 - confidence level (TwoSampleMR ``alpha``, 0.05).
+    median_weights : {"second_order", "first_order"}
+        Weights of the weighted median: TwoSampleMR's second-order inverse variances, or
+        MendelianRandomization's first-order ``bx^2/sy^2``.
+    presso_n_distribution : int
+        MR-PRESSO ``NbDistribution`` (1000).
+    presso_signif_threshold : float
+        MR-PRESSO ``SignifThreshold`` (0.05): global-test gate and outlier significance.
+    presso_outlier_test, presso_distortion_test : bool
+        MR-PRESSO ``OUTLIERtest`` / ``DISTORTIONtest`` (both on).
+    odds_ratios : bool or None
+        Also report odds ratios (exp(b)) for a binary outcome. None (default): when
+        ``units.outcome`` is ``"log odds"`` or ``ncase.outcome`` is present.
+    steiger : bool
+        Run the Steiger directionality test (needs sample sizes; binary traits case/control counts).
+    """
+
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    nboot: int = 1000
+    penk: float = 20.0
+    phi: float = 1.0
+    alpha: float = 0.05
+    median_weights: str = "second_order"
+    presso_n_distribution: int = 1000
+    presso_signif_threshold: float = 0.05
+    presso_outlier_test: bool = True
+    presso_distortion_test: bool = True
+    odds_ratios: bool | None = None
+    steiger: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown:
+            raise ConfigError(f"mr_settings.methods: unknown methods {unknown}; choose from {list(METHODS)}")
+        if self.nboot < 10:
+            raise ConfigError(f"mr_settings.nboot = {self.nboot}: use at least 10 (1000 recommended)")
+        if not 0 < self.alpha < 1:
+            raise ConfigError(f"mr_settings.alpha = {self.alpha}: must be between 0 and 1")
+        if self.phi <= 0:
+            raise ConfigError(f"mr_settings.phi = {self.phi}: the mode bandwidth multiplier must be positive")
+        if self.median_weights not in ("second_order", "first_order"):
+            raise ConfigError(
+                f"mr_settings.median_weights = {self.median_weights!r}: use 'second_order' or 'first_order'"
+            )
+        if not 0 < self.presso_signif_threshold <= 1:
+            raise ConfigError("mr_settings.presso_signif_threshold must be in (0, 1]")
+
+    @classmethod
+    def from_config(cls, mapping: Mapping[str, Any] | None) -> MRSettings:
+        """Build from the ``mr_settings`` mapping of the config (unknown keys are an error)."""
+        mapping = dict(mapping or {})
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(mapping) - names)
+        if unknown:
+            raise ConfigError(f"mr_settings: unknown keys {unknown}; allowed: {sorted(names)}")
+        if "methods" in mapping:
+            mapping["methods"] = tuple(mapping["methods"])
+        return cls(**mapping)
+
+
+@dataclass
+class MRResult:
+    """Everything :func:`run_mr` computes for one pair (tables in TwoSampleMR's column names)."""
+
+    exposure: str
+    outcome: str
+    estimates: pd.DataFrame
+    heterogeneity: pd.DataFrame
+    pleiotropy: pd.DataFrame
+    directionality: pd.DataFrame
+    single_snp: pd.DataFrame
+    leave_one_out: pd.DataFrame
+    presso: pd.DataFrame
+    data: pd.DataFrame = field(repr=False)
+    settings: MRSettings = field(repr=False, default_factory=MRSettings)
+    binary_outcome: bool = False
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables keyed by file stem (``estimates`` -> ``estimates.tsv``, ...)."""
+        return {
+            "estimates": self.estimates,
+            "heterogeneity": self.heterogeneity,
+            "pleiotropy": self.pleiotropy,
+            "directionality": self.directionality,
+            "single_snp": self.single_snp,
+            "leave_one_out": self.leave_one_out,
+            "presso": self.presso,
+        }
+
+    def to_tidy(self) -> pd.DataFrame:
+        """The estimates in the shared tidy schema (same as :attr:`estimates`)."""
+        return self.estimates
+
+    def figures(self) -> dict[str, Any]:
+        """Scatter, forest, funnel and leave-one-out figures (matplotlib)."""
+        from musclecog.plots import mr as mrplots
+
+        return mrplots.all_figures(self)
+
+
+def _check(harmonised: pd.DataFrame, exposure: str, outcome: str) -> pd.DataFrame:
+    missing = [c for c in REQUIRED_COLUMNS if c not in harmonised.columns]
+    if missing:
+        raise DataError(
+            f"harmonised data for {exposure} -> {outcome} lack the columns {missing}; "
+            f"run the harmonise step (TwoSampleMR column names) first"
+        )
+    keep = harmonised["mr_keep"].astype(bool) if "mr_keep" in harmonised.columns else pd.Series(True, index=harmonised.index)
+    dat = harmonised.loc[keep].reset_index(drop=True)
+    if dat.empty:
+        raise DataError(
+            f"{exposure} -> {outcome}: no instrument has mr_keep = TRUE ({len(harmonised)} harmonised rows); "
+            f"check the harmonisation flow table (palindromic/ambiguous/mismatched variants)"
+        )
+    for col in REQUIRED_COLUMNS[1:]:
+        values = pd.to_numeric(dat[col], errors="coerce")
+        bad = ~np.isfinite(values.to_numpy(dtype=float))
+        if col.startswith("se."):
+            bad |= values.to_numpy(dtype=float) <= 0
+        if bad.any():
+            raise DataError(
+                f"{exposure} -> {outcome}: column {col} has missing, infinite or (for se) non-positive values "
+                f"for variants {show_values(dat.loc[bad, 'SNP'])}; fix or exclude them before MR"
+            )
+        dat[col] = values.astype(float)
+    if (dat["beta.exposure"] == 0).any():
+        raise DataError(
+            f"{exposure} -> {outcome}: beta.exposure is 0 for variants "
+            f"{show_values(dat.loc[dat['beta.exposure'] == 0, 'SNP'])}; a variant without an exposure "
+            f"association cannot be an instrument"
+        )
+    dup = dat["SNP"].duplicated()
+    if dup.any():
+        raise DataError(f"{exposure} -> {outcome}: duplicated instruments {show_values(dat.loc[dup, 'SNP'])}")
+    return dat
+
+
+def _is_binary_outcome(dat: pd.DataFrame, settings: MRSettings) -> bool:
+    if settings.odds_ratios is not None:
+        return bool(settings.odds_ratios)
+    units = dat.get("units.outcome")
+    if units is not None and units.astype(str).str.strip().str.lower().eq("log odds").any():
+        return True
+    return "ncase.outcome" in dat.columns and dat["ncase.outcome"].notna().any()
+
+
+def _estimate_rows(fits: list[est.MREstimate], alpha: float) -> list[dict[str, Any]]:
+    z = stats.norm.isf(alpha / 2)
+    rows = []
+    for f in fits:
+        rows.append({
+            "method": f.method,
+            "estimate": f.b,
+            "std_error": f.se,
+            "conf_low": f.b - z * f.se,
+            "conf_high": f.b + z * f.se,
+            "p_value": f.pval,
+            "nsnp": f.nsnp,
+            "note": f.note,
+        })
+    return rows
+
+
+def run_mr(
+    harmonised: pd.DataFrame,
+    settings: MRSettings,
+    exposure: str,
+    outcome: str,
+    seed: int,
+    *,
+    analysis: str | None = None,
+) -> MRResult:
+    """Run the estimator and sensitivity suite on one harmonised pair.
+
+    Parameters
+    ----------
+    harmonised : DataFrame
+        TwoSampleMR columns: ``SNP``, ``beta/se/eaf/pval/samplesize.exposure`` and ``.outcome``,
+        alleles, ``mr_keep`` (rows with False are ignored), optionally ``units.outcome``,
+        ``ncase.outcome``, ``ncontrol.outcome``, ``prevalence.outcome`` (and the same for the exposure).
+    settings : MRSettings
+    exposure, outcome : str
+        Trait names for the tables.
+    seed : int
+        Seed of this pair; each bootstrap method draws from its own stream derived from it and the
+        method key, so adding a method never changes another's numbers.
+    analysis : str, optional
+        The ``analysis`` column of the tidy table (default ``"{exposure}__{outcome}"``).
+
+    Returns
+    -------
+    MRResult
+
+    Raises
+    ------
+    DataError
+        No usable instrument, missing columns, non-finite values, se <= 0, duplicated SNPs.
+    """
+    dat = _check(harmonised, exposure, outcome)
+    bx, by, sx, sy = (dat[c].to_numpy(dtype=float) for c in ("beta.exposure", "beta.outcome", "se.exposure", "se.outcome"))
+    snp = dat["SNP"].astype(str).tolist()
+    k = len(snp)
+    methods = settings.methods
+    logger.info("MR %s -> %s on %d instruments: %s", exposure, outcome, k, ", ".join(methods))
+
+    def rng(key: str) -> np.random.Generator:
+        return np.random.default_rng(derive_seed(seed, "mr", key))
+
+    fits: dict[str, est.MREstimate] = {}
+    if "wald_ratio" in methods and k == 1:
+        fits["wald_ratio"] = est.wald_ratio(bx, by, sx, sy)
+    for key, model in (("ivw", "default"), ("ivw_mre", "mre"), ("ivw_fe", "fe")):
+        if key in methods:
+            fits[key] = est.ivw(bx, by, sx, sy, model=model)
+    if "egger" in methods:
+        fits["egger"] = est.egger(bx, by, sx, sy)
+    med = tuple(m for m in methods if m in ("simple_median", "weighted_median", "penalised_weighted_median"))
+    if med:
+        for m in med:
+            fits.update(est.median_estimates(bx, by, sx, sy, which=(m,), nboot=settings.nboot, penk=settings.penk,
+                                             weights=settings.median_weights, rng=rng(m)))
+    modes = tuple(m for m in methods if m.endswith("_mode") or m.endswith("_mode_nome"))
+    if modes:
+        for m in modes:
+            fits.update(est.mode_estimates(bx, by, sx, sy, which=(m,), nboot=settings.nboot, phi=settings.phi,
+                                           penk=settings.penk, rng=rng(m)))
+    ordered = [fits[m] for m in methods if m in fits]
+
+    presso_table = pd.DataFrame(columns=["test", "SNP", "statistic", "pval", "n_distribution", "note"])
+    if "presso" in methods:
+        presso_fits, presso_table = _run_presso(bx, by, sx, sy, snp, settings, rng("presso"))
+        ordered.extend(presso_fits)
+
+    binary = _is_binary_outcome(dat, settings)
+    rows = _estimate_rows(ordered, settings.alpha)
+    base = {
+        "analysis": analysis or f"{exposure}__{outcome}",
+        "cohort": "summary_statistics",
+        "outcome": outcome,
+        "exposure": exposure,
+        "term": "causal_effect",
+        "stratum": "overall",
+        "scale": "beta",
+    }
+    tidy_rows = [{**base, **r, "n": r["nsnp"]} for r in rows]
+    if binary:
+        for r in rows:
+            tidy_rows.append({
+                **base, **r, "n": r["nsnp"], "scale": "odds_ratio",
+                "estimate": np.exp(r["estimate"]), "conf_low": np.exp(r["conf_low"]), "conf_high": np.exp(r["conf_high"]),
+            })
+    estimates = tidy_frame(tidy_rows)
+
+    het = sens.heterogeneity(bx, by, sx, sy)
+    ple = sens.pleiotropy(bx, by, sx, sy)
+    if settings.steiger:
+        direc = sens.directionality(dat)
+    else:
+        direc = pd.DataFrame([{"note": "not run: mr_settings.steiger is false"}])
+    single = sens.single_snp(snp, bx, by, sx, sy)
+    if "samplesize.outcome" in dat.columns:
+        single["samplesize"] = float(pd.to_numeric(dat["samplesize.outcome"], errors="coerce").max())
+    loo = sens.leave_one_out(snp, bx, by, sx, sy)
+    for table in (het, ple, direc, single, loo, presso_table):
+        table.insert(0, "outcome", outcome)
+        table.insert(0, "exposure", exposure)
+    return MRResult(
+        exposure=exposure,
+        outcome=outcome,
+        estimates=estimates,
+        heterogeneity=het,
+        pleiotropy=ple,
+        directionality=direc,
+        single_snp=single,
+        leave_one_out=loo,
+        presso=presso_table,
+        data=dat,
+        settings=settings,
+        binary_outcome=binary,
+    )
+
+
+def _run_presso(
+    bx: np.ndarray,
+    by: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    snp: list[str],
+    settings: MRSettings,
+    rng: np.random.Generator,
+) -> tuple[list[est.MREstimate], pd.DataFrame]:
+    k = bx.size
+    try:
+        res: PressoResult = mr_presso(
+            bx, by, sx, sy, snp,
+            n_distribution=settings.presso_n_distribution,
+            signif_threshold=settings.presso_signif_threshold,
+            outlier_test=settings.presso_outlier_test,
+            distortion_test=settings.presso_distortion_test,
+            rng=rng,
+        )
+    except DataError as exc:
+        reason = f"not estimable: {exc}"
+        fits = [est.MREstimate(label, np.nan, np.nan, np.nan, k, note=reason) for label in PRESSO_LABELS]
+        table = pd.DataFrame([{"test": "global", "SNP": "", "statistic": np.nan, "pval": np.nan,
+                               "n_distribution": settings.presso_n_distribution, "note": reason}])
+        return fits, table
+    raw = res.raw
+    gnote = f"global test p = {res.global_pval:g}"
+    fits = [est.MREstimate(PRESSO_LABELS[0], raw["b"], raw["se"], raw["pval"], k, note=gnote, dist_df=k - 1)]
+    if res.corrected is not None:
+        c = res.corrected
+        fits.append(est.MREstimate(
+            PRESSO_LABELS[1], c["b"], c["se"], c["pval"], int(c["nsnp"]),
+            note=f"{k - int(c['nsnp'])} outliers removed: {', '.join(res.outlier_snps)}", dist_df=c["nsnp"] - 1,
+        ))
+    else:
+        fits.append(est.MREstimate(PRESSO_LABELS[1], np.nan, np.nan, np.nan, k,
+                                   note=f"not estimable: {res.note or 'no outliers detected'}"))
+    return fits, res.details()
