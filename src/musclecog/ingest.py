@@ -146,7 +146,7 @@ def _read_table(i: int, entry: Mapping[str, Any], cohort: str, base_dir: Path, z
         raise ConfigError(
             f"config: '{where}.columns' maps several source columns to {dup_targets}; each name once per table."
         )
-    flow: list[dict] = [flow_row(f"read {entry['path']}", len(df), len(df), f"rows read from {entry['path']}")]
+    flow: list[dict] = [flow_row(f"read {Path(entry['path']).name}", len(df), len(df), f"rows read from {entry['path']}")]
     if table_filters:
         df, rows = apply_keep_if(df, table_filters, f"{where}.keep_if")
         flow += rows
@@ -248,8 +248,9 @@ def _stack(tables: list[_Table], groups: Sequence[Sequence[int]], cohort: str) -
                 )
         frame = pd.concat([m.frame[cols] for m in members], ignore_index=True)
         label = " + ".join(m.label for m in members)
+        short = " + ".join(Path(m.label).name for m in members)
         sources = {c: " / ".join(dict.fromkeys(m.sources.get(c, m.label) for m in members)) for c in cols}
-        flow.append(flow_row(f"stack {label}", len(frame), len(frame), f"{len(members)} tables stacked"))
+        flow.append(flow_row(f"stack {short}", len(frame), len(frame), f"{len(members)} tables stacked: {label}"))
         out.append(_Table(label, frame, sources))
     return out, flow
 
@@ -298,7 +299,8 @@ def _join(tables: list[_Table], how: str, join_on: Sequence[str] | None, cohort:
             reason = f"left join on {'+'.join(keys)}: {n_match} rows matched, {n_left_unmatched} kept without a match"
         else:
             reason = f"outer join on {'+'.join(keys)}: {n_right_only} rows added from {right.label}"
-        flow.append(flow_row(f"join {right.label}", len(left_df), len(merged), reason))
+        short = " + ".join(Path(p).name for p in right.label.split(" + "))
+        flow.append(flow_row(f"join {short}", len(left_df), len(merged), reason))
         merged = merged.drop(columns="_merge")
         acc = _Table(f"{acc.label} & {right.label}", merged, {**acc.sources, **right.sources})
     return acc, flow
@@ -401,11 +403,13 @@ def _apply_recode(df: pd.DataFrame, recode: Mapping[str, Mapping[Any, Any]], coh
 
 
 def check_columns(df: pd.DataFrame, dic: VariableDictionary, sources: Mapping[str, str],
-                  columns: Sequence[str] | None = None) -> pd.DataFrame:
+                  columns: Sequence[str] | None = None, ranges: bool = True) -> pd.DataFrame:
     """Check dictionary columns: numbers where numbers are expected, known levels, values in range.
 
     Missing values are never an error (they are counted in table 1). Returns the table with numeric
-    dictionary columns converted to numbers.
+    dictionary columns converted to numbers. With ``ranges=False`` only types and levels are checked
+    (ingestion checks ranges on the rows that pass the cohort's filters: a public file may hold
+    children whose height is below an older-adult range, and they are not part of the cohort).
 
     Raises
     ------
@@ -423,7 +427,7 @@ def check_columns(df: pd.DataFrame, dic: VariableDictionary, sources: Mapping[st
             v = df[col].to_numpy(dtype=float, na_value=np.nan)
             lo = var.min if np.isfinite(var.min) else -np.inf
             hi = var.max if np.isfinite(var.max) else np.inf
-            bad = ~np.isnan(v) & ((v < lo) | (v > hi))
+            bad = ~np.isnan(v) & ((v < lo) | (v > hi)) if ranges else np.zeros(len(v), bool)
             if var.kind in ("binary", "integer"):
                 bad |= ~np.isnan(v) & (v != np.round(v))
             if bad.any():
@@ -478,7 +482,14 @@ def _finish(name: str, df: pd.DataFrame, spec: Mapping[str, Any], flow: list[dic
     df, rows = _apply_missing_codes(df, spec.get("missing_codes") or {}, name)
     flow += rows
     df = _apply_recode(df, spec.get("recode") or {}, name, sources)
-    df = check_columns(df, dic, sources)
+    df = check_columns(df, dic, sources, ranges=False)
+    for new, existing in (spec.get("copy") or {}).items():
+        _require_column(df, existing, f"cohorts.{name}.copy.{new}")
+        if new in df.columns:
+            raise ConfigError(f"config: 'cohorts.{name}.copy.{new}': the table already has a column {new!r}.")
+        df[new] = df[existing]
+        sources[new] = f"{_source_label(sources, existing)} (copied from {existing})"
+        df = check_columns(df, dic, sources, columns=[new], ranges=False)
     if "wave" in df.columns and "id" in df.columns:
         _check_unique(_Table(f"cohorts.{name}", df, sources), ["id", "wave"])
     elif "id" in df.columns and "wave" not in df.columns:
@@ -497,7 +508,7 @@ def _finish(name: str, df: pd.DataFrame, spec: Mapping[str, Any], flow: list[dic
     added += added2
     for col in added:
         sources.setdefault(col, f"derived ({col})")
-    df = check_columns(df, dic, sources, columns=added)
+    df = check_columns(df, dic, sources)  # ranges, on the rows that passed the filters
     _check_survey(df, survey, name)
     sort_keys = [k for k in KEYS if k in df.columns]
     if sort_keys:

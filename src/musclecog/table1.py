@@ -34,6 +34,7 @@ TABLE1_COLUMNS: tuple[str, ...] = (
 _SKIP_KINDS = frozenset({"id"})
 _SKIP_PREFIXES = ("survey_", "grip_trial_")
 MAX_LEVELS = 20
+MAX_CODES = 5
 
 
 def _variables(df: pd.DataFrame, dictionary: VariableDictionary, group: str | None) -> list[tuple[str, str, str]]:
@@ -55,7 +56,13 @@ def _variables(df: pd.DataFrame, dictionary: VariableDictionary, group: str | No
             if pd.api.types.is_bool_dtype(s):
                 kind = "binary"
             elif pd.api.types.is_numeric_dtype(s):
-                kind = "binary" if set(pd.unique(s.dropna())) <= {0, 1} else "numeric"
+                values = pd.unique(s.dropna())
+                if set(values) <= {0, 1}:
+                    kind = "binary"
+                elif len(values) <= MAX_CODES and np.all(np.mod(values, 1) == 0):
+                    kind = "category"  # a few whole-number codes (e.g. a survey cycle) are counted, not averaged
+                else:
+                    kind = "numeric"
             elif s.nunique(dropna=True) <= MAX_LEVELS:
                 kind = "category"
             else:
@@ -63,6 +70,13 @@ def _variables(df: pd.DataFrame, dictionary: VariableDictionary, group: str | No
             label = col
         out.append((col, label, kind))
     return out
+
+
+def _label(x: object) -> str:
+    """A level as text; whole-number floats (codes read as float) without the '.0'."""
+    if isinstance(x, float | np.floating) and float(x).is_integer():
+        return str(int(x))
+    return str(x)
 
 
 def _fmt(x: float, digits: int) -> str:
@@ -97,9 +111,14 @@ def _describe(df: pd.DataFrame, stratum: str, cols: list[tuple[str, str, str]], 
             values = pd.to_numeric(s, errors="coerce")
         else:
             values = s.astype(object).where(s.notna(), None)
-            cats = list(s.cat.categories) if isinstance(s.dtype, pd.CategoricalDtype) else sorted(map(str, pd.unique(s.dropna())))
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                cats = [str(c) for c in s.cat.categories]
+            elif pd.api.types.is_numeric_dtype(s):
+                cats = [_label(v) for v in sorted(pd.unique(s.dropna()))]
+            else:
+                cats = sorted(map(str, pd.unique(s.dropna())))
             levels = cats
-            values = values.map(lambda x: None if x is None else str(x))
+            values = values.map(lambda x: None if x is None else _label(x))
         counts = values.value_counts(dropna=True)
         for level in levels:
             c = int(counts.get(level, 0))
