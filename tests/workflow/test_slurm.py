@@ -1,0 +1,265 @@
+"""The pipeline on a real (single-node) SLURM cluster through snakemake-executor-plugin-slurm.
+
+The cluster is started by ``scripts/slurm_local_cluster.sh`` (installing Debian's slurm-wlm and munge when
+missing, as root) and stopped at the end. If it cannot start, the tests FAIL with the daemons' log lines:
+a cluster that does not come up is a broken test environment, not a reason to skip.
+
+Also here: the bad-input checks of the SLURM profile (no partition named, no SLURM installed), which need
+no cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "slurm_local_cluster.sh"
+PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
+SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+PLACEHOLDER = "FILL_IN_PARTITION"
+PARTITION = "debug"  # the partition scripts/slurm_local_cluster.sh creates
+# Binaries SLURM and munge put on PATH; hidden to simulate a machine without SLURM.
+SLURM_BINARIES = {
+    "sacct", "sacctmgr", "salloc", "sattach", "sbatch", "sbcast", "scancel", "scontrol", "scrontab", "sdiag",
+    "sh5util", "sinfo", "sprio", "squeue", "sreport", "srun", "sshare", "sstat", "strigger", "sview",
+    "slurmctld", "slurmd", "slurmstepd", "munge", "unmunge", "remunge", "munged", "mungekey",
+}  # fmt: skip
+# Result tables compared between runs: everything but timings and logs.
+NOT_RESULTS = {"benchmarks", "logs"}
+
+
+def _free_port_pair() -> int:
+    """A port p such that p and p + 1 are free (slurmctld and slurmd)."""
+    for _ in range(50):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port >= 65535:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no pair of free TCP ports found")
+
+
+def _snakemake(
+    args: list[str], env: dict[str, str] | None = None, timeout: int = 1500
+) -> subprocess.CompletedProcess:
+    """Run Snakemake in the repository (without the lock: others share the tree)."""
+    return subprocess.run(
+        [str(SNAKEMAKE), "--nolock", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _profile_with_partition(directory: Path, partition: str = PARTITION) -> Path:
+    """The repository's SLURM profile with its partition filled in, as a user does."""
+    text = PROFILE.read_text()
+    assert PLACEHOLDER in text, f"{PROFILE} should ship with the placeholder {PLACEHOLDER}"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.yaml").write_text(text.replace(PLACEHOLDER, partition))
+    return directory
+
+
+def _slurm_args(profile: Path, results: Path, logdir: Path) -> list[str]:
+    """Options of a run on the local cluster: the profile, plus what a cluster without accounting needs.
+
+    Status checks are made frequent (the defaults, 40 s before the first check, suit busy clusters).
+    """
+    return [
+        "--workflow-profile", str(profile),
+        "--slurm-status-command", "squeue",
+        "--slurm-no-account",
+        "--slurm-init-seconds-before-status-checks", "1",
+        "--seconds-between-status-checks", "1",
+        "--slurm-logdir", str(logdir),
+        "--config", f"results_dir={results}",
+    ]  # fmt: skip
+
+
+def _result_tables(results: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(results)): path.read_bytes()
+        for path in sorted(results.rglob("*.tsv"))
+        if path.relative_to(results).parts[0] not in NOT_RESULTS
+    }
+
+
+def _failure(proc: subprocess.CompletedProcess, what: str) -> str:
+    return f"{what} failed (exit {proc.returncode}).\n--- stdout ---\n{proc.stdout[-6000:]}\n--- stderr ---\n{proc.stderr[-12000:]}"
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A running single-node cluster; yields the environment that points clients (and the plugin) at it."""
+    state = tmp_path_factory.mktemp("slurm_state")
+    env = dict(os.environ)
+    env.update(MUSCLECOG_SLURM_DIR=str(state), MUSCLECOG_SLURM_PORT=str(_free_port_pair()))
+    start = subprocess.run([str(SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=1200)
+    if start.returncode != 0:
+        logs = subprocess.run([str(SCRIPT), "logs"], env=env, capture_output=True, text=True).stdout
+        subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, text=True)
+        pytest.fail(f"{_failure(start, 'scripts/slurm_local_cluster.sh start')}\n{logs}")
+    env["SLURM_CONF"] = str(state / "slurm.conf")
+    try:
+        yield env
+    finally:
+        stop = subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, text=True, timeout=120)
+        assert stop.returncode == 0, _failure(stop, "scripts/slurm_local_cluster.sh stop")
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_default_pipeline_on_slurm_matches_local_run(slurm_cluster: dict[str, str], tmp_path: Path) -> None:
+    """Every result table of the default pipeline is byte-identical between SLURM and a local --cores 2 run."""
+    local_dir, slurm_dir = tmp_path / "local", tmp_path / "slurm"
+    # the local run goes on while the cluster run waits on the scheduler
+    local = subprocess.Popen(
+        [str(SNAKEMAKE), "--nolock", "--cores", "2", "--config", f"results_dir={local_dir}"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    profile = _profile_with_partition(tmp_path / "profile")
+    on_slurm = _snakemake(_slurm_args(profile, slurm_dir, tmp_path / "slurm_logs"), env=slurm_cluster)
+    local_out, local_err = local.communicate(timeout=1500)
+    assert on_slurm.returncode == 0, _failure(on_slurm, "the SLURM run") + "\n" + _cluster_logs(slurm_cluster)
+    assert local.returncode == 0, _failure(
+        subprocess.CompletedProcess([], local.returncode, local_out, local_err), "the local run"
+    )
+
+    # the jobs really went through sbatch: one submission per non-local job
+    submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", on_slurm.stdout + on_slurm.stderr)
+    n_jobs = _count_jobs(on_slurm.stdout + on_slurm.stderr)
+    assert submitted, "no job was submitted to SLURM"
+    assert len(set(submitted)) == n_jobs, f"{len(set(submitted))} SLURM jobs for {n_jobs} cluster jobs"
+
+    local_tables, slurm_tables = _result_tables(local_dir), _result_tables(slurm_dir)
+    assert local_tables, f"the local run wrote no result table under {local_dir}"
+    assert sorted(slurm_tables) == sorted(local_tables)
+    differing = [name for name in local_tables if local_tables[name] != slurm_tables[name]]
+    assert not differing, f"result tables differ between the SLURM and the local run: {differing}"
+
+
+def _count_jobs(log: str) -> int:
+    """Jobs Snakemake sent to the cluster: the job-stats table minus rules run on the submitting host."""
+    stats = re.search(r"Job stats:\n(.*?)\n\s*\n", log, flags=re.S)
+    assert stats, "no job statistics in Snakemake's output"
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", stats.group(1), flags=re.M))
+    local_rules = {"all", "write_provenance"} | set(re.findall(r"localrule (\w+):", log))
+    return sum(int(n) for rule, n in counts.items() if rule not in local_rules | {"total"})
+
+
+def _cluster_logs(env: dict[str, str]) -> str:
+    return subprocess.run([str(SCRIPT), "logs"], env=env, capture_output=True, text=True).stdout
+
+
+def _small_analysis() -> tuple[str, str]:
+    """(analysis, cohort) of the default config whose cohort is smallest: a cheap pair of jobs."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    cohorts = config["cohorts"]
+
+    def size(name: str) -> float:
+        return float(cohorts[name].get("simulate", {}).get("n", float("inf")))
+
+    analyses = config.get("analyses") or {}
+    if not analyses:
+        pytest.fail("config/config.yaml defines no analyses: nothing to run on the cluster")
+    name = min(analyses, key=lambda a: (size(analyses[a]["cohort"]), a))
+    return name, analyses[name]["cohort"]
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_job_killed_for_memory_is_reported_and_rerun_resumes(
+    slurm_cluster: dict[str, str], tmp_path: Path
+) -> None:
+    """A job the scheduler kills (over its memory request) is reported; the rerun runs only that job."""
+    analysis, cohort = _small_analysis()
+    results = tmp_path / "results"
+    target = results / "estimates" / f"{analysis}.tsv"
+    cohort_table = results / "cohorts" / f"{cohort}.parquet"
+    profile = _profile_with_partition(tmp_path / "profile")
+    args = [*_slurm_args(profile, results, tmp_path / "slurm_logs"), str(target)]
+
+    # 100 MB is below what any Snakemake job needs: SLURM kills fit_analysis, the cohort job succeeds
+    killed = _snakemake([*args, "--set-resources", "fit_analysis:mem_mb=100"], env=slurm_cluster)
+    log = killed.stdout + killed.stderr
+    assert killed.returncode != 0, _failure(killed, "the under-provisioned run unexpectedly")
+    assert "Error in rule fit_analysis" in log and "SLURM-job" in log, log[-4000:]
+    slurm_logs = "".join(p.read_text() for p in (tmp_path / "slurm_logs").rglob("*.log"))
+    assert "exceeded memory limit" in slurm_logs, slurm_logs[-4000:]
+    assert cohort_table.exists() and not target.exists()
+
+    # the rerun with the profile's resources submits fit_analysis only and completes
+    rerun = _snakemake(args, env=slurm_cluster)
+    assert rerun.returncode == 0, _failure(rerun, "the rerun")
+    rerun_log = rerun.stdout + rerun.stderr
+    assert "rule simulate_cohort" not in rerun_log and "rule ingest_cohort" not in rerun_log
+    assert len(re.findall(r"has been submitted with SLURM jobid", rerun_log)) == 1
+    assert target.exists()
+
+
+def test_profile_without_partition_names_the_setting(tmp_path: Path) -> None:
+    """The shipped profile has no partition: the run stops at once and says what to fill in."""
+    proc = _snakemake(
+        ["-n", "--workflow-profile", str(PROFILE.parent), "--config", f"results_dir={tmp_path}"]
+    )
+    assert proc.returncode != 0
+    assert "slurm_partition" in proc.stderr and "profiles/slurm/config.yaml" in proc.stderr, proc.stderr[
+        -3000:
+    ]
+    assert "sinfo" in proc.stderr
+
+
+def test_profile_without_slurm_installed_says_so(tmp_path: Path) -> None:
+    """With the partition set but no sbatch/squeue on PATH, the message says SLURM is missing."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for directory in ("/usr/local/bin", "/usr/bin", "/bin"):
+        for tool in Path(directory).glob("*"):
+            link = bin_dir / tool.name
+            if tool.name not in SLURM_BINARIES and not link.exists() and not link.is_symlink():
+                link.symlink_to(tool)
+    env = dict(os.environ, PATH=f"{SNAKEMAKE.parent}{os.pathsep}{bin_dir}")
+    assert shutil.which("sbatch", path=env["PATH"]) is None
+    profile = _profile_with_partition(tmp_path / "profile")
+    proc = _snakemake(
+        ["-n", "--workflow-profile", str(profile), "--config", f"results_dir={tmp_path / 'r'}"], env=env
+    )
+    assert proc.returncode != 0
+    assert "sbatch" in proc.stderr and "not on PATH" in proc.stderr, proc.stderr[-3000:]
+
+
+def test_profile_resources_name_existing_rules() -> None:
+    """Every rule named in the profile's set-resources exists, and each gets memory and a time limit."""
+    profile = yaml.safe_load(PROFILE.read_text())
+    assert profile["executor"] == "slurm"
+    defaults = profile["default-resources"]
+    assert {"mem_mb", "runtime", "cpus_per_task", "slurm_partition"} <= set(defaults)
+    proc = _snakemake(["--list-rules", "--config", "results_dir=/tmp/unused_by_list_rules"])
+    assert proc.returncode == 0, _failure(proc, "snakemake --list-rules")
+    rules = set(proc.stdout.split())
+    unknown = set(profile["set-resources"]) - rules
+    assert not unknown, f"profiles/slurm/config.yaml sets resources for rules that do not exist: {unknown}"
+    for rule, resources in profile["set-resources"].items():
+        assert resources.get("mem_mb", defaults["mem_mb"]) >= 500, rule
+        assert resources.get("runtime", defaults["runtime"]) >= 5, rule
