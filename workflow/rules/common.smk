@@ -11,6 +11,26 @@ from musclecog.seeds import derive_seed
 
 SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
 
+# Cluster runs (profiles/slurm, docs/slurm.md): before anything is submitted, name the setting to fill in.
+_SLURM_PARTITION = (workflow.resource_settings.default_resources or {}).get(
+    "slurm_partition"
+)
+if _SLURM_PARTITION is not None and not workflow.remote_exec:
+    from shutil import which as _which
+
+    if str(_SLURM_PARTITION.raw).strip("'\" ") in ("", "FILL_IN_PARTITION"):
+        sys.exit(
+            "musclecog ConfigError: no SLURM partition named. Fill in `default-resources: slurm_partition:` "
+            f"in your SLURM profile (profiles/slurm/config.yaml; now {_SLURM_PARTITION.raw!r}) with a "
+            "partition of your cluster (`sinfo -s` lists them; the default one is marked *)."
+        )
+    if _which("sbatch") is None or _which("squeue") is None:
+        sys.exit(
+            "musclecog ConfigError: the SLURM profile is in use but SLURM's sbatch/squeue are not on PATH. "
+            "Run Snakemake on the cluster's login node (or `module load slurm` first), or run locally "
+            "without the SLURM profile (`snakemake --cores N`)."
+        )
+
 try:
     CONFIG = validate_config(config, SCHEMA_DIR, base_dir=Path.cwd())
 except ConfigError as exc:
