@@ -1,0 +1,135 @@
+"""Two-sample MR figures, after TwoSampleMR's ``mr_scatter_plot``, ``mr_forest_plot``,
+``mr_funnel_plot`` and ``mr_leaveoneout_plot``; and the one-sample MR first/second-stage figure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from musclecog.plots import new_figure
+
+_LINE_METHODS = (
+    "Inverse variance weighted",
+    "MR Egger",
+    "Weighted median",
+    "Simple median",
+    "Penalised weighted median",
+    "Weighted mode",
+    "Simple mode",
+    "MR-PRESSO (outlier-corrected)",
+)
+
+
+def _beta_rows(estimates: pd.DataFrame) -> pd.DataFrame:
+    est = estimates[(estimates["scale"] == "beta") & estimates["estimate"].notna()]
+    return est.drop_duplicates("method")
+
+
+def scatter(result: Any) -> Any:
+    """SNP-outcome against SNP-exposure associations (oriented so that the exposure effect is positive),
+    with 95% error bars and one line per method (MR-Egger with its intercept)."""
+    dat = result.data
+    bx, by = dat["beta.exposure"].to_numpy(float), dat["beta.outcome"].to_numpy(float)
+    sx, sy = dat["se.exposure"].to_numpy(float), dat["se.outcome"].to_numpy(float)
+    sign = np.where(bx < 0, -1.0, 1.0)
+    bx, by = bx * sign, by * sign
+    fig, ax = new_figure(6.0, 4.5)
+    z = stats.norm.isf(0.025)
+    ax.errorbar(bx, by, xerr=z * sx, yerr=z * sy, fmt="o", ms=3, color="0.3", ecolor="0.75", lw=0.7, zorder=2)
+    xs = np.array([0.0, float(np.max(bx + z * sx)) if bx.size else 1.0])
+    est = _beta_rows(result.estimates)
+    intercept = np.nan
+    if "egger_intercept" in result.pleiotropy.columns and len(result.pleiotropy):
+        intercept = float(result.pleiotropy["egger_intercept"].iloc[0])
+    for i, rec in enumerate(est.itertuples(index=False)):
+        if rec.method not in _LINE_METHODS and rec.method != "Wald ratio":
+            continue
+        a = intercept if rec.method == "MR Egger" and np.isfinite(intercept) else 0.0
+        ax.plot(xs, a + rec.estimate * xs, lw=1.2, color=f"C{i % 10}", label=f"{rec.method} ({rec.estimate:.3g})")
+    ax.axhline(0, color="0.85", lw=0.6, zorder=0)
+    ax.set_xlabel(f"SNP effect on {result.exposure}")
+    ax.set_ylabel(f"SNP effect on {result.outcome}")
+    ax.set_title(f"{result.exposure} \u2192 {result.outcome}: {bx.size} instruments")
+    ax.legend(fontsize=7, frameon=False, loc="best")
+    return fig
+
+
+def _forest(ax: Any, labels: list[str], b: np.ndarray, se: np.ndarray, highlight: set[str], xlabel: str) -> None:
+    z = stats.norm.isf(0.025)
+    ypos = np.arange(len(labels))[::-1]
+    colours = ["C3" if lab in highlight else "0.25" for lab in labels]
+    ax.errorbar(b, ypos, xerr=z * se, fmt="none", ecolor=colours, lw=0.8)
+    ax.scatter(b, ypos, c=colours, s=10, zorder=3)
+    ax.axvline(0, color="0.6", lw=0.6, ls="--")
+    ax.set_yticks(ypos)
+    ax.set_yticklabels(labels, fontsize=6 if len(labels) > 40 else 7)
+    ax.set_xlabel(xlabel)
+
+
+def forest(result: Any) -> Any:
+    """Single-variant Wald ratios with 95% CIs, then the all-variant IVW and MR-Egger estimates."""
+    ss = result.single_snp.dropna(subset=["b"])
+    n = len(ss)
+    fig, ax = new_figure(5.5, max(2.5, 0.14 * n + 1.0))
+    labels = ss["SNP"].astype(str).tolist()
+    _forest(ax, labels, ss["b"].to_numpy(float), ss["se"].to_numpy(float),
+            {lab for lab in labels if lab.startswith("All - ")}, f"MR effect of {result.exposure} on {result.outcome}")
+    ax.set_title("Single-variant estimates")
+    return fig
+
+
+def funnel(result: Any) -> Any:
+    """Precision of each Wald ratio (1/se) against the ratio, with the IVW and MR-Egger estimates."""
+    ss = result.single_snp
+    single = ss[~ss["SNP"].astype(str).str.startswith("All - ")]
+    fig, ax = new_figure(5.0, 4.0)
+    ax.scatter(single["b"], 1.0 / single["se"], s=12, color="0.3")
+    est = _beta_rows(result.estimates)
+    for i, method in enumerate(("Inverse variance weighted", "MR Egger", "Weighted median", "Weighted mode")):
+        row = est[est["method"] == method]
+        if len(row):
+            ax.axvline(float(row["estimate"].iloc[0]), color=f"C{i}", lw=1.0, label=method)
+    ax.set_xlabel(r"Wald ratio $\hat\beta_{IV}$")
+    ax.set_ylabel(r"$1/\mathrm{SE}_{IV}$")
+    ax.set_title("Funnel plot")
+    ax.legend(fontsize=7, frameon=False)
+    return fig
+
+
+def leave_one_out(result: Any) -> Any:
+    """IVW estimate leaving out each variant in turn, and with all variants."""
+    loo = result.leave_one_out
+    if loo.empty:
+        fig, ax = new_figure(4.0, 2.0)
+        ax.text(0.5, 0.5, "leave-one-out needs at least 3 instruments", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    fig, ax = new_figure(5.5, max(2.5, 0.14 * len(loo) + 1.0))
+    labels = loo["SNP"].astype(str).tolist()
+    _forest(ax, labels, loo["b"].to_numpy(float), loo["se"].to_numpy(float), {"All"},
+            f"IVW effect of {result.exposure} on {result.outcome}, leaving out the variant")
+    ax.set_title("Leave-one-out")
+    return fig
+
+
+def all_figures(result: Any) -> dict[str, Any]:
+    """The four figures of a pair, keyed ``scatter, forest, funnel, leave_one_out``."""
+    return {"scatter": scatter(result), "forest": forest(result), "funnel": funnel(result),
+            "leave_one_out": leave_one_out(result)}
+
+
+def one_sample(result: Any) -> Any:
+    """One-sample MR: observational (OLS) and 2SLS estimates with 95% CIs, annotated with the first-stage F."""
+    tidy = result.to_tidy()
+    rows = tidy[tidy["term"] == result.exposure]
+    fig, ax = new_figure(5.5, 2.5)
+    labels = rows["method"].tolist()
+    b = rows["estimate"].to_numpy(float)
+    se = rows["std_error"].to_numpy(float)
+    _forest(ax, labels, b, se, {m for m in labels if "2SLS" in m}, f"effect of {result.exposure} on {result.outcome}")
+    f = getattr(result, "first_stage_f", np.nan)
+    ax.set_title(f"One-sample MR (first-stage F = {f:.1f})")
+    return fig
