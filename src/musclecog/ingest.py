@@ -514,7 +514,8 @@ def _finish(name: str, df: pd.DataFrame, spec: Mapping[str, Any], flow: list[dic
     if sort_keys:
         df = df.sort_values(sort_keys, kind="stable")
     df = df.reset_index(drop=True)
-    flow.append(flow_row("analysis table", len(df), len(df), "rows in the analysis-ready table"))
+    people = f" ({df['id'].nunique()} people)" if "wave" in df.columns and "id" in df.columns else ""
+    flow.append(flow_row("analysis table", len(df), len(df), f"rows in the analysis-ready table{people}"))
     t1_spec = spec.get("table1") or {}
     t1 = make_table1(df, by=t1_spec.get("by"), dictionary=dic, min_cell=int(t1_spec.get("min_cell", 5)))
     log.info("cohort %s: %d rows, %d columns; derived %s", name, len(df), df.shape[1], added)
