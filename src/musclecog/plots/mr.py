@@ -53,7 +53,8 @@ def scatter(result: Any) -> Any:
     ax.set_xlabel(f"SNP effect on {result.exposure}")
     ax.set_ylabel(f"SNP effect on {result.outcome}")
     ax.set_title(f"{result.exposure} \u2192 {result.outcome}: {bx.size} instruments")
-    ax.legend(fontsize=7, frameon=False, loc="best")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, frameon=False, loc="best")
     return fig
 
 
@@ -95,7 +96,8 @@ def funnel(result: Any) -> Any:
     ax.set_xlabel(r"Wald ratio $\hat\beta_{IV}$")
     ax.set_ylabel(r"$1/\mathrm{SE}_{IV}$")
     ax.set_title("Funnel plot")
-    ax.legend(fontsize=7, frameon=False)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, frameon=False)
     return fig
 
 
