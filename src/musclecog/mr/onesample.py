@@ -135,10 +135,70 @@ def _design(data: pd.DataFrame, columns: list[str], where: str) -> pd.DataFrame:
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=data.index)
 
 
-def _ols_rss(y: np.ndarray, x: np.ndarray) -> tuple[float, int]:
-    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
-    r = y - x @ coef
-    return float(r @ r), x.shape[1]
+def _diagnostics(w: np.ndarray, z: np.ndarray, x: np.ndarray, y: np.ndarray, b_iv: np.ndarray,
+                 robust: bool) -> dict[str, Any]:
+    """OLS, first-stage F, Wu-Hausman and Sargan from one cross-product matrix (one O(n p^2) pass).
+
+    Follows ``summary(AER::ivreg(...), diagnostics = TRUE)``: the weak-instrument F compares the first
+    stage with and without the instruments; Wu-Hausman is the F test of the first-stage residual added
+    to the OLS regression; Sargan is n R² of the 2SLS residuals regressed on all exogenous variables.
+    ``b_iv`` holds the 2SLS coefficients in the order ``[w..., x]``.
+    """
+    n, kw = w.shape
+    q = z.shape[1]
+    a = np.column_stack([w, z, x, y])
+    m = a.T @ a
+    iw, iz = np.arange(kw), np.arange(kw, kw + q)
+    ix, iy = kw + q, kw + q + 1
+
+    def solve(cols: np.ndarray, target: int) -> tuple[np.ndarray, float]:
+        mm = m[np.ix_(cols, cols)]
+        beta = np.linalg.solve(mm, m[cols, target])
+        return beta, float(m[target, target] - m[target, cols] @ beta)
+
+    out: dict[str, Any] = {}
+    wz = np.concatenate([iw, iz])
+    wx = np.append(iw, ix)
+    _, rss_r = solve(iw, ix)
+    g, rss_u = solve(wz, ix)
+    df2 = n - kw - q
+    out.update(f=((rss_r - rss_u) / q) / (rss_u / df2), f_df2=df2, partial_r2=(rss_r - rss_u) / rss_r)
+    try:
+        b_ols, rss_ols = solve(wx, iy)
+    except np.linalg.LinAlgError:
+        return {**out, "ols_b": np.nan, "ols_se": np.nan, "ols_p": np.nan, "wh": np.nan, "wh_p": np.nan,
+                "wh_df2": 0, "sargan": np.nan}
+    df_ols = n - kw - 1
+    inv = np.linalg.inv(m[np.ix_(wx, wx)])
+    if robust:
+        xm = a[:, wx]
+        e = y - xm @ b_ols
+        meat = (xm * e[:, None] ** 2).T @ xm
+        vcov = inv @ meat @ inv * n / df_ols
+    else:
+        vcov = inv * rss_ols / df_ols
+    se = float(np.sqrt(vcov[-1, -1]))
+    out.update(ols_b=float(b_ols[-1]), ols_se=se, ols_p=float(2 * stats.t.sf(abs(b_ols[-1] / se), df_ols)))
+    # Wu-Hausman: y on [w, x, v] with v = x - [w, z] g (first-stage residual), cross-products from m
+    m_v = m[:, ix] - m[:, wz] @ g  # a' v
+    vv = rss_u
+    cols = wx
+    mm = np.block([[m[np.ix_(cols, cols)], m_v[cols][:, None]], [m_v[cols][None, :], np.array([[vv]])]])
+    rhs = np.append(m[cols, iy], m_v[iy])
+    beta_aug = np.linalg.solve(mm, rhs)
+    rss_aug = float(m[iy, iy] - rhs @ beta_aug)
+    wh_df2 = n - kw - 2
+    wh = (rss_ols - rss_aug) / (rss_aug / wh_df2)
+    out.update(wh=float(wh), wh_p=float(stats.f.sf(wh, 1, wh_df2)), wh_df2=wh_df2)
+    # Sargan: u = y - [w, x] b_iv; regress u on [w, z] (w holds the constant)
+    m_u = m[:, iy] - m[:, wx] @ b_iv  # a' u
+    uu = float(m[iy, iy] - 2 * b_iv @ m[wx, iy] + b_iv @ m[np.ix_(wx, wx)] @ b_iv)
+    coef = np.linalg.solve(m[np.ix_(wz, wz)], m_u[wz])
+    rss_aux = uu - float(m_u[wz] @ coef)
+    ubar = float(m_u[0]) / n  # column 0 of w is the constant
+    tss = uu - n * ubar**2
+    out["sargan"] = float(n * (1 - rss_aux / tss))
+    return out
 
 
 def fit_one_sample_mr(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) -> OneSampleMRResult:
@@ -202,35 +262,31 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: Mapping[str, Any], context: Any)
     cov = "unadjusted" if s.cov_type == "unadjusted" else "robust"
     try:
         iv = IV2SLS(y, w, x, z).fit(cov_type=cov, debiased=True)
-        ols = IV2SLS(y, pd.concat([w, x], axis=1), None, None).fit(cov_type=cov, debiased=True)
     except ValueError as exc:  # linearmodels' rank checks
         raise ModelError(f"{where}: 2SLS could not be fitted: {exc}") from None
-
-    # first stage: exposure on covariates with and without the instruments (AER's "Weak instruments" F)
-    xv = x.to_numpy(float)[:, 0]
-    wm = w.to_numpy(float)
-    rss_r, _ = _ols_rss(xv, wm)
-    rss_u, k_u = _ols_rss(xv, np.column_stack([wm, z.to_numpy(float)]))
+    diag = _diagnostics(w.to_numpy(float), z.to_numpy(float), x.to_numpy(float)[:, 0], y.to_numpy(float),
+                        iv.params.to_numpy(float), robust=s.cov_type == "robust")
+    if not np.isfinite(diag["ols_b"]):
+        raise ModelError(f"{where}: the OLS design [covariates, {s.exposure}] is rank-deficient")
     q = len(instruments)
-    df2 = n - k_u
-    if s.cov_type == "unadjusted":
-        f_stat = ((rss_r - rss_u) / q) / (rss_u / df2)
-    else:
+    f_stat, df2, partial_r2 = diag["f"], diag["f_df2"], diag["partial_r2"]
+    if s.cov_type == "robust":
         f_stat = float(iv.first_stage.diagnostics.loc[s.exposure, "f.stat"])
     f_p = float(stats.f.sf(f_stat, q, df2))
-    partial_r2 = (rss_r - rss_u) / rss_r
 
     base = {"analysis": context.analysis, "cohort": context.cohort, "outcome": s.outcome, "exposure": s.exposure,
             "stratum": "overall", "n": n}
     tcrit = stats.t.isf(s.alpha / 2, iv.df_resid)
     rows: list[dict[str, Any]] = []
-    for method, res in (("2SLS", iv), ("OLS (observational)", ols)):
-        b = float(res.params[s.exposure])
-        se = float(res.std_errors[s.exposure])
+    fits = (
+        ("2SLS", float(iv.params[s.exposure]), float(iv.std_errors[s.exposure]), float(iv.pvalues[s.exposure])),
+        ("OLS (observational)", diag["ols_b"], diag["ols_se"], diag["ols_p"]),
+    )
+    for method, b, se, pval in fits:
         rows.append({**base, "method": method, "term": s.exposure, "estimate": b, "std_error": se,
                      "conf_low": b - tcrit * se, "conf_high": b + tcrit * se,
-                     "p_value": float(res.pvalues[s.exposure]), "scale": "beta", "nsnp": q,
-                     "statistic": b / se, "df": float(res.df_resid),
+                     "p_value": pval, "scale": "beta", "nsnp": q,
+                     "statistic": b / se, "df": float(iv.df_resid),
                      "note": f"instruments: {', '.join(instruments)}" if method == "2SLS" else ""})
     weak = " (weak instruments: F < 10)" if f_stat < 10 else ""
     rows.append({**base, "method": "2SLS first stage", "term": "first_stage_F", "estimate": f_stat,
@@ -238,14 +294,12 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: Mapping[str, Any], context: Any)
                  "note": f"F({q}, {df2}){weak}"})
     rows.append({**base, "method": "2SLS first stage", "term": "partial_r_squared", "estimate": partial_r2,
                  "scale": "r_squared", "nsnp": q, "note": "share of exposure variance explained by the instruments"})
-    wh = iv.wu_hausman()
-    rows.append({**base, "method": "Wu-Hausman", "term": s.exposure, "estimate": float(wh.stat),
-                 "p_value": float(wh.pval), "scale": "test", "statistic": float(wh.stat), "df": float(wh.df),
-                 "note": f"F({wh.df}, {wh.df_denom}); H0: {s.exposure} is exogenous"})
+    rows.append({**base, "method": "Wu-Hausman", "term": s.exposure, "estimate": diag["wh"],
+                 "p_value": diag["wh_p"], "scale": "test", "statistic": diag["wh"], "df": 1.0,
+                 "note": f"F(1, {diag['wh_df2']}); H0: {s.exposure} is exogenous"})
     if q > 1:
-        sg = iv.sargan
-        rows.append({**base, "method": "Sargan", "term": "overidentification", "estimate": float(sg.stat),
-                     "p_value": float(sg.pval), "scale": "test", "statistic": float(sg.stat), "df": float(sg.df),
-                     "note": "H0: all instruments valid (chi-squared)"})
+        rows.append({**base, "method": "Sargan", "term": "overidentification", "estimate": diag["sargan"],
+                     "p_value": float(stats.chi2.sf(diag["sargan"], q - 1)), "scale": "test",
+                     "statistic": diag["sargan"], "df": float(q - 1), "note": "H0: all instruments valid (chi-squared)"})
     return OneSampleMRResult(context.analysis, context.cohort, s.exposure, s.outcome, instruments, rows, n, n_excl,
                              float(f_stat), float(partial_r2))
