@@ -409,21 +409,21 @@ def r_density_mode(x: np.ndarray, weights: np.ndarray, bw: np.ndarray) -> np.nda
     xpos = (x - lo[:, None]) / delta[:, None]
     ix = np.floor(xpos).astype(np.int64)
     fx = xpos - ix
-    y = np.zeros((rows, 2 * n))
-    r_idx = np.broadcast_to(np.arange(rows)[:, None], x.shape)
+    # the four cases of BinDist as one weighted bincount over flattened (row, bin) indices
+    r_idx = np.broadcast_to(np.arange(rows)[:, None] * (2 * n), x.shape)
     inside = (ix >= 0) & (ix <= n - 2)
-    np.add.at(y, (r_idx[inside], ix[inside]), (w * (1 - fx))[inside])
-    np.add.at(y, (r_idx[inside], ix[inside] + 1), (w * fx)[inside])
     left = ix == -1
-    np.add.at(y, (r_idx[left], np.zeros(left.sum(), dtype=np.int64)), (w * fx)[left])
     right = ix == n - 1
-    np.add.at(y, (r_idx[right], ix[right]), (w * (1 - fx))[right])
+    idx = np.concatenate([(r_idx + ix)[inside], (r_idx + ix + 1)[inside], r_idx[left], (r_idx + ix)[right]])
+    wts = np.concatenate([(w * (1 - fx))[inside], (w * fx)[inside], (w * fx)[left], (w * (1 - fx))[right]])
+    y = np.bincount(idx, weights=wts, minlength=rows * 2 * n).reshape(rows, 2 * n)
     # kernel ordinates on the symmetric circular grid
     t = np.linspace(0.0, 1.0, 2 * n)[None, :] * (2.0 * (up - lo))[:, None]
     t[:, n + 1 :] = -t[:, n - 1 : 0 : -1]
     kern = np.exp(-0.5 * (t / bw[:, None]) ** 2) / (np.sqrt(2.0 * np.pi) * bw[:, None])
-    conv = np.fft.ifft(np.fft.fft(y, axis=1) * np.conj(np.fft.fft(kern, axis=1)), axis=1)
-    dens = np.maximum(0.0, conv.real[:, :n])
+    # real input and a circularly symmetric kernel: rfft/irfft give R's fft(fft(y) * Conj(fft(k)), inverse)
+    conv = np.fft.irfft(np.fft.rfft(y, axis=1) * np.conj(np.fft.rfft(kern, axis=1)), n=2 * n, axis=1)
+    dens = np.maximum(0.0, conv[:, :n])
     # approx(xords, dens, xout): xords = seq(lo, up, n), xout = seq(from, to, n)
     xout = frm[:, None] + np.linspace(0.0, 1.0, n)[None, :] * (to - frm)[:, None]
     pos = (xout - lo[:, None]) / delta[:, None]
