@@ -1,0 +1,24 @@
+"""Rules mr_pair / mr_harmonised: instruments -> harmonise -> estimator suite for one exposure__outcome pair."""
+
+import shutil
+
+from musclecog.log import log_to
+from musclecog.mr.analysis import MRSettings
+from musclecog.mr.pipeline import run_harmonised, run_pair, write_pair
+
+TABLES = ["harmonised", "instruments", "estimates", "heterogeneity", "pleiotropy", "directionality",
+          "single_snp", "leave_one_out", "presso", "flow"]
+
+with log_to(snakemake.log[0]) as log:
+    out, params = snakemake.output, snakemake.params
+    settings = MRSettings.from_config(params.settings)
+    if "harmonised" in snakemake.input.keys():
+        pair = run_harmonised(snakemake.input.harmonised, params.spec, settings, params.seed)
+    else:
+        pair = run_pair(snakemake.input.exposure, snakemake.input.outcome, params.spec, settings, params.seed,
+                        workdir=params.workdir, threads=snakemake.threads)
+        shutil.rmtree(params.workdir, ignore_errors=True)
+    figures = {"scatter": out.scatter, "forest": out.forest, "funnel": out.funnel,
+               "leave_one_out": out.leave_one_out_plot}
+    write_pair(pair, {name: out[name] for name in TABLES}, figures)
+    log.info("%s: %d instruments used", snakemake.wildcards.pair, int(pair.harmonised["mr_keep"].sum()))

@@ -1,0 +1,10 @@
+"""Rule standardise_gwas: read one trait's summary statistics, check them and write the standard parquet + flow."""
+
+from musclecog.log import log_to
+from musclecog.mr.gwas import GwasSpec, standardise, write_standardised
+
+with log_to(snakemake.log[0]) as log:
+    spec = GwasSpec.from_config(snakemake.wildcards.trait, snakemake.params.spec, path=snakemake.input[0])
+    result = standardise(spec)
+    write_standardised(result, snakemake.output.parquet, snakemake.output.flow)
+    log.info("%s: %d of %d rows standardised", spec.name, result.meta["n_variants"], result.meta["n_rows_read"])
