@@ -12,6 +12,7 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/cohorts.smk"
 include: "workflow/rules/analyses.smk"
+include: "workflow/rules/mr.smk"
 include: "workflow/rules/reproduce.smk"
 
 

@@ -106,13 +106,8 @@ def get_analysis_outputs():
 
 
 def mr_pair_dirs():
-    """Result folders of the MR pairs: exposure__outcome, both directions when bidirectional."""
-    pairs = []
-    for pair in (CONFIG.get("mr") or {}).values():
-        pairs.append(f"{pair['exposure']}__{pair['outcome']}")
-        if pair.get("bidirectional"):
-            pairs.append(f"{pair['outcome']}__{pair['exposure']}")
-    return pairs
+    """Result folders of the MR pairs (exposure__outcome, both directions when bidirectional)."""
+    return list(MR_JOBS)  # workflow/rules/mr.smk: pair_jobs() of the mr section
 
 
 def get_reproduction_estimate_paths(wildcards=None):
@@ -152,7 +147,12 @@ def get_reproduction_outputs():
 
 def get_result_outputs(wildcards=None):
     """Every final table and figure except the provenance record."""
-    return get_cohort_outputs() + get_analysis_outputs() + get_reproduction_outputs()
+    return (
+        get_cohort_outputs()
+        + get_analysis_outputs()
+        + get_mr_outputs()
+        + get_reproduction_outputs()
+    )
 
 
 def get_provenance_input_files(wildcards=None):
