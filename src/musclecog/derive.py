@@ -190,7 +190,10 @@ def _explicit(requests: Sequence[str | Mapping[str, Any]] | None, where: str) ->
 
 
 def derive_rowwise(
-    df: pd.DataFrame, requests: Sequence[str | Mapping[str, Any]] | None = None, where: str = "derive"
+    df: pd.DataFrame,
+    requests: Sequence[str | Mapping[str, Any]] | None = None,
+    where: str = "derive",
+    copy: bool = True,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Add every row-wise derived column the table's columns allow.
 
@@ -202,6 +205,8 @@ def derive_rowwise(
         The cohort's ``derive:`` list; row-wise names there must be derivable.
     where : str
         Config key path, for messages.
+    copy : bool
+        Work on a copy (default) or add the columns to ``df`` itself.
 
     Returns
     -------
@@ -209,7 +214,7 @@ def derive_rowwise(
         The table with the new columns, and the names added.
     """
     wanted, _ = _explicit(requests, where)
-    out = df.copy()
+    out = df.copy() if copy else df
     added: list[str] = []
     for name, d in ROW_DERIVATIONS.items():
         if name in out.columns:
@@ -248,17 +253,19 @@ def change_from_baseline(df: pd.DataFrame, column: str) -> pd.Series:
 
 
 def derive_samplewise(
-    df: pd.DataFrame, requests: Sequence[str | Mapping[str, Any]] | None, where: str = "derive"
+    df: pd.DataFrame, requests: Sequence[str | Mapping[str, Any]] | None, where: str = "derive", copy: bool = True
 ) -> tuple[pd.DataFrame, list[str]]:
     """Add the requested z-scores and change scores (after the cohort's row filters).
 
     Returns
     -------
     (DataFrame, list of str)
-        The table and the names added.
+        The table and the names added (to a copy unless ``copy=False``).
     """
     _, sample = _explicit(requests, where)
-    out = df.copy()
+    if not sample:
+        return df, []
+    out = df.copy() if copy else df
     added: list[str] = []
     for kind, cols in sample:
         for col in cols:

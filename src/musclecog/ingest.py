@@ -106,6 +106,12 @@ def _normalise_id(s: pd.Series) -> pd.Series:
     return s.astype(str).where(s.notna(), None)
 
 
+def _is_sorted(df: pd.DataFrame, keys: Sequence[str]) -> bool:
+    if len(keys) == 1:
+        return bool(df[keys[0]].is_monotonic_increasing)
+    return bool(pd.MultiIndex.from_frame(df[list(keys)]).is_monotonic_increasing)
+
+
 def _source_label(sources: Mapping[str, str], column: str) -> str:
     return sources.get(column, "the cohort table")
 
@@ -150,15 +156,20 @@ def _read_table(i: int, entry: Mapping[str, Any], cohort: str, base_dir: Path, z
     if table_filters:
         df, rows = apply_keep_if(df, table_filters, f"{where}.keep_if")
         flow += rows
-    renamed = df.rename(columns=mapping)
-    if not keep_all:
-        renamed = renamed[targets]
-    clash = [c for c in renamed.columns if list(renamed.columns).count(c) > 1]
-    if clash:
-        raise ConfigError(
-            f"config: '{where}.columns' renames a column to {sorted(set(clash))}, which the file already has "
-            "under that name. Map one of them to another name."
-        )
+    if keep_all:
+        new_names = [mapping.get(c, c) for c in df.columns]
+        clash = sorted({c for c in new_names if new_names.count(c) > 1})
+        if clash:
+            raise ConfigError(
+                f"config: '{where}.columns' renames a column to {clash}, which the file already has "
+                "under that name. Map one of them to another name."
+            )
+        renamed = df.set_axis(new_names, axis=1, copy=False)
+    else:
+        # select and rename without copying the data (the reader already returned only these columns)
+        renamed = pd.DataFrame({t: df[s] for s, t in mapping.items()}, copy=False)
+    if table_filters:
+        renamed = renamed.reset_index(drop=True)  # a new frame, not a view of the unfiltered rows
     for name, value in (entry.get("add") or {}).items():
         renamed[name] = value
     sources = {t: f"{entry['path']} [{s}]" for s, t in mapping.items()}
@@ -171,7 +182,7 @@ def _read_table(i: int, entry: Mapping[str, Any], cohort: str, base_dir: Path, z
                 f"row {show_values(list(np.flatnonzero(bad) + 1))}). Remove them or fix the id column."
             )
         renamed["id"] = _normalise_id(renamed["id"])
-    return _Table(str(entry["path"]), renamed.reset_index(drop=True), sources), flow
+    return _Table(str(entry["path"]), renamed, sources), flow
 
 
 def _number_waves(t: _Table, wave: Mapping[str, Any], cohort: str) -> _Table:
@@ -495,25 +506,28 @@ def _finish(name: str, df: pd.DataFrame, spec: Mapping[str, Any], flow: list[dic
     elif "id" in df.columns and "wave" not in df.columns:
         _check_unique(_Table(f"cohorts.{name}", df, sources), ["id"])
     requests = spec.get("derive") or []
-    df, added = derive_mod.derive_rowwise(df, requests, where=f"cohorts.{name}.derive")
+    df, added = derive_mod.derive_rowwise(df, requests, where=f"cohorts.{name}.derive", copy=False)
     df, rows = apply_keep_if(df, spec.get("keep_if"), f"cohorts.{name}.keep_if")
     flow += rows
+    if rows:
+        df = df.reset_index(drop=True)  # a new frame, not a view of the unfiltered one
     if len(df) == 0:
         summary = "; ".join(f"{r['step']}: {r['n_excluded']} excluded" for r in flow)
         raise DataError(
             f"cohorts.{name}: no rows are left after the filters (see the flow: "
             f"{summary}). Loosen keep_if."
         )
-    df, added2 = derive_mod.derive_samplewise(df, requests, where=f"cohorts.{name}.derive")
+    df, added2 = derive_mod.derive_samplewise(df, requests, where=f"cohorts.{name}.derive", copy=False)
     added += added2
     for col in added:
         sources.setdefault(col, f"derived ({col})")
     df = check_columns(df, dic, sources)  # ranges, on the rows that passed the filters
     _check_survey(df, survey, name)
     sort_keys = [k for k in KEYS if k in df.columns]
-    if sort_keys:
-        df = df.sort_values(sort_keys, kind="stable")
-    df = df.reset_index(drop=True)
+    if sort_keys and not _is_sorted(df, sort_keys):
+        df = df.sort_values(sort_keys, kind="stable").reset_index(drop=True)
+    elif not isinstance(df.index, pd.RangeIndex) or df.index.start != 0:
+        df = df.reset_index(drop=True)
     people = f" ({df['id'].nunique()} people)" if "wave" in df.columns and "id" in df.columns else ""
     flow.append(flow_row("analysis table", len(df), len(df), f"rows in the analysis-ready table{people}"))
     t1_spec = spec.get("table1") or {}
@@ -605,7 +619,8 @@ def build_cohort(
     flow += rows
     joined, rows = _join(tables, spec.get("join", "inner"), spec.get("join_on"), name)
     flow += rows
-    return _finish(name, joined.frame.copy(), spec, flow, joined.sources, dic, None, spec.get("survey"))
+    # the joined frame is ours (read, stacked or merged here), so it is cleaned in place
+    return _finish(name, joined.frame, spec, flow, joined.sources, dic, None, spec.get("survey"))
 
 
 def _output(outputs: Any, key: str) -> str | None:

@@ -106,20 +106,20 @@ def _describe(df: pd.DataFrame, stratum: str, cols: list[tuple[str, str, str]], 
                          "n": np.nan if small else n_obs, "n_missing": n_miss, "mean": mean, "sd": sd,
                          "summary": summary})
             continue
+        counts: dict[str, int] = {}
         if kind == "binary":
-            levels = [1]
-            values = pd.to_numeric(s, errors="coerce")
+            levels = ["1"]
+            counts["1"] = int((pd.to_numeric(s, errors="coerce") == 1).sum())
         else:
-            values = s.astype(object).where(s.notna(), None)
+            # count the raw values once, then label them (no per-row Python work)
+            for value, c in s.value_counts(dropna=True, sort=False).items():
+                counts[_label(value)] = counts.get(_label(value), 0) + int(c)
             if isinstance(s.dtype, pd.CategoricalDtype):
-                cats = [str(c) for c in s.cat.categories]
+                levels = [str(c) for c in s.cat.categories]
             elif pd.api.types.is_numeric_dtype(s):
-                cats = [_label(v) for v in sorted(pd.unique(s.dropna()))]
+                levels = [_label(v) for v in sorted(pd.unique(s.dropna()))]
             else:
-                cats = sorted(map(str, pd.unique(s.dropna())))
-            levels = cats
-            values = values.map(lambda x: None if x is None else _label(x))
-        counts = values.value_counts(dropna=True)
+                levels = sorted(counts)
         for level in levels:
             c = int(counts.get(level, 0))
             small = 0 < c < min_cell

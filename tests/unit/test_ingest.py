@@ -357,3 +357,16 @@ def test_bad_table_without_id(tmp_path):
     spec["tables"].append({"path": path, "columns": {"id": "id", "dsst": "dsst"}})
     with pytest.raises(DataError, match=r"noid\.csv: the table has no 'id' column .*columns: \{SEQN: id\}"):
         build_cohort("t", spec, seed=1)
+
+
+def test_table_level_filter_on_source_columns(tmp_path):
+    path = _csv(tmp_path, "cyc.csv", **good(), CYCLE=[7, 8, 7, 8])
+    spec = one_table(path)
+    spec["tables"][0]["keep_if"] = {"CYCLE": {"equals": 7}}
+    spec["tables"][0]["add"] = {"cycle": 2011}
+    c = build_cohort("t", spec, seed=1)
+    assert c.data["id"].tolist() == [1, 3] and "CYCLE" not in c.data.columns
+    assert (c.data["cycle"] == 2011).all()
+    assert c.flow.set_index("step").loc["cohorts.t.tables[0].keep_if.CYCLE.equals", "n_excluded"] == 2
+    spec["tables"][0]["keep_all_columns"] = True
+    assert build_cohort("t", spec, seed=1).data["CYCLE"].tolist() == [7, 7]
