@@ -73,6 +73,8 @@ def _forest(ax: Any, labels: list[str], b: np.ndarray, se: np.ndarray, highlight
 def forest(result: Any) -> Any:
     """Single-variant Wald ratios with 95% CIs, then the all-variant IVW and MR-Egger estimates."""
     ss = result.single_snp.dropna(subset=["b"])
+    is_all = ss["SNP"].astype(str).str.startswith("All - ")
+    ss = pd.concat([ss[~is_all].sort_values("b", kind="stable"), ss[is_all]])  # sorted as mr_forest_plot
     n = len(ss)
     fig, ax = new_figure(5.5, max(2.5, 0.14 * n + 1.0))
     labels = ss["SNP"].astype(str).tolist()
