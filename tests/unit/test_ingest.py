@@ -370,3 +370,24 @@ def test_table_level_filter_on_source_columns(tmp_path):
     assert c.flow.set_index("step").loc["cohorts.t.tables[0].keep_if.CYCLE.equals", "n_excluded"] == 2
     spec["tables"][0]["keep_all_columns"] = True
     assert build_cohort("t", spec, seed=1).data["CYCLE"].tolist() == [7, 7]
+
+
+@pytest.mark.shared_data
+def test_paquid_long_table_as_documented(shared_data_dir):
+    """docs/ingest.md's PAQUID example: 500 people, 2,250 visits, numbered within id by age."""
+    spec = {
+        "tables": [{"path": str(shared_data_dir / "longitudinal" / "paquid.csv"),
+                    "columns": {"ID": "id", "age": "age", "MMSE": "mmse", "male": "sex", "CEP": "education",
+                                "dem": "dementia", "agedem": "age_dementia"}}],
+        "wave": {"order_by": "age", "time_from": "age"},
+        "recode": {"sex": {1: "male", 0: "female"}},
+        "derive": [{"change": ["mmse"]}],
+    }
+    c = build_cohort("paquid", spec, seed=1)
+    d = c.data
+    assert len(d) == 2250 and d["id"].nunique() == 500
+    assert (d.groupby("id")["wave"].min() == 0).all()
+    assert (d.loc[d["wave"] == 0, "time_years"] == 0).all() and (d["time_years"] >= 0).all()
+    assert (d.groupby("id")["age"].diff().dropna() > 0).all()
+    assert "(500 people)" in c.flow["reason"].iloc[-1]
+    assert c.table1.loc[c.table1["variable"] == "N", "n"].iloc[0] == 500  # described at the first visit
