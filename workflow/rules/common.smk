@@ -1,4 +1,5 @@
 # Configuration, validation and input functions shared by every stage.
+import os
 import sys
 from pathlib import Path
 
@@ -8,6 +9,10 @@ from musclecog.config import validate_config
 from musclecog.errors import ConfigError, MusclecogError
 from musclecog.reproduce import load_targets, parse_mapping, required_sources
 from musclecog.seeds import derive_seed
+
+# One BLAS thread per job unless the user says otherwise: jobs already run in parallel.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
 
