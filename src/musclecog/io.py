@@ -187,9 +187,12 @@ def read_input_table(
 
 
 def _decode_bytes(df: pd.DataFrame) -> pd.DataFrame:
+    """SAS transport text columns come back as bytes; decode them (SAS XPORT v5 text is Latin-1)."""
     for col in df.columns:
-        if df[col].dtype == object and len(df) and isinstance(df[col].dropna().iloc[0] if df[col].notna().any() else "", bytes):
-            df[col] = df[col].str.decode("latin-1")
+        if df[col].dtype == object:
+            present = df[col].dropna()
+            if len(present) and isinstance(present.iloc[0], bytes):
+                df[col] = df[col].str.decode("latin-1")
     return df
 
 
@@ -206,7 +209,8 @@ def write_input_table(df: pd.DataFrame, path: str | Path) -> None:
     Used by tests and benchmarks to make input files of every supported kind.
     """
     p = Path(path)
-    fmt = detect_format(p) if not p.name.lower().endswith(".gz") else ("tsv" if ".tsv" in p.name.lower() else "csv")
+    gz = p.name.lower().endswith(".gz")
+    fmt = ("tsv" if ".tsv" in p.name.lower() else "csv") if gz else detect_format(p)
     if fmt == "parquet":
         write_parquet(df, p)
     elif fmt in ("csv", "tsv"):

@@ -119,3 +119,9 @@ def test_parquet_is_deterministic(tmp_path, frame):
     write_parquet(frame, tmp_path / "a.parquet")
     write_parquet(frame, tmp_path / "b.parquet")
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+
+
+def test_xpt_text_columns_are_decoded(tmp_path):
+    df = pd.DataFrame({"SEQN": [1.0, 2.0], "LABEL": ["a", "b"]})
+    write_input_table(df, tmp_path / "t.xpt")
+    assert read_input_table(tmp_path / "t.xpt")["LABEL"].tolist() == ["a", "b"]
