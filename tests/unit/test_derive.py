@@ -119,3 +119,28 @@ def test_change_needs_long_table():
         derive_samplewise(pd.DataFrame({"dsst": [1.0, 2.0]}), [{"change": ["dsst"]}])
     with pytest.raises(ConfigError, match=r"asks for zscore of 'nope', which is not a column"):
         derive_samplewise(pd.DataFrame({"dsst": [1.0, 2.0]}), [{"zscore": ["nope"]}])
+
+
+def test_every_derived_column_is_in_the_dictionary():
+    from musclecog.derive import ROW_DERIVATIONS
+    from musclecog.variables import load_dictionary
+
+    dic = load_dictionary()
+    for name in ROW_DERIVATIONS:
+        assert name in dic, f"{name} is derived but not in resources/variables.tsv"
+    assert dic["age_group"].levels == ("<60", "60-69", "70-79", "80+")
+    for var in dic.values():
+        if var.is_numeric and np.isfinite(var.min) and np.isfinite(var.max):
+            assert var.min <= var.max, var
+
+
+def test_unit_table_converts_to_dictionary_units():
+    from musclecog.variables import conversion_factor, load_dictionary, load_units
+
+    dic = load_dictionary()
+    assert conversion_factor("grip_kg", "lb", dic) == pytest.approx(0.45359237)
+    assert conversion_factor("alm_kg", "g", dic) == pytest.approx(0.001)
+    assert conversion_factor("height_cm", "in", dic) == pytest.approx(2.54)
+    assert conversion_factor("height_cm", "m", dic) == pytest.approx(100)
+    assert conversion_factor("grip_kg", "kg", dic) == 1
+    assert all(f > 0 for f in load_units().values())
