@@ -486,13 +486,13 @@ def standardise(spec: GwasSpec) -> StandardisedGwas:
     p_from_z = 2.0 * ndtr(-np.abs(z))
     if pval is None:
         pval_k = p_from_z
-        flow.append(flow_row("pval", n_keep, n_keep, "note: no p-value column; p computed from z = beta/se"))
+        flow.append(flow_row("pval_recomputed", n_keep, n_keep, "note: no p-value column; p computed from z = beta/se"))
     else:
         pval_k = pval[sel].copy()
         fill = np.isnan(pval_k) | (pval_k == 0)
         if fill.any():
             pval_k[fill] = np.maximum(p_from_z[fill], np.finfo(float).tiny)
-            flow.append(flow_row("pval", n_keep, n_keep,
+            flow.append(flow_row("pval_recomputed", n_keep, n_keep,
                                  f"note: {int(fill.sum())} variants with p = 0 or missing kept; p recomputed from z = beta/se"))
 
     def const_or_col(name: str, value: float | None) -> pa.Array:

@@ -1,0 +1,107 @@
+"""Reading and standardising GWAS summary statistics: layouts, gzip, checks counted in the flow, clear errors."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musclecog.errors import DataError
+from musclecog.mr.gwas import GwasSpec, read_meta, read_standardised, standardise, write_standardised
+from musclecog.mr.pipeline import check_builds
+
+SSF = """variant_id\tchromosome\tbase_pair_location\teffect_allele\tother_allele\tbeta\tstandard_error\teffect_allele_frequency\tp_value\tn
+rs1\t1\t100\tA\tG\t0.1\t0.01\t0.3\t1e-20\t1000
+rs2\tchr1\t200\tc\tt\t-0.1\t0.01\t0.4\t0\t1000
+rs3\t1\t300\tA\tG\t0.1\t0\t0.3\t0.5\t1000
+rs4\t1\t400\tA\tG\t0.1\t0.01\t1.2\t0.5\t1000
+rs5\t1\t500\tA\tG\t0.1\t0.01\t0.3\t1.5\t1000
+rs6\t1\t600\tAT\tA\t0.1\t0.01\t0.3\t0.5\t1000
+rs7\t1\t700\tN\tA\t0.1\t0.01\t0.3\t0.5\t1000
+rs8\t1\t800\tA\tA\t0.1\t0.01\t0.3\t0.5\t1000
+rs1\t1\t100\tA\tG\t0.2\t0.01\t0.3\t0.5\t1000
+rs9\t2\t900\tA\tG\tNA\t0.01\t0.3\t0.5\t1000
+rs10\t2\t1000\tA\tC\t0.05\t0.01\tNA\tNA\t1000
+"""
+
+
+@pytest.fixture()
+def ssf_file(tmp_path):
+    path = tmp_path / "trait.tsv.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write(SSF)
+    return path
+
+
+def test_ssf_gzip_checks_each_counted(ssf_file, tmp_path):
+    res = standardise(GwasSpec(name="t", path=str(ssf_file), build="GRCh37"))
+    flow = res.flow.set_index("step")["n_excluded"]
+    assert flow["missing"] == 1  # rs9 beta NA
+    assert flow["alleles"] == 2  # rs6 indel, rs7 N
+    assert flow["alleles_equal"] == 1
+    assert flow["se"] == 1
+    assert flow["pval"] == 1
+    assert flow["eaf"] == 1
+    assert flow["duplicates"] == 1
+    df = res.table.to_pandas().set_index("SNP")
+    assert sorted(df.index) == ["rs1", "rs10", "rs2"]
+    assert df.loc["rs1", "beta"] == 0.1  # the first occurrence is kept
+    assert df.loc["rs2", "effect_allele"] == "C" and df.loc["rs2", "chr"] == "1"
+    assert 0 < df.loc["rs2", "pval"] < 1e-20  # p = 0 kept, recomputed from z = -10
+    assert df.loc["rs10", "pval"] == pytest.approx(5.733e-7, rel=1e-3)  # missing p from z = 5
+    assert np.isnan(df.loc["rs10", "eaf"])
+    assert "p = 0 or missing kept" in " ".join(res.flow["reason"])
+    out = tmp_path / "t.parquet"
+    write_standardised(res, out, tmp_path / "t.flow.tsv")
+    assert read_meta(out)["build"] == "GRCh37"
+    assert len(read_standardised(out, filters=[("pval", "<=", 1e-8)])) == 2
+
+
+def test_indels_kept_when_allowed_and_strict_fails(ssf_file):
+    res = standardise(GwasSpec(name="t", path=str(ssf_file), allow_indels=True))
+    assert "rs6" in res.table.column("SNP").to_pylist()
+    with pytest.raises(DataError, match="strict"):
+        standardise(GwasSpec(name="t", path=str(ssf_file), strict=True))
+
+
+def test_twosamplemr_suffix_and_column_map(tmp_path):
+    path = tmp_path / "exp.csv"
+    pd.DataFrame({"SNP": ["rs1", "rs2"], "beta.exposure": [0.1, -0.2], "se.exposure": [0.01, 0.02],
+                  "effect_allele.exposure": ["A", "C"], "other_allele.exposure": ["G", "T"],
+                  "eaf.exposure": [0.2, 0.3], "pval.exposure": [1e-10, 1e-9],
+                  "samplesize.exposure": [1000, 1000]}).to_csv(path, index=False)
+    res = standardise(GwasSpec(name="e", path=str(path)))
+    assert res.meta["format"] == "twosamplemr"
+    assert res.table.column("beta").to_pylist() == [0.1, -0.2]
+    custom = tmp_path / "custom.txt"
+    custom.write_text("MarkerName Allele1 Allele2 Effect StdErr P\nrs1 a g 0.1 0.01 1e-9\n")
+    cmap = {"MarkerName": "SNP", "Allele1": "effect_allele", "Allele2": "other_allele", "Effect": "beta",
+            "StdErr": "se", "P": "pval"}
+    res = standardise(GwasSpec(name="c", path=str(custom), format="columns", columns=cmap, n=5000))
+    assert res.table.column("samplesize").to_pylist() == [5000.0]
+
+
+def test_errors_name_the_problem(tmp_path, ssf_file):
+    custom = tmp_path / "custom.txt"
+    custom.write_text("MarkerName\tA1\tA2\tEffect\tStdErr\nrs1\tA\tG\t0.1\t0.01\n")
+    with pytest.raises(DataError, match=r"names columns \['Pval'\]"):
+        standardise(GwasSpec(name="c", path=str(custom), format="columns",
+                             columns={"MarkerName": "SNP", "A1": "effect_allele", "Effect": "beta", "StdErr": "se",
+                                      "Pval": "pval"}))
+    with pytest.raises(DataError, match="neither TwoSampleMR nor GWAS-SSF"):
+        standardise(GwasSpec(name="c", path=str(custom)))
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("variant_id\teffect_allele\tbeta\tstandard_error\nrs1\tA\tx\t0.1\n")
+    with pytest.raises(DataError, match="cannot parse column 'beta'"):
+        standardise(GwasSpec(name="b", path=str(bad)))
+    (tmp_path / "trait.tsv.gz-meta.yaml").write_text("genome_assembly: GRCh38\n")
+    with pytest.raises(DataError, match="declares genome_assembly 'GRCh38'"):
+        standardise(GwasSpec(name="t", path=str(ssf_file), build="GRCh37"))
+    with pytest.raises(DataError, match="genome builds differ"):
+        check_builds({"trait": "a", "build": "GRCh37"}, {"trait": "b", "build": "GRCh38"})
+    missing = tmp_path / "missing_cols.tsv"
+    missing.write_text("variant_id\tchromosome\tbase_pair_location\teffect_allele\tbeta\np\t1\t1\tA\t0.1\n")
+    with pytest.raises(DataError, match=r"lacks the required column\(s\) \['se'\]"):
+        standardise(GwasSpec(name="m", path=str(missing)))
