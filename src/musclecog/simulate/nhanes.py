@@ -84,7 +84,7 @@ class NhanesParams:
 
 
 # Loadings on z (ALM) of the latents, and the correlations of their residuals.
-_LOAD = {"age": -0.30, "height": 0.55, "bmi": 0.45, "knee": 0.50, "edu": 0.10}
+_LOAD = {"age": -0.20, "height": 0.55, "bmi": 0.45, "knee": 0.50, "edu": 0.0}
 _RESID_ORDER = ("age", "height", "bmi", "knee", "edu", "e")
 _RESID_CORR = np.array(
     [
