@@ -61,7 +61,7 @@ def data() -> pd.DataFrame:
     return pd.read_csv(DATA)
 
 
-def _by_term(result) -> pd.DataFrame:  # noqa: ANN001
+def _by_term(result) -> pd.DataFrame:
     return result.to_tidy().set_index("term")
 
 
@@ -131,7 +131,7 @@ def test_binary_outcome_equals_glm(data: pd.DataFrame) -> None:
     assert tidy.loc["acme", "conf_low"] < tidy.loc["acme", "estimate"] < tidy.loc["acme", "conf_high"]
 
 
-def _replay(indices: np.ndarray):  # noqa: ANN202
+def _replay(indices: np.ndarray):
     def counts(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
         out = np.stack([np.bincount(ix, minlength=n) for ix in indices[:r]]).astype(float)
         return out
