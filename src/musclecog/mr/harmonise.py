@@ -453,3 +453,60 @@ def harmonise_tables(
 ) -> HarmonisedData:
     """Harmonise two standardised GWAS tables (unsuffixed columns, see :mod:`musclecog.mr.gwas`)."""
     return harmonise_data(suffix(exposure, "exposure", exposure_name), suffix(outcome, "outcome", outcome_name), settings)
+
+
+def harmonise_arrow(exposure: Any, outcome: Any, settings: HarmoniseSettings = HarmoniseSettings()) -> pd.DataFrame:
+    """Harmonise two whole standardised GWAS tables (pyarrow Tables, e.g. from parquet) without a pandas merge.
+
+    The join is pyarrow's hash join on ``SNP`` carrying only row numbers; alleles stay dictionary codes and are
+    remapped into one :class:`AlleleCodes` dictionary, so millions of variants cost a few numpy passes.
+    Returns a compact frame (exposure order): ``SNP`` (arrow strings), categorical alleles, betas, ses, eafs,
+    ``remove, palindromic, ambiguous, mr_keep, harmonise_reason`` (categorical).
+    """
+    import pyarrow as pa
+
+    from musclecog.mr.gwas import _allele_codes
+
+    n_e = exposure.num_rows
+    left = pa.table({"SNP": exposure.column("SNP"), "_i": pa.array(np.arange(n_e, dtype=np.int64))})
+    right = pa.table({"SNP": outcome.column("SNP"), "_j": pa.array(np.arange(outcome.num_rows, dtype=np.int64))})
+    joined = left.join(right, "SNP", join_type="inner", use_threads=True)
+    i = joined.column("_i").to_numpy()
+    j = joined.column("_j").to_numpy()
+    order = np.argsort(i, kind="stable")
+    i, j = i[order], j[order]
+    coder = AlleleCodes()
+
+    def codes(table: Any, col: str, rows: np.ndarray) -> np.ndarray:
+        c, values = _allele_codes(table.column(col))
+        return coder.remap(c[rows], list(values))
+
+    def num(table: Any, col: str, rows: np.ndarray) -> np.ndarray:
+        return table.column(col).to_numpy().astype(float)[rows]
+
+    res = harmonise_alleles(
+        codes(exposure, "effect_allele", i), codes(exposure, "other_allele", i),
+        codes(outcome, "effect_allele", j), codes(outcome, "other_allele", j),
+        num(exposure, "beta", i), num(outcome, "beta", j), num(exposure, "eaf", i), num(outcome, "eaf", j),
+        coder, settings,
+    )
+    se_e, se_o = num(exposure, "se", i), num(outcome, "se", j)
+    missing = np.isnan(res["beta_a"]) | np.isnan(res["beta_b"]) | np.isnan(se_e) | np.isnan(se_o)
+    cats = coder.values
+    reason_cat = pd.Categorical(res["reason"], categories=list(REASONS))
+    out = pd.DataFrame(
+        {
+            "SNP": pd.Series(exposure.column("SNP").take(pa.array(i)), dtype=pd.ArrowDtype(pa.string())),
+            "effect_allele.exposure": pd.Categorical.from_codes(res["A1"], categories=cats),
+            "other_allele.exposure": pd.Categorical.from_codes(res["A2"], categories=cats),
+            "effect_allele.outcome": pd.Categorical.from_codes(res["B1"], categories=cats),
+            "other_allele.outcome": pd.Categorical.from_codes(res["B2"], categories=cats),
+            "beta.exposure": res["beta_a"], "beta.outcome": res["beta_b"],
+            "se.exposure": se_e, "se.outcome": se_o,
+            "eaf.exposure": res["f_a"], "eaf.outcome": res["f_b"],
+            "remove": res["remove"], "palindromic": res["palindromic"], "ambiguous": res["ambiguous"],
+            "mr_keep": res["mr_keep"] & ~missing,
+            "harmonise_reason": reason_cat,
+        }
+    )
+    return out

@@ -313,19 +313,27 @@ def simulate_grip_cognition(seed: int, n_variants: int | None = None, **params: 
 
 
 def write_gwas_table(table: pd.DataFrame, path: str | Path) -> None:
-    """Write a summary-statistics table as tab-separated text, gzip-compressed when ``path`` ends in .gz.
+    """Write a summary-statistics table as tab-separated text, gzip-compressed (level 1) when ``path`` ends in .gz.
 
-    Uses pyarrow's CSV writer (about 20x faster than pandas on millions of rows).
+    pyarrow's CSV writer streams batches of a million rows into the gzip stream (tens of times faster than
+    pandas on millions of rows); beta and standard error are written as float32, about the 7 significant digits
+    that published summary statistics carry.
     """
+    import gzip
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrow = pa.Table.from_pandas(table, preserve_index=False)
-    opts = pacsv.WriteOptions(delimiter="\t", quoting_style="none")
-    if path.suffix == ".gz":
-        with pa.CompressedOutputStream(str(path), "gzip") as out:
-            pacsv.write_csv(arrow, out, write_options=opts)
-    else:
-        pacsv.write_csv(arrow, str(path), write_options=opts)
+    for col in ("beta", "standard_error"):
+        if col in arrow.column_names:
+            idx = arrow.column_names.index(col)
+            arrow = arrow.set_column(idx, col, arrow.column(col).cast(pa.float32()))
+    opts = pacsv.WriteOptions(delimiter="\t", quoting_style="none", include_header=False)
+    sink = gzip.open(path, "wb", compresslevel=1) if path.suffix == ".gz" else open(path, "wb")
+    sink.write(("\t".join(arrow.column_names) + "\n").encode())
+    with sink, pacsv.CSVWriter(sink, arrow.schema, write_options=opts) as writer:
+        for batch in arrow.to_batches(max_chunksize=1 << 20):
+            writer.write_batch(batch)
 
 
 def write_simulated_gwas(
