@@ -9,8 +9,9 @@
 # Everything lives in one state directory (MUSCLECOG_SLURM_DIR, default /tmp/musclecog-slurm): slurm.conf,
 # the munge key and socket, pid files, logs, spool and controller state. The daemons use their own ports and
 # their own munge socket, so they do not collide with a system SLURM or munge. Clients find the cluster through
-# SLURM_CONF=<state dir>/slurm.conf; when /etc/slurm/slurm.conf does not exist, `start` also links it there (and
-# `stop` removes that link), so plain `sinfo`/`sbatch` work too.
+# SLURM_CONF=<state dir>/slurm.conf and through /etc/slurm/slurm.conf, which `start` links to it (the Snakemake
+# job step drops SLURM_CONF before its inner srun, so jobs need the default path) and `stop` removes again; a
+# machine that has its own /etc/slurm/slurm.conf is refused, and only one such cluster runs at a time.
 #
 # Cluster layout: one node (this host: its short hostname, nproc CPUs, the memory `free -m` reports minus a
 # reserve), one partition `debug` (default, no time limit), cons_tres with CPU+memory as consumable resources,
@@ -153,10 +154,33 @@ SlurmdTimeout=60
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=$PARTITION Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
-    # plain `sinfo`/`sbatch` find the cluster too, unless the machine has its own SLURM configuration
-    if [[ ! -e "$SYSTEM_CONF" ]] && [[ -w "$(dirname "$SYSTEM_CONF")" || "$(id -u)" -eq 0 ]]; then
-        mkdir -p "$(dirname "$SYSTEM_CONF")"
-        ln -s "$CONF" "$SYSTEM_CONF"
+    link_system_conf
+}
+
+# Jobs find the controller through /etc/slurm/slurm.conf: the Snakemake SLURM job step removes SLURM_CONF
+# from the environment of its inner `srun`. So this cluster owns that path while it runs (a symlink to its
+# slurm.conf), and a machine with its own SLURM configuration there is refused.
+link_system_conf() {
+    if [[ -L "$SYSTEM_CONF" ]]; then
+        local target other
+        target="$(readlink "$SYSTEM_CONF")"
+        if [[ "$target" != "$CONF" ]]; then
+            other="$(dirname "$target")"
+            if [[ -f "$target" ]] && grep -qF "$MARKER" "$target" &&
+                MUSCLECOG_SLURM_DIR="$other" "$0" status >/dev/null 2>&1; then
+                die "another local cluster is running from $other (it owns $SYSTEM_CONF). Stop it with" \
+                    "MUSCLECOG_SLURM_DIR=$other $0 stop, or use it: MUSCLECOG_SLURM_DIR=$other $0 start"
+            fi
+            rm -f "$SYSTEM_CONF"
+        fi
+    elif [[ -e "$SYSTEM_CONF" ]]; then
+        die "$SYSTEM_CONF exists: this machine has its own SLURM configuration. Use that cluster" \
+            "(sinfo, and the profile profiles/slurm) instead of a local test cluster."
+    fi
+    if [[ ! -L "$SYSTEM_CONF" ]]; then
+        mkdir -p "$(dirname "$SYSTEM_CONF")" 2>/dev/null || true
+        ln -s "$CONF" "$SYSTEM_CONF" 2>/dev/null ||
+            die "cannot create $SYSTEM_CONF (run as root): jobs find the controller through it"
     fi
 }
 
@@ -185,6 +209,7 @@ cmd_start() {
     install_packages
     if running_pid slurmctld >/dev/null && running_pid slurmd >/dev/null && running_pid munged >/dev/null; then
         echo "slurm_local_cluster: already running (state dir $STATE_DIR)"
+        link_system_conf
     else
         # a half-started cluster from an earlier run: stop what is left, start fresh
         cmd_stop quiet

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -36,23 +35,6 @@ SLURM_BINARIES = {
 }  # fmt: skip
 # Result tables compared between runs: everything but timings and logs.
 NOT_RESULTS = {"benchmarks", "logs"}
-
-
-def _free_port_pair() -> int:
-    """A port p such that p and p + 1 are free (slurmctld and slurmd)."""
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port >= 65535:
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no pair of free TCP ports found")
 
 
 def _snakemake(
@@ -84,22 +66,38 @@ def _slurm_args(profile: Path, results: Path, logdir: Path) -> list[str]:
     Status checks are made frequent (the defaults, 40 s before the first check, suit busy clusters).
     """
     return [
+        "--config", f"results_dir={results}",
         "--workflow-profile", str(profile),
         "--slurm-status-command", "squeue",
         "--slurm-no-account",
         "--slurm-init-seconds-before-status-checks", "1",
         "--seconds-between-status-checks", "1",
         "--slurm-logdir", str(logdir),
-        "--config", f"results_dir={results}",
     ]  # fmt: skip
 
 
 def _result_tables(results: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(results)): path.read_bytes()
-        for path in sorted(results.rglob("*.tsv"))
-        if path.relative_to(results).parts[0] not in NOT_RESULTS
-    }
+    """Every .tsv and .parquet result except timings and logs, with the results folder's path masked.
+
+    A table may name a file it read inside the results folder (e.g. a simulated GWAS file), so the folder's
+    own path is replaced by ``<results_dir>``; parquet files are compared by data, schema and metadata.
+    """
+    import pyarrow.parquet as pq
+
+    root = str(results).encode()
+    tables = {}
+    for path in sorted(results.rglob("*")):
+        rel = path.relative_to(results)
+        if rel.parts[0] in NOT_RESULTS or path.suffix not in (".tsv", ".parquet"):
+            continue
+        if path.suffix == ".tsv":
+            tables[str(rel)] = path.read_bytes().replace(root, b"<results_dir>")
+        else:
+            table = pq.read_table(path)
+            meta = b"".join(k + b"=" + v for k, v in sorted((table.schema.metadata or {}).items()))
+            body = table.replace_schema_metadata(None).to_pandas().to_csv(index=False).encode()
+            tables[str(rel)] = meta.replace(root, b"<results_dir>") + b"\n" + body
+    return tables
 
 
 def _failure(proc: subprocess.CompletedProcess, what: str) -> str:
@@ -107,39 +105,50 @@ def _failure(proc: subprocess.CompletedProcess, what: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A running single-node cluster; yields the environment that points clients (and the plugin) at it."""
-    state = tmp_path_factory.mktemp("slurm_state")
+def slurm_cluster() -> Iterator[dict[str, str]]:
+    """A running single-node cluster; yields the environment that points clients (and the plugin) at it.
+
+    Uses the script's state dir (MUSCLECOG_SLURM_DIR, default /tmp/musclecog-slurm). A cluster already running
+    there is used and left running; one this fixture starts is stopped at the end.
+    """
     env = dict(os.environ)
-    env.update(MUSCLECOG_SLURM_DIR=str(state), MUSCLECOG_SLURM_PORT=str(_free_port_pair()))
+    state = Path(env.setdefault("MUSCLECOG_SLURM_DIR", "/tmp/musclecog-slurm"))
+    already = subprocess.run([str(SCRIPT), "status"], env=env, capture_output=True, text=True).returncode == 0
     start = subprocess.run([str(SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=1200)
     if start.returncode != 0:
-        logs = subprocess.run([str(SCRIPT), "logs"], env=env, capture_output=True, text=True).stdout
-        subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, text=True)
+        logs = _cluster_logs(env)
+        if not already:
+            subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, text=True)
         pytest.fail(f"{_failure(start, 'scripts/slurm_local_cluster.sh start')}\n{logs}")
     env["SLURM_CONF"] = str(state / "slurm.conf")
     try:
         yield env
     finally:
-        stop = subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, text=True, timeout=120)
-        assert stop.returncode == 0, _failure(stop, "scripts/slurm_local_cluster.sh stop")
+        if not already:
+            stop = subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, text=True, timeout=120)
+            assert stop.returncode == 0, _failure(stop, "scripts/slurm_local_cluster.sh stop")
 
 
 @pytest.mark.slurm
 @pytest.mark.slow
 def test_default_pipeline_on_slurm_matches_local_run(slurm_cluster: dict[str, str], tmp_path: Path) -> None:
-    """Every result table of the default pipeline is byte-identical between SLURM and a local --cores 2 run."""
+    """Every result table of the default pipeline is byte-identical between SLURM and a local --cores 2 run.
+
+    Same environment for both (PYTHONHASHSEED=0 as in test_default_run.py; SLURM jobs inherit it).
+    """
     local_dir, slurm_dir = tmp_path / "local", tmp_path / "slurm"
+    env = dict(slurm_cluster, PYTHONHASHSEED="0")
     # the local run goes on while the cluster run waits on the scheduler
     local = subprocess.Popen(
         [str(SNAKEMAKE), "--nolock", "--cores", "2", "--config", f"results_dir={local_dir}"],
         cwd=REPO,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     profile = _profile_with_partition(tmp_path / "profile")
-    on_slurm = _snakemake(_slurm_args(profile, slurm_dir, tmp_path / "slurm_logs"), env=slurm_cluster)
+    on_slurm = _snakemake(_slurm_args(profile, slurm_dir, tmp_path / "slurm_logs"), env=env)
     local_out, local_err = local.communicate(timeout=1500)
     assert on_slurm.returncode == 0, _failure(on_slurm, "the SLURM run") + "\n" + _cluster_logs(slurm_cluster)
     assert local.returncode == 0, _failure(
@@ -198,7 +207,7 @@ def test_job_killed_for_memory_is_reported_and_rerun_resumes(
     target = results / "estimates" / f"{analysis}.tsv"
     cohort_table = results / "cohorts" / f"{cohort}.parquet"
     profile = _profile_with_partition(tmp_path / "profile")
-    args = [*_slurm_args(profile, results, tmp_path / "slurm_logs"), str(target)]
+    args = [str(target), *_slurm_args(profile, results, tmp_path / "slurm_logs")]
 
     # 100 MB is below what any Snakemake job needs: SLURM kills fit_analysis, the cohort job succeeds
     killed = _snakemake([*args, "--set-resources", "fit_analysis:mem_mb=100"], env=slurm_cluster)
