@@ -68,11 +68,14 @@ def result_tables(results: Path) -> dict[str, bytes]:
 
 @pytest.mark.slow
 def test_default_run_is_complete_and_reproducible(tmp_path):
-    with open(REPO / "config" / "config.yaml") as fh:
+    # both runs use one snapshot of the default config (others may edit config/config.yaml meanwhile)
+    snapshot = tmp_path / "config.yaml"
+    snapshot.write_bytes((REPO / "config" / "config.yaml").read_bytes())
+    with open(snapshot) as fh:
         config = yaml.safe_load(fh)
     first, second = tmp_path / "run1", tmp_path / "run2"
     for results in (first, second):
-        proc = run_snakemake(results)
+        proc = run_snakemake(results, "--configfile", str(snapshot), "--replace-workflow-config")
         assert proc.returncode == 0, proc.stderr[-4000:]
     missing = [str(p) for p in expected_outputs(config, first) if not p.is_file()]
     assert not missing, f"expected outputs not written: {missing}"
