@@ -47,8 +47,8 @@ class LiParams:
     grip_sd: float = 8.0
     acc_logit_mean: float = 1.4
     acc_logit_sd: float = 0.9
-    moca_gamma_shape: float = 2.0
-    moca_gamma_scale: float = 1.5
+    moca_gamma_shape: float = 4.0
+    moca_gamma_scale: float = 1.0
 
 
 def _solve(p: LiParams) -> dict[str, float]:

@@ -1,0 +1,195 @@
+"""Model fitters: OLS (R ``lm``), logistic regression (R ``glm(binomial)``), design-based versions (R
+``svyglm``) and a linear mixed model with a random intercept (R ``lme4::lmer``, via statsmodels MixedLM).
+
+The OLS and logistic fitters are plain numpy (QR decomposition, IRLS) so that many outcomes on
+500,000 rows fit in seconds; OLS fits several outcomes that share complete cases with one decomposition.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from musclecog.crosssectional.design import ModelFrame
+from musclecog.errors import ModelError, show_values
+from musclecog.survey import SurveyDesign, _irls_logistic, survey_regression, weighted_least_squares
+
+logger = logging.getLogger(__name__)
+
+Z975 = float(stats.norm.ppf(0.975))
+
+
+@dataclass
+class CoefTable:
+    """Coefficients of one fitted model (fixed columns, like lifelines' ``summary``).
+
+    ``df`` is the t distribution's degrees of freedom (``inf``: normal/Wald z).
+    """
+
+    names: list[str]
+    estimate: np.ndarray
+    std_error: np.ndarray
+    df: float
+    n: int
+    converged: bool = True
+    note: str = ""
+
+    @property
+    def statistic(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.estimate / self.std_error
+
+    @property
+    def p_value(self) -> np.ndarray:
+        t = np.abs(self.statistic)
+        if np.isfinite(self.df):
+            return 2 * stats.t.sf(t, self.df) if self.df > 0 else np.full_like(t, np.nan)
+        return 2 * stats.norm.sf(t)
+
+    def conf_int(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        if np.isfinite(self.df):
+            q = stats.t.ppf(0.5 + level / 2, self.df) if self.df > 0 else np.nan
+        else:
+            q = stats.norm.ppf(0.5 + level / 2)
+        return self.estimate - q * self.std_error, self.estimate + q * self.std_error
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+    def wald_test(self, terms: list[str], cov: np.ndarray) -> tuple[float, float, float]:
+        """Joint Wald test of ``terms``: (statistic, df1, p). F on (k, df) if ``df`` is finite, else chi-squared."""
+        idx = [self.index(t) for t in terms]
+        b = self.estimate[idx]
+        v = cov[np.ix_(idx, idx)]
+        stat = float(b @ np.linalg.solve(v, b))
+        k = len(idx)
+        if np.isfinite(self.df):
+            return stat / k, k, float(stats.f.sf(stat / k, k, self.df))
+        return stat, k, float(stats.chi2.sf(stat, k))
+
+
+def ols(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[tuple[CoefTable, np.ndarray]]:
+    """Ordinary least squares for one or several outcomes sharing ``x`` (R: ``lm``).
+
+    Returns one ``(CoefTable, covariance)`` per column of ``y``; t intervals on ``n - p`` df.
+    """
+    y2 = y[:, None] if y.ndim == 1 else y
+    n, p = x.shape
+    beta, xtx_inv = weighted_least_squares(x, y2)
+    rss = ((y2 - x @ beta) ** 2).sum(axis=0)
+    out = []
+    for j in range(y2.shape[1]):
+        sigma2 = rss[j] / (n - p)
+        cov = sigma2 * xtx_inv
+        out.append((CoefTable(names, beta[:, j], np.sqrt(np.diag(cov)), float(n - p), n), cov))
+    return out
+
+
+def separating_columns(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[str]:
+    """Columns that on their own separate a binary outcome (a level, or a threshold, with no events or no
+    non-events beyond it)."""
+    out = []
+    for j, name in enumerate(names):
+        col = x[:, j]
+        uniq = np.unique(col)
+        if uniq.size == 1:
+            continue
+        if uniq.size == 2:
+            for v in uniq:
+                sel = col == v
+                if y[sel].min() == y[sel].max():
+                    out.append(
+                        f"{name} (all {'events' if y[sel][0] == 1 else 'non-events'} where {name} = {v:g})"
+                    )
+                    break
+        else:
+            y1, y0 = col[y == 1], col[y == 0]
+            if y1.size and y0.size and (y1.min() >= y0.max() or y1.max() <= y0.min()):
+                out.append(f"{name} (a threshold separates events from non-events)")
+    return out
+
+
+def logistic(x: np.ndarray, y: np.ndarray, names: list[str], where: str) -> tuple[CoefTable, np.ndarray]:
+    """Logistic regression by IRLS (R: ``glm(family = binomial)``); Wald z intervals (``confint.default``).
+
+    Raises
+    ------
+    ModelError
+        On perfect or quasi-complete separation: the fit does not converge, or the linear predictor
+        reaches |eta| > 30 (fitted probabilities numerically 0 or 1), naming the separating columns.
+    """
+    levels = np.unique(y)
+    if not np.all(np.isin(levels, [0.0, 1.0])):
+        raise ModelError(
+            f"{where}: a logistic model needs a 0/1 outcome, found values {show_values(levels.tolist())}; "
+            f"set family: gaussian or recode the outcome"
+        )
+    if levels.size < 2:
+        raise ModelError(f"{where}: the outcome takes the single value {levels[0]:g} in these rows; no model")
+    beta, a_inv, mu, converged = _irls_logistic(x, y, np.ones(len(y)), maxiter=25, tol=1e-8)
+    eta = x @ beta
+    if not converged or np.max(np.abs(eta)) > 30:
+        cols = separating_columns(x, y, names)
+        raise ModelError(
+            f"{where}: perfect or quasi-complete separation in the logistic model (fitted probabilities of 0 or "
+            f"1; odds ratios infinite). Separating: {', '.join(cols) if cols else 'a combination of columns'}. "
+            f"Remove or merge the separating variable or levels, or use a penalised (Firth) model outside "
+            f"musclecog"
+        )
+    return CoefTable(names, beta, np.sqrt(np.diag(a_inv)), np.inf, len(y)), a_inv
+
+
+def survey_fit(
+    frame: ModelFrame, design: SurveyDesign, family: str, where: str
+) -> tuple[CoefTable, np.ndarray]:
+    """Design-based GLM on the frame's rows (R: ``svyglm``); t on ``degf - p + 1`` df."""
+    sub = design.subset(frame.rows)
+    if family == "binomial":
+        levels = np.unique(frame.y)
+        if levels.size < 2:
+            raise ModelError(f"{where}: the outcome takes a single value in these rows; no model")
+    fit = survey_regression(frame.x, frame.y, sub, family=family)
+    if family == "binomial" and (not fit.converged or np.max(np.abs(frame.x @ fit.params)) > 30):
+        cols = separating_columns(frame.x, frame.y, frame.names)
+        raise ModelError(
+            f"{where}: perfect or quasi-complete separation in the survey-weighted logistic model. "
+            f"Separating: {', '.join(cols) if cols else 'a combination of columns'}"
+        )
+    note = ""
+    if fit.df_resid <= 0:
+        note = f"design degrees of freedom {fit.df_resid} <= 0: too few PSUs for a t interval"
+    return CoefTable(
+        frame.names, fit.params, fit.std_errors, float(fit.df_resid), fit.n, fit.converged, note
+    ), fit.cov
+
+
+def mixed_model(frame: ModelFrame, groups: np.ndarray, where: str) -> tuple[CoefTable, np.ndarray]:
+    """Linear mixed model with a random intercept per group, REML (R: ``lmer(y ~ x + (1 | g))``).
+
+    Fitted with statsmodels ``MixedLM``; Wald z tests and intervals for fixed effects (lme4 prints the
+    same t values without p-values). A convergence warning becomes a note on the rows.
+    """
+    import statsmodels.api as sm
+
+    note = ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = sm.MixedLM(frame.y, frame.x, groups=groups)
+        # derivative-free Powell first: statsmodels' gradient optimisers stop at the boundary (variance 0)
+        # from their default start on outcomes with a small intraclass correlation; lme4 does not
+        fit = model.fit(reml=True, method=["powell", "nm", "lbfgs"])
+    messages = sorted({str(w.message).splitlines()[0] for w in caught})
+    if messages:
+        note = "MixedLM: " + "; ".join(messages)
+        logger.warning("%s: %s", where, note)
+    p = frame.x.shape[1]
+    cov = np.asarray(fit.cov_params())[:p, :p]
+    params = np.asarray(fit.fe_params)
+    converged = bool(getattr(fit, "converged", True))
+    if not converged:
+        note = (note + "; " if note else "") + "did not converge"
+    return CoefTable(frame.names, params, np.sqrt(np.diag(cov)), np.inf, frame.n, converged, note), cov
