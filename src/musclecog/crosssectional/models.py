@@ -170,8 +170,10 @@ def survey_fit(
 def mixed_model(frame: ModelFrame, groups: np.ndarray, where: str) -> tuple[CoefTable, np.ndarray]:
     """Linear mixed model with a random intercept per group, REML (R: ``lmer(y ~ x + (1 | g))``).
 
-    Fitted with statsmodels ``MixedLM``; Wald z tests and intervals for fixed effects (lme4 prints the
-    same t values without p-values). A convergence warning becomes a note on the rows.
+    Fitted with statsmodels ``MixedLM``; the fixed-effect covariance is lme4's ``vcov``:
+    ``(X' V^-1 X)^-1`` at the REML variance estimates (statsmodels' default inverts the Hessian of all
+    parameters, which differs in the fourth digit). Wald z tests and intervals (lme4 prints the same t
+    values without p-values). A convergence warning becomes a note on the rows.
     """
     import statsmodels.api as sm
 
@@ -186,10 +188,20 @@ def mixed_model(frame: ModelFrame, groups: np.ndarray, where: str) -> tuple[Coef
     if messages:
         note = "MixedLM: " + "; ".join(messages)
         logger.warning("%s: %s", where, note)
-    p = frame.x.shape[1]
-    cov = np.asarray(fit.cov_params())[:p, :p]
     params = np.asarray(fit.fe_params)
+    cov = _lmer_fixed_cov(frame.x, groups, float(np.asarray(fit.cov_re)[0, 0]), float(fit.scale))
     converged = bool(getattr(fit, "converged", True))
     if not converged:
         note = (note + "; " if note else "") + "did not converge"
     return CoefTable(frame.names, params, np.sqrt(np.diag(cov)), np.inf, frame.n, converged, note), cov
+
+
+def _lmer_fixed_cov(x: np.ndarray, groups: np.ndarray, tau2: float, sigma2: float) -> np.ndarray:
+    """``(X' V^-1 X)^-1`` for a random-intercept model, ``V_g = sigma2 I + tau2 11'`` (Woodbury per group)."""
+    _, g = np.unique(groups, return_inverse=True)
+    n_g = np.bincount(g)
+    sums = np.zeros((n_g.size, x.shape[1]))
+    np.add.at(sums, g, x)
+    shrink = tau2 / (sigma2 + n_g * tau2)
+    info = (x.T @ x - (sums * shrink[:, None]).T @ sums) / sigma2
+    return np.linalg.inv(info)
