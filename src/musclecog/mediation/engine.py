@@ -320,8 +320,9 @@ class BootstrapDraws:
 
 def _counts(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
     """Row counts of ``r`` nonparametric resamples of ``n`` rows (each row a multinomial(n, 1/n) draw)."""
-    idx = rng.integers(0, n, size=(r, n))
-    idx += (np.arange(r) * n)[:, None]
+    dtype = np.int32 if r * n < 2**31 else np.int64  # 32-bit draws are about 3 times faster
+    idx = rng.integers(0, n, size=(r, n), dtype=dtype)
+    idx += (np.arange(r, dtype=dtype) * n)[:, None]
     return np.bincount(idx.ravel(), minlength=r * n).reshape(r, n).astype(float)
 
 
