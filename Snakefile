@@ -1,12 +1,14 @@
 # musclecog: the epidemiology of the muscle-brain axis in ageing, reproducibly.
 # Default run: `snakemake --cores all` on config/config.yaml (synthetic cohorts, no download).
-# Own data: `snakemake --cores all --configfile config/examples/<your>.yaml` (see config/README.md).
+# Own data: `snakemake --cores all --configfile config/examples/<your>.yaml` (see config/README.md):
+# a config given with --configfile REPLACES the default one (it is not merged into it).
 from snakemake.utils import min_version
 
 min_version("9.0")
 
+if not workflow.config_settings.configfiles:
 
-configfile: "config/config.yaml"
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
