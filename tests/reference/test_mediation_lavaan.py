@@ -25,6 +25,10 @@ Reference values were computed once with R 4 / lavaan 0.6-14 (Debian r-cran-lava
     parameterEstimates(f2b, boot.ci.type = "perc")
     coef(glm(ybin ~ x + m1 + cov1 + cov2, family = binomial, data = d))
     coef(glm(ybin ~ x + cov1 + cov2, family = binomial, data = d))
+    over <- 'm1 ~ x + cov1 + cov2
+             m2 ~ m1 + cov1 + cov2
+             y ~ m1 + m2 + cov1 + cov2'                                      # and the same without covariates
+    fitMeasures(sem(over, data = d, estimator = "ML"), c("chisq", "df", "pvalue", "rmsea", "cfi", "tli"))
 """
 
 from __future__ import annotations
@@ -52,6 +56,13 @@ LAVAAN_SERIAL = {"a1": -0.741867823799988, "a2": -0.0111870652657412, "d21": 0.0
 LAVAAN_BOOT_SIMPLE = {"indirect": (0.019, -0.099, -0.023)}
 LAVAAN_BOOT_SERIAL = {"indirect[m1]": (0.018, -0.063, 0.007), "indirect[m2]": (0.016, -0.082, -0.021),
                       "indirect[m1->m2]": (0.010, -0.053, -0.016), "indirect_total": (0.023, -0.153, -0.064)}
+# fitMeasures of the over-identified model (x -> m1 -> m2 -> y, no x -> m2, x -> y), with / without covariates
+LAVAAN_FIT = {
+    True: {"chisq": 35.0462599369, "df": 2, "pvalue": 2.45358636741e-08, "rmsea": 0.234685107953,
+           "cfi": 0.893540418083, "tli": 0.361242508499},
+    False: {"chisq": 39.2558827137, "df": 2, "pvalue": 2.99015279204e-09, "rmsea": 0.24918494709,
+            "cfi": 0.857623690121, "tli": 0.572871070362},
+}
 GLM_OUTCOME = {"x": -0.1652362386935877, "m1": 0.1041865880837224}
 GLM_TOTAL = {"x": -0.2327684946999556}
 
@@ -102,6 +113,19 @@ def test_path_model_equals_lavaan(data: pd.DataFrame) -> None:
     assert y["indirect"] == pytest.approx(LAVAAN_SERIAL["total_ind"], rel=1e-6)
     assert y["total"] == pytest.approx(LAVAAN_SERIAL["total"], rel=1e-6)
     assert y["indirect[m1->m2]"] == pytest.approx(LAVAAN_SERIAL["ind3"], rel=1e-6)
+
+
+@pytest.mark.parametrize("with_covariates", [True, False])
+def test_path_model_fit_indices_equal_lavaan(data: pd.DataFrame, with_covariates: bool) -> None:
+    spec = {"equations": {"m1": ["x"], "m2": ["m1"], "y": ["m1", "m2"]}, "bootstrap": 0,
+            "covariates": ["cov1", "cov2"] if with_covariates else []}
+    tidy = ANALYSIS_TYPES["path_model"](data, spec, AnalysisContext("ref", "ref", 9)).to_tidy().set_index("term")
+    ref = LAVAAN_FIT[with_covariates]
+    assert tidy.loc["chi_squared", "estimate"] == pytest.approx(ref["chisq"], rel=1e-8)
+    assert tidy.loc["chi_squared", "df"] == ref["df"]
+    assert tidy.loc["chi_squared", "p_value"] == pytest.approx(ref["pvalue"], rel=1e-6)
+    for key in ("rmsea", "cfi", "tli"):
+        assert tidy.loc[key, "estimate"] == pytest.approx(ref[key], rel=1e-8), key
 
 
 def test_bootstrap_within_monte_carlo_error_of_lavaan(simple: pd.DataFrame, serial: pd.DataFrame) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from musclecog.analyses import AnalysisContext
 from musclecog.errors import ConfigError
@@ -429,13 +430,62 @@ def _check_recursive(spec: PathModelSpec, source: str) -> list[str]:
     return order
 
 
+def _rss(frame: ModelFrame, outcome: str, predictors: list[str], covariates: bool = True) -> float:
+    idx = [0] + [frame.col(p) for p in predictors] + ([frame.col(c) for c in frame.covariates] if covariates else [])
+    X, y = frame.values[:, idx], frame.values[:, frame.col(outcome)]
+    resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    return float(resid @ resid)
+
+
+def path_fit_indices(frame: ModelFrame, equations: list[Equation], order: list[str]) -> dict[str, float]:
+    """Likelihood-ratio chi-square of a recursive path model against the saturated model, RMSEA, CFI and TLI.
+
+    With uncorrelated disturbances the normal likelihood (conditional on the exogenous variables, lavaan's
+    ``fixed.x = TRUE``) factorises by equation, so ``chi2 = N sum_eq log(RSS_model / RSS_saturated)``, where the
+    saturated equation regresses each endogenous variable on every variable before it in a causal order; the
+    baseline model has every endogenous variable independent of all others, covariates included (lavaan's
+    independence model with fixed exogenous variables). df = the number of omitted paths. RMSEA uses N (lavaan's default).
+    """
+    n = frame.n
+    chi2 = base = 0.0
+    df = df_base = 0
+    for eq in equations:
+        earlier = [v for v in order[: order.index(eq.outcome)]]
+        sat = _rss(frame, eq.outcome, earlier)
+        chi2 += n * np.log(_rss(frame, eq.outcome, list(eq.predictors)) / sat)
+        base += n * np.log(_rss(frame, eq.outcome, [], covariates=False) / sat)
+        df += len(earlier) - len(eq.predictors)
+        df_base += len(earlier) + len(frame.covariates)
+    out = {"chi2": max(chi2, 0.0), "df": float(df), "chi2_baseline": base, "df_baseline": float(df_base)}
+    if df > 0:
+        out["p"] = float(stats.chi2.sf(out["chi2"], df))
+        out["rmsea"] = float(np.sqrt(max(out["chi2"] - df, 0.0) / (df * n)))
+        d_model, d_base = max(out["chi2"] - df, 0.0), max(base - df_base, 0.0)
+        out["cfi"] = 1.0 - d_model / max(d_base, d_model) if max(d_base, d_model) > 0 else 1.0
+        out["tli"] = ((base / df_base) - (out["chi2"] / df)) / ((base / df_base) - 1.0)
+    return out
+
+
+def _fit_index_rows(make: _RowMaker, frame: ModelFrame, equations: list[Equation],
+                    order: list[str]) -> list[dict[str, Any]]:
+    fi = path_fit_indices(frame, equations, order)
+    endo = ", ".join(eq.outcome for eq in equations)
+    rows = [make(outcome=endo, exposure="model", term="chi_squared", estimate=fi["chi2"], statistic=fi["chi2"],
+                 df=fi["df"], p_value=fi.get("p", np.nan), scale="chi_squared",
+                 note="LR test against the saturated model" if fi["df"] > 0 else "saturated model (0 df): no test")]
+    for key in ("rmsea", "cfi", "tli") if fi["df"] > 0 else ():
+        rows.append(make(outcome=endo, exposure="model", term=key, estimate=fi[key], scale="fit_index"))
+    return rows
+
+
 def fit_path_model(data: pd.DataFrame, spec: PathModelSpec, context: AnalysisContext) -> MediationResult:
     """Fit a recursive path model and its direct, indirect and total effects (Bollen 1987).
 
     Each equation is fitted by least squares (= lavaan ML for a recursive model with uncorrelated
     disturbances). Effects: direct = the coefficient, total = ``(I - B)^-1 - I``, indirect = total - direct,
     and every specific indirect path (product of coefficients), each with percentile and bias-corrected
-    bootstrap CIs. Also each equation's R-squared. SEM fit indices are not computed (no SEM library).
+    bootstrap CIs. Also each equation's R-squared and, for an over-identified model, the chi-square test against
+    the saturated model with RMSEA, CFI and TLI (:func:`path_fit_indices`).
     """
     source = f"analyses.{context.analysis}"
     order = _check_recursive(spec, source)
@@ -466,6 +516,7 @@ def fit_path_model(data: pd.DataFrame, spec: PathModelSpec, context: AnalysisCon
         r2 = 1 - resid @ resid / ((y - y.mean()) @ (y - y.mean()))
         rows.append(make(outcome=eq.outcome, exposure=" + ".join(eq.predictors), term="r_squared", estimate=r2,
                          scale="r_squared", note="including covariates" if frame.covariates else ""))
+    rows.extend(_fit_index_rows(make, frame, equations, order))
     B = effect_matrix(order, coefs)
     T = total_effects(B)
     if boot is not None:
