@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from scipy.special import expit
 
 from musclecog.errors import ConfigError, DataError, ModelError, show_values
 
@@ -426,12 +427,12 @@ def _irls_logistic(
     dev_old = np.inf
     converged = False
     for _ in range(maxiter):
-        mu = 1.0 / (1.0 + np.exp(-eta))
+        mu = expit(eta)
         var = np.clip(mu * (1 - mu), 1e-300, None)
         z = eta + (y - mu) / var
         beta, _ = weighted_least_squares(x, z, w * var)
         eta = x @ beta
-        mu = 1.0 / (1.0 + np.exp(-eta))
+        mu = expit(eta)
         with np.errstate(divide="ignore", invalid="ignore"):
             dev = -2 * float(
                 np.sum(
@@ -446,7 +447,7 @@ def _irls_logistic(
             converged = True
             break
         dev_old = dev
-    mu = 1.0 / (1.0 + np.exp(-eta))
+    mu = expit(eta)
     var = mu * (1 - mu)
     _, a_inv = weighted_least_squares(x, eta, w * np.clip(var, 1e-300, None))
     return beta, a_inv, mu, converged

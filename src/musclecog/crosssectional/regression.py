@@ -189,7 +189,9 @@ def fit_regression(
     weighting = resolve_weighting(spec, context, where)
     if s.random_intercept and "weighted" in weighting:
         raise ConfigError(f"{where}: random_intercept models are unweighted; set weighting: unweighted")
-    check_columns(data, [*s.outcomes, s.exposure], where)
+    named = [*s.outcomes, s.exposure, *(c for _, covs in s.models for c in covs), *s.factors]
+    named += [c for c in (s.by, s.interaction, s.random_intercept) if c]
+    check_columns(data, list(dict.fromkeys(named)), where)
     design, design_cols = (None, [])
     if "weighted" in weighting:
         design, design_cols = survey_design(data, context)

@@ -1,0 +1,256 @@
+"""Unit tests of the cross-sectional analysis types: options, bad input, notes, FDR, figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musclecog.analyses import AnalysisContext, run_analysis
+from musclecog.crosssectional import correlation_matrix, fit_correlation, fit_group_comparison, fit_regression
+from musclecog.errors import ConfigError, DataError, ModelError
+from musclecog.results import benjamini_hochberg
+
+
+def _data(n: int = 400, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    sex = np.where(rng.random(n) < 0.5, "male", "female")
+    age = rng.integers(60, 90, n).astype(float)
+    grip = 25 + 10 * (sex == "male") - 0.2 * (age - 70) + rng.normal(0, 5, n)
+    y1 = 40 + 0.5 * grip - 0.3 * age + rng.normal(0, 8, n)
+    y2 = 10 + rng.normal(0, 2, n)  # unrelated to grip
+    b = (rng.random(n) < 1 / (1 + np.exp(-(grip - 30) / 5))).astype(int)
+    return pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "sex": sex,
+            "age": age,
+            "grip_kg": grip,
+            "y1": y1,
+            "y2": y2,
+            "b": b,
+            "edu": rng.choice(["a", "b", "c"], n),
+            "site": rng.integers(1, 4, n),
+            "group": (grip < 28).astype(int),
+            "age_group": pd.Categorical(
+                np.where(age < 70, "60-69", np.where(age < 80, "70-79", "80+")),
+                categories=["<60", "60-69", "70-79", "80+"],
+            ),
+        }
+    )
+
+
+def ctx(survey=None) -> AnalysisContext:
+    return AnalysisContext("a1", "c1", 1, survey=survey)
+
+
+def test_regression_per_sd_per_unit_and_fdr() -> None:
+    d = _data()
+    per_kg = fit_regression(
+        d, {"outcomes": ["y1", "y2"], "exposure": "grip_kg", "covariates": ["age"]}, ctx()
+    ).to_tidy()
+    per5 = fit_regression(
+        d, {"outcomes": ["y1", "y2"], "exposure": "grip_kg", "exposure_per": 5, "covariates": ["age"]}, ctx()
+    ).to_tidy()
+    per_sd = fit_regression(
+        d,
+        {"outcomes": ["y1", "y2"], "exposure": "grip_kg", "exposure_per": "sd", "covariates": ["age"]},
+        ctx(),
+    ).to_tidy()
+    assert per5["estimate"].iloc[0] == pytest.approx(5 * per_kg["estimate"].iloc[0])
+    assert per_sd["estimate"].iloc[0] == pytest.approx(d["grip_kg"].std() * per_kg["estimate"].iloc[0])
+    assert per_sd["statistic"].iloc[0] == pytest.approx(per_kg["statistic"].iloc[0])
+    np.testing.assert_allclose(per_kg["p_fdr"], benjamini_hochberg(per_kg["p_value"]))
+    assert per_kg["p_fdr"].iloc[1] >= per_kg["p_value"].iloc[1]
+    assert list(per_kg.columns[:14]) == [
+        "analysis",
+        "cohort",
+        "method",
+        "outcome",
+        "exposure",
+        "term",
+        "stratum",
+        "estimate",
+        "std_error",
+        "conf_low",
+        "conf_high",
+        "p_value",
+        "n",
+        "scale",
+    ]
+
+
+def test_logistic_odds_ratio_and_factor_covariates() -> None:
+    d = _data()
+    t = fit_regression(
+        d,
+        {
+            "outcome": "b",
+            "exposure": "grip_kg",
+            "covariates": ["age", "edu", "site"],
+            "factors": ["site"],
+            "report_covariates": True,
+        },
+        ctx(),
+    ).to_tidy()
+    assert set(t["scale"]) == {"odds_ratio"}
+    assert {"edu[b]", "edu[c]", "site[2]", "site[3]", "age", "grip_kg"} == set(t["term"])
+    row = t[t["term"] == "grip_kg"].iloc[0]
+    assert row["conf_low"] < row["estimate"] < row["conf_high"]
+    assert np.log(row["conf_high"]) - np.log(row["estimate"]) == pytest.approx(
+        1.959964 * row["std_error"], rel=1e-5
+    )
+
+
+def test_models_strata_interaction_and_small_stratum_note() -> None:
+    d = _data()
+    d.loc[d.index[:5], "edu"] = "tiny"
+    spec = {
+        "outcome": "y1",
+        "exposure": "grip_kg",
+        "models": {"crude": [], "adjusted": ["age", "sex"]},
+        "by": "sex",
+        "interaction": "sex",
+    }
+    t = fit_regression(d, spec, ctx()).to_tidy()
+    assert set(t["method"]) == {"linear regression, crude", "linear regression, adjusted"}
+    inter = t[t["term"] == "grip_kg:sex[male]"]
+    assert len(inter) == 2 and (inter["stratum"] == "overall").all()
+    strat = t[(t["term"] == "grip_kg") & (t["stratum"] != "overall")]
+    assert set(strat["stratum"]) == {"sex=female", "sex=male"} and strat["estimate"].notna().all()
+    small = fit_regression(
+        d, {"outcome": "y1", "exposure": "grip_kg", "by": "edu", "min_n": 20}, ctx()
+    ).to_tidy()
+    tiny = small[small["stratum"] == "edu=tiny"].iloc[0]
+    assert np.isnan(tiny["estimate"]) and "too few people" in tiny["note"] and tiny["n"] == 5
+
+
+def test_constant_exposure_is_an_error_overall_and_a_note_in_a_stratum() -> None:
+    d = _data()
+    d["const"] = 3.0
+    with pytest.raises(ModelError, match="exposure 'const' is constant"):
+        fit_regression(d, {"outcome": "y1", "exposure": "const"}, ctx())
+    d["x2"] = np.where(d["sex"] == "male", 1.0, d["grip_kg"])
+    t = fit_regression(d, {"outcome": "y1", "exposure": "x2", "by": "sex"}, ctx()).to_tidy()
+    male = t[t["stratum"] == "sex=male"].iloc[0]
+    assert np.isnan(male["estimate"]) and "constant" in male["note"]
+
+
+def test_perfect_separation() -> None:
+    d = _data()
+    d["sep"] = (d["grip_kg"] > 30).astype(int)
+    with pytest.raises(ModelError, match="separation.*grip_kg"):
+        fit_regression(d, {"outcome": "sep", "exposure": "grip_kg", "covariates": ["age"]}, ctx())
+
+
+def test_bad_config_and_columns() -> None:
+    d = _data()
+    with pytest.raises(DataError, match="'grip' .*did you mean 'grip_kg'"):
+        fit_regression(d, {"outcome": "y1", "exposure": "grip"}, ctx())
+    with pytest.raises(ConfigError, match="exposure_per"):
+        fit_regression(d, {"outcome": "y1", "exposure": "grip_kg", "exposure_per": "iqr"}, ctx())
+    with pytest.raises(ConfigError, match="declares no survey"):
+        fit_regression(d, {"outcome": "y1", "exposure": "grip_kg", "weighting": "weighted"}, ctx())
+    with pytest.raises(DataError, match="must be numeric"):
+        fit_regression(d, {"outcome": "sex", "exposure": "grip_kg", "family": "gaussian"}, ctx())
+    # a formula-looking name is just a (missing) column name, never evaluated
+    with pytest.raises(DataError, match="not in the cohort table"):
+        fit_regression(d, {"outcome": "y1", "exposure": "grip_kg", "covariates": ["np.log(age)"]}, ctx())
+
+
+def test_mixed_model_runs_and_is_unweighted_only() -> None:
+    d = _data()
+    t = fit_regression(
+        d, {"outcome": "y1", "exposure": "grip_kg", "random_intercept": "site"}, ctx()
+    ).to_tidy()
+    assert t["method"].iloc[0].startswith("linear mixed model (random intercept: site)")
+    with pytest.raises(ConfigError, match="linear"):
+        fit_regression(
+            d,
+            {"outcome": "b", "exposure": "grip_kg", "random_intercept": "site", "family": "binomial"},
+            ctx(),
+        )
+
+
+def test_group_comparison_rows_and_notes() -> None:
+    d = _data()
+    t = fit_group_comparison(
+        d,
+        {"outcome": "y1", "group": "group", "by": "age_group", "covariates": ["age", "sex"], "min_n": 10},
+        ctx(),
+    ).to_tidy()
+    assert set(t["stratum"]) == {"overall", "age_group=60-69", "age_group=70-79", "age_group=80+"}
+    ov = t[t["stratum"] == "overall"]
+    m1 = ov[(ov["term"] == "group=1") & (ov["scale"] == "mean")]["estimate"].iloc[0]
+    m0 = ov[(ov["term"] == "group=0") & (ov["scale"] == "mean")]["estimate"].iloc[0]
+    welch = ov[ov["method"] == "Welch two-sample t-test"].iloc[0]
+    assert welch["estimate"] == pytest.approx(m1 - m0)
+    assert (ov["method"] == "linear regression, adjusted for age, sex").sum() == 1
+    d2 = d.copy()
+    d2.loc[(d2["age_group"] == "80+") & (d2["group"] == 1), "group"] = 0
+    d2.loc[d2[(d2["age_group"] == "80+")].index[:3], "group"] = 1
+    t2 = fit_group_comparison(d2, {"outcome": "y1", "group": "group", "by": "age_group"}, ctx()).to_tidy()
+    old = t2[t2["stratum"] == "age_group=80+"]
+    assert old[old["term"] == "group=1"]["note"].str.contains("too few people").all()
+    assert old[old["scale"] == "mean_difference"]["estimate"].isna().all()
+    assert old[old["term"] == "group=0"]["estimate"].notna().all()
+
+
+def test_correlations_partial_matrix_and_r_squared() -> None:
+    d = _data()
+    t = fit_correlation(
+        d,
+        {
+            "variables": ["grip_kg", "y1", "y2"],
+            "method": "both",
+            "partial": ["age", "sex"],
+            "r_squared": True,
+        },
+        ctx(),
+    ).to_tidy()
+    assert len(t) == 3 * 4
+    p = t[(t["term"] == "pearson") & (t["exposure"] == "grip_kg") & (t["outcome"] == "y1")].iloc[0]
+    assert p["estimate"] == pytest.approx(np.corrcoef(d["grip_kg"], d["y1"])[0, 1])
+    r2 = t[(t["term"] == "r_squared") & (t["exposure"] == "grip_kg") & (t["outcome"] == "y1")].iloc[0]
+    assert r2["estimate"] == pytest.approx(p["estimate"] ** 2)
+    assert r2["conf_low"] == pytest.approx(p["conf_low"] ** 2)
+    mat = correlation_matrix(t)
+    assert mat.shape == (3, 3) and mat.loc["y1", "grip_kg"] == pytest.approx(p["estimate"])
+    with pytest.raises(ConfigError, match="exactly one of"):
+        fit_correlation(d, {"pairs": [["grip_kg", "y1"]], "variables": ["a", "b"]}, ctx())
+
+
+def test_run_analysis_keep_if_and_figure(tmp_path) -> None:
+    from musclecog.plots import save_figure
+
+    d = _data()
+    spec = {
+        "type": "regression",
+        "cohort": "c1",
+        "outcomes": ["y1", "b"],
+        "exposure": "grip_kg",
+        "by": "sex",
+        "keep_if": {"age": {"min": 65}},
+    }
+    res = run_analysis(d, spec, ctx())
+    t = res.to_tidy()
+    assert t[t["stratum"] == "overall"]["n"].max() == int((d["age"] >= 65).sum())
+    save_figure(res.figure(), tmp_path / "f.png")
+    assert (tmp_path / "f.png").stat().st_size > 1000
+    g = fit_group_comparison(d, {"outcome": "y1", "group": "group"}, ctx())
+    save_figure(g.figure(), tmp_path / "g.png")
+
+
+def test_deterministic_tables(tmp_path) -> None:
+    from musclecog.results import write_table
+
+    d = _data()
+    spec = {
+        "outcomes": ["y1", "y2", "b"],
+        "exposure": "grip_kg",
+        "covariates": ["age", "sex"],
+        "by": "age_group",
+    }
+    write_table(fit_regression(d, spec, ctx()).to_tidy(), tmp_path / "a.tsv")
+    write_table(fit_regression(d, spec, ctx()).to_tidy(), tmp_path / "b.tsv")
+    assert (tmp_path / "a.tsv").read_bytes() == (tmp_path / "b.tsv").read_bytes()
