@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from musclecog.mr.pipeline import pair_jobs
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "slurm_local_cluster.sh"
 PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
@@ -170,11 +172,9 @@ def test_default_pipeline_on_slurm_matches_local_run(slurm_cluster: dict[str, st
 
 def _count_jobs(log: str) -> int:
     """Jobs Snakemake sent to the cluster: the job-stats table minus rules run on the submitting host."""
-    stats = re.search(r"Job stats:\n(.*?)\n\s*\n", log, flags=re.S)
-    assert stats, "no job statistics in Snakemake's output"
-    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", stats.group(1), flags=re.M))
-    local_rules = {"all", "write_provenance"} | set(re.findall(r"localrule (\w+):", log))
-    return sum(int(n) for rule, n in counts.items() if rule not in local_rules | {"total"})
+    stats = _job_stats(subprocess.CompletedProcess([], 0, log, ""))
+    local_rules = {"all", "total"} | set(re.findall(r"localrule (\w+):", log))
+    return sum(n for rule, n in stats.items() if rule not in local_rules)
 
 
 def _cluster_logs(env: dict[str, str]) -> str:
@@ -259,11 +259,11 @@ def test_profile_without_slurm_installed_says_so(tmp_path: Path) -> None:
 
 
 def test_profile_resources_name_existing_rules() -> None:
-    """Every rule named in the profile's set-resources exists, and each gets memory and a time limit."""
+    """Every rule named in the profile's set-resources exists, and each gets memory, time and CPUs."""
     profile = yaml.safe_load(PROFILE.read_text())
     assert profile["executor"] == "slurm"
     defaults = profile["default-resources"]
-    assert {"mem_mb", "runtime", "cpus_per_task", "slurm_partition"} <= set(defaults)
+    assert {"mem_mb", "runtime", "slurm_partition"} <= set(defaults)
     proc = _snakemake(["--list-rules", "--config", "results_dir=/tmp/unused_by_list_rules"])
     assert proc.returncode == 0, _failure(proc, "snakemake --list-rules")
     rules = set(proc.stdout.split())
@@ -272,3 +272,51 @@ def test_profile_resources_name_existing_rules() -> None:
     for rule, resources in profile["set-resources"].items():
         assert resources.get("mem_mb", defaults["mem_mb"]) >= 500, rule
         assert resources.get("runtime", defaults["runtime"]) >= 5, rule
+        assert resources.get("cpus_per_task", 1) >= 1, rule
+
+
+def test_many_pairs_and_analyses_are_one_job_each(tmp_path: Path) -> None:
+    """100 MR pairs and 50 more analyses become 100 + 50 more jobs; each GWAS trait is standardised once.
+
+    Dry run (`snakemake -n`) of the default config plus 20 GWAS traits from files (10 exposures x 10 outcomes)
+    and 50 copies of a default analysis: what a cluster can spread.
+    """
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    base = {
+        "mr_pair": len(pair_jobs(config.get("mr"))),
+        "fit_analysis": len(config.get("analyses") or {}),
+        "standardise_gwas": len(config.get("gwas") or {}),
+    }
+    config.setdefault("gwas", {})
+    config.setdefault("mr", {})
+    config.setdefault("analyses", {})
+    for i in range(20):
+        path = tmp_path / f"trait{i}.csv"
+        path.write_text("SNP,beta.exposure\n")  # never read by a dry run
+        config["gwas"][f"trait{i}"] = {"path": str(path), "format": "twosamplemr"}
+    for exposure in range(10):
+        for outcome in range(10, 20):
+            config["mr"][f"trait{exposure}__trait{outcome}"] = {
+                "exposure": f"trait{exposure}",
+                "outcome": f"trait{outcome}",
+            }
+    template = next(iter(config["analyses"].values()))
+    for i in range(50):
+        config["analyses"][f"copy_{i}"] = dict(template)
+    configfile = tmp_path / "many.yaml"
+    configfile.write_text(yaml.safe_dump(config, sort_keys=False))
+    proc = _snakemake(
+        ["-n", "--cores", "2", "--configfile", str(configfile), "--config", f"results_dir={tmp_path / 'b'}"]
+    )
+    stats = _job_stats(proc)
+    assert stats.get("mr_pair", 0) == base["mr_pair"] + 100, stats
+    assert stats.get("fit_analysis", 0) == base["fit_analysis"] + 50, stats
+    assert stats.get("standardise_gwas", 0) == base["standardise_gwas"] + 20, stats
+
+
+def _job_stats(proc: subprocess.CompletedProcess) -> dict[str, int]:
+    assert proc.returncode == 0, _failure(proc, "snakemake -n")
+    log = proc.stdout + proc.stderr
+    stats = re.search(r"Job stats:\n(.*?)\n\s*\n", log, flags=re.S)
+    assert stats, f"no job statistics in Snakemake's output:\n{log[-3000:]}"
+    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)\s*$", stats.group(1), flags=re.M)}
