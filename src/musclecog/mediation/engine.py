@@ -36,7 +36,8 @@ MIN_BOOT_N = 20
 """Fewer complete cases than this and a bootstrap is refused (percentiles of near-duplicate resamples)."""
 
 COND_LIMIT = 1e10
-"""A (standardised) cross-product matrix with a larger condition number counts as singular."""
+"""A (standardised) cross-product matrix counts as singular when a column has less than 1 / COND_LIMIT of its
+variance left after the columns before it (or, for the full-sample check, a condition number above this)."""
 
 CHUNK_CELLS = 4_000_000
 """Resample count matrices are built in chunks of at most this many cells (rows x resamples): 32 MB."""
@@ -320,10 +321,13 @@ class BootstrapDraws:
 
 def _counts(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
     """Row counts of ``r`` nonparametric resamples of ``n`` rows (each row a multinomial(n, 1/n) draw)."""
-    dtype = np.int32 if r * n < 2**31 else np.int64  # 32-bit draws are about 3 times faster
+    dtype = np.int32 if n < 2**31 else np.int64  # 32-bit draws are about 3 times faster
     idx = rng.integers(0, n, size=(r, n), dtype=dtype)
-    idx += (np.arange(r, dtype=dtype) * n)[:, None]
-    return np.bincount(idx.ravel(), minlength=r * n).reshape(r, n).astype(float)
+    out = np.empty((r, n))
+    # one bincount per resample: its n counters stay in cache, 4 times faster than one bincount of r * n
+    for i in range(r):
+        out[i] = np.bincount(idx[i], minlength=n)
+    return out
 
 
 def bootstrap(
@@ -415,16 +419,27 @@ def bootstrap(
 
 
 def _batched_solve(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Solve stacked normal equations; singular systems are flagged, not raised."""
+    """Solve stacked normal equations; singular systems are flagged, not raised.
+
+    Each matrix is scaled to unit diagonal; a batched Cholesky factorisation then flags a (near-)singular matrix
+    by a pivot ``L_ii^2`` below ``1 / COND_LIMIT`` (the share of a column's variance not explained by the columns
+    before it). Only if the batch contains a matrix that is not positive definite is each checked on its own.
+    """
     d = np.sqrt(np.abs(np.einsum("rii->ri", A)))
     d[d == 0] = 1.0
     An = A / d[:, :, None] / d[:, None, :]
     bad = ~np.isfinite(An).all(axis=(1, 2))
+    pivots = np.zeros(An.shape[:2])
     ok = ~bad
-    cond = np.full(len(A), np.inf)
-    if ok.any():
-        cond[ok] = np.linalg.cond(An[ok])
-    bad |= ~(cond < COND_LIMIT)
+    try:
+        pivots[ok] = np.einsum("rii->ri", np.linalg.cholesky(An[ok])) ** 2
+    except np.linalg.LinAlgError:
+        for i in np.flatnonzero(ok):
+            try:
+                pivots[i] = np.diag(np.linalg.cholesky(An[i])) ** 2
+            except np.linalg.LinAlgError:
+                pivots[i] = 0.0
+    bad |= ~(pivots.min(axis=1) > 1.0 / COND_LIMIT)
     beta = np.full(b.shape, np.nan)
     ok = ~bad
     if ok.any():
