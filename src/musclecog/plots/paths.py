@@ -35,13 +35,14 @@ class PathDiagram:
 
 
 def mediation_positions(exposure: str, mediators: Sequence[str], outcome: str, serial: bool) -> dict[str, tuple[float, float]]:
-    """Classic layout: exposure bottom left, outcome bottom right, mediators above (a row if serial, a column
-    if parallel)."""
+    """Classic layout: exposure left, outcome right, mediators above (a row if serial; alternating above and
+    below if parallel)."""
     k = len(mediators)
     step = 2.4
     pos: dict[str, tuple[float, float]] = {exposure: (0.0, 0.0), outcome: (step * (k + 1 if serial else 2), 0.0)}
     for i, m in enumerate(mediators):
-        pos[m] = (step * (i + 1), 1.4) if serial else (step, 1.4 + 1.2 * i)
+        # parallel: mediators alternate above and below the X -> Y line, so no arrow crosses a box
+        pos[m] = (step * (i + 1), 1.4) if serial else (step, 1.4 * (i // 2 + 1) * (1 if i % 2 == 0 else -1))
     return pos
 
 
