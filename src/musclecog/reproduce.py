@@ -14,6 +14,11 @@ section to one or more *checks*. A check selects exactly one row of an analysis'
     our CI excludes (includes) the null (1 for ratios, 0 otherwise), with the expected sign when
     ``expect`` is given. Used for "X mediates, Y does not" and for directional targets.
 
+A check may give the published number itself (``published:``, for targets whose number is in the note,
+e.g. the MR odds ratios) and ``published_transform: log`` to compare a published ratio that is exp(beta)
+with a beta; ``value: statistic`` compares the ``statistic`` column (a t) instead of ``estimate``;
+``truth:`` names the parameter of the truth table (``truth_table:``, default the row's cohort) to report.
+
 A target is "reproduced" when all its checks pass, "not reproduced" otherwise, and "not yet
 reproduced" when the config maps it to no analysis (never a made-up row). The synthetic truth of the
 first check is reported beside the estimate and the note says whether our CI covers it.
@@ -136,11 +141,15 @@ class Check:
     published: float | None = None
     truth_table: str | None = None
     truth: str | None = None
+    published_transform: str | None = None
 
     @classmethod
     def from_config(cls, entry: Mapping[str, Any], where: str) -> Check:
         """Build a check from its config mapping (``where`` is the key path, for messages)."""
-        allowed = {"analysis", "mr_pair", "where", "rule", "value", "expect", "published", "truth", "truth_table"}
+        allowed = {
+            "analysis", "mr_pair", "where", "rule", "value", "expect", "published", "published_transform", "truth",
+            "truth_table",
+        }  # fmt: skip
         unknown = sorted(set(entry) - allowed)
         if unknown:
             raise ConfigError(f"config: '{where}' has unknown keys {unknown}; allowed: {sorted(allowed)}")
@@ -155,6 +164,9 @@ class Check:
             raise ConfigError(f"config: '{where}.expect' is {expect!r}; use 'negative' or 'positive'")
         if rule == "direction_and_p" and expect is None:
             raise ConfigError(f"config: '{where}' uses rule direction_and_p and needs 'expect: negative|positive'")
+        transform = entry.get("published_transform")
+        if transform not in (None, "log"):
+            raise ConfigError(f"config: '{where}.published_transform' is {transform!r}; the only transform is 'log'")
         value = entry.get("value", "estimate")
         if value not in ("estimate", "statistic"):
             raise ConfigError(f"config: '{where}.value' is {value!r}; use 'estimate' or 'statistic'")
@@ -168,6 +180,7 @@ class Check:
             published=None if entry.get("published") is None else float(entry["published"]),
             truth_table=entry.get("truth_table"),
             truth=entry.get("truth"),
+            published_transform=transform,
         )
 
 
@@ -277,6 +290,9 @@ def evaluate_check(
     scale = str(row.get("scale", ""))
     null = 1.0 if scale in RATIO_SCALES else 0.0
     published = check.published if check.published is not None else parse_published(target["value"])
+    if check.published_transform == "log":
+        # e.g. a published "OR" that is exp(beta) of a continuous outcome, compared on the beta scale
+        published = math.log(published)
     sign_ok = True
     if check.expect is not None:
         sign_ok = (value < null) if check.expect == "negative" else (value > null)

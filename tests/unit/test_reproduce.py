@@ -179,3 +179,25 @@ def test_malformed_targets_rows(tmp_path, targets_path):
     nocol.write_text("target_id\tvalue\nx\t1\n")
     with pytest.raises(DataError, match="lacks the columns"):
         load_targets(nocol)
+
+
+def test_published_override_and_log_transform(targets_path):
+    """MR: the forward OR is compared as an OR; the reverse 'OR' 0.878 = exp(beta) is compared on the beta scale."""
+    targets = load_targets(targets_path)
+    mapping = parse_mapping(
+        {"mr_grip_cognition_bidirectional": {"checks": [
+            {"mr_pair": "f", "where": {"scale": "odds_ratio"}, "published": 0.93},
+            {"mr_pair": "r", "where": {"scale": "beta"}, "published": 0.878, "published_transform": "log",
+             "truth_table": "grip", "truth": "beta"},
+        ]}},
+        targets,
+    )
+    est = {
+        ("mr_pair", "f"): _estimates(estimate=0.933, conf_low=0.89, conf_high=0.976, scale="odds_ratio"),
+        ("mr_pair", "r"): _estimates(estimate=-0.128, conf_low=-0.147, conf_high=-0.108, scale="beta"),
+    }
+    truths = {"grip": pd.DataFrame({"parameter": ["beta"], "value": [math.log(0.878)]})}
+    row = reproduce(targets, mapping, est, truths).set_index("target_id").loc["mr_grip_cognition_bidirectional"]
+    assert row["verdict"] == "reproduced"  # log(0.878) = -0.130 lies in [-0.147, -0.108]
+    with pytest.raises(ConfigError, match="published_transform"):
+        parse_mapping({"liao_grip_1back": {"analysis": "x", "published_transform": "sqrt"}}, targets)

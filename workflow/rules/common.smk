@@ -137,7 +137,10 @@ def get_reproduction_estimates(wildcards):
 
 
 def get_truth_table_paths(wildcards=None):
-    return {name: f"{OUT}/cohorts/{name}.truth.tsv" for name in SIM_COHORTS}
+    """Truth tables of synthetic cohorts and synthetic GWAS traits, by name."""
+    paths = {name: f"{OUT}/cohorts/{name}.truth.tsv" for name in SIM_COHORTS}
+    paths.update({trait: f"{OUT}/gwas/{trait}.truth.tsv" for trait in SIM_TRAITS})
+    return paths
 
 
 def get_truth_tables(wildcards):
