@@ -11,8 +11,8 @@ with its config key in ``docs/ingest.md``):
 3. **stack** tables of several survey cycles (``stack: [[0, 1], ...]``), then **join** the groups on
    ``id`` (and ``wave`` where both sides have it); duplicate keys, a join matching nothing, and a column
    coming from two tables are errors;
-4. **clean**: ``units`` (to the dictionary unit), ``missing_codes`` (set to missing, counted),
-   ``recode``; then every dictionary column is checked: numbers where numbers are expected, known
+4. **clean**: ``missing_codes`` (set to missing, counted), ``recode``, ``units`` (to the dictionary
+   unit); then every dictionary column is checked: numbers where numbers are expected, known
    levels (sex), values inside the dictionary range;
 5. **derive** row-wise variables (:mod:`musclecog.derive`), apply the cohort ``keep_if`` filters,
    derive sample-wise variables (z-scores, change scores), check the derived ranges;
@@ -489,10 +489,11 @@ def _check_survey(df: pd.DataFrame, survey: Mapping[str, Any] | None, cohort: st
 def _finish(name: str, df: pd.DataFrame, spec: Mapping[str, Any], flow: list[dict], sources: dict[str, str],
             dic: VariableDictionary, truth: pd.DataFrame | None, survey: Mapping[str, Any] | None) -> Cohort:
     """Steps shared by synthetic and real cohorts: clean, check, derive, filter, describe."""
-    df = _apply_units(df, spec.get("units") or {}, name, dic, sources)
+    # codes first (they are in the file's units and may be text), then recodes, then units
     df, rows = _apply_missing_codes(df, spec.get("missing_codes") or {}, name)
     flow += rows
     df = _apply_recode(df, spec.get("recode") or {}, name, sources)
+    df = _apply_units(df, spec.get("units") or {}, name, dic, sources)
     df = check_columns(df, dic, sources, ranges=False)
     for new, existing in (spec.get("copy") or {}).items():
         _require_column(df, existing, f"cohorts.{name}.copy.{new}")

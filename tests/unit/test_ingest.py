@@ -391,3 +391,10 @@ def test_paquid_long_table_as_documented(shared_data_dir):
     assert (d.groupby("id")["age"].diff().dropna() > 0).all()
     assert "(500 people)" in c.flow["reason"].iloc[-1]
     assert c.table1.loc[c.table1["variable"] == "N", "n"].iloc[0] == 500  # described at the first visit
+
+
+def test_missing_codes_apply_before_unit_conversion(tmp_path):
+    path = _csv(tmp_path, "lb.csv", **good(grip=["66", "999", "refused", "44"]))
+    c = build_cohort("t", one_table(path, missing_codes={"grip_kg": [999, "refused"]}, units={"grip_kg": "lb"}), seed=1)
+    np.testing.assert_allclose(c.data["grip_kg"], [66 * 0.45359237, np.nan, np.nan, 44 * 0.45359237])
+    assert "2 values coded 999, 'refused' set to missing" in c.flow.set_index("step").loc["missing_codes.grip_kg", "reason"]
