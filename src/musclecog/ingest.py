@@ -365,6 +365,11 @@ def _codes_match(s: pd.Series, codes: Sequence[Any]) -> np.ndarray:
     hit = np.zeros(len(s), bool)
     num = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s) else s
     for code in codes:
+        if isinstance(code, str) and pd.api.types.is_numeric_dtype(s):
+            try:  # '1' written as text in the config, numbers in the file
+                code = float(code)
+            except ValueError:
+                pass
         if isinstance(code, int | float) and not isinstance(code, bool):
             hit |= (num == code).fillna(False).to_numpy(bool)
         else:

@@ -398,3 +398,9 @@ def test_missing_codes_apply_before_unit_conversion(tmp_path):
     c = build_cohort("t", one_table(path, missing_codes={"grip_kg": [999, "refused"]}, units={"grip_kg": "lb"}), seed=1)
     np.testing.assert_allclose(c.data["grip_kg"], [66 * 0.45359237, np.nan, np.nan, 44 * 0.45359237])
     assert "2 values coded 999, 'refused' set to missing" in c.flow.set_index("step").loc["missing_codes.grip_kg", "reason"]
+
+
+def test_recode_keys_written_as_text_match_numeric_codes(tmp_path):
+    path = _csv(tmp_path, "k.csv", **good())
+    c = build_cohort("t", one_table(path, recode={"sex": {"1": "male", "2": "female"}}), seed=1)
+    assert c.data["sex"].tolist() == ["male", "female", "male", "female"]
