@@ -426,11 +426,13 @@ def _irls_logistic(
     eta = np.full(len(y), np.log(ybar / (1 - ybar)))
     dev_old = np.inf
     converged = False
+    a_inv = np.eye(x.shape[1])
     for _ in range(maxiter):
         mu = expit(eta)
         var = np.clip(mu * (1 - mu), 1e-300, None)
         z = eta + (y - mu) / var
-        beta, _ = weighted_least_squares(x, z, w * var)
+        # the inverse from the last iteration's weights is the one R's summary.glm uses (its final QR)
+        beta, a_inv = weighted_least_squares(x, z, w * var)
         eta = x @ beta
         mu = expit(eta)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -448,6 +450,4 @@ def _irls_logistic(
             break
         dev_old = dev
     mu = expit(eta)
-    var = mu * (1 - mu)
-    _, a_inv = weighted_least_squares(x, eta, w * np.clip(var, 1e-300, None))
     return beta, a_inv, mu, converged

@@ -130,13 +130,12 @@ def complete_rows(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
 
 
 def _dummies(series: pd.Series, column: str, levels: list[object]) -> tuple[np.ndarray, list[str]]:
-    values = series.to_numpy()
-    cols = []
-    names = []
-    for lv in levels[1:]:
-        cols.append((values == lv).astype(float))
-        names.append(f"{column}[{fmt_level(lv)}]")
-    return (np.column_stack(cols) if cols else np.empty((len(series), 0))), names
+    # integer codes against the ordered levels, then one comparison per level (fast on 10^5-10^6 rows)
+    codes = pd.Categorical(series, categories=levels).codes
+    block = np.empty((len(series), len(levels) - 1))
+    for j in range(1, len(levels)):
+        block[:, j - 1] = codes == j
+    return block, [f"{column}[{fmt_level(lv)}]" for lv in levels[1:]]
 
 
 def build_model_frame(

@@ -12,6 +12,7 @@ within each method (model x weighting), stratum and exposure term.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from musclecog.results import benjamini_hochberg
 logger = logging.getLogger(__name__)
 
 FAMILIES = ("auto", "gaussian", "binomial")
+_FRAME_CACHE: dict[tuple[Any, ...], ModelFrame] = {}
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,7 @@ def fit_regression(
     if "weighted" in weighting:
         design, design_cols = survey_design(data, context)
     x_scale, unit = exposure_scale(data, s.exposure, s.exposure_per, where)
+    _FRAME_CACHE.clear()
     references = dict(s.references)
     rows: list[dict[str, Any]] = []
     for outcome in s.outcomes:
@@ -262,6 +265,7 @@ def fit_regression(
                         rows.append(
                             note_row({**base, "term": s.exposure}, f"not estimable: {exc}", n_complete)
                         )
+    _FRAME_CACHE.clear()
     if s.fdr:
         _add_fdr(rows)
     title = f"{context.analysis}: {s.exposure} ({unit})"
@@ -372,19 +376,37 @@ def _fit_frame(
     label: str,
     interaction: str | None,
 ) -> tuple[ModelFrame, CoefTable, np.ndarray]:
-    frame: ModelFrame = build_model_frame(
-        sub,
-        outcome,
-        s.exposure,
-        covs,
-        s.factors,
-        label,
-        interaction=interaction,
-        exposure_scale=x_scale,
-        outcome_scale=y_scale,
-        references=references,
-        extra_required=extra,
+    # outcomes with the same complete rows share one design matrix (built once per model and stratum)
+    needed = [outcome, s.exposure, *covs, *([interaction] if interaction else []), *extra]
+    rows = complete_rows(sub, needed)
+    key = (
+        tuple(covs),
+        interaction,
+        label.rsplit(", ", 1)[-1],
+        weighted,
+        hashlib.sha1(rows.tobytes()).hexdigest(),
     )
+    cached = _FRAME_CACHE.get(key)
+    if cached is not None and cached.x.shape[0] == int(rows.sum()):
+        y = numeric_values(sub.loc[rows, outcome], label, outcome) / y_scale
+        frame = ModelFrame(
+            y, cached.x, cached.names, rows, cached.exposure_terms, cached.interaction_terms, cached.dropped
+        )
+    else:
+        frame = build_model_frame(
+            sub,
+            outcome,
+            s.exposure,
+            covs,
+            s.factors,
+            label,
+            interaction=interaction,
+            exposure_scale=x_scale,
+            outcome_scale=y_scale,
+            references=references,
+            extra_required=extra,
+        )
+        _FRAME_CACHE[key] = frame
     excluded = len(sub) - frame.n
     if excluded and interaction is None:
         logger.info(
