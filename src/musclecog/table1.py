@@ -2,8 +2,10 @@
 
 Numeric variables: n (non-missing), n missing, mean (SD). Binary and categorical variables: n (%) per
 level, percentages of the non-missing. A count between 1 and ``min_cell - 1`` (default: fewer than
-5 people) is suppressed — count and percentage are blank and the summary reads ``<5`` — and the table
-says so in its last row. Long tables (with ``id`` and ``wave``) are described at each person's first
+5 people) is suppressed — count and percentage are blank and the summary reads ``<5`` — and so is one
+more cell where the hidden one could otherwise be recovered from the total (complementary suppression:
+a binary variable whose complement is small; a categorical variable with a single small cell). The
+table says so in its last row. Long tables (with ``id`` and ``wave``) are described at each person's first
 wave. This follows the usual disclosure rule of cohort data-access agreements (e.g. UK Biobank,
 NHANES restricted data: no cell below 5).
 """
@@ -79,6 +81,32 @@ def _label(x: object) -> str:
     return str(x)
 
 
+def _suppressed(levels: list[str], counts: dict[str, int], n_obs: int, min_cell: int, binary: bool) -> set[str]:
+    """Levels whose count is hidden: 1 to ``min_cell - 1`` people (primary suppression), plus enough other
+    cells that a hidden one cannot be recovered from the total (complementary suppression).
+
+    A binary variable shows only level 1, so it is hidden when either it or its complement (the people
+    with 0) is small. For a categorical variable, if exactly one cell is hidden, the smallest other
+    non-zero cell is hidden too.
+    """
+    def small(c: int) -> bool:
+        return 0 < c < min_cell
+
+    if binary:
+        c = int(counts.get("1", 0))
+        return {"1"} if small(c) or small(n_obs - c) else set()
+    hidden = {lv for lv in levels if small(int(counts.get(lv, 0)))}
+    if len(hidden) == 1:
+        others = sorted((int(counts.get(lv, 0)), lv) for lv in levels if lv not in hidden and counts.get(lv, 0) > 0)
+        if others:
+            hidden.add(others[0][1])
+    return hidden
+
+
+def _hidden_text(count: int, min_cell: int) -> str:
+    return f"<{min_cell}" if count < min_cell else "suppressed"
+
+
 def _fmt(x: float, digits: int) -> str:
     return f"{x:.{digits}f}"
 
@@ -120,14 +148,15 @@ def _describe(df: pd.DataFrame, stratum: str, cols: list[tuple[str, str, str]], 
                 levels = [_label(v) for v in sorted(pd.unique(s.dropna()))]
             else:
                 levels = sorted(counts)
+        hidden = _suppressed(levels, counts, n_obs, min_cell, binary=kind == "binary")
         for level in levels:
             c = int(counts.get(level, 0))
-            small = 0 < c < min_cell
+            small = level in hidden
             pct = 100.0 * c / n_obs if n_obs else np.nan
             rows.append({"stratum": stratum, "variable": col, "label": label, "level": str(level),
                          "n": n_obs, "n_missing": n_miss, "count": np.nan if small else c,
                          "percent": np.nan if small else pct,
-                         "summary": f"<{min_cell}" if small else f"{c} ({_fmt(pct, 1) if n_obs else 'NA'}%)"})
+                         "summary": _hidden_text(c, min_cell) if small else f"{c} ({_fmt(pct, 1) if n_obs else 'NA'}%)"})
     return rows
 
 
@@ -164,7 +193,10 @@ def table1(
     """
     dictionary = dictionary or load_dictionary()
     df = data
-    note = f"cells with fewer than {min_cell} people are suppressed (shown as <{min_cell})"
+    note = (
+        f"cells with fewer than {min_cell} people are suppressed (shown as <{min_cell}), and so is one more cell "
+        "where the hidden one could be recovered from the total (shown as 'suppressed')"
+    )
     if "id" in df.columns and "wave" in df.columns and df["id"].duplicated().any():
         first = df.groupby("id", sort=False)["wave"].transform("min")
         df = df.loc[df["wave"] == first]

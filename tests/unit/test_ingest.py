@@ -404,3 +404,18 @@ def test_recode_keys_written_as_text_match_numeric_codes(tmp_path):
     path = _csv(tmp_path, "k.csv", **good())
     c = build_cohort("t", one_table(path, recode={"sex": {"1": "male", "2": "female"}}), seed=1)
     assert c.data["sex"].tolist() == ["male", "female", "male", "female"]
+
+
+def test_table1_complementary_suppression():
+    from musclecog.table1 import table1
+
+    df = pd.DataFrame({"id": range(40), "sex": ["male"] * 37 + ["female"] * 3,
+                       "dementia": [1] * 38 + [0] * 2, "race": ["a"] * 20 + ["b"] * 17 + ["c"] * 3})
+    t1 = table1(df).set_index(["variable", "level"])
+    assert t1.loc[("sex", "female"), "summary"] == "<5"
+    assert t1.loc[("sex", "male"), "summary"] == "suppressed"  # else 40 - 37 reveals the 3 women
+    assert pd.isna(t1.loc[("sex", "male"), "count"])
+    assert t1.loc[("dementia", "1"), "summary"] == "suppressed"  # 38 of 40 reveals the 2 without
+    assert t1.loc[("race", "c"), "summary"] == "<5" and t1.loc[("race", "b"), "summary"] == "suppressed"
+    assert t1.loc[("race", "a"), "summary"] == "20 (50.0%)"
+    assert "suppressed" in t1["summary"].iloc[-1]
