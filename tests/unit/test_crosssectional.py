@@ -254,3 +254,16 @@ def test_deterministic_tables(tmp_path) -> None:
     write_table(fit_regression(d, spec, ctx()).to_tidy(), tmp_path / "a.tsv")
     write_table(fit_regression(d, spec, ctx()).to_tidy(), tmp_path / "b.tsv")
     assert (tmp_path / "a.tsv").read_bytes() == (tmp_path / "b.tsv").read_bytes()
+
+
+def test_group_comparison_with_nullable_flags_and_missing() -> None:
+    d = _data()
+    d["flag"] = pd.array(d["group"].to_numpy(), dtype="Int8")
+    d.loc[d.index[:7], "flag"] = pd.NA
+    t = fit_group_comparison(d, {"outcome": "y1", "group": "flag"}, ctx()).to_tidy()
+    means = t[t["scale"] == "mean"].set_index("term")
+    assert means["n"].sum() == len(d) - 7
+    ref = fit_group_comparison(
+        d.dropna(subset=["flag"]).astype({"flag": int}), {"outcome": "y1", "group": "flag"}, ctx()
+    )
+    pd.testing.assert_frame_equal(t.drop(columns="exposure"), ref.to_tidy().drop(columns="exposure"))

@@ -124,17 +124,19 @@ def fit_group_comparison(
                     f"{where}: the group {group!r} takes a single value ({levels}); nothing to compare"
                 )
             ref = levels[0]
-            g_all = data[group].to_numpy()
+            # integer codes of the ordered levels (-1: missing) - robust to nullable and categorical dtypes
+            g_all = pd.Categorical(data[group], categories=levels).codes.astype(np.int64)
+            code = {lv: i for i, lv in enumerate(levels)}
             for weight_mode in weighting:
                 weighted = weight_mode == "weighted"
                 for stratum, mask in strata(data, s.by, where):
                     ok = mask & ~np.isnan(y_all) & data[group].notna().to_numpy()
                     base = {"outcome": outcome, "exposure": group, "stratum": stratum}
-                    counts = {lv: int((ok & (g_all == lv)).sum()) for lv in levels}
+                    counts = {lv: int((ok & (g_all == code[lv])).sum()) for lv in levels}
                     small = {fmt_level(k): v for k, v in counts.items() if v < s.min_n}
                     mean_method = "survey mean (Taylor linearisation)" if weighted else "sample mean"
                     for lv in levels:
-                        sel = ok & (g_all == lv)
+                        sel = ok & (g_all == code[lv])
                         term = f"{group}={fmt_level(lv)}"
                         if counts[lv] < s.min_n:
                             reason = f"too few people: n = {counts[lv]} in {term} ({stratum}; minimum min_n = {s.min_n})"
@@ -184,14 +186,14 @@ def fit_group_comparison(
                                     )
                                 )
                             continue
-                        pair = ok & np.isin(g_all, [lv, ref])
+                        pair = ok & np.isin(g_all, [code[lv], code[ref]])
                         rows += _difference_rows(
                             data,
                             y_all,
                             g_all,
                             pair,
-                            lv,
-                            ref,
+                            code[lv],
+                            code[ref],
                             outcome,
                             group,
                             s,
