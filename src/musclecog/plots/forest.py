@@ -7,11 +7,13 @@ reference line at 1, other scales with a line at 0. Rows without an estimate (no
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FormatStrFormatter
 
 from musclecog.plots import new_figure
 
@@ -20,17 +22,31 @@ _NO_PLOT = frozenset({"sd", "mean", "f_statistic", "chi_squared", "test", "count
 MAX_ROWS = 60
 
 
+def short_method(method: str) -> str:
+    """A compact method label for axis ticks (the full text stays in the table)."""
+    m = re.sub(r", adjusted for .*", ", adjusted", str(method))
+    for long, short in (
+        ("survey-weighted ", "weighted "),
+        ("linear mixed model (random intercept: ", "LMM ("),
+        ("linear regression", "linear"),
+        ("logistic regression", "logistic"),
+        ("Welch two-sample t-test", "Welch"),
+        ("partial Pearson correlation", "partial r"),
+    ):
+        m = m.replace(long, short)
+    return m
+
+
 def _label(row: pd.Series, multi: dict[str, bool]) -> str:
     parts = []
     if multi["outcome"]:
         parts.append(str(row["outcome"]))
-    if multi["exposure"]:
+    term = str(row["term"])
+    if multi["exposure"] and not term.startswith(str(row["exposure"])):
         parts.append(str(row["exposure"]))
-    parts.append(str(row["term"]))
+    parts.append(term)
     if multi["method"]:
-        parts.append(str(row["method"]))
-    if row["stratum"] != "overall":
-        parts.append(f"[{row['stratum']}]")
+        parts.append(short_method(row["method"]))
     return " | ".join(parts)
 
 
@@ -87,6 +103,10 @@ def forest_plot(table: pd.DataFrame, title: str = "", scales: Sequence[str] | No
             if np.isfinite(lo[i]) and np.isfinite(hi[i]):
                 ax.plot([lo[i], hi[i]], [ypos[i], ypos[i]], color=c, lw=1.2)
             ax.plot(est[i], ypos[i], "s", color=c, ms=4)
+        for stratum in strata:
+            ax.plot([], [], "s", color=colours[stratum], ms=4, label=stratum)
+        if len(strata) > 1:
+            ax.legend(title="stratum", fontsize=7, title_fontsize=7, loc="best", frameon=False)
         for i in np.flatnonzero(~ok):
             ax.text(
                 0.02,
@@ -102,6 +122,8 @@ def forest_plot(table: pd.DataFrame, title: str = "", scales: Sequence[str] | No
             finite = np.concatenate([est[ok], lo[ok & np.isfinite(lo)], hi[ok & np.isfinite(hi)]])
             if finite.size and np.all(finite > 0):
                 ax.set_xscale("log")
+                ax.xaxis.set_major_formatter(FormatStrFormatter("%.3g"))
+                ax.xaxis.set_minor_formatter(FormatStrFormatter("%.3g"))
             ax.axvline(1.0, color="0.5", lw=0.8, ls="--")
         elif scale not in ("mean", "r_squared"):
             ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
@@ -111,5 +133,6 @@ def forest_plot(table: pd.DataFrame, title: str = "", scales: Sequence[str] | No
         if len(df[df["scale"] == scale]) > MAX_ROWS:
             ax.set_title(f"first {MAX_ROWS} of {int((df['scale'] == scale).sum())} rows", fontsize=7)
     axes[0, 0].set_title(title if title else "", fontsize=9, loc="left")
-    fig.tight_layout()
+    longest = max((len(t.get_text()) for ax in axes[:, 0] for t in ax.get_yticklabels()), default=10)
+    fig.subplots_adjust(left=min(0.6, 0.02 + 0.0065 * longest), right=0.97, hspace=0.5)
     return fig
