@@ -4,23 +4,14 @@ message and leaves no partial output."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from runner import run_snakemake
 
 REPO = Path(__file__).resolve().parents[2]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-
-
-def run_snakemake(results: Path, *extra: str, cores: int = 2) -> subprocess.CompletedProcess:
-    cmd = [str(SNAKEMAKE), "--nolock", "--cores", str(cores), *extra, "--config", f"results_dir={results}"]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=1800)
 
 
 def expected_outputs(config: dict, results: Path) -> list[Path]:
@@ -67,16 +58,12 @@ def result_tables(results: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def test_default_run_is_complete_and_reproducible(tmp_path):
-    # both runs use one snapshot of the default config (others may edit config/config.yaml meanwhile)
-    snapshot = tmp_path / "config.yaml"
-    snapshot.write_bytes((REPO / "config" / "config.yaml").read_bytes())
-    with open(snapshot) as fh:
+def test_default_run_is_complete_and_reproducible(default_run, tmp_path):
+    with open(REPO / "config" / "config.yaml") as fh:
         config = yaml.safe_load(fh)
-    first, second = tmp_path / "run1", tmp_path / "run2"
-    for results in (first, second):
-        proc = run_snakemake(results, "--configfile", str(snapshot), "--replace-workflow-config")
-        assert proc.returncode == 0, proc.stderr[-4000:]
+    first, second = default_run, tmp_path / "run2"
+    proc = run_snakemake(second)
+    assert proc.returncode == 0, proc.stderr[-4000:]
     missing = [str(p) for p in expected_outputs(config, first) if not p.is_file()]
     assert not missing, f"expected outputs not written: {missing}"
     a, b = result_tables(first), result_tables(second)

@@ -383,7 +383,7 @@ def standardise(spec: GwasSpec) -> StandardisedGwas:
     build = check_build(spec)
     table, fmt, n_rows = read_gwas(spec)
     path = spec.path
-    flow: list[dict[str, Any]] = [flow_row("read", n_rows, n_rows, f"rows read from {path} ({fmt} layout)")]
+    flow: list[dict[str, Any]] = [flow_row("read", n_rows, n_rows, f"rows read from {Path(path).name} ({fmt} layout)")]
     names = set(table.column_names)
     n = table.num_rows
 

@@ -220,7 +220,7 @@ def run_harmonised(path: str | Path, spec: Mapping[str, Any], mr_settings: Any, 
     data = read_harmonised(path)
     exposure = str(spec.get("exposure_name") or "exposure")
     outcome = str(spec.get("outcome_name") or "outcome")
-    flow_rows = [flow_row("read", len(data), len(data), f"harmonised rows read from {path}")]
+    flow_rows = [flow_row("read", len(data), len(data), f"harmonised rows read from {Path(path).name}")]
     kept = data["mr_keep"].to_numpy(bool)
     flow_rows.append(flow_row("mr_keep_input", len(data), int(kept.sum()), "excluded: mr_keep FALSE in the input table"))
     if "harmonise_reason" not in data.columns:
