@@ -12,6 +12,7 @@ if not workflow.config_settings.configfiles:
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/mr_common.smk"
 include: "workflow/rules/cohorts.smk"
 include: "workflow/rules/analyses.smk"
 include: "workflow/rules/mr.smk"

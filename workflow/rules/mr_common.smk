@@ -1,0 +1,118 @@
+# Mendelian randomization: configuration checks and input functions of workflow/rules/mr.smk.
+from musclecog.config import substitute_placeholders
+from musclecog.mr.analysis import MRSettings
+from musclecog.mr.pipeline import pair_jobs
+from musclecog.simulate.gwas import GWAS_FAMILY
+
+GWAS = CONFIG.get("gwas") or {}
+SIM_TRAITS = sorted(name for name, spec in GWAS.items() if "simulate" in spec)
+MR_TABLES = [
+    "harmonised",
+    "instruments",
+    "estimates",
+    "heterogeneity",
+    "pleiotropy",
+    "directionality",
+    "single_snp",
+    "leave_one_out",
+    "presso",
+    "flow",
+]
+MR_FIGURES = ["scatter", "forest", "funnel", "leave_one_out_plot"]
+
+
+def check_mr_config():
+    """Fail at start-up on anything the pair jobs would only find later."""
+    jobs = pair_jobs(CONFIG.get("mr"))
+    for key, job in jobs.items():
+        MRSettings.from_config(get_mr_settings_for(job))
+        if "harmonised" in job:
+            job["harmonised"] = substitute_placeholders(
+                job["harmonised"], CONFIG, f"mr.{job['_entry']}.harmonised"
+            )
+            if not Path(job["harmonised"]).exists():
+                raise ConfigError(
+                    f"config: 'mr.{job['_entry']}.harmonised' points to {job['harmonised']!r}, which does not exist"
+                )
+        else:
+            builds = {
+                t: GWAS[t].get("build") for t in (job["exposure"], job["outcome"])
+            }
+            declared = {t: b for t, b in builds.items() if b}
+            if len({str(b).lower() for b in declared.values()}) > 1:
+                raise ConfigError(
+                    f"config: 'mr.{job['_entry']}' pairs traits with different genome builds {declared}; "
+                    "lift one GWAS over to the other's build or correct gwas.<trait>.build"
+                )
+    sims = [GWAS[t]["simulate"] for t in SIM_TRAITS]
+    if len({repr((s.get("n_variants"), s.get("params"))) for s in sims}) > 1:
+        raise ConfigError(
+            "config: the synthetic GWAS traits must share n_variants and params (they are one simulated pair): "
+            f"{ {t: GWAS[t]['simulate'] for t in SIM_TRAITS} }"
+        )
+    return jobs
+
+
+def get_mr_settings_for(job):
+    return {**(CONFIG.get("mr_settings") or {}), **(job.get("settings") or {})}
+
+
+try:
+    MR_JOBS = check_mr_config()
+except MusclecogError as exc:
+    sys.exit(f"musclecog {type(exc).__name__}: {exc}")
+GWAS_PAIRS = sorted(key for key, job in MR_JOBS.items() if "harmonised" not in job)
+HARMONISED_PAIRS = sorted(key for key, job in MR_JOBS.items() if "harmonised" in job)
+
+
+wildcard_constraints:
+    trait=names_regex(GWAS),
+    pair=names_regex(MR_JOBS),
+
+
+def get_gwas_entry(wildcards):
+    return GWAS[wildcards.trait]
+
+
+def get_gwas_file(wildcards):
+    spec = GWAS[wildcards.trait]
+    if "simulate" in spec:
+        return f"{OUT}/gwas/raw/{wildcards.trait}.tsv.gz"
+    return spec["path"]
+
+
+def get_gwas_seed(wildcards):
+    return derive_seed(CONFIG["seed"], "gwas", GWAS_FAMILY)
+
+
+def get_pair_spec(wildcards):
+    return MR_JOBS[wildcards.pair]
+
+
+def get_pair_settings(wildcards):
+    return get_mr_settings_for(MR_JOBS[wildcards.pair])
+
+
+def get_pair_seed(wildcards):
+    return derive_seed(CONFIG["seed"], "mr", wildcards.pair)
+
+
+def get_pair_exposure(wildcards):
+    return f"{OUT}/gwas/{MR_JOBS[wildcards.pair]['exposure']}.parquet"
+
+
+def get_pair_outcome(wildcards):
+    return f"{OUT}/gwas/{MR_JOBS[wildcards.pair]['outcome']}.parquet"
+
+
+def get_harmonised_table(wildcards):
+    return MR_JOBS[wildcards.pair]["harmonised"]
+
+
+def get_mr_outputs():
+    outputs = [f"{OUT}/gwas/{trait}.flow.tsv" for trait in GWAS]
+    outputs += [f"{OUT}/gwas/{trait}.truth.tsv" for trait in SIM_TRAITS]
+    for pair in MR_JOBS:
+        outputs += [f"{OUT}/mr/{pair}/{name}.tsv" for name in MR_TABLES]
+        outputs += [f"{OUT}/mr/{pair}/{name}.png" for name in MR_FIGURES]
+    return outputs
