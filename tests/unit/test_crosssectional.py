@@ -267,3 +267,23 @@ def test_group_comparison_with_nullable_flags_and_missing() -> None:
         d.dropna(subset=["flag"]).astype({"flag": int}), {"outcome": "y1", "group": "flag"}, ctx()
     )
     pd.testing.assert_frame_equal(t.drop(columns="exposure"), ref.to_tidy().drop(columns="exposure"))
+
+
+def test_schemas_accept_the_defaults_and_reject_misspelt_keys(repo_dir) -> None:
+    import copy
+
+    import yaml
+
+    from musclecog.config import validate_config
+
+    with open(repo_dir / "config" / "config.yaml") as fh:
+        cfg = yaml.safe_load(fh)
+    validate_config(copy.deepcopy(cfg), repo_dir / "workflow" / "schemas", base_dir=repo_dir)
+    bad = copy.deepcopy(cfg)
+    bad["analyses"]["jiang_grip_cognition"]["exposure_pr"] = "sd"
+    with pytest.raises(ConfigError, match="exposure_pr.*did you mean 'exposure_per'"):
+        validate_config(bad, repo_dir / "workflow" / "schemas", base_dir=repo_dir)
+    bad = copy.deepcopy(cfg)
+    bad["analyses"]["liao_strength_nback"]["method"] = "kendall"
+    with pytest.raises(ConfigError, match="kendall"):
+        validate_config(bad, repo_dir / "workflow" / "schemas", base_dir=repo_dir)
