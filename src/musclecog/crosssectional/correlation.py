@@ -18,6 +18,7 @@ of the cohort is not used).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,8 @@ from musclecog.analyses import AnalysisContext
 from musclecog.crosssectional.common import CrossSectionalResult, as_list, note_row, strata
 from musclecog.crosssectional.design import build_model_frame, check_columns, complete_rows, numeric_values
 from musclecog.errors import ConfigError, ModelError
+
+logger = logging.getLogger(__name__)
 
 METHODS = ("pearson", "spearman", "both")
 
@@ -136,6 +139,16 @@ def fit_correlation(
         for a, b in s.pairs:
             need = [a, b, *s.partial]
             ok = complete_rows(sub, need)
+            if stratum == "overall" and int(ok.sum()) < len(sub):
+                logger.info(
+                    "%s (%s with %s): %d of %d rows excluded (missing values in %s)",
+                    where,
+                    a,
+                    b,
+                    len(sub) - int(ok.sum()),
+                    len(sub),
+                    ", ".join(need),
+                )
             n = int(ok.sum())
             base = {"exposure": a, "outcome": b, "stratum": stratum}
             todo: list[tuple[str, str, str]] = [

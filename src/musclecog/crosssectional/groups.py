@@ -131,6 +131,17 @@ def fit_group_comparison(
                 weighted = weight_mode == "weighted"
                 for stratum, mask in strata(data, s.by, where):
                     ok = mask & ~np.isnan(y_all) & data[group].notna().to_numpy()
+                    if stratum == "overall" and weight_mode == weighting[0] and int(ok.sum()) < len(data):
+                        logger.info(
+                            "%s (%s by %s): %d of %d rows excluded (%s or %s missing)",
+                            where,
+                            outcome,
+                            group,
+                            len(data) - int(ok.sum()),
+                            len(data),
+                            outcome,
+                            group,
+                        )
                     base = {"outcome": outcome, "exposure": group, "stratum": stratum}
                     counts = {lv: int((ok & (g_all == code[lv])).sum()) for lv in levels}
                     small = {fmt_level(k): v for k, v in counts.items() if v < s.min_n}
