@@ -404,11 +404,13 @@ def fit_cox(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) -> Surviv
             warnings.simplefilter("always")
             try:
                 cph = CoxPHFitter().fit(
-                    fit_df, duration_col="T", event_col="E", entry_col="T0" if ss.entry else None
+                    fit_df,
+                    duration_col="T",
+                    event_col="E",
+                    entry_col="T0" if ss.entry else None,
+                    fit_options={"precision": 1e-10},  # Newton steps until the step is < 1e-10
                 )
-            except (
-                Exception
-            ) as exc:  # lifelines raises ConvergenceError (a subclass of ValueError/LinAlgError)
+            except Exception as exc:  # lifelines' ConvergenceError, LinAlgError, ValueError
                 raise ModelError(f"{source} [{stratum}]: the Cox model could not be fitted: {exc}") from exc
         msgs = sorted({str(w.message).splitlines()[0] for w in caught})
         if msgs:

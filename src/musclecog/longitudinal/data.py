@@ -257,9 +257,10 @@ def prepare_long(data: pd.DataFrame, spec: LongSpec, source: str, extra: Sequenc
         raise DataError(
             f"{source}: no rows left after removing incomplete rows (see the counts: {_flow_text(flow)})."
         )
-    df = df.rename(columns={spec.id: "id"})
-    if has_wave and spec.wave != "wave":
-        df = df.rename(columns={spec.wave: "wave"})
+    # copies, not renames: the id or wave column may also be the exposure or time (e.g. wave = time = Days)
+    df = df.assign(id=df[spec.id].to_numpy())
+    if has_wave:
+        df = df.assign(wave=df[spec.wave].to_numpy())
     visits = df.groupby("id", sort=False)["id"].transform("size")
     n_single = int(df.loc[visits == 1, "id"].nunique())
     if n_single:

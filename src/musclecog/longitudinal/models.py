@@ -465,6 +465,7 @@ class PanelSpec:
         _check_keys(spec, _COMMON | {"model", "cov_type", "time_effects", "include_time"}, source)
         kw = LongSpec.common_kwargs(spec)
         kw.setdefault("exposure_timing", "time_varying")
+        kw.setdefault("covariate_timing", "time_varying")
         out = cls(
             long=LongSpec(**kw),
             model=spec.get("model", "within"),

@@ -1,0 +1,37 @@
+# Reference values for tests/reference/test_longitudinal_r.py and test_survival_r.py (R 4.x, Debian r-cran-lme4,
+# r-cran-survival, r-cran-plm, r-cran-geepack). Also exports sleepstudy.csv, lung.csv and grunfeld.csv.
+# Run: Rscript tests/data/sleepstudy_references.R (from the repository root).
+suppressMessages({library(lme4); library(survival); library(plm); library(geepack)})
+options(digits=10)
+data(sleepstudy, package="lme4")
+write.csv(sleepstudy, "tests/data/sleepstudy.csv", row.names=FALSE)
+m <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy, REML=TRUE)
+print(summary(m)$coefficients); print(as.data.frame(VarCorr(m))); print(logLik(m))
+m2 <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy, REML=FALSE)
+print(summary(m2)$coefficients); print(as.data.frame(VarCorr(m2))); print(logLik(m2))
+m3 <- lmer(Reaction ~ Days + (1 | Subject), sleepstudy, REML=TRUE)
+print(summary(m3)$coefficients); print(as.data.frame(VarCorr(m3))); print(logLik(m3))
+lung <- survival::lung
+write.csv(lung, "tests/data/lung.csv", row.names=FALSE, na="")
+f <- coxph(Surv(time, status) ~ age + sex + ph.ecog, data=lung, ties="efron")
+print(summary(f)$coefficients); print(summary(f)$conf.int); print(f$loglik); print(cox.zph(f, transform="rank")$table); print(cox.zph(f, transform="km")$table)
+l2 <- lung[!is.na(lung$ph.ecog),]
+f2 <- coxph(Surv(age, age + time/365.25, status) ~ sex + ph.ecog, data=l2, ties="efron")
+print(summary(f2)$coefficients)
+km <- survfit(Surv(time, status) ~ sex, data=lung); print(summary(km)$table)
+print(survdiff(Surv(time, status) ~ sex, data=lung))
+data("Grunfeld", package="plm")
+write.csv(Grunfeld, "tests/data/grunfeld.csv", row.names=FALSE)
+fe <- plm(inv ~ value + capital, data=Grunfeld, model="within")
+print(summary(fe)$coefficients)
+print(lmtest::coeftest(fe, vcov=vcovHC(fe, method="arellano", type="HC0", cluster="group")))
+print(lmtest::coeftest(fe, vcov=vcovHC(fe, method="arellano", type="HC1", cluster="group")))
+re <- plm(inv ~ value + capital, data=Grunfeld, model="random")
+print(summary(re)$coefficients); print(ercomp(re))
+fd <- plm(inv ~ value + capital, data=Grunfeld, model="fd")
+print(summary(fd)$coefficients)
+ss <- sleepstudy
+g1 <- geeglm(Reaction ~ Days, id=Subject, data=ss, family=gaussian, corstr="exchangeable")
+print(summary(g1)$coefficients); print(summary(g1)$corr)
+g2 <- geeglm(Reaction ~ Days, id=Subject, data=ss, family=gaussian, corstr="ar1")
+print(summary(g2)$coefficients); print(summary(g2)$corr)

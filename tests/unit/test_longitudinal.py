@@ -1,0 +1,174 @@
+"""Unit tests of the longitudinal analysis types: options, bad input, counts, non-convergence, figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musclecog.analyses import AnalysisContext
+from musclecog.errors import ConfigError, DataError, ModelError
+from musclecog.longitudinal import (
+    ANALYSIS_TYPES,
+    fit_gee,
+    fit_lagged_regression,
+    fit_mixed_model,
+    fit_panel_model,
+)
+from musclecog.results import TIDY_COLUMNS
+from musclecog.simulate.charls import simulate_charls
+from musclecog.simulate.cohort7y import simulate_cohort7y
+
+CTX = AnalysisContext(analysis="t", cohort="c", seed=1)
+SPEC = {"outcome": "cognition", "exposure": "low_muscle_mass", "covariates": ["age", "sex"]}
+
+
+@pytest.fixture(scope="module")
+def c7() -> pd.DataFrame:
+    return simulate_cohort7y(seed=2, n=400).data
+
+
+@pytest.fixture(scope="module")
+def ch() -> pd.DataFrame:
+    return simulate_charls(seed=2, n=600).data
+
+
+def test_registry() -> None:
+    assert set(ANALYSIS_TYPES) == {"mixed_model", "panel_model", "gee", "lagged_regression"}
+
+
+def test_mixed_model_rows(c7: pd.DataFrame) -> None:
+    t = fit_mixed_model(c7, {**SPEC, "stratify_by": "sex"}, CTX).to_tidy()
+    assert list(t.columns[: len(TIDY_COLUMNS)]) == list(TIDY_COLUMNS)
+    assert set(t["stratum"]) == {"overall", "sex=female", "sex=male"}
+    ov = t[t["stratum"] == "overall"].set_index("term")
+    assert {
+        "Intercept",
+        "time_years",
+        "low_muscle_mass",
+        "low_muscle_mass:time_years",
+        "age",
+        "sex[male]",
+    } <= set(ov.index)
+    assert {"var(Intercept)", "var(time_years)", "cov(Intercept,time_years)", "var(Residual)"} <= set(
+        ov.index
+    )
+    assert ov.loc["logLik (REML)", "scale"] == "log_likelihood"
+    assert ov.loc["converged", "estimate"] == 1
+    # sex is constant within a sex stratum: dropped there
+    assert "sex[male]" not in set(t.loc[t["stratum"] == "sex=female", "term"])
+    ml = fit_mixed_model(c7, {**SPEC, "reml": False, "random": "intercept"}, CTX).to_tidy().set_index("term")
+    assert "logLik (ML)" in ml.index and "var(time_years)" not in ml.index
+
+
+def test_deterministic(c7: pd.DataFrame) -> None:
+    a = fit_mixed_model(c7, SPEC, CTX).to_tidy()
+    b = fit_mixed_model(c7, SPEC, CTX).to_tidy()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_unsorted_rows_give_the_same_fit(c7: pd.DataFrame) -> None:
+    shuffled = c7.sample(frac=1.0, random_state=1)
+    a = fit_mixed_model(c7, SPEC, CTX).to_tidy()
+    b = fit_mixed_model(shuffled, SPEC, CTX).to_tidy()
+    np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-6)
+
+
+def test_single_visit_people_kept_and_counted(c7: pd.DataFrame) -> None:
+    d = c7[~((c7["id"] <= 30) & (c7["wave"] > 0))]
+    t = fit_mixed_model(d, SPEC, CTX).to_tidy().set_index("term")
+    assert t.loc["Intercept", "n"] == c7["id"].nunique()
+    n_single = int((d.groupby("id").size() == 1).sum())
+    assert n_single >= 30
+    assert f"{n_single} people with a single visit kept" in t.loc["Intercept", "note"]
+
+
+def test_missing_outcome_rows_counted(c7: pd.DataFrame) -> None:
+    d = c7.copy()
+    d.loc[d.index[:7], "cognition"] = np.nan
+    t = fit_mixed_model(d, SPEC, CTX).to_tidy().set_index("term")
+    assert "'cognition' missing (7 rows)" in t.loc["Intercept", "note"]
+
+
+def test_duplicated_wave_is_an_error(c7: pd.DataFrame) -> None:
+    d = pd.concat([c7, c7.iloc[[5]]])
+    with pytest.raises(DataError, match="share id and wave"):
+        fit_mixed_model(d, SPEC, CTX)
+
+
+def test_time_going_backwards_is_an_error(c7: pd.DataFrame) -> None:
+    d = c7.copy()
+    row = d.index[(d["id"] == 3) & (d["wave"] == 2)][0]
+    d.loc[row, "time_years"] = 1.0
+    with pytest.raises(DataError, match="time goes backwards.*id 3 wave 2"):
+        fit_mixed_model(d, SPEC, CTX)
+
+
+def test_missing_column_is_a_config_error(c7: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError, match="not in the cohort table"):
+        fit_mixed_model(c7, {**SPEC, "covariates": ["agee"]}, CTX)
+    with pytest.raises(ConfigError, match="unknown key"):
+        fit_mixed_model(c7, {**SPEC, "randon": "slope"}, CTX)
+
+
+def test_constant_exposure_is_a_model_error(c7: pd.DataFrame) -> None:
+    with pytest.raises(ModelError, match="does not vary"):
+        fit_mixed_model(c7.assign(low_muscle_mass=1), SPEC, CTX)
+
+
+def test_non_convergence_is_reported_not_silent(c7: pd.DataFrame) -> None:
+    t = fit_mixed_model(c7, {**SPEC, "max_iter": 2}, CTX).to_tidy().set_index("term")
+    assert t.loc["converged", "estimate"] == 0
+    assert "NOT CONVERGED" in t.loc["converged", "note"]
+    assert "Maximum number of" in t.loc["converged", "note"]  # the optimiser's own message
+    assert t.loc["low_muscle_mass:time_years", "note"].startswith("NOT CONVERGED")
+
+
+def test_time_origin_and_time_varying_exposure(ch: pd.DataFrame) -> None:
+    spec = {
+        "outcome": "cognition",
+        "exposure": "grip_kg",
+        "time": "age",
+        "time_origin": "entry_age",
+        "exposure_timing": "time_varying",
+        "random": "intercept",
+    }
+    t = fit_mixed_model(ch, spec, CTX).to_tidy().set_index("term")
+    assert "grip_kg:time" in t.index and "time" in t.index
+
+
+def test_gee_and_panel_and_lagged(ch: pd.DataFrame) -> None:
+    base = {"outcome": "cognition", "exposure": "grip_group", "exposure_reference": 1, "covariates": ["age"]}
+    for corr in ("exchangeable", "ar1", "independence"):
+        t = fit_gee(ch, {**base, "working_correlation": corr}, CTX).to_tidy().set_index("term")
+        assert "grip_group[4]:time_years" in t.index
+        assert t.loc["converged", "estimate"] == 1
+    p = fit_panel_model(
+        ch, {"outcome": "cognition", "exposure": "grip_kg", "model": "first_difference"}, CTX
+    ).to_tidy()
+    assert set(p["term"]) == {"grip_kg", "time_years"}
+    lag = fit_lagged_regression(
+        ch, {**base, "outcome_wave": 2, "adjust_baseline_outcome": True}, CTX
+    ).to_tidy()
+    lag = lag.set_index("term")
+    assert "cognition_baseline" in lag.index
+    n_w2 = int((ch["wave"] == 2).sum())
+    assert lag.loc["grip_group[4]", "n"] == n_w2
+    assert f"{600 - n_w2} people without cognition at wave 2 excluded" in lag.loc["grip_group[4]", "note"]
+
+
+def test_lagged_regression_bad_waves(ch: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError, match="must come after"):
+        fit_lagged_regression(ch, {"outcome": "cognition", "exposure": "grip_kg", "outcome_wave": 0}, CTX)
+    with pytest.raises(DataError, match="no rows at outcome_wave 9"):
+        fit_lagged_regression(ch, {"outcome": "cognition", "exposure": "grip_kg", "outcome_wave": 9}, CTX)
+
+
+def test_figures(c7: pd.DataFrame, ch: pd.DataFrame) -> None:
+    import matplotlib.figure
+
+    fig = fit_mixed_model(c7, SPEC, CTX).figure()
+    assert isinstance(fig, matplotlib.figure.Figure)
+    assert len(fig.axes[0].lines) == 2  # low vs normal muscle mass
+    fig = fit_panel_model(ch, {"outcome": "cognition", "exposure": "grip_kg"}, CTX).figure()
+    assert len(fig.axes[0].lines) == 4  # quartiles of a continuous exposure

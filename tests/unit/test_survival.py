@@ -1,0 +1,135 @@
+"""Unit tests of the survival analysis types: long tables, exclusions, bad input, figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musclecog.analyses import AnalysisContext
+from musclecog.errors import ConfigError, DataError, ModelError
+from musclecog.simulate.charls import simulate_charls
+from musclecog.survival import ANALYSIS_TYPES, fit_cox, fit_kaplan_meier, schoenfeld_ph_test
+
+CTX = AnalysisContext(analysis="t", cohort="c", seed=1)
+COX = {
+    "event": "cognitive_impairment",
+    "entry": "entry_age",
+    "exit": "exit_age",
+    "exposure": "grip_group",
+    "exposure_reference": 4,
+    "baseline_only": True,
+}
+
+
+@pytest.fixture(scope="module")
+def ch() -> pd.DataFrame:
+    return simulate_charls(seed=4, n=1500).data
+
+
+@pytest.fixture(scope="module")
+def one_row(ch: pd.DataFrame) -> pd.DataFrame:
+    return ch[ch["wave"] == 0].reset_index(drop=True)
+
+
+def test_registry() -> None:
+    assert set(ANALYSIS_TYPES) == {"cox", "kaplan_meier"}
+
+
+def test_cox_rows_and_baseline_only_count(ch: pd.DataFrame) -> None:
+    t = fit_cox(ch, {**COX, "stratify_by": "sex"}, CTX).to_tidy()
+    ov = t[t["stratum"] == "overall"].set_index("term")
+    assert ov.loc["grip_group[1]", "scale"] == "hazard_ratio"
+    assert ov.loc["grip_group[1]", "n"] == 1500
+    assert (
+        ov.loc["grip_group[1]", "conf_low"]
+        < ov.loc["grip_group[1]", "estimate"]
+        < ov.loc["grip_group[1]", "conf_high"]
+    )
+    assert f"later visits (one row per person) ({len(ch) - 1500} rows)" in ov.loc["grip_group[1]", "note"]
+    assert {"ph_test:grip_group[1]", "logLik (partial)"} <= set(ov.index)
+    assert set(t["stratum"]) == {"overall", "sex=female", "sex=male"}
+
+
+def test_long_table_without_baseline_only_is_an_error(ch: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match="baseline_only: true"):
+        fit_cox(ch, {**COX, "baseline_only": False}, CTX)
+
+
+def test_exit_not_after_entry_excluded_and_counted(one_row: pd.DataFrame) -> None:
+    d = one_row.copy()
+    d.loc[:2, "exit_age"] = d.loc[:2, "entry_age"]  # exit == entry
+    d.loc[3, "exit_age"] = d.loc[3, "entry_age"] - 1  # exit before entry
+    t = fit_cox(d, {**COX, "baseline_only": False}, CTX).to_tidy().set_index("term")
+    assert t.loc["grip_group[1]", "n"] == len(d) - 4
+    assert "'exit_age' not after 'entry_age' (exit <= entry) (4 rows)" in t.loc["grip_group[1]", "note"]
+    with pytest.raises(DataError, match="no time at risk"):
+        fit_cox(d, {**COX, "baseline_only": False, "invalid_intervals": "error"}, CTX)
+
+
+def test_negative_follow_up_is_an_error(one_row: pd.DataFrame) -> None:
+    d = one_row.copy()
+    d.loc[7, "followup_years"] = -0.5
+    spec = {"event": "cognitive_impairment", "duration": "followup_years", "exposure": "grip_group"}
+    with pytest.raises(DataError, match=r"negative follow-up in 'followup_years' for 1 people \(ids 8"):
+        fit_cox(d, spec, CTX)
+    with pytest.raises(DataError, match="negative follow-up"):
+        fit_kaplan_meier(d, spec, CTX)
+
+
+def test_bad_specs(one_row: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError, match="either 'duration'"):
+        fit_cox(one_row, {"event": "cognitive_impairment", "exposure": "grip_group"}, CTX)
+    with pytest.raises(ConfigError, match="not in the cohort table"):
+        fit_cox(one_row, {"event": "dementia", "duration": "followup_years", "exposure": "grip_group"}, CTX)
+    with pytest.raises(DataError, match="must be 0/1"):
+        fit_cox(one_row.assign(cognitive_impairment=2), {**COX, "baseline_only": False}, CTX)
+    with pytest.raises(ModelError, match="no events"):
+        fit_cox(one_row.assign(cognitive_impairment=0), {**COX, "baseline_only": False}, CTX)
+
+
+def test_kaplan_meier_rows(one_row: pd.DataFrame) -> None:
+    spec = {
+        "event": "cognitive_impairment",
+        "duration": "followup_years",
+        "exposure": "grip_group",
+        "survival_at": [4],
+    }
+    t = fit_kaplan_meier(one_row, spec, CTX).to_tidy().set_index("term")
+    assert t.loc["logrank", "df"] == 3 and 0 <= t.loc["logrank", "p_value"] <= 1
+    s4 = t.loc[[f"survival_at_4:grip_group={g}" for g in (1, 2, 3, 4)], "estimate"]
+    assert ((s4 > 0) & (s4 < 1)).all()
+    med = t.loc["median:grip_group=1"]
+    assert np.isnan(med["estimate"]) and "median not reached" in med["note"]
+
+
+def test_schoenfeld_test_matches_lifelines_without_entry(one_row: pd.DataFrame) -> None:
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
+    df = pd.DataFrame(
+        {
+            "T": one_row["followup_years"],
+            "E": one_row["cognitive_impairment"],
+            "q1": (one_row["grip_group"] == 1).astype(float),
+            "age": one_row["age"],
+        }
+    )
+    fit = CoxPHFitter().fit(df, "T", "E")
+    ref = proportional_hazard_test(fit, df, time_transform="rank").summary["test_statistic"]
+    stat, p = schoenfeld_ph_test(
+        df["T"].to_numpy(),
+        df["E"].to_numpy(),
+        df[["q1", "age"]].to_numpy(),
+        fit.params_.to_numpy(),
+        fit.variance_matrix_.to_numpy(),
+    )
+    np.testing.assert_allclose(stat, ref.loc[["q1", "age"]].to_numpy(), rtol=1e-8)
+
+
+def test_km_figure_has_numbers_at_risk(one_row: pd.DataFrame) -> None:
+    spec = {"event": "cognitive_impairment", "duration": "followup_years", "exposure": "grip_group"}
+    fig = fit_kaplan_meier(one_row, spec, CTX).figure()
+    assert len(fig.axes) >= 2  # the curves and the at-risk table axis
+    fig.canvas.draw()
+    assert any("At risk" in t.get_text() for ax in fig.axes for t in ax.get_xticklabels())
