@@ -201,71 +201,75 @@ def fit_regression(
     _FRAME_CACHE.clear()
     references = dict(s.references)
     rows: list[dict[str, Any]] = []
-    for outcome in s.outcomes:
-        family = _family(data, outcome, s.family, where)
-        y_scale = 1.0
-        if s.outcome_per_sd and family == "gaussian":  # binary outcomes stay 0/1 (odds ratios)
-            y_scale = float(numeric_values(data[outcome].dropna(), where, outcome).std(ddof=1))
-        scale_label = "standardised_beta" if (s.outcome_per_sd and s.exposure_per == "sd") else "beta"
-        if family == "binomial" and s.random_intercept:
-            raise ConfigError(f"{where}: random_intercept models are linear; {outcome!r} is a 0/1 outcome")
-        for model_name, covariates in s.models:
-            for weight_mode in weighting:
-                weighted = weight_mode == "weighted"
-                method = _method(family, weighted, model_name, s.random_intercept)
-                for stratum, mask in strata(data, s.by, where):
-                    covs = [c for c in covariates if not (stratum != "overall" and c == s.by)]
-                    base = {
-                        "method": method,
-                        "outcome": outcome,
-                        "exposure": s.exposure,
-                        "stratum": stratum,
-                        "scale": scale_label if family == "gaussian" else "odds_ratio",
-                        "model": model_name,
-                        "covariates": ", ".join(covs) if covs else "none",
-                        "exposure_unit": unit,
-                    }
-                    sub = data.loc[mask]
-                    extra = list(design_cols) if weighted else []
-                    if s.random_intercept:
-                        extra.append(s.random_intercept)
-                    label = f"{where} ({outcome}, {model_name}, {stratum})"
-                    n_complete = int(complete_rows(sub, [outcome, s.exposure, *covs, *extra]).sum())
-                    if stratum != "overall" and n_complete < s.min_n:
-                        rows.append(
-                            note_row(
-                                {**base, "term": s.exposure},
-                                f"too few people: {n_complete} complete rows in {stratum} (minimum "
-                                f"min_n = {s.min_n})",
-                                n_complete,
+    try:
+        for outcome in s.outcomes:
+            family = _family(data, outcome, s.family, where)
+            y_scale = 1.0
+            if s.outcome_per_sd and family == "gaussian":  # binary outcomes stay 0/1 (odds ratios)
+                y_scale = float(numeric_values(data[outcome].dropna(), where, outcome).std(ddof=1))
+            scale_label = "standardised_beta" if (s.outcome_per_sd and s.exposure_per == "sd") else "beta"
+            if family == "binomial" and s.random_intercept:
+                raise ConfigError(
+                    f"{where}: random_intercept models are linear; {outcome!r} is a 0/1 outcome"
+                )
+            for model_name, covariates in s.models:
+                for weight_mode in weighting:
+                    weighted = weight_mode == "weighted"
+                    method = _method(family, weighted, model_name, s.random_intercept)
+                    for stratum, mask in strata(data, s.by, where):
+                        covs = [c for c in covariates if not (stratum != "overall" and c == s.by)]
+                        base = {
+                            "method": method,
+                            "outcome": outcome,
+                            "exposure": s.exposure,
+                            "stratum": stratum,
+                            "scale": scale_label if family == "gaussian" else "odds_ratio",
+                            "model": model_name,
+                            "covariates": ", ".join(covs) if covs else "none",
+                            "exposure_unit": unit,
+                        }
+                        sub = data.loc[mask]
+                        extra = list(design_cols) if weighted else []
+                        if s.random_intercept:
+                            extra.append(s.random_intercept)
+                        label = f"{where} ({outcome}, {model_name}, {stratum})"
+                        n_complete = int(complete_rows(sub, [outcome, s.exposure, *covs, *extra]).sum())
+                        if stratum != "overall" and n_complete < s.min_n:
+                            rows.append(
+                                note_row(
+                                    {**base, "term": s.exposure},
+                                    f"too few people: {n_complete} complete rows in {stratum} (minimum "
+                                    f"min_n = {s.min_n})",
+                                    n_complete,
+                                )
                             )
-                        )
-                        continue
-                    try:
-                        rows += _fit_one(
-                            sub,
-                            mask,
-                            s,
-                            outcome,
-                            covs,
-                            family,
-                            weighted,
-                            design,
-                            extra,
-                            x_scale,
-                            y_scale,
-                            references,
-                            label,
-                            base,
-                            scale_label,
-                        )
-                    except ModelError as exc:
-                        if stratum == "overall":
-                            raise
-                        rows.append(
-                            note_row({**base, "term": s.exposure}, f"not estimable: {exc}", n_complete)
-                        )
-    _FRAME_CACHE.clear()
+                            continue
+                        try:
+                            rows += _fit_one(
+                                sub,
+                                mask,
+                                s,
+                                outcome,
+                                covs,
+                                family,
+                                weighted,
+                                design,
+                                extra,
+                                x_scale,
+                                y_scale,
+                                references,
+                                label,
+                                base,
+                                scale_label,
+                            )
+                        except ModelError as exc:
+                            if stratum == "overall":
+                                raise
+                            rows.append(
+                                note_row({**base, "term": s.exposure}, f"not estimable: {exc}", n_complete)
+                            )
+    finally:
+        _FRAME_CACHE.clear()  # the shared design matrices are per call
     if s.fdr:
         _add_fdr(rows)
     title = f"{context.analysis}: {s.exposure} ({unit})"
