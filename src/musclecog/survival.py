@@ -359,6 +359,25 @@ class SurvivalResult:
         return km_figure(self.data.frame, self.group_col, self.spec, title=self.title)
 
 
+def _flow_rows(base: Mapping[str, Any], sd: SurvivalData) -> list[dict[str, Any]]:
+    """Exclusions, one ``count`` row per reason (e.g. exit not after entry), for the result table."""
+    rows = []
+    for r in sd.flow:
+        step = str(r["step"]).rsplit(": ", 1)[-1]
+        rows.append(
+            {
+                **base,
+                "stratum": "overall",
+                "term": f"excluded ({step})",
+                "estimate": float(r["n_excluded"]),
+                "n": int(r["n_in"]),
+                "scale": "count",
+                "note": r["reason"],
+            }
+        )
+    return rows
+
+
 def _base(context: Any, method: str, spec: SurvivalSpec, stratum: str) -> dict[str, Any]:
     return {
         "analysis": context.analysis,
@@ -480,6 +499,7 @@ def fit_cox(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) -> Surviv
                 "note": f"concordance {cph.concordance_index_:.4f}",
             }
         )
+    rows += _flow_rows(_base(context, method, ss, "overall"), sd)
     group = ss.group or ss.exposure
     return SurvivalResult(rows, sd, ss, f"{context.analysis}: {ss.event} by {group}", group)
 
@@ -581,6 +601,7 @@ def fit_kaplan_meier(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) 
                         "note": note,
                     }
                 )
+    rows += _flow_rows(_base(context, f"Kaplan-Meier, {scale_txt}", ss, "overall"), sd)
     return SurvivalResult(rows, sd, ss, f"{context.analysis}: {ss.event} by {group}", group)
 
 

@@ -81,6 +81,7 @@ def test_single_visit_people_kept_and_counted(c7: pd.DataFrame) -> None:
     n_single = int((d.groupby("id").size() == 1).sum())
     assert n_single >= 30
     assert f"{n_single} people with a single visit kept" in t.loc["Intercept", "note"]
+    assert t.loc["people with a single visit", "estimate"] == n_single
 
 
 def test_missing_outcome_rows_counted(c7: pd.DataFrame) -> None:
@@ -88,6 +89,9 @@ def test_missing_outcome_rows_counted(c7: pd.DataFrame) -> None:
     d.loc[d.index[:7], "cognition"] = np.nan
     t = fit_mixed_model(d, SPEC, CTX).to_tidy().set_index("term")
     assert "'cognition' missing (7 rows)" in t.loc["Intercept", "note"]
+    assert (
+        t.loc["excluded (cognition)", "estimate"] == 7 and t.loc["excluded (cognition)", "scale"] == "count"
+    )
 
 
 def test_duplicated_wave_is_an_error(c7: pd.DataFrame) -> None:
@@ -146,7 +150,8 @@ def test_gee_and_panel_and_lagged(ch: pd.DataFrame) -> None:
     p = fit_panel_model(
         ch, {"outcome": "cognition", "exposure": "grip_kg", "model": "first_difference"}, CTX
     ).to_tidy()
-    assert set(p["term"]) == {"grip_kg", "time_years"}
+    assert set(p.loc[p["scale"] == "beta", "term"]) == {"grip_kg", "time_years"}
+    assert p.set_index("term").loc["people with a single visit", "scale"] == "count"
     lag = fit_lagged_regression(
         ch, {**base, "outcome_wave": 2, "adjust_baseline_outcome": True}, CTX
     ).to_tidy()

@@ -63,6 +63,9 @@ def test_exit_not_after_entry_excluded_and_counted(one_row: pd.DataFrame) -> Non
     t = fit_cox(d, {**COX, "baseline_only": False}, CTX).to_tidy().set_index("term")
     assert t.loc["grip_group[1]", "n"] == len(d) - 4
     assert "'exit_age' not after 'entry_age' (exit <= entry) (4 rows)" in t.loc["grip_group[1]", "note"]
+    flow = t.loc["excluded (time at risk)"]
+    assert flow["estimate"] == 4 and flow["n"] == len(d) and flow["scale"] == "count"
+    assert "exit <= entry" in flow["note"]
     with pytest.raises(DataError, match="no time at risk"):
         fit_cox(d, {**COX, "baseline_only": False, "invalid_intervals": "error"}, CTX)
 

@@ -111,6 +111,36 @@ def _wald_rows(
     return rows
 
 
+def _flow_rows(base: Mapping[str, Any], prep: Prepared) -> list[dict[str, Any]]:
+    """Exclusions (one ``count`` row per reason) and people with a single visit, for the result table."""
+    rows = []
+    for r in prep.flow:
+        step = str(r["step"]).rsplit(": ", 1)[-1]
+        rows.append(
+            {
+                **base,
+                "stratum": "overall",
+                "term": f"excluded ({step})",
+                "estimate": float(r["n_excluded"]),
+                "n": int(r["n_in"]),
+                "scale": "count",
+                "note": r["reason"],
+            }
+        )
+    rows.append(
+        {
+            **base,
+            "stratum": "overall",
+            "term": "people with a single visit",
+            "estimate": float(prep.n_single_visit),
+            "n": prep.n_people,
+            "scale": "count",
+            "note": "kept (they inform the intercepts and fixed effects)",
+        }
+    )
+    return rows
+
+
 def _check_keys(spec: Mapping[str, Any], allowed: set[str], source: str) -> None:
     # the JSON schema already rejects unknown keys in a pipeline run; this protects direct library calls
     common = {"type", "cohort", "description", "keep_if"}
@@ -310,6 +340,7 @@ def fit_mixed_model(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) -
                 "note": ("converged: " if fit.converged else "NOT CONVERGED: ") + fit.message,
             }
         )
+    rows += _flow_rows(_base_row(context, rows[0]["method"] if rows else "", ls, "overall"), prep)
     return LongitudinalResult(
         rows, prep.frame, ls, f"{context.analysis}: {ls.outcome} by {ls.exposure}", prep.flow
     )
@@ -442,6 +473,7 @@ def fit_gee(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) -> Longit
                 "note": "converged" if converged else "NOT CONVERGED: " + "; ".join(msgs),
             }
         )
+    rows += _flow_rows(_base_row(context, rows[0]["method"] if rows else "", ls, "overall"), prep)
     return LongitudinalResult(
         rows, prep.frame, ls, f"{context.analysis}: {ls.outcome} by {ls.exposure} (GEE)", prep.flow
     )
@@ -570,6 +602,7 @@ def fit_panel_model(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) -
                         "note": "variance component",
                     }
                 )
+    rows += _flow_rows(_base_row(context, rows[0]["method"] if rows else "", ls, "overall"), prep)
     return LongitudinalResult(
         rows, frame, ls, f"{context.analysis}: {ls.outcome} by {ls.exposure} (panel)", prep.flow
     )
@@ -684,6 +717,7 @@ def fit_lagged_regression(data: pd.DataFrame, spec: Mapping[str, Any], context: 
                 "note": note,
             }
         )
+    rows += _flow_rows(_base_row(context, rows[0]["method"] if rows else "", ls, "overall"), prep)
     return LongitudinalResult(
         rows, frame, ls, f"{context.analysis}: {ls.outcome} by {ls.exposure}", prep.flow
     )
