@@ -56,6 +56,7 @@ _KEYS = {
     "group",
     "survival_at",
     "time_label",
+    "engine",
 }
 
 
@@ -105,6 +106,7 @@ class SurvivalSpec:
     group: str | None = None
     survival_at: tuple[float, ...] = ()
     time_label: str | None = None
+    engine: str = "efron"
 
     @classmethod
     def from_config(cls, spec: Mapping[str, Any], source: str = "analysis") -> SurvivalSpec:
@@ -126,6 +128,8 @@ class SurvivalSpec:
             )
         if (out.entry is None) != (out.exit is None):
             raise ConfigError(f"{source}: 'entry' and 'exit' go together (age scale with delayed entry)")
+        if out.engine not in ("efron", "lifelines"):
+            raise ConfigError(f"{source}.engine must be 'efron' or 'lifelines', got {out.engine!r}")
         if out.invalid_intervals not in ("exclude", "error"):
             raise ConfigError(f"{source}.invalid_intervals must be 'exclude' or 'error'")
         return out
@@ -389,6 +393,87 @@ def _base(context: Any, method: str, spec: SurvivalSpec, stratum: str) -> dict[s
     }
 
 
+def _fit_efron(
+    fit_df: pd.DataFrame, terms: Any, ss: SurvivalSpec, source: str, stratum: str
+) -> dict[str, Any]:
+    from musclecog.survival_efron import fit_cox_efron, ph_test
+
+    Xn = fit_df[list(terms)].to_numpy(float)
+    f = fit_cox_efron(
+        fit_df["T"].to_numpy(float),
+        fit_df["E"].to_numpy(int),
+        Xn,
+        T0=fit_df["T0"].to_numpy(float) if ss.entry else None,
+    )
+    if not np.all(np.isfinite(f.params)) or not np.all(np.isfinite(f.std_errors)):
+        raise ModelError(f"{source} [{stratum}]: the Cox model could not be fitted: {f.message}")
+    stat, pval = ph_test(f) if ss.ph_test else (np.full(len(terms), np.nan), np.full(len(terms), np.nan))
+    return {
+        "params": dict(zip(terms, f.params, strict=True)),
+        "se": dict(zip(terms, f.std_errors, strict=True)),
+        "loglik": f.loglik,
+        "loglik_null": f.loglik_null,
+        "converged": f.converged,
+        "message": f"Newton-Raphson (numpy Efron): {f.message}",
+        "messages": [],
+        "ph": {t: (float(a), float(b)) for t, a, b in zip(terms, stat, pval, strict=True)},
+    }
+
+
+def _fit_lifelines(
+    fit_df: pd.DataFrame, terms: Any, ss: SurvivalSpec, source: str, stratum: str
+) -> dict[str, Any]:
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            cph = CoxPHFitter().fit(
+                fit_df, duration_col="T", event_col="E", entry_col="T0" if ss.entry else None
+            )
+        except Exception as exc:  # lifelines' ConvergenceError, LinAlgError, ValueError
+            raise ModelError(f"{source} [{stratum}]: the Cox model could not be fitted: {exc}") from exc
+    msgs = sorted({str(w.message).splitlines()[0] for w in caught})
+    ph: dict[str, tuple[float, float]] = {}
+    if ss.ph_test:
+        if ss.entry:  # lifelines has no residuals with entry times
+            stat, pval = schoenfeld_ph_test(
+                fit_df["T"].to_numpy(float),
+                fit_df["E"].to_numpy(int),
+                fit_df[list(terms)].to_numpy(float),
+                cph.params_[list(terms)].to_numpy(),
+                cph.variance_matrix_.loc[list(terms), list(terms)].to_numpy(),
+                T0=fit_df["T0"].to_numpy(float),
+            )
+            ph = {t: (float(a), float(b)) for t, a, b in zip(terms, stat, pval, strict=True)}
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = proportional_hazard_test(cph, fit_df, time_transform="rank")
+            ph = {
+                t: (float(res.summary.loc[t, "test_statistic"]), float(res.summary.loc[t, "p"]))
+                for t in terms
+            }
+    ll0 = float(
+        CoxPHFitter()
+        .fit(
+            fit_df[["T", "E"] + (["T0"] if ss.entry else [])], "T", "E", entry_col="T0" if ss.entry else None
+        )
+        .log_likelihood_
+    )
+    return {
+        "params": cph.params_.to_dict(),
+        "se": cph.standard_errors_.to_dict(),
+        "loglik": float(cph.log_likelihood_),
+        "loglik_null": ll0,
+        "converged": True,
+        "message": f"lifelines CoxPHFitter (concordance {cph.concordance_index_:.4f})",
+        "messages": msgs,
+        "ph": ph,
+    }
+
+
 def fit_cox(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) -> SurvivalResult:
     """Cox proportional hazards model (analysis type ``cox``).
 
@@ -398,9 +483,6 @@ def fit_cox(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) -> Surviv
     ``scale: chi_squared``), the partial log-likelihood (``scale: log_likelihood``), ``n`` people and
     ``n_events``.
     """
-    from lifelines import CoxPHFitter
-    from lifelines.statistics import proportional_hazard_test
-
     source = f"analyses.{context.analysis}"
     ss = SurvivalSpec.from_config(spec, source)
     sd = prepare_survival(data, ss, source)
@@ -409,7 +491,8 @@ def fit_cox(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) -> Surviv
         if ss.entry
         else f"follow-up time ({ss.duration})"
     )
-    method = f"Cox proportional hazards (Efron ties), {scale_txt}"
+    engine = "numpy Newton-Raphson" if ss.engine == "efron" else "lifelines"
+    method = f"Cox proportional hazards (Efron ties; {engine}), {scale_txt}"
     rows: list[dict[str, Any]] = []
     for stratum, df in _strata(sd.frame, ss.stratify_by, ss.overall):
         X = _design(df, ss, f"{source} [{stratum}]")
@@ -419,23 +502,18 @@ def fit_cox(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) -> Surviv
         n, n_ev = len(fit_df), int(fit_df["E"].sum())
         base = _base(context, method, ss, stratum)
         note = sd.note() if stratum == "overall" or not ss.stratify_by else ""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                cph = CoxPHFitter().fit(
-                    fit_df,
-                    duration_col="T",
-                    event_col="E",
-                    entry_col="T0" if ss.entry else None,
-                    fit_options={"precision": 1e-10},  # Newton steps until the step is < 1e-10
-                )
-            except Exception as exc:  # lifelines' ConvergenceError, LinAlgError, ValueError
-                raise ModelError(f"{source} [{stratum}]: the Cox model could not be fitted: {exc}") from exc
-        msgs = sorted({str(w.message).splitlines()[0] for w in caught})
-        if msgs:
-            note = "; ".join([note, *msgs]) if note else "; ".join(msgs)
+        if ss.engine == "efron":
+            fit = _fit_efron(fit_df, X.columns, ss, source, stratum)
+        else:
+            fit = _fit_lifelines(fit_df, X.columns, ss, source, stratum)
+        if fit["messages"]:
+            note = "; ".join([note, *fit["messages"]]) if note else "; ".join(fit["messages"])
+        if not fit["converged"]:
+            note = f"NOT CONVERGED ({fit['message']}); " + note
+            log.warning("%s [%s]: the Cox model did not converge: %s", source, stratum, fit["message"])
         for term in X.columns:
-            b, se = float(cph.params_[term]), float(cph.standard_errors_[term])
+            b, se = float(fit["params"][term]), float(fit["se"][term])
+            z = b / se
             rows.append(
                 {
                     **base,
@@ -444,35 +522,17 @@ def fit_cox(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) -> Surviv
                     "std_error": se,
                     "conf_low": np.exp(b - Z95 * se),
                     "conf_high": np.exp(b + Z95 * se),
-                    "p_value": float(cph.summary.loc[term, "p"]),
+                    "p_value": float(2 * stats.norm.sf(abs(z))),
                     "n": n,
                     "n_events": n_ev,
                     "scale": "hazard_ratio",
-                    "statistic": b / se,
+                    "statistic": z,
                     "note": note,
                 }
             )
         if ss.ph_test:
-            if ss.entry:
-                stat, pval = schoenfeld_ph_test(
-                    fit_df["T"].to_numpy(float),
-                    fit_df["E"].to_numpy(int),
-                    X.to_numpy(float),
-                    cph.params_[X.columns].to_numpy(),
-                    cph.variance_matrix_.loc[X.columns, X.columns].to_numpy(),
-                    T0=fit_df["T0"].to_numpy(float),
-                )
-                ph_stat = dict(zip(X.columns, zip(stat, pval, strict=True), strict=True))
-            else:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    ph = proportional_hazard_test(cph, fit_df, time_transform="rank")
-                ph_stat = {
-                    t: (float(ph.summary.loc[t, "test_statistic"]), float(ph.summary.loc[t, "p"]))
-                    for t in X.columns
-                }
             for term in X.columns:
-                st, pv = ph_stat[term]
+                st, pv = fit["ph"][term]
                 rows.append(
                     {
                         **base,
@@ -484,19 +544,31 @@ def fit_cox(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) -> Surviv
                         "scale": "chi_squared",
                         "statistic": float(st),
                         "df": 1.0,
-                        "note": "proportional-hazards test on scaled Schoenfeld residuals (rank time); small p: hazards not proportional",
+                        "note": "proportional-hazards test on scaled Schoenfeld residuals (rank time); "
+                        "small p: hazards not proportional",
                     }
                 )
         rows.append(
             {
                 **base,
                 "term": "logLik (partial)",
-                "estimate": float(cph.log_likelihood_),
+                "estimate": float(fit["loglik"]),
                 "n": n,
                 "n_events": n_ev,
                 "scale": "log_likelihood",
                 "df": float(X.shape[1]),
-                "note": f"concordance {cph.concordance_index_:.4f}",
+                "note": f"null model {fit['loglik_null']:.6f}; {fit['message']}",
+            }
+        )
+        rows.append(
+            {
+                **base,
+                "term": "converged",
+                "estimate": float(fit["converged"]),
+                "n": n,
+                "n_events": n_ev,
+                "scale": "test",
+                "note": ("converged: " if fit["converged"] else "NOT CONVERGED: ") + fit["message"],
             }
         )
     rows += _flow_rows(_base(context, method, ss, "overall"), sd)
