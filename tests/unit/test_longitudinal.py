@@ -177,3 +177,16 @@ def test_figures(c7: pd.DataFrame, ch: pd.DataFrame) -> None:
     assert len(fig.axes[0].lines) == 2  # low vs normal muscle mass
     fig = fit_panel_model(ch, {"outcome": "cognition", "exposure": "grip_kg"}, CTX).figure()
     assert len(fig.axes[0].lines) == 4  # quartiles of a continuous exposure
+
+
+def test_gee_binomial_reports_odds_ratios(ch: pd.DataFrame) -> None:
+    d = ch.assign(low_cog=(ch["cognition"] < 12).astype(int))
+    t = (
+        fit_gee(d, {"outcome": "low_cog", "exposure": "grip_kg", "family": "binomial"}, CTX)
+        .to_tidy()
+        .set_index("term")
+    )
+    row = t.loc["grip_kg:time_years"]
+    assert row["scale"] == "odds_ratio" and row["conf_low"] < row["estimate"] < row["conf_high"]
+    with pytest.raises(DataError, match="0/1 outcome"):
+        fit_gee(ch, {"outcome": "cognition", "exposure": "grip_kg", "family": "binomial"}, CTX)
