@@ -173,6 +173,7 @@ def get_provenance_input_files(wildcards=None):
     ]
     files += [str(p) for p in sorted(Path("resources").glob("*.tsv"))]
     files += [CONFIG["targets"]] if CONFIG.get("targets") else []
+    files += [str(path) for path in workflow.configfiles]
     return files
 
 

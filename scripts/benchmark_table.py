@@ -1,0 +1,39 @@
+#!/usr/bin/env python
+"""Summarise a run's Snakemake ``benchmark:`` files: one line per job (wall s, max RSS MB), sorted by time.
+
+Usage::
+
+    .venv/bin/python scripts/benchmark_table.py [results_dir]     # default: results
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+
+def benchmark_table(results_dir: Path) -> pd.DataFrame:
+    """All benchmark files under ``results_dir/benchmarks`` as one table."""
+    rows = []
+    for path in sorted((results_dir / "benchmarks").rglob("*.tsv")):
+        bench = pd.read_csv(path, sep="\t")
+        rel = path.relative_to(results_dir / "benchmarks")
+        rows.append({"stage": rel.parts[0] if len(rel.parts) > 1 else "final", "job": rel.with_suffix("").as_posix(),
+                     "wall_s": float(bench["s"].iloc[0]), "max_rss_mb": float(bench["max_rss"].iloc[0]),
+                     "cpu_s": float(bench["cpu_time"].iloc[0])})
+    return pd.DataFrame(rows).sort_values("wall_s", ascending=False, ignore_index=True)
+
+
+def main() -> int:
+    results = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("results")
+    table = benchmark_table(results)
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    print(f"\n{len(table)} jobs; sum of wall times {table['wall_s'].sum():.0f} s, "
+          f"largest max RSS {table['max_rss_mb'].max():.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
