@@ -71,12 +71,24 @@ def test_default_methods_match_the_vignette(bmi_chd):
     assert loo.loc["rs1000940", "se"] == pytest.approx(0.05843628, rel=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="weighted mode gives 0.38882 vs TwoSampleMR's 0.3790910 on these data "
-                   "(estimator module, reported to the MR-ESTIMATORS helper); remove the mark once fixed")
 def test_weighted_mode_matches_the_vignette(bmi_chd):
-    res = run_mr(bmi_chd.data, MRSettings(methods=("weighted_mode",), nboot=100), "bmi", "chd", seed=1)
+    """Weighted mode 0.3790910 as printed by the vignette, which is rendered with R >= 4.4.
+
+    R 4.4.0 corrected the kernel-ordinate grid of ``density()`` (``old.coords = FALSE``); TwoSampleMR's
+    ``mr_mode`` takes the argmax of ``density(BetaIV, weights = w, bw = h)`` on its 512-point grid,
+    and on these data the old grid (R <= 4.3, ``density_coords = "r_legacy"``) peaks one grid point
+    to the right: 0.3888249 (checked against R 4.2.2's own ``stats::density`` in
+    tests/reference/test_mr_reference.py). Simple mode is the same under both grids.
+    """
+    res = run_mr(bmi_chd.data, MRSettings(methods=("simple_mode", "weighted_mode"), nboot=100), "bmi", "chd",
+                 seed=1)
     est = res.estimates.query("scale == 'beta'").set_index("method")
     assert est.loc["Weighted mode", "estimate"] == pytest.approx(0.3790910, rel=1e-6)
+    assert est.loc["Simple mode", "estimate"] == pytest.approx(0.3401554, rel=1e-6)
+    legacy = run_mr(bmi_chd.data, MRSettings(methods=("weighted_mode",), nboot=100, density_coords="r_legacy"),
+                    "bmi", "chd", seed=1)
+    old = legacy.estimates.query("scale == 'beta'").set_index("method")
+    assert old.loc["Weighted mode", "estimate"] == pytest.approx(0.388824880964004, rel=1e-9)
 
 
 def test_same_numbers_through_the_gwas_pipeline(shared_data_dir, tmp_path):

@@ -3,7 +3,8 @@
 References were computed once in R 4.2.2 (Debian) from the published formulas; neither
 MendelianRandomization nor TwoSampleMR is packaged for Debian and CRAN is not reachable, so each
 test quotes the R call that reproduces the package's arithmetic (``lm`` with the packages'
-weights and standard-error rules, ``stats::density`` for the mode, ``AER::ivreg`` for 2SLS).
+weights and standard-error rules, ``stats::density`` for the mode — plus R 4.4's ``density`` rebuilt
+from its source, see the BMI -> CHD mode test — ``AER::ivreg`` for 2SLS).
 The issue's printed values (MendelianRandomization's lipids example, 3 decimals) are asserted to
 their printed precision as well.
 """
@@ -17,6 +18,7 @@ import pytest
 from musclecog.analyses import AnalysisContext
 from musclecog.mr import estimators as est
 from musclecog.mr.analysis import MRSettings, run_mr
+from musclecog.mr.harmonise import harmonise_data
 from musclecog.mr.onesample import fit_one_sample_mr
 from musclecog.mr.presso import mr_presso
 from musclecog.mr.sensitivity import heterogeneity, multivariable_ivw, r_from_lor
@@ -107,20 +109,56 @@ def test_lipids_medians(lipids_arrays) -> None:
 def test_lipids_modes_match_r_density(lipids_arrays) -> None:
     """Mode point estimates reproduce R's ``density()`` as TwoSampleMR's ``mr_mode`` calls it.
 
-    R (TwoSampleMR ``mr_mode``'s inner ``beta()`` copied verbatim, phi = 1):
+    R 4.2.2 (TwoSampleMR ``mr_mode``'s inner ``beta()`` copied verbatim, phi = 1, ``stats::density``):
     simple 2.40555111627661, weighted 2.94630057209513, penalised 2.94630057209513,
-    weighted (NOME) 2.94630057209513; simple with phi = 0.5: 2.66648212595334.
+    weighted (NOME) 2.94630057209513; simple with phi = 0.5: 2.66648212595334. These are the
+    ``density_coords = "r_legacy"`` (R <= 4.3) references; the R >= 4.4 grid (``density44`` below,
+    see :func:`test_bmi_chd_modes_match_r_density_both_grids`) gives the same five numbers here.
     """
     bx, by, sx, sy = lipids_arrays
-    rng = np.random.default_rng(1)
     which = ("simple_mode", "weighted_mode", "penalised_mode", "weighted_mode_nome")
-    fits = est.mode_estimates(bx, by, sx, sy, which=which, nboot=50, rng=rng)
-    assert fits["simple_mode"].b == pytest.approx(2.40555111627661, rel=1e-9)
-    assert fits["weighted_mode"].b == pytest.approx(2.94630057209513, rel=1e-9)
-    assert fits["penalised_mode"].b == pytest.approx(2.94630057209513, rel=1e-9)
-    assert fits["weighted_mode_nome"].b == pytest.approx(2.94630057209513, rel=1e-9)
-    half = est.mode_estimates(bx, by, sx, sy, which=("simple_mode",), nboot=20, phi=0.5, rng=rng)
-    assert half["simple_mode"].b == pytest.approx(2.66648212595334, rel=1e-9)
+    for coords in ("r44", "r_legacy"):
+        rng = np.random.default_rng(1)
+        fits = est.mode_estimates(bx, by, sx, sy, which=which, nboot=50, rng=rng, density_coords=coords)
+        assert fits["simple_mode"].b == pytest.approx(2.40555111627661, rel=1e-9)
+        assert fits["weighted_mode"].b == pytest.approx(2.94630057209513, rel=1e-9)
+        assert fits["penalised_mode"].b == pytest.approx(2.94630057209513, rel=1e-9)
+        assert fits["weighted_mode_nome"].b == pytest.approx(2.94630057209513, rel=1e-9)
+        half = est.mode_estimates(bx, by, sx, sy, which=("simple_mode",), nboot=20, phi=0.5, rng=rng,
+                                  density_coords=coords)
+        assert half["simple_mode"].b == pytest.approx(2.66648212595334, rel=1e-9)
+
+
+def test_bmi_chd_modes_match_r_density_both_grids(shared_data_dir) -> None:
+    """TwoSampleMR's BMI -> CHD vignette data: mode estimates on R 4.4's and R 4.2's ``density()`` grids.
+
+    R 4.4 is not installable here, so its ``density.default`` was rebuilt inside R 4.2.2 from the R >= 4.4
+    source (src/library/stats/R/density.R): on this code path (Gaussian kernel, given ``bw``, ``cut = 3``,
+    ``ext = 4``, C ``BinDist`` unchanged) the only difference is the kernel-ordinate line, so::
+
+        src <- deparse(stats::density.default)
+        i <- grep("kords <- seq.int(0, 2 * (up - lo), length.out = 2L * n)", src, fixed = TRUE)
+        src[i] <- "kords <- seq.int(0, (2L*n-1)/(n-1) * (up-lo), length.out = 2L * n)"
+        density44 <- eval(parse(text = src)); environment(density44) <- asNamespace("stats")
+
+    and ``mr_mode``'s ``beta()`` (verbatim) was run with ``density44`` and with ``stats::density`` on the 79
+    harmonised variants (harmonise_data output written with 17 significant digits). density44 gives the
+    weighted mode 0.379090990504121, which is what TwoSampleMR's vignette (rendered with R >= 4.4) prints
+    (0.3790910); R 4.2.2's own density gives 0.388824880964004, one grid point (0.0097339) to the right.
+    """
+    exp = pd.read_csv(shared_data_dir / "mr" / "twosamplemr_bmi_exposure.csv")
+    out = pd.read_csv(shared_data_dir / "mr" / "twosamplemr_chd_outcome.csv")
+    d = harmonise_data(exp, out).data.query("mr_keep")
+    bx, by, sx, sy = (d[c].to_numpy(float) for c in ("beta.exposure", "beta.outcome", "se.exposure", "se.outcome"))
+    which = ("simple_mode", "weighted_mode", "penalised_mode", "weighted_mode_nome")
+    r_values = {
+        "r44": (0.340155428664590, 0.379090990504121, 0.379090990504121, 0.388824880964004),
+        "r_legacy": (0.340155428664590, 0.388824880964004, 0.379090990504121, 0.388824880964004),
+    }
+    for coords, ref in r_values.items():
+        fits = est.mode_estimates(bx, by, sx, sy, which=which, nboot=20, rng=np.random.default_rng(1),
+                                  density_coords=coords)
+        assert [fits[key].b for key in which] == pytest.approx(ref, rel=1e-9)
 
 
 def test_lipids_multivariable(lipids) -> None:

@@ -120,6 +120,52 @@ def test_mode_bootstrap_is_vectorised_and_consistent() -> None:
     assert est.r_density_mode(b_iv, np.full(20, 0.05), bw) == pytest.approx(rowwise)
 
 
+def test_r_density_curves_match_r_for_both_grids() -> None:
+    """``r_density`` equals R's weighted ``density()`` ordinates on R >= 4.4 and R <= 4.3 grids.
+
+    R 4.2.2 (Debian), ``x <- c(-0.3, 0.1, 0.12, 0.5, 0.52, 0.55, 1.4); w <- c(1, 2, 3, 1, 4, 2, 1)/14``:
+    legacy grid ``stats::density(x, weights = w, bw = 0.15)$y[c(1, 100, 256, 300, 512)]``; R 4.4 grid: the
+    same call to ``density.default`` with its one changed line (R >= 4.4 src/library/stats/R/density.R,
+    ``old.coords = FALSE``) substituted:
+    ``kords <- seq.int(0, (2L*n-1)/(n-1) * (up-lo), length.out = 2L * n)``.
+    """
+    x = np.array([-0.3, 0.1, 0.12, 0.5, 0.52, 0.55, 1.4])
+    w = np.array([1.0, 2, 3, 1, 4, 2, 1]) / 14
+    at = [0, 99, 255, 299, 511]
+    r44 = [0.0021181135132093826, 0.2335767405856805090, 1.3215816413714887023, 0.3520086127040747415,
+           0.0021180439777201232]
+    legacy = [0.0021367909637123482, 0.2339064099498254778, 1.3217421482482407669, 0.3529132348927569995,
+              0.0021367191711515977]
+    for coords, ref in (("r44", r44), ("r_legacy", legacy)):
+        xout, yout = est.r_density(x, w, np.array([0.15]), coords)
+        assert xout[0, [0, 511]] == pytest.approx([-0.75, 1.85], rel=1e-12)
+        assert yout[0, at] == pytest.approx(ref, rel=1e-10)
+        assert est.r_density_mode(x, w, np.array([0.15]), coords)[0] == pytest.approx(0.51692759295499013, rel=1e-12)
+    # R's ?density example: old-grid ordinates are about 1/(2n - 2) = 1/1022 too high
+    u = np.random.default_rng(7).uniform(size=(1, 400))
+    _, new = est.r_density(u, np.full(400, 1 / 400), np.array([0.05]), "r44")
+    _, old = est.r_density(u, np.full(400, 1 / 400), np.array([0.05]), "r_legacy")
+    assert np.median(old / new - 1) == pytest.approx(1 / 1022, rel=0.1)
+    with pytest.raises(ValueError, match="density coords"):
+        est.r_density(x, w, np.array([0.15]), "r43")
+
+
+def test_density_coords_setting() -> None:
+    assert MRSettings().density_coords == "r44"
+    assert MRSettings.from_config({"density_coords": "r_legacy"}).density_coords == "r_legacy"
+    with pytest.raises(ConfigError, match="density_coords"):
+        MRSettings.from_config({"density_coords": "R4.2"})
+    h = simulate(k=30, seed=3)
+    bx, by, sx, sy = arrays(h)
+    with pytest.raises(ValueError, match="density_coords"):
+        est.mode_estimates(bx, by, sx, sy, nboot=10, density_coords="old")
+    # the bootstrap draws are the same under both grids, so the two sets of estimates stay close
+    fits = {c: est.mode_estimates(bx, by, sx, sy, nboot=100, rng=np.random.default_rng(1), density_coords=c)
+            for c in ("r44", "r_legacy")}
+    for key in ("simple_mode", "weighted_mode"):
+        assert abs(fits["r44"][key].b - fits["r_legacy"][key].b) < 0.05 * fits["r44"][key].se
+
+
 def test_not_estimable_rows_one_and_two_instruments() -> None:
     one = run_mr(simulate(k=1), FAST, "x", "y", seed=1)
     e = one.estimates.set_index("method")

@@ -82,6 +82,10 @@ class MRSettings:
         Penalisation constant of the penalised weighted median / mode (TwoSampleMR ``penk``, 20).
     phi : float
         Mode bandwidth multiplier (TwoSampleMR ``phi``, 1).
+    density_coords : {"r44", "r_legacy"}
+        Grid of R's ``density()`` under the mode estimators: ``"r44"`` (default) reproduces R >= 4.4.0
+        (``old.coords = FALSE``, what TwoSampleMR's current vignette prints); ``"r_legacy"`` reproduces
+        R <= 4.3 (``old.coords = TRUE``). The mode can move to a neighbouring grid point between them.
     alpha : float
         1 - confidence level (TwoSampleMR ``alpha``, 0.05).
     median_weights : {"second_order", "first_order"}
@@ -104,6 +108,7 @@ class MRSettings:
     nboot: int = 1000
     penk: float = 20.0
     phi: float = 1.0
+    density_coords: str = "r44"
     alpha: float = 0.05
     median_weights: str = "second_order"
     presso_n_distribution: int = 1000
@@ -123,6 +128,11 @@ class MRSettings:
             raise ConfigError(f"mr_settings.alpha = {self.alpha}: must be between 0 and 1")
         if self.phi <= 0:
             raise ConfigError(f"mr_settings.phi = {self.phi}: the mode bandwidth multiplier must be positive")
+        if self.density_coords not in est.DENSITY_COORDS:
+            raise ConfigError(
+                f"mr_settings.density_coords = {self.density_coords!r}: use one of {list(est.DENSITY_COORDS)} "
+                "('r44' = R >= 4.4 density(), 'r_legacy' = R <= 4.3)"
+            )
         if self.median_weights not in ("second_order", "first_order"):
             raise ConfigError(
                 f"mr_settings.median_weights = {self.median_weights!r}: use 'second_order' or 'first_order'"
@@ -308,7 +318,7 @@ def run_mr(
     if modes:
         for m in modes:
             fits.update(est.mode_estimates(bx, by, sx, sy, which=(m,), nboot=settings.nboot, phi=settings.phi,
-                                           penk=settings.penk, rng=rng(m)))
+                                           penk=settings.penk, rng=rng(m), density_coords=settings.density_coords))
     ordered = [fits[m] for m in methods if m in fits]
 
     presso_table = pd.DataFrame(columns=["test", "SNP", "statistic", "pval", "n_distribution", "note"])

@@ -379,23 +379,50 @@ def _r_mad(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return 1.4826 * np.median(np.abs(x - med), axis=axis)
 
 
-def r_density_mode(x: np.ndarray, weights: np.ndarray, bw: np.ndarray) -> np.ndarray:
-    """Row-wise argmax of R's ``density(x, weights = w, bw = h)`` (Gaussian kernel, n = 512, cut = 3).
+DENSITY_COORDS: tuple[str, ...] = ("r44", "r_legacy")
+"""Grids of R's ``density()`` reproduced by :func:`r_density`: ``"r44"`` is R >= 4.4.0
+(``old.coords = FALSE``, the default of current R and of TwoSampleMR's published vignette output);
+``"r_legacy"`` is R <= 4.3.x (equivalently ``density(..., old.coords = TRUE)`` in R >= 4.4)."""
 
-    Reproduces R's FFT algorithm (``density.default`` up to R 4.3): linear binning of the weighted
-    points on 512 bins over ``[min - 7h, max + 7h]`` (``BinDist``), circular convolution with the
-    Gaussian kernel on a grid of 1024 points, then linear interpolation (``approx``) onto the 512
-    output points ``seq(min - 3h, max + 3h)``; the mode is the first output point of maximal density
-    (TwoSampleMR ``mr_mode``'s ``densityIV$x[densityIV$y == max(densityIV$y)]``).
+
+def r_density(
+    x: np.ndarray, weights: np.ndarray, bw: np.ndarray, coords: str = "r44"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise R ``density(x, weights = w, bw = h)`` (Gaussian kernel, n = 512, cut = 3, ext = 4).
+
+    Reproduces R's FFT algorithm (``stats:::density.default``): linear binning of the weighted points
+    on 512 grid points spanning ``[lo, up] = [min - 7h, max + 7h]`` into a zero-padded vector of
+    length 1024 (C ``BinDist``), circular convolution with Gaussian kernel ordinates ``kords``, then
+    linear interpolation (``approx``) from the bin grid ``seq(lo, up, length.out = 512)`` onto the
+    512 output points ``seq(min - 3h, max + 3h, length.out = 512)``.
+
+    The two supported R versions differ only in the kernel ordinates
+    ``kords <- seq.int(0, span * (up - lo), length.out = 1024)``:
+
+    - ``coords = "r44"`` (R >= 4.4.0, ``old.coords = FALSE``): ``span = (2n - 1)/(n - 1)``, so the
+      kernel is evaluated at multiples of the bin spacing ``(up - lo)/(n - 1)`` (R bug 18337 fix);
+    - ``coords = "r_legacy"`` (R <= 4.3.x, or ``old.coords = TRUE``): ``span = 2``, a kernel step of
+      ``2(n - 1)/(2n - 1)`` = 1022/1023 bin steps, so the kernel is evaluated at slightly too short
+      distances: a slightly narrower, higher curve (densities about ``1/(2n - 2)`` too high) whose
+      argmax can move to a neighbouring grid point when the top is nearly flat.
 
     Parameters
     ----------
     x : ndarray (rows, k)
     weights : ndarray (k,) or (rows, k)
-        Standardised to sum 1 per row.
+        Standardised to sum 1 per row (as TwoSampleMR passes them).
     bw : ndarray (rows,)
         Bandwidth per row.
+    coords : {"r44", "r_legacy"}
+        Which R version's grid to reproduce.
+
+    Returns
+    -------
+    xout, yout : ndarray (rows, 512)
+        R's ``density(...)$x`` and ``$y`` per row.
     """
+    if coords not in DENSITY_COORDS:
+        raise ValueError(f"density coords {coords!r}: use one of {list(DENSITY_COORDS)}")
     x = np.atleast_2d(x)
     rows, k = x.shape
     n = _DENSITY_N
@@ -417,8 +444,9 @@ def r_density_mode(x: np.ndarray, weights: np.ndarray, bw: np.ndarray) -> np.nda
     idx = np.concatenate([(r_idx + ix)[inside], (r_idx + ix + 1)[inside], r_idx[left], (r_idx + ix)[right]])
     wts = np.concatenate([(w * (1 - fx))[inside], (w * fx)[inside], (w * fx)[left], (w * (1 - fx))[right]])
     y = np.bincount(idx, weights=wts, minlength=rows * 2 * n).reshape(rows, 2 * n)
-    # kernel ordinates on the symmetric circular grid
-    t = np.linspace(0.0, 1.0, 2 * n)[None, :] * (2.0 * (up - lo))[:, None]
+    # kernel ordinates on the symmetric circular grid: seq.int(0, span * (up - lo), length.out = 2n)
+    span = 2.0 if coords == "r_legacy" else (2 * n - 1) / (n - 1)
+    t = np.linspace(0.0, 1.0, 2 * n)[None, :] * (span * (up - lo))[:, None]
     t[:, n + 1 :] = -t[:, n - 1 : 0 : -1]
     kern = np.exp(-0.5 * (t / bw[:, None]) ** 2) / (np.sqrt(2.0 * np.pi) * bw[:, None])
     # real input and a circularly symmetric kernel: rfft/irfft give R's fft(fft(y) * Conj(fft(k)), inverse)
@@ -430,13 +458,27 @@ def r_density_mode(x: np.ndarray, weights: np.ndarray, bw: np.ndarray) -> np.nda
     j = np.clip(np.floor(pos).astype(np.int64), 0, n - 2)
     frac = pos - j
     yout = np.take_along_axis(dens, j, axis=1) * (1 - frac) + np.take_along_axis(dens, j + 1, axis=1) * frac
+    return xout, yout
+
+
+def r_density_mode(x: np.ndarray, weights: np.ndarray, bw: np.ndarray, coords: str = "r44") -> np.ndarray:
+    """Row-wise argmax of :func:`r_density`: the first output point of maximal density, as TwoSampleMR
+    ``mr_mode``'s ``densityIV$x[densityIV$y == max(densityIV$y)]``.
+
+    Parameters
+    ----------
+    x, weights, bw, coords
+        As :func:`r_density`.
+    """
+    xout, yout = r_density(x, weights, bw, coords)
     best = np.argmax(yout, axis=1)
-    return xout[np.arange(rows), best]
+    return xout[np.arange(xout.shape[0]), best]
 
 
-def _mode_point(b_iv: np.ndarray, se_iv: np.ndarray, phi: float) -> np.ndarray:
+def _mode_point(b_iv: np.ndarray, se_iv: np.ndarray, phi: float, coords: str = "r44") -> np.ndarray:
     """TwoSampleMR ``mr_mode``'s inner ``beta()``: modified Silverman bandwidth (Bickel 2002)
-    ``s = 0.9 min(sd, mad) / k^(1/5)``, ``h = max(1e-8, s phi)``, weights ``se^-2`` standardised."""
+    ``s = 0.9 min(sd, mad) / k^(1/5)``, ``h = max(1e-8, s phi)``, weights ``se^-2`` standardised,
+    mode of R's ``density()`` on the grid of R version ``coords`` (see :func:`r_density`)."""
     b_iv = np.atleast_2d(b_iv)
     k = b_iv.shape[1]
     sd = np.std(b_iv, axis=1, ddof=1)
@@ -444,7 +486,7 @@ def _mode_point(b_iv: np.ndarray, se_iv: np.ndarray, phi: float) -> np.ndarray:
     h = np.maximum(1e-8, s * phi)
     w = np.atleast_2d(se_iv) ** -2.0
     w = w / w.sum(axis=1, keepdims=True)
-    return r_density_mode(b_iv, w, h)
+    return r_density_mode(b_iv, w, h, coords)
 
 
 def mode_estimates(
@@ -458,6 +500,7 @@ def mode_estimates(
     phi: float = 1.0,
     penk: float = 20.0,
     rng: np.random.Generator | None = None,
+    density_coords: str = "r44",
 ) -> dict[str, MREstimate]:
     """Mode-based estimators (Hartwig, Davey Smith & Bowden 2017, Int J Epidemiol 46:1985).
 
@@ -474,7 +517,13 @@ def mode_estimates(
         ``weighted_mode_nome``.
     phi : float
         Bandwidth multiplier (TwoSampleMR ``phi``, default 1).
+    density_coords : {"r44", "r_legacy"}
+        Grid of R's ``density()`` that ``mr_mode`` runs on: ``"r44"`` (R >= 4.4.0, default; matches
+        TwoSampleMR's current vignette output) or ``"r_legacy"`` (R <= 4.3). The two can pick
+        neighbouring grid points as the mode (BMI -> CHD weighted mode 0.379091 vs 0.388825).
     """
+    if density_coords not in DENSITY_COORDS:
+        raise ValueError(f"density_coords {density_coords!r}: use one of {list(DENSITY_COORDS)}")
     bx, by, sx, sy = _as_arrays(bx, by, sx, sy)
     rng = rng if rng is not None else np.random.default_rng()
     k = bx.size
@@ -484,6 +533,10 @@ def mode_estimates(
     se_full = np.sqrt(_second_order_var(bx, by, sx, sy))
     se_nome = sy / np.abs(bx)
     ones = np.ones(k)
+
+    def mode(b: np.ndarray, se: np.ndarray) -> np.ndarray:
+        return _mode_point(b, se, phi, density_coords)
+
     out: dict[str, MREstimate] = {}
 
     def finish(key: str, point: float, boot: np.ndarray) -> None:
@@ -494,10 +547,10 @@ def mode_estimates(
     need_full = any(key in which for key in ("simple_mode", "weighted_mode", "penalised_mode"))
     if need_full:
         boot_full = rng.normal(b_iv, se_full, size=(nboot, k))
-        wm = float(_mode_point(b_iv, se_full, phi)[0])
+        wm = float(mode(b_iv, se_full)[0])
         if "simple_mode" in which:
-            finish("simple_mode", float(_mode_point(b_iv, ones, phi)[0]), _mode_point(boot_full, ones, phi))
-        wm_boot = _mode_point(boot_full, se_full, phi)
+            finish("simple_mode", float(mode(b_iv, ones)[0]), mode(boot_full, ones))
+        wm_boot = mode(boot_full, se_full)
         if "weighted_mode" in which:
             finish("weighted_mode", wm, wm_boot)
         if "penalised_mode" in which:
@@ -506,15 +559,15 @@ def mode_estimates(
             pen_boot = wts * np.minimum(1.0, stats.chi2.sf(wts * (boot_full - wm_boot[:, None]) ** 2, df=1) * penk)
             finish(
                 "penalised_mode",
-                float(_mode_point(b_iv, np.sqrt(1.0 / pen), phi)[0]),
-                _mode_point(boot_full, np.sqrt(1.0 / pen_boot), phi),
+                float(mode(b_iv, np.sqrt(1.0 / pen))[0]),
+                mode(boot_full, np.sqrt(1.0 / pen_boot)),
             )
     if "simple_mode_nome" in which or "weighted_mode_nome" in which:
         boot_nome = rng.normal(b_iv, se_nome, size=(nboot, k))
         if "simple_mode_nome" in which:
-            point = float(_mode_point(b_iv, ones, phi)[0])
-            finish("simple_mode_nome", point, _mode_point(boot_nome, ones, phi))
+            point = float(mode(b_iv, ones)[0])
+            finish("simple_mode_nome", point, mode(boot_nome, ones))
         if "weighted_mode_nome" in which:
-            point = float(_mode_point(b_iv, se_nome, phi)[0])
-            finish("weighted_mode_nome", point, _mode_point(boot_nome, se_nome, phi))
+            point = float(mode(b_iv, se_nome)[0])
+            finish("weighted_mode_nome", point, mode(boot_nome, se_nome))
     return {key: out[key] for key in which if key in out}
