@@ -58,6 +58,9 @@ def _format_error(err: jsonschema.ValidationError, prefix: str, source: str) -> 
             f"{source}: unknown key {', '.join(hints)} under '{where}'. "
             f"Allowed keys there: {', '.join(allowed) or '(none)'}. Fix the spelling or remove the key."
         )
+    if err.validator == "anyOf" and all("required" in sub for sub in err.validator_value):
+        keys = [key for sub in err.validator_value for key in sub["required"]]
+        return f"{source}: '{where}' needs at least one of the keys {', '.join(keys)}; the config has nothing to run."
     if err.validator == "required":
         return f"{source}: '{where}' lacks a required key: {err.message}. Add it (see config/README.md)."
     if err.validator == "enum":

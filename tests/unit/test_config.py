@@ -154,3 +154,11 @@ def test_nhanes_example_is_valid(repo_dir, schema_dir, tmp_path):
     cfg["nhanes_dir"] = str(tmp_path)
     out = check(cfg, schema_dir, repo_dir)
     assert out["cohorts"]["nhanes_2011_2014"]["tables"][0]["path"] == f"{tmp_path}/DEMO_G.XPT"
+
+
+def test_config_with_nothing_to_run(schema_dir):
+    """Cohorts are optional (an MR-only config has none), but a config needs cohorts, gwas or mr."""
+    with pytest.raises(ConfigError, match="needs at least one of the keys cohorts, mr, gwas"):
+        validate_config({"seed": 1}, schema_dir)
+    out = validate_config({"seed": 1, "mr": {}, "gwas": {}}, schema_dir)
+    assert "cohorts" not in out

@@ -42,7 +42,7 @@ except ConfigError as exc:
     sys.exit(f"musclecog ConfigError: {exc}")
 
 OUT = CONFIG.get("results_dir", "results")
-COHORTS = CONFIG["cohorts"]
+COHORTS = CONFIG.get("cohorts") or {}
 ANALYSES = CONFIG.get("analyses") or {}
 try:
     REPRODUCTION = (
