@@ -30,7 +30,8 @@ import pandas as pd
 from scipy import stats
 
 from musclecog.errors import ConfigError, DataError, ModelError, show_values
-from musclecog.filters import flow_row
+from musclecog.filters import exclusion_rows, flow_row
+from musclecog.longitudinal.data import levels
 from musclecog.results import tidy_frame
 
 log = logging.getLogger(__name__)
@@ -299,28 +300,12 @@ def _is_categorical(s: pd.Series, name: str, spec: SurvivalSpec) -> bool:
     return not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
 
 
-def _levels(s: pd.Series, reference: Any = None) -> list[Any]:
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        lv = [x for x in s.cat.categories if (s == x).any()]
-    else:
-        lv = sorted(s.dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
-    if reference is not None:
-        match = [x for x in lv if x == reference or str(x) == str(reference)]
-        if not match:
-            raise ConfigError(
-                f"exposure_reference {reference!r} is not a level of the exposure; levels: {show_values(lv, 20)}"
-            )
-        lv.remove(match[0])
-        lv.insert(0, match[0])
-    return lv
-
-
 def _design(df: pd.DataFrame, spec: SurvivalSpec, source: str) -> pd.DataFrame:
     cols: dict[str, np.ndarray] = {}
     for name in [spec.exposure, *spec.covariates]:
         s = df[name]
         if _is_categorical(s, name, spec):
-            lv = _levels(s, spec.exposure_reference if name == spec.exposure else None)
+            lv = levels(s, spec.exposure_reference if name == spec.exposure else None)
             for v in lv[1:]:
                 cols[f"{name}[{v}]"] = (s == v).to_numpy(float)
         else:
@@ -337,7 +322,7 @@ def _strata(df: pd.DataFrame, stratify_by: str | None, overall: bool) -> list[tu
     if not stratify_by or overall:
         out.append(("overall", df))
     if stratify_by:
-        for lv in _levels(df[stratify_by]):
+        for lv in levels(df[stratify_by]):
             out.append((f"{stratify_by}={lv}", df.loc[df[stratify_by] == lv]))
     return out
 
@@ -365,21 +350,7 @@ class SurvivalResult:
 
 def _flow_rows(base: Mapping[str, Any], sd: SurvivalData) -> list[dict[str, Any]]:
     """Exclusions, one ``count`` row per reason (e.g. exit not after entry), for the result table."""
-    rows = []
-    for r in sd.flow:
-        step = str(r["step"]).rsplit(": ", 1)[-1]
-        rows.append(
-            {
-                **base,
-                "stratum": "overall",
-                "term": f"excluded ({step})",
-                "estimate": float(r["n_excluded"]),
-                "n": int(r["n_in"]),
-                "scale": "count",
-                "note": r["reason"],
-            }
-        )
-    return rows
+    return exclusion_rows(base, sd.flow)
 
 
 def _base(context: Any, method: str, spec: SurvivalSpec, stratum: str) -> dict[str, Any]:
@@ -602,7 +573,7 @@ def fit_kaplan_meier(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) 
     for stratum, df in _strata(sd.frame, ss.stratify_by, ss.overall):
         base = _base(context, f"Kaplan-Meier, {scale_txt}", ss, stratum)
         note = sd.note() if stratum == "overall" or not ss.stratify_by else ""
-        for lv in _levels(df[group]):
+        for lv in levels(df[group]):
             g = df.loc[df[group] == lv]
             kmf = KaplanMeierFitter().fit(g["T"], g["E"], entry=g["T0"] if ss.entry else None, label=str(lv))
             med = float(kmf.median_survival_time_)

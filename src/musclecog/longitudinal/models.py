@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from musclecog.errors import ConfigError, DataError
+from musclecog.filters import exclusion_rows
 from musclecog.longitudinal.data import (
     TIME,
     LongSpec,
@@ -113,20 +114,7 @@ def _wald_rows(
 
 def _flow_rows(base: Mapping[str, Any], prep: Prepared) -> list[dict[str, Any]]:
     """Exclusions (one ``count`` row per reason) and people with a single visit, for the result table."""
-    rows = []
-    for r in prep.flow:
-        step = str(r["step"]).rsplit(": ", 1)[-1]
-        rows.append(
-            {
-                **base,
-                "stratum": "overall",
-                "term": f"excluded ({step})",
-                "estimate": float(r["n_excluded"]),
-                "n": int(r["n_in"]),
-                "scale": "count",
-                "note": r["reason"],
-            }
-        )
+    rows = exclusion_rows(base, prep.flow)
     rows.append(
         {
             **base,
