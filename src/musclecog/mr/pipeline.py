@@ -1,7 +1,7 @@
 """One MR pair from standardised GWAS files to written results: the glue the rule scripts call.
 
-``run_pair``: instruments of the exposure -> the outcome's rows for them (parquet predicate push-down, so the
-outcome file is never loaded whole) -> harmonisation -> optional Steiger filtering -> the estimator suite
+``run_pair``: instruments of the exposure (only the parquet row group of small p-values is read) -> the outcome's
+rows for them (only its SNP column and the row groups holding those variants are read, never the whole file) -> harmonisation -> optional Steiger filtering -> the estimator suite
 (:func:`musclecog.mr.analysis.run_mr`). ``run_harmonised``: the same suite on an already harmonised table
 (TwoSampleMR columns, e.g. the MVPA -> Alzheimer's example). ``write_pair`` writes every table and figure.
 """
@@ -19,7 +19,7 @@ import pandas as pd
 
 from musclecog.errors import ConfigError, DataError, show_values
 from musclecog.filters import flow_frame, flow_row
-from musclecog.mr.gwas import read_meta, read_standardised
+from musclecog.mr.gwas import read_meta, read_variants
 from musclecog.mr.harmonise import HarmoniseSettings, harmonise_tables
 from musclecog.mr.instruments import InstrumentSelection, InstrumentSettings, select_instruments
 
@@ -168,7 +168,7 @@ def run_pair(
     exposure, outcome = meta_e["trait"], meta_o["trait"]
     sel: InstrumentSelection = select_instruments(exposure_parquet, inst_settings, workdir, threads)
     ids = sel.data["SNP"].astype(str).tolist()
-    out_rows = read_standardised(outcome_parquet, filters=[("SNP", "in", ids)])
+    out_rows = read_variants(outcome_parquet, ids)
     exp_tab = _with_meta(sel.data.drop(columns=["rsq", "rsq_method"]), meta_e)
     harm = harmonise_tables(exp_tab, _with_meta(out_rows, meta_o), exposure, outcome, harm_settings)
     data = harm.data
