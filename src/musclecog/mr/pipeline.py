@@ -9,7 +9,8 @@ rows for them (only its SNP column and the row groups holding those variants are
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,7 @@ def run_pair(
     seed: int,
     workdir: str | Path | None = None,
     threads: int = 1,
+    stage: Callable[[str], AbstractContextManager[Any]] | None = None,
 ) -> PairResult:
     """Instruments, harmonisation and the estimator suite for one directed pair.
 
@@ -153,6 +155,9 @@ def run_pair(
     workdir : path, optional
         Scratch folder inside the results directory (PLINK files).
     threads : int
+    stage : callable, optional
+        ``stage(name)`` returns a context manager wrapped around each step (``instruments``, ``outcome_lookup``,
+        ``harmonise``, ``estimators``), e.g. a timer (benchmarks/bench_mr_pipeline.py).
 
     Returns
     -------
@@ -160,22 +165,26 @@ def run_pair(
     """
     from musclecog.mr.analysis import run_mr
 
+    step = stage or (lambda name: nullcontext())
+
     where = f"mr.{spec.get('_entry', '?')}"
     inst_settings = InstrumentSettings.from_config(spec, where)
     harm_settings = HarmoniseSettings.from_config(spec, where)
     meta_e, meta_o = read_meta(exposure_parquet), read_meta(outcome_parquet)
     check_builds(meta_e, meta_o)
     exposure, outcome = meta_e["trait"], meta_o["trait"]
-    sel: InstrumentSelection = select_instruments(exposure_parquet, inst_settings, workdir, threads)
-    ids = sel.data["SNP"].astype(str).tolist()
-    out_rows = read_variants(outcome_parquet, ids)
-    exp_tab = _with_meta(sel.data.drop(columns=["rsq", "rsq_method"]), meta_e)
-    harm = harmonise_tables(exp_tab, _with_meta(out_rows, meta_o), exposure, outcome, harm_settings)
-    data = harm.data
-    flow_rows = sel.flow.to_dict("records") + harm.flow.to_dict("records")
-    if inst_settings.steiger_filter:
-        data, row = steiger_filter(data)
-        flow_rows.append(row)
+    with step("instruments"):
+        sel: InstrumentSelection = select_instruments(exposure_parquet, inst_settings, workdir, threads)
+    with step("outcome_lookup"):
+        out_rows = read_variants(outcome_parquet, sel.data["SNP"].astype(str).tolist())
+    with step("harmonise"):
+        exp_tab = _with_meta(sel.data.drop(columns=["rsq", "rsq_method"]), meta_e)
+        harm = harmonise_tables(exp_tab, _with_meta(out_rows, meta_o), exposure, outcome, harm_settings)
+        data = harm.data
+        flow_rows = sel.flow.to_dict("records") + harm.flow.to_dict("records")
+        if inst_settings.steiger_filter:
+            data, row = steiger_filter(data)
+            flow_rows.append(row)
     n_keep = int(data["mr_keep"].sum())
     flow_rows.append(flow_row("mr_keep", len(data), n_keep, "instruments used by the estimators"))
     if n_keep == 0:
@@ -184,7 +193,8 @@ def run_pair(
             f"{data['harmonise_reason'].value_counts().to_dict()}). All palindromic-ambiguous or incompatible: "
             "try action: 1 only if you know both GWAS use the forward strand."
         )
-    result = run_mr(data, mr_settings, exposure, outcome, seed)
+    with step("estimators"):
+        result = run_mr(data, mr_settings, exposure, outcome, seed)
     instruments = sel.data.copy()
     instruments.insert(0, "exposure", exposure)
     for note in sel.notes:
