@@ -367,18 +367,26 @@ def _dictionary_array(codes: np.ndarray, values: np.ndarray) -> pa.DictionaryArr
     return pa.DictionaryArray.from_arrays(pa.array(np.where(mask, 0, codes).astype(np.int32), mask=mask), dictionary)
 
 
-def _has_duplicates(snp: pa.Array) -> bool:
-    """Whether an id column (no nulls) repeats a value.
+def rs_numbers(snp: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """The numbers of an id column made only of rsIDs (``rs`` and a number without leading zero, so the map
+    to int64 is one-to-one), or None when any id is not such an rsID (or is missing).
 
-    rsIDs (``rs`` and a number without leading zero: a one-to-one map to integers) are checked as sorted
-    int64 numbers, which is several times cheaper in time and memory than hashing ten million strings; other
-    ids with pyarrow's hash-based ``unique``.
+    Sorting or joining ten million int64 numbers is several times cheaper in time and memory than hashing ten
+    million strings, which is what lets the duplicate check and the whole-genome join stay lean.
     """
+    if len(snp) == 0 or snp.null_count or not pc.all(pc.match_substring_regex(snp, r"^rs[1-9][0-9]{0,17}$")).as_py():
+        return None
+    return np.asarray(pc.cast(pc.utf8_slice_codeunits(snp, 2), pa.int64()).to_numpy())
+
+
+def _has_duplicates(snp: pa.Array) -> bool:
+    """Whether an id column (no nulls) repeats a value (rsIDs as sorted numbers, other ids by hashing)."""
     n = len(snp)
     if n < 2:
         return False
-    if pc.all(pc.match_substring_regex(snp, r"^rs[1-9][0-9]{0,17}$")).as_py():
-        numbers = np.sort(pc.cast(pc.utf8_slice_codeunits(snp, 2), pa.int64()).to_numpy())
+    numbers = rs_numbers(snp)
+    if numbers is not None:
+        numbers = np.sort(numbers)
         return bool((numbers[1:] == numbers[:-1]).any())
     return len(pc.unique(snp)) < n
 

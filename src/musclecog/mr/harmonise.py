@@ -190,7 +190,8 @@ def harmonise_alleles(
     -------
     dict of ndarray
         ``A1, A2, B1, B2`` (codes after harmonisation), ``beta_a, beta_b, f_a, f_b``, ``remove``,
-        ``palindromic``, ``ambiguous``, ``mr_keep`` (before the missing-value rule), ``reason`` (str).
+        ``palindromic``, ``ambiguous``, ``mr_keep`` (before the missing-value rule), ``reason`` (str) and ``reason_code`` (its index in
+        :data:`REASONS`, int8).
     """
     A1, A2, B1, B2 = (np.asarray(x, dtype=np.int32).copy() for x in (A1, A2, B1, B2))
     beta_a, beta_b, f_a, f_b = (np.asarray(x, dtype=float).copy() for x in (beta_a, beta_b, f_a, f_b))
@@ -308,23 +309,24 @@ def harmonise_alleles(
         keep = ~remove
 
     net_flip = swapped ^ pal_flip
-    reason = np.full(n, "aligned", dtype=object)
-    reason[swapped] = "swapped"
-    reason[flipped] = "strand_flipped"
-    reason[flipped & swapped] = "strand_flipped_swapped"
-    reason[pal & ~net_flip] = "palindromic_aligned"
-    reason[pal & net_flip] = "palindromic_flipped"
+    code = {r: np.int8(i) for i, r in enumerate(REASONS)}
+    reason = np.zeros(n, np.int8)  # REASONS[0] == "aligned"
+    reason[swapped] = code["swapped"]
+    reason[flipped] = code["strand_flipped"]
+    reason[flipped & swapped] = code["strand_flipped_swapped"]
+    reason[pal & ~net_flip] = code["palindromic_aligned"]
+    reason[pal & net_flip] = code["palindromic_flipped"]
     one_allele = i21 | i12 | i11
-    reason[one_allele & amb & ~pal] = "one_allele_ambiguous"
-    reason[amb & pal] = "palindromic_ambiguous"
+    reason[one_allele & amb & ~pal] = code["one_allele_ambiguous"]
+    reason[amb & pal] = code["palindromic_ambiguous"]
     if settings.action == 3:
-        reason[pal] = "palindromic_dropped"
-    reason[remove & ~(pal & one_allele)] = "incompatible_alleles"
-    reason[indel_bad] = "indel_unresolvable"
+        reason[pal] = code["palindromic_dropped"]
+    reason[remove & ~(pal & one_allele)] = code["incompatible_alleles"]
+    reason[indel_bad] = code["indel_unresolvable"]
     return {
         "A1": A1, "A2": A2, "B1": B1, "B2": B2, "beta_a": beta_a, "beta_b": beta_b, "f_a": f_a, "f_b": f_b,
-        "remove": remove, "palindromic": pal, "ambiguous": amb, "mr_keep": keep, "reason": reason,
-        "mirrored": mirrored,
+        "remove": remove, "palindromic": pal, "ambiguous": amb, "mr_keep": keep,
+        "reason": np.asarray(REASONS, dtype=object)[reason], "reason_code": reason, "mirrored": mirrored,
     }
 
 
@@ -458,8 +460,9 @@ def harmonise_tables(
 def harmonise_arrow(exposure: Any, outcome: Any, settings: HarmoniseSettings = HarmoniseSettings()) -> pd.DataFrame:
     """Harmonise two whole standardised GWAS tables (pyarrow Tables, e.g. from parquet) without a pandas merge.
 
-    The join is pyarrow's hash join on ``SNP`` carrying only row numbers; alleles stay dictionary codes and are
-    remapped into one :class:`AlleleCodes` dictionary, so millions of variants cost a few numpy passes.
+    The join carries only row numbers (a sort-merge on rs numbers, else pyarrow's hash join); alleles stay
+    dictionary codes and are remapped into one :class:`AlleleCodes` dictionary, so millions of variants cost a
+    few numpy passes.
     Returns a compact frame (exposure order): ``SNP`` (arrow strings), categorical alleles, betas, ses, eafs,
     ``remove, palindromic, ambiguous, mr_keep, harmonise_reason`` (categorical).
     """
@@ -467,14 +470,7 @@ def harmonise_arrow(exposure: Any, outcome: Any, settings: HarmoniseSettings = H
 
     from musclecog.mr.gwas import _allele_codes
 
-    n_e = exposure.num_rows
-    left = pa.table({"SNP": exposure.column("SNP"), "_i": pa.array(np.arange(n_e, dtype=np.int64))})
-    right = pa.table({"SNP": outcome.column("SNP"), "_j": pa.array(np.arange(outcome.num_rows, dtype=np.int64))})
-    joined = left.join(right, "SNP", join_type="inner", use_threads=True)
-    i = joined.column("_i").to_numpy()
-    j = joined.column("_j").to_numpy()
-    order = np.argsort(i, kind="stable")
-    i, j = i[order], j[order]
+    i, j = _join_rows(exposure.column("SNP"), outcome.column("SNP"))
     coder = AlleleCodes()
 
     def codes(table: Any, col: str, rows: np.ndarray) -> np.ndarray:
@@ -493,7 +489,7 @@ def harmonise_arrow(exposure: Any, outcome: Any, settings: HarmoniseSettings = H
     se_e, se_o = num(exposure, "se", i), num(outcome, "se", j)
     missing = np.isnan(res["beta_a"]) | np.isnan(res["beta_b"]) | np.isnan(se_e) | np.isnan(se_o)
     cats = coder.values
-    reason_cat = pd.Categorical(res["reason"], categories=list(REASONS))
+    reason_cat = pd.Categorical.from_codes(res["reason_code"], categories=list(REASONS))
     out = pd.DataFrame(
         {
             "SNP": pd.Series(exposure.column("SNP").take(pa.array(i)), dtype=pd.ArrowDtype(pa.string())),
@@ -507,6 +503,35 @@ def harmonise_arrow(exposure: Any, outcome: Any, settings: HarmoniseSettings = H
             "remove": res["remove"], "palindromic": res["palindromic"], "ambiguous": res["ambiguous"],
             "mr_keep": res["mr_keep"] & ~missing,
             "harmonise_reason": reason_cat,
-        }
+        },
+        copy=False,  # no consolidation of the columns into 2-D blocks (a copy of every column)
     )
     return out
+
+
+def _join_rows(exposure_snp: Any, outcome_snp: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Row numbers ``(i, j)`` of the variants present on both sides, in exposure order (inner join on SNP).
+
+    rsIDs on both sides with unique outcome ids (standardised tables): a sort-merge on the rs numbers (numpy);
+    otherwise pyarrow's hash join carrying row numbers.
+    """
+    import pyarrow as pa
+
+    from musclecog.mr.gwas import rs_numbers
+
+    x = rs_numbers(exposure_snp)
+    y = rs_numbers(outcome_snp) if x is not None else None
+    if x is not None and y is not None and len(y):
+        order = np.argsort(y)
+        ys = y[order]
+        if not (ys[1:] == ys[:-1]).any():
+            pos = np.minimum(np.searchsorted(ys, x), len(ys) - 1)
+            hit = ys[pos] == x
+            return np.flatnonzero(hit), order[pos[hit]]
+    left = pa.table({"SNP": exposure_snp, "_i": pa.array(np.arange(len(exposure_snp), dtype=np.int64))})
+    right = pa.table({"SNP": outcome_snp, "_j": pa.array(np.arange(len(outcome_snp), dtype=np.int64))})
+    joined = left.join(right, "SNP", join_type="inner", use_threads=True)
+    i = joined.column("_i").to_numpy()
+    j = joined.column("_j").to_numpy()
+    order = np.argsort(i, kind="stable")
+    return i[order], j[order]
