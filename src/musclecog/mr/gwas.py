@@ -386,6 +386,8 @@ def _has_duplicates(snp: pa.Array) -> bool:
         return False
     numbers = rs_numbers(snp)
     if numbers is not None:
+        if bool((numbers[1:] > numbers[:-1]).all()):  # already in increasing order: no sort needed
+            return False
         numbers = np.sort(numbers)
         return bool((numbers[1:] == numbers[:-1]).any())
     return len(pc.unique(snp)) < n
@@ -735,7 +737,7 @@ def read_variants(parquet_path: str | Path, snps: list[str] | np.ndarray) -> pd.
     """
     pf = pq.ParquetFile(str(parquet_path))
     ids = pa.array([str(s) for s in snps], pa.string())
-    snp = pf.read(columns=["SNP"]).column("SNP")
+    snp = pq.read_table(str(parquet_path), columns=["SNP"]).column("SNP")  # row groups decoded in parallel
     hits = np.flatnonzero(pc.is_in(snp, value_set=ids).to_numpy(zero_copy_only=False))
     sizes = np.array([pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups)], np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)])
