@@ -13,7 +13,7 @@
 # job step drops SLURM_CONF before its inner srun, so jobs need the default path) and `stop` removes again; a
 # machine that has its own /etc/slurm/slurm.conf is refused, and only one such cluster runs at a time.
 #
-# Cluster layout: one node (this host: its short hostname, nproc CPUs, the memory `free -m` reports minus a
+# Cluster layout: one node (this host: its short hostname, nproc CPUs, its total memory (`free -m`) minus a
 # reserve), one partition `debug` (default, no time limit), cons_tres with CPU+memory as consumable resources,
 # proctrack/linuxproc, task/none, no accounting (use `--slurm-status-command squeue --slurm-no-account` with
 # the Snakemake SLURM executor). Memory limits are enforced: a job step that uses more than its --mem is killed
@@ -59,9 +59,12 @@ show_logs() {
     done
 }
 
+# A start that failed: show why, then stop whatever part of the cluster did start (by pid file).
 fail_with_logs() {
     echo "slurm_local_cluster: ERROR: $*" >&2
     show_logs
+    cmd_stop quiet
+    echo "slurm_local_cluster: ERROR: the cluster did not start ($*); see the log lines above" >&2
     exit 1
 }
 
@@ -105,7 +108,8 @@ write_config() {
     local host cpus mem_total mem
     host="$(hostname -s)"
     cpus="$(nproc)"
-    mem_total="$(free -m | awk '/^Mem:/ {print $2}')"
+    # what `free -m` reports as total, read where free reads it (procps is not in every container)
+    mem_total="$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)"
     mem=$((mem_total - RESERVE_MB))
     [[ "$mem" -gt 256 ]] || mem="$mem_total"
     mkdir -p "$STATE_DIR"/{run,log,spool,state} "$MUNGE_DIR"
@@ -213,6 +217,10 @@ cmd_start() {
     else
         # a half-started cluster from an earlier run: stop what is left, start fresh
         cmd_stop quiet
+        local name
+        for name in munged slurmctld slurmd; do
+            [[ -f "$(log_file "$name")" ]] && mv -f "$(log_file "$name")" "$(log_file "$name").old"
+        done
         write_config
         start_munge
         export SLURM_CONF="$CONF"

@@ -62,6 +62,34 @@ def _profile_with_partition(directory: Path, partition: str = PARTITION) -> Path
     return directory
 
 
+def _profile_for_node(directory: Path, env: dict[str, str], starve: str | None = None) -> Path:
+    """The filled-in profile with requests capped to what the test node has (CI runners: 2 CPUs, ~7 GB).
+
+    The shipped requests (up to 8 GB for genome-wide GWAS) would not fit a small machine, and SLURM rejects a
+    job no node can hold. Memory is capped at half the node (two jobs side by side), CPUs at the node's.
+    With ``starve``, that analysis asks for 100 MB: less than its Snakemake interpreter alone, so SLURM kills it.
+    """
+    node = subprocess.run(
+        ["sinfo", "-h", "-N", "-p", PARTITION, "-o", "%c %m"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    cpus, mem = int(node[0]), int(node[1])
+    settings = yaml.safe_load(_profile_with_partition(directory).joinpath("config.yaml").read_text())
+    for resources in [settings["default-resources"], *settings["set-resources"].values()]:
+        if "mem_mb" in resources:
+            resources["mem_mb"] = min(int(resources["mem_mb"]), mem // 2)
+        if "cpus_per_task" in resources:
+            resources["cpus_per_task"] = min(int(resources["cpus_per_task"]), cpus)
+    if starve:
+        fit = settings["set-resources"]["fit_analysis"]
+        fit["mem_mb"] = f"100 if wildcards.analysis == {starve!r} else {fit['mem_mb']}"
+    (directory / "config.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    return directory
+
+
 def _slurm_args(profile: Path, results: Path, logdir: Path) -> list[str]:
     """Options of a run on the local cluster: the profile, plus what a cluster without accounting needs.
 
@@ -134,9 +162,14 @@ def slurm_cluster() -> Iterator[dict[str, str]]:
 @pytest.mark.slurm
 @pytest.mark.slow
 def test_default_pipeline_on_slurm_matches_local_run(slurm_cluster: dict[str, str], tmp_path: Path) -> None:
-    """Every result table of the default pipeline is byte-identical between SLURM and a local --cores 2 run.
+    """The default pipeline through SLURM: a job killed for memory is reported, the rerun resumes only what
+    is missing, and every result table is then byte-identical to a local ``--cores 2`` run.
 
-    Same environment for both (PYTHONHASHSEED=0 as in test_default_run.py; SLURM jobs inherit it).
+    First SLURM run: the profile, except that one analysis asks for 100 MB (less than its Snakemake
+    interpreter needs), so SLURM kills that job; `keep-going` finishes everything else. Second run: the
+    profile as shipped (requests capped to the test node); it must submit only the killed analysis and
+    what depends on it. Same environment
+    for both runs and the local one (PYTHONHASHSEED=0 as in test_default_run.py; SLURM jobs inherit it).
     """
     local_dir, slurm_dir = tmp_path / "local", tmp_path / "slurm"
     env = dict(slurm_cluster, PYTHONHASHSEED="0")
@@ -149,20 +182,43 @@ def test_default_pipeline_on_slurm_matches_local_run(slurm_cluster: dict[str, st
         stderr=subprocess.PIPE,
         text=True,
     )
-    profile = _profile_with_partition(tmp_path / "profile")
-    on_slurm = _snakemake(_slurm_args(profile, slurm_dir, tmp_path / "slurm_logs"), env=env)
-    local_out, local_err = local.communicate(timeout=1500)
-    assert on_slurm.returncode == 0, _failure(on_slurm, "the SLURM run") + "\n" + _cluster_logs(slurm_cluster)
+    try:
+        victim = _small_analysis()
+        profile = _profile_for_node(tmp_path / "profile", env)
+        starved = _profile_for_node(tmp_path / "profile_starved", env, starve=victim)
+        logs = tmp_path / "slurm_logs"
+
+        killed = _snakemake(_slurm_args(starved, slurm_dir, logs), env=env)
+        log = killed.stdout + killed.stderr
+        assert killed.returncode != 0, _failure(killed, "the run with a starved job unexpectedly")
+        assert re.search(
+            rf"Error in rule fit_analysis:.*?SLURM-job '\d+' failed.*?{victim}", log, flags=re.S
+        ), log[-6000:]
+        assert "exceeded memory limit" in "".join(p.read_text() for p in logs.rglob("*.log"))
+        assert not (slurm_dir / "estimates" / f"{victim}.tsv").exists()
+        # one sbatch per cluster job started; keep-going started every job that did not need the killed one
+        started = re.findall(r"^rule (\w+):", log, flags=re.M)
+        assert len(_submitted(log)) == len(started), "each cluster job is one SLURM job"
+        stats = _job_stats(subprocess.CompletedProcess([], 0, log, ""))
+        for rule in ("simulate_cohort", "fit_analysis", "mr_pair"):
+            assert started.count(rule) == stats.get(rule, 0), (rule, started.count(rule), stats)
+
+        rerun = _snakemake(_slurm_args(profile, slurm_dir, logs), env=env)
+        assert rerun.returncode == 0, _failure(rerun, "the rerun") + "\n" + _cluster_logs(slurm_cluster)
+        rerun_log = rerun.stdout + rerun.stderr
+        rerun_rules = sorted(re.findall(r"^rule (\w+):", rerun_log, flags=re.M))
+        assert rerun_rules == ["fit_analysis", "reproduce_review"], rerun_rules
+        assert len(_submitted(rerun_log)) == 2
+        assert f"analysis={victim}" in rerun_log
+
+        local_out, local_err = local.communicate(timeout=1500)
+    finally:
+        if local.poll() is None:
+            local.kill()
+            local.communicate()
     assert local.returncode == 0, _failure(
         subprocess.CompletedProcess([], local.returncode, local_out, local_err), "the local run"
     )
-
-    # the jobs really went through sbatch: one submission per non-local job
-    submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", on_slurm.stdout + on_slurm.stderr)
-    n_jobs = _count_jobs(on_slurm.stdout + on_slurm.stderr)
-    assert submitted, "no job was submitted to SLURM"
-    assert len(set(submitted)) == n_jobs, f"{len(set(submitted))} SLURM jobs for {n_jobs} cluster jobs"
-
     local_tables, slurm_tables = _result_tables(local_dir), _result_tables(slurm_dir)
     assert local_tables, f"the local run wrote no result table under {local_dir}"
     assert sorted(slurm_tables) == sorted(local_tables)
@@ -170,61 +226,27 @@ def test_default_pipeline_on_slurm_matches_local_run(slurm_cluster: dict[str, st
     assert not differing, f"result tables differ between the SLURM and the local run: {differing}"
 
 
-def _count_jobs(log: str) -> int:
-    """Jobs Snakemake sent to the cluster: the job-stats table minus rules run on the submitting host."""
-    stats = _job_stats(subprocess.CompletedProcess([], 0, log, ""))
-    local_rules = {"all", "total"} | set(re.findall(r"localrule (\w+):", log))
-    return sum(n for rule, n in stats.items() if rule not in local_rules)
+def _submitted(log: str) -> set[str]:
+    """SLURM job ids Snakemake submitted, from its output."""
+    return set(re.findall(r"has been submitted with SLURM jobid (\d+)", log))
 
 
 def _cluster_logs(env: dict[str, str]) -> str:
     return subprocess.run([str(SCRIPT), "logs"], env=env, capture_output=True, text=True).stdout
 
 
-def _small_analysis() -> tuple[str, str]:
-    """(analysis, cohort) of the default config whose cohort is smallest: a cheap pair of jobs."""
+def _small_analysis() -> str:
+    """The default analysis on the smallest cohort: the job to starve of memory."""
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     cohorts = config["cohorts"]
-
-    def size(name: str) -> float:
-        return float(cohorts[name].get("simulate", {}).get("n", float("inf")))
-
     analyses = config.get("analyses") or {}
     if not analyses:
-        pytest.fail("config/config.yaml defines no analyses: nothing to run on the cluster")
-    name = min(analyses, key=lambda a: (size(analyses[a]["cohort"]), a))
-    return name, analyses[name]["cohort"]
+        pytest.fail("config/config.yaml defines no analyses: nothing to starve on the cluster")
 
+    def size(name: str) -> float:
+        return float(cohorts[analyses[name]["cohort"]].get("simulate", {}).get("n", float("inf")))
 
-@pytest.mark.slurm
-@pytest.mark.slow
-def test_job_killed_for_memory_is_reported_and_rerun_resumes(
-    slurm_cluster: dict[str, str], tmp_path: Path
-) -> None:
-    """A job the scheduler kills (over its memory request) is reported; the rerun runs only that job."""
-    analysis, cohort = _small_analysis()
-    results = tmp_path / "results"
-    target = results / "estimates" / f"{analysis}.tsv"
-    cohort_table = results / "cohorts" / f"{cohort}.parquet"
-    profile = _profile_with_partition(tmp_path / "profile")
-    args = [str(target), *_slurm_args(profile, results, tmp_path / "slurm_logs")]
-
-    # 100 MB is below what any Snakemake job needs: SLURM kills fit_analysis, the cohort job succeeds
-    killed = _snakemake([*args, "--set-resources", "fit_analysis:mem_mb=100"], env=slurm_cluster)
-    log = killed.stdout + killed.stderr
-    assert killed.returncode != 0, _failure(killed, "the under-provisioned run unexpectedly")
-    assert "Error in rule fit_analysis" in log and "SLURM-job" in log, log[-4000:]
-    slurm_logs = "".join(p.read_text() for p in (tmp_path / "slurm_logs").rglob("*.log"))
-    assert "exceeded memory limit" in slurm_logs, slurm_logs[-4000:]
-    assert cohort_table.exists() and not target.exists()
-
-    # the rerun with the profile's resources submits fit_analysis only and completes
-    rerun = _snakemake(args, env=slurm_cluster)
-    assert rerun.returncode == 0, _failure(rerun, "the rerun")
-    rerun_log = rerun.stdout + rerun.stderr
-    assert "rule simulate_cohort" not in rerun_log and "rule ingest_cohort" not in rerun_log
-    assert len(re.findall(r"has been submitted with SLURM jobid", rerun_log)) == 1
-    assert target.exists()
+    return min(analyses, key=lambda name: (size(name), name))
 
 
 def test_profile_without_partition_names_the_setting(tmp_path: Path) -> None:
