@@ -649,7 +649,7 @@ HEAD_P = 1e-5
 """Variants with p <= HEAD_P are written first, in their own row group, so instrument selection at the usual
 thresholds (5e-8, fallback 5e-6) reads only that group (parquet statistics push-down on ``pval``)."""
 
-ROW_GROUP_ROWS = 1 << 15
+ROW_GROUP_ROWS = 1 << 14
 """Rows per row group after the head: small enough that looking up ~100 instruments in the outcome file
 decodes a few percent of it, large enough for a compact footer."""
 
