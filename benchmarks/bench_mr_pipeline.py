@@ -1,7 +1,8 @@
 """Benchmark: the MR data path on genome-wide files, against a plain pandas baseline.
 
 1. ``full``: two synthetic GWAS of 10 million variants each (gzip TSV, GWAS-SSF columns, written once to --dir):
-   read + standardise both (pyarrow), write the standardised parquet, then for each direction select instruments,
+   read + standardise both (pyarrow), write the standardised parquet (then hand freed arrow memory back to the
+   OS, as the separate Snakemake jobs of the pipeline do by ending), then for each direction select instruments,
    look them up in the outcome, harmonise (with Steiger filtering) and run the full estimator and sensitivity suite
    (default MRSettings: 1000 bootstraps, MR-PRESSO 1000). Target < 60 s, < 3 GB.
 2. ``second``: another pair (p <= 1e-10) reusing the standardised parquet files. Target < 5 s, counted from the
