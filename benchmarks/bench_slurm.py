@@ -5,7 +5,7 @@ Usage: ``.venv/bin/python benchmarks/bench_slurm.py [--keep] [--default-polling]
 Starts the single-node cluster of ``scripts/slurm_local_cluster.sh`` (or reuses it when already running in
 ``MUSCLECOG_SLURM_DIR``), runs the default pipeline locally with ``--cores 2`` and then with the SLURM profile
 (``profiles/slurm`` with the partition filled in, squeue for status, no account), each into its own results
-directory under ``benchmarks/out/slurm``, and prints:
+directory under ``benchmarks/out/slurm`` (requests capped to the node: half its memory, its CPUs), and prints:
 
 - wall time of each run and their ratio;
 - the number of cluster jobs, their summed work (the rules' ``benchmark:`` seconds) and, from squeue, the
@@ -31,6 +31,8 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "slurm_local_cluster.sh"
@@ -79,6 +81,20 @@ def squeue_times(run_id: str, env: dict[str, str]) -> list[tuple[datetime, datet
     return rows
 
 
+def capped_profile(env: dict[str, str]) -> str:
+    """The shipped profile, partition `debug`, requests capped to this node (half its memory, its CPUs)."""
+    cpus, mem = map(int, subprocess.run(
+        ["sinfo", "-h", "-N", "-p", "debug", "-o", "%c %m"], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()[:2])  # fmt: skip
+    settings = yaml.safe_load(PROFILE.read_text().replace("FILL_IN_PARTITION", "debug"))
+    for resources in [settings["default-resources"], *settings["set-resources"].values()]:
+        if "mem_mb" in resources:
+            resources["mem_mb"] = min(int(resources["mem_mb"]), mem // 2)
+        if "cpus_per_task" in resources:
+            resources["cpus_per_task"] = min(int(resources["cpus_per_task"]), cpus)
+    return yaml.safe_dump(settings, sort_keys=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="leave the cluster running afterwards")
@@ -96,7 +112,7 @@ def main() -> None:
         shutil.rmtree(OUT, ignore_errors=True)
         profile = OUT / "profile"
         profile.mkdir(parents=True)
-        (profile / "config.yaml").write_text(PROFILE.read_text().replace("FILL_IN_PARTITION", "debug"))
+        (profile / "config.yaml").write_text(capped_profile(env))
 
         local_cmd = [str(SNAKEMAKE), "--nolock", "--cores", "2", "--config", f"results_dir={OUT / 'local'}"]
         local_wall, local_rss, _ = run(local_cmd, env, OUT / "local.log")
