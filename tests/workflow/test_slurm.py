@@ -161,66 +161,50 @@ def slurm_cluster() -> Iterator[dict[str, str]]:
 
 @pytest.mark.slurm
 @pytest.mark.slow
-def test_default_pipeline_on_slurm_matches_local_run(slurm_cluster: dict[str, str], tmp_path: Path) -> None:
+def test_default_pipeline_on_slurm_matches_local_run(
+    slurm_cluster: dict[str, str], default_run: Path, tmp_path: Path
+) -> None:
     """The default pipeline through SLURM: a job killed for memory is reported, the rerun resumes only what
-    is missing, and every result table is then byte-identical to a local ``--cores 2`` run.
+    is missing, and every result table is then byte-identical to the session's local ``--cores 2`` run
+    (the ``default_run`` fixture of tests/workflow/conftest.py).
 
     First SLURM run: the profile, except that one analysis asks for 100 MB (less than its Snakemake
     interpreter needs), so SLURM kills that job; `keep-going` finishes everything else. Second run: the
     profile as shipped (requests capped to the test node); it must submit only the killed analysis and
-    what depends on it. Same environment
-    for both runs and the local one (PYTHONHASHSEED=0 as in test_default_run.py; SLURM jobs inherit it).
+    what depends on it. Same environment as the local run (PYTHONHASHSEED=0; SLURM jobs inherit it).
     """
-    local_dir, slurm_dir = tmp_path / "local", tmp_path / "slurm"
+    slurm_dir = tmp_path / "slurm"
     env = dict(slurm_cluster, PYTHONHASHSEED="0")
-    # the local run goes on while the cluster run waits on the scheduler
-    local = subprocess.Popen(
-        [str(SNAKEMAKE), "--nolock", "--cores", "2", "--config", f"results_dir={local_dir}"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    victim = _small_analysis()
+    profile = _profile_for_node(tmp_path / "profile", env)
+    starved = _profile_for_node(tmp_path / "profile_starved", env, starve=victim)
+    logs = tmp_path / "slurm_logs"
+
+    killed = _snakemake(_slurm_args(starved, slurm_dir, logs), env=env)
+    log = killed.stdout + killed.stderr
+    assert killed.returncode != 0, _failure(killed, "the run with a starved job unexpectedly")
+    assert re.search(rf"Error in rule fit_analysis:.*?SLURM-job '\d+' failed.*?{victim}", log, flags=re.S), (
+        log[-6000:]
     )
-    try:
-        victim = _small_analysis()
-        profile = _profile_for_node(tmp_path / "profile", env)
-        starved = _profile_for_node(tmp_path / "profile_starved", env, starve=victim)
-        logs = tmp_path / "slurm_logs"
+    assert "exceeded memory limit" in "".join(p.read_text() for p in logs.rglob("*.log"))
+    assert not (slurm_dir / "estimates" / f"{victim}.tsv").exists()
+    # one sbatch per cluster job started; keep-going started every job that did not need the killed one
+    started = re.findall(r"^rule (\w+):", log, flags=re.M)
+    assert len(_submitted(log)) == len(started), "each cluster job is one SLURM job"
+    stats = _job_stats(subprocess.CompletedProcess([], 0, log, ""))
+    for rule in ("simulate_cohort", "fit_analysis", "mr_pair"):
+        assert started.count(rule) == stats.get(rule, 0), (rule, started.count(rule), stats)
 
-        killed = _snakemake(_slurm_args(starved, slurm_dir, logs), env=env)
-        log = killed.stdout + killed.stderr
-        assert killed.returncode != 0, _failure(killed, "the run with a starved job unexpectedly")
-        assert re.search(
-            rf"Error in rule fit_analysis:.*?SLURM-job '\d+' failed.*?{victim}", log, flags=re.S
-        ), log[-6000:]
-        assert "exceeded memory limit" in "".join(p.read_text() for p in logs.rglob("*.log"))
-        assert not (slurm_dir / "estimates" / f"{victim}.tsv").exists()
-        # one sbatch per cluster job started; keep-going started every job that did not need the killed one
-        started = re.findall(r"^rule (\w+):", log, flags=re.M)
-        assert len(_submitted(log)) == len(started), "each cluster job is one SLURM job"
-        stats = _job_stats(subprocess.CompletedProcess([], 0, log, ""))
-        for rule in ("simulate_cohort", "fit_analysis", "mr_pair"):
-            assert started.count(rule) == stats.get(rule, 0), (rule, started.count(rule), stats)
+    rerun = _snakemake(_slurm_args(profile, slurm_dir, logs), env=env)
+    assert rerun.returncode == 0, _failure(rerun, "the rerun") + "\n" + _cluster_logs(slurm_cluster)
+    rerun_log = rerun.stdout + rerun.stderr
+    rerun_rules = sorted(re.findall(r"^rule (\w+):", rerun_log, flags=re.M))
+    assert rerun_rules == ["fit_analysis", "reproduce_review"], rerun_rules
+    assert len(_submitted(rerun_log)) == 2
+    assert f"analysis={victim}" in rerun_log
 
-        rerun = _snakemake(_slurm_args(profile, slurm_dir, logs), env=env)
-        assert rerun.returncode == 0, _failure(rerun, "the rerun") + "\n" + _cluster_logs(slurm_cluster)
-        rerun_log = rerun.stdout + rerun.stderr
-        rerun_rules = sorted(re.findall(r"^rule (\w+):", rerun_log, flags=re.M))
-        assert rerun_rules == ["fit_analysis", "reproduce_review"], rerun_rules
-        assert len(_submitted(rerun_log)) == 2
-        assert f"analysis={victim}" in rerun_log
-
-        local_out, local_err = local.communicate(timeout=1500)
-    finally:
-        if local.poll() is None:
-            local.kill()
-            local.communicate()
-    assert local.returncode == 0, _failure(
-        subprocess.CompletedProcess([], local.returncode, local_out, local_err), "the local run"
-    )
-    local_tables, slurm_tables = _result_tables(local_dir), _result_tables(slurm_dir)
-    assert local_tables, f"the local run wrote no result table under {local_dir}"
+    local_tables, slurm_tables = _result_tables(default_run), _result_tables(slurm_dir)
+    assert local_tables, f"the local run wrote no result table under {default_run}"
     assert sorted(slurm_tables) == sorted(local_tables)
     differing = [name for name in local_tables if local_tables[name] != slurm_tables[name]]
     assert not differing, f"result tables differ between the SLURM and the local run: {differing}"
