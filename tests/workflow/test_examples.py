@@ -16,6 +16,7 @@ EXAMPLES = {
     "paquid.yaml": ("paquid_dir", "longitudinal", ["cohorts/paquid.flow.tsv"]),
     "mr_bmi_chd.yaml": ("mr_data_dir", "mr", ["mr/bmi__chd/estimates.tsv", "mr/bmi__chd/harmonised.tsv"]),
     "mr_mvpa_alzheimers.yaml": ("mr_data_dir", "mr", ["mr/mvpa__alzheimers/estimates.tsv"]),
+    "mr_lipids_chd.yaml": ("mr_data_dir", "mr", ["mr/ldl__chd/estimates.tsv", "mr/ldl__chd/multivariable.tsv"]),
 }
 
 

@@ -56,24 +56,7 @@ rule mr_pair:
         exposure=get_pair_exposure,
         outcome=get_pair_outcome,
     output:
-        **{
-            name: report(
-                f"{OUT}/mr/{{pair}}/{name}.tsv",
-                caption=f"../report/mr_{'estimates' if name == 'estimates' else 'table'}.rst",
-                category="Mendelian randomization",
-                subcategory="{pair}",
-            )
-            for name in MR_TABLES
-        },
-        **{
-            name: report(
-                f"{OUT}/mr/{{pair}}/{name}.png",
-                caption="../report/mr_figure.rst",
-                category="Mendelian randomization",
-                subcategory="{pair}",
-            )
-            for name in MR_FIGURES
-        },
+        **mr_pair_outputs(MR_TABLES),
     log:
         f"{OUT}/logs/mr/{{pair}}.log",
     benchmark:
@@ -95,30 +78,34 @@ rule mr_harmonised:
     input:
         harmonised=get_harmonised_table,
     output:
-        **{
-            name: report(
-                f"{OUT}/mr/{{pair}}/{name}.tsv",
-                caption=f"../report/mr_{'estimates' if name == 'estimates' else 'table'}.rst",
-                category="Mendelian randomization",
-                subcategory="{pair}",
-            )
-            for name in MR_TABLES
-        },
-        **{
-            name: report(
-                f"{OUT}/mr/{{pair}}/{name}.png",
-                caption="../report/mr_figure.rst",
-                category="Mendelian randomization",
-                subcategory="{pair}",
-            )
-            for name in MR_FIGURES
-        },
+        **mr_pair_outputs(MR_TABLES),
     log:
         f"{OUT}/logs/mr/{{pair}}.log",
     benchmark:
         f"{OUT}/benchmarks/mr/{{pair}}.tsv"
     wildcard_constraints:
         pair=names_regex(HARMONISED_PAIRS),
+    conda:
+        "../envs/musclecog.yaml"
+    params:
+        spec=get_pair_spec,
+        settings=get_pair_settings,
+        seed=get_pair_seed,
+    script:
+        "../scripts/run_mr_pair.py"
+
+
+rule mr_harmonised_multivariable:
+    input:
+        harmonised=get_harmonised_table,
+    output:
+        **mr_pair_outputs(MR_TABLES + ["multivariable"]),
+    log:
+        f"{OUT}/logs/mr/{{pair}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/mr/{{pair}}.tsv"
+    wildcard_constraints:
+        pair=names_regex(MULTIVARIABLE_PAIRS),
     conda:
         "../envs/musclecog.yaml"
     params:

@@ -1,7 +1,7 @@
 # Mendelian randomization: configuration checks and input functions of workflow/rules/mr.smk.
 from musclecog.config import substitute_placeholders
 from musclecog.mr.analysis import MRSettings
-from musclecog.mr.pipeline import pair_jobs
+from musclecog.mr.pipeline import adjust_columns, pair_jobs, read_harmonised
 from musclecog.simulate.gwas import GWAS_FAMILY
 
 GWAS = CONFIG.get("gwas") or {}
@@ -21,6 +21,30 @@ MR_TABLES = [
 MR_FIGURES = ["scatter", "forest", "funnel", "leave_one_out_plot"]
 
 
+def mr_pair_outputs(tables):
+    """The output files of one pair job: tables (TSV) and figures (PNG), all in the report."""
+    return {
+        **{
+            name: report(
+                f"{OUT}/mr/{{pair}}/{name}.tsv",
+                caption=f"../report/mr_{'estimates' if name == 'estimates' else 'table'}.rst",
+                category="Mendelian randomization",
+                subcategory="{pair}",
+            )
+            for name in tables
+        },
+        **{
+            name: report(
+                f"{OUT}/mr/{{pair}}/{name}.png",
+                caption="../report/mr_figure.rst",
+                category="Mendelian randomization",
+                subcategory="{pair}",
+            )
+            for name in MR_FIGURES
+        },
+    }
+
+
 def check_mr_config():
     """Fail at start-up on anything the pair jobs would only find later."""
     jobs = pair_jobs(CONFIG.get("mr"))
@@ -34,6 +58,7 @@ def check_mr_config():
                 raise ConfigError(
                     f"config: 'mr.{job['_entry']}.harmonised' points to {job['harmonised']!r}, which does not exist"
                 )
+            read_harmonised(job["harmonised"], job, nrows=0)
         else:
             builds = {
                 t: GWAS[t].get("build") for t in (job["exposure"], job["outcome"])
@@ -62,7 +87,12 @@ try:
 except MusclecogError as exc:
     sys.exit(f"musclecog {type(exc).__name__}: {exc}")
 GWAS_PAIRS = sorted(key for key, job in MR_JOBS.items() if "harmonised" not in job)
-HARMONISED_PAIRS = sorted(key for key, job in MR_JOBS.items() if "harmonised" in job)
+HARMONISED_PAIRS = sorted(
+    key
+    for key, job in MR_JOBS.items()
+    if "harmonised" in job and not adjust_columns(job)
+)
+MULTIVARIABLE_PAIRS = sorted(key for key, job in MR_JOBS.items() if adjust_columns(job))
 
 
 wildcard_constraints:
@@ -115,4 +145,6 @@ def get_mr_outputs():
     for pair in MR_JOBS:
         outputs += [f"{OUT}/mr/{pair}/{name}.tsv" for name in MR_TABLES]
         outputs += [f"{OUT}/mr/{pair}/{name}.png" for name in MR_FIGURES]
+        if pair in MULTIVARIABLE_PAIRS:
+            outputs.append(f"{OUT}/mr/{pair}/multivariable.tsv")
     return outputs

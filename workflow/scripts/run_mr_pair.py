@@ -1,4 +1,4 @@
-"""Rules mr_pair / mr_harmonised: instruments -> harmonise -> estimator suite for one exposure__outcome pair."""
+"""Rules mr_pair / mr_harmonised / mr_harmonised_multivariable: instruments -> harmonise -> estimator suite for one exposure__outcome pair."""
 
 import shutil
 
@@ -20,5 +20,7 @@ with log_to(snakemake.log[0]) as log:
         shutil.rmtree(params.workdir, ignore_errors=True)
     figures = {"scatter": out.scatter, "forest": out.forest, "funnel": out.funnel,
                "leave_one_out": out.leave_one_out_plot}
-    write_pair(pair, {name: out[name] for name in TABLES}, figures)
+    # multivariable.tsv: only pairs with adjust_for (rule mr_harmonised_multivariable)
+    tables = TABLES + (["multivariable"] if "multivariable" in out.keys() else [])
+    write_pair(pair, {name: out[name] for name in tables}, figures)
     log.info("%s: %d instruments used", snakemake.wildcards.pair, int(pair.harmonised["mr_keep"].sum()))

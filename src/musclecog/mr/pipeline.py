@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 PAIR_KEYS = frozenset({
     "exposure", "outcome", "bidirectional", "harmonised", "exposure_name", "outcome_name", "description",
     "p_threshold", "fallback_p_threshold", "min_instruments", "clump", "clump_r2", "clump_kb", "reference_panel",
-    "plink", "steiger_filter", "exclude_snps", "action", "ambiguity_band", "settings",
+    "plink", "steiger_filter", "exclude_snps", "action", "ambiguity_band", "settings", "columns", "id_from_row",
+    "adjust_for",
 })
 """Keys of an ``mr:`` entry (the schema workflow/schemas/mr.schema.yaml lists the same)."""
 
@@ -46,6 +47,7 @@ class PairResult:
     instruments: pd.DataFrame
     flow: pd.DataFrame
     result: Any  # musclecog.mr.analysis.MRResult
+    multivariable: pd.DataFrame | None = None
 
 
 def pair_jobs(mr_config: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -65,6 +67,16 @@ def pair_jobs(mr_config: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
         unknown = sorted(set(entry) - PAIR_KEYS)
         if unknown:
             raise ConfigError(f"config: '{where}' has unknown keys {unknown}; allowed: {sorted(PAIR_KEYS)}")
+        if "harmonised" not in entry:
+            given = sorted({"columns", "id_from_row", "adjust_for"} & set(entry))
+            if given:
+                raise ConfigError(
+                    f"config: '{where}' gives {given}, which apply only to a 'harmonised:' table (multivariable MR "
+                    "of GWAS traits is not supported yet); harmonise the exposures and the outcome into one table "
+                    "and give it as 'harmonised:'"
+                )
+        else:
+            check_harmonised_options(entry, where)
         if "harmonised" in entry:
             if "exposure" in entry or "outcome" in entry:
                 raise ConfigError(f"config: '{where}' gives both 'harmonised' and exposure/outcome traits; use one")
@@ -89,6 +101,33 @@ def pair_jobs(mr_config: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
             spec["_entry"] = name
             jobs[key] = spec
     return jobs
+
+
+def check_harmonised_options(entry: Mapping[str, Any], where: str) -> None:
+    """Check the types of ``columns``, ``id_from_row`` and ``adjust_for`` of a ``harmonised:`` entry."""
+    cols = entry.get("columns", {})
+    if not isinstance(cols, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in cols.items()):
+        raise ConfigError(f"config: '{where}.columns' must map source column -> TwoSampleMR name, got {cols!r}")
+    targets = list(cols.values())
+    if len(set(targets)) < len(targets):
+        raise ConfigError(f"config: '{where}.columns' maps two source columns to the same name: {cols!r}")
+    if not isinstance(entry.get("id_from_row", False), bool):
+        raise ConfigError(f"config: '{where}.id_from_row' must be true or false, got {entry['id_from_row']!r}")
+    adjust = entry.get("adjust_for", {})
+    if not isinstance(adjust, Mapping) or not all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in adjust.items()):
+        raise ConfigError(
+            f"config: '{where}.adjust_for' must map exposure label -> beta column of the table "
+            f"(e.g. {{hdl: hdlc}}), got {adjust!r}"
+        )
+    exp = str(entry.get("exposure_name") or "")
+    if exp and exp in adjust:
+        raise ConfigError(f"config: '{where}.adjust_for' repeats the main exposure {exp!r}; list only the others")
+
+
+def adjust_columns(spec: Mapping[str, Any]) -> dict[str, str]:
+    """``adjust_for`` of a pair: exposure label -> beta column (empty when the pair is univariable)."""
+    return dict(spec.get("adjust_for") or {})
 
 
 def _with_meta(df: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
@@ -203,19 +242,45 @@ def run_pair(
                       flow=flow_frame(flow_rows), result=result)
 
 
-def read_harmonised(path: str | Path) -> pd.DataFrame:
-    """Read an already harmonised table in TwoSampleMR's column names (csv or tsv, optionally gzip)."""
+def read_harmonised(path: str | Path, spec: Mapping[str, Any] | None = None, nrows: int | None = None) -> pd.DataFrame:
+    """Read an already harmonised table in TwoSampleMR's column names (csv or tsv, optionally gzip).
+
+    ``spec`` (the pair's config entry) may rename source columns first (``columns: {source: TwoSampleMR name}``),
+    number the variants when the table has no ids (``id_from_row: true`` -> ``SNP`` = ``row1``, ``row2``, ... in
+    file order) and name further exposures' beta columns (``adjust_for``), which must exist. ``nrows=0`` checks
+    the header only (start-up check).
+    """
+    spec = spec or {}
+    where = f"mr.{spec.get('_entry', '<pair>')}"
     path = Path(path)
     if not path.exists():
-        raise DataError(f"harmonised table {path} does not exist; correct 'mr.<pair>.harmonised'")
+        raise DataError(f"harmonised table {path} does not exist; correct '{where}.harmonised'")
     sep = "\t" if ".tsv" in path.name or ".txt" in path.name else ","
-    df = pd.read_csv(path, sep=sep)
+    df = pd.read_csv(path, sep=sep, nrows=nrows)
+    present = show_values(list(df.columns), limit=20)
+    cols = dict(spec.get("columns") or {})
+    missing_src = [c for c in cols if c not in df.columns]
+    if missing_src:
+        raise DataError(f"'{where}.columns' names {missing_src}, not columns of {path}; columns present: {present}")
+    adjust = adjust_columns(spec)
+    missing_adj = [c for c in adjust.values() if c not in df.columns]
+    if missing_adj:
+        raise DataError(f"'{where}.adjust_for' names {missing_adj}, not columns of {path}; columns present: {present}")
+    adj = df[list(adjust.values())].copy()
+    df = df.rename(columns=cols)
+    if spec.get("id_from_row"):
+        if "SNP" in df.columns:
+            raise DataError(f"{path} already has a SNP column; remove 'id_from_row' from '{where}'")
+        df.insert(0, "SNP", [f"row{i + 1}" for i in range(len(df))])
+    for label, col in adjust.items():
+        df[f"beta.{label}"] = adj[col].to_numpy()
     need = ["SNP", "beta.exposure", "se.exposure", "beta.outcome", "se.outcome"]
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise DataError(
-            f"harmonised table {path} lacks the columns {missing} (TwoSampleMR names required: {need}); "
-            f"columns present: {show_values(list(df.columns), limit=20)}"
+            f"harmonised table {path} lacks the columns {missing} (TwoSampleMR names required: {need}; rename "
+            f"source columns with '{where}.columns', number variants with '{where}.id_from_row: true'); "
+            f"columns present: {present}"
         )
     if "mr_keep" not in df.columns:
         df["mr_keep"] = True
@@ -227,7 +292,7 @@ def run_harmonised(path: str | Path, spec: Mapping[str, Any], mr_settings: Any, 
     """The estimator suite on an already harmonised table, with ``exclude_snps`` applied (``mr_keep`` False)."""
     from musclecog.mr.analysis import run_mr
 
-    data = read_harmonised(path)
+    data = read_harmonised(path, spec)
     exposure = str(spec.get("exposure_name") or "exposure")
     outcome = str(spec.get("outcome_name") or "outcome")
     flow_rows = [flow_row("read", len(data), len(data), f"harmonised rows read from {Path(path).name}")]
@@ -248,7 +313,61 @@ def run_harmonised(path: str | Path, spec: Mapping[str, Any], mr_settings: Any, 
     n_keep = int(data["mr_keep"].sum())
     flow_rows.append(flow_row("mr_keep", len(data), n_keep, "instruments used by the estimators"))
     result = run_mr(data, mr_settings, exposure, outcome, seed)
-    return PairResult(harmonised=data, instruments=pd.DataFrame(), flow=flow_frame(flow_rows), result=result)
+    adjust = adjust_columns(spec)
+    mv = None
+    if adjust:
+        mv = multivariable_table(data, exposure, outcome, list(adjust), mr_settings, binary=result.binary_outcome,
+                                 analysis=f"{exposure}__{outcome}")
+    return PairResult(harmonised=data, instruments=pd.DataFrame(), flow=flow_frame(flow_rows), result=result,
+                      multivariable=mv)
+
+
+def multivariable_table(data: pd.DataFrame, exposure: str, outcome: str, adjust: list[str], mr_settings: Any,
+                        binary: bool = False, analysis: str | None = None) -> pd.DataFrame:
+    """Multivariable IVW of the outcome on the exposure and the ``adjust`` exposures (``beta.<label>`` columns)
+    over the ``mr_keep`` variants, as tidy rows (method ``Multivariable IVW``, one per exposure; odds ratios too
+    for a binary outcome). Multiplicative random effects as MendelianRandomization ``mr_mvivw`` (default
+    ``model = "default"``): se scaled by max(1, residual standard error).
+
+    Raises
+    ------
+    DataError
+        A used variant lacks an association with an adjusting exposure; too few variants; collinear exposures.
+    """
+    from scipy import stats
+
+    from musclecog.mr.sensitivity import multivariable_ivw
+    from musclecog.results import tidy_frame
+
+    keep = data["mr_keep"].to_numpy(bool)
+    used = data.loc[keep]
+    cols = ["beta.exposure"] + [f"beta.{a}" for a in adjust]
+    bx = used[cols].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(bx).all(axis=1)
+    if bad.any():
+        where = [c for c, b in zip(cols, (~np.isfinite(bx)).any(axis=0), strict=True) if b]
+        raise DataError(
+            f"{exposure} -> {outcome} multivariable MR: variants {show_values(used['SNP'][bad].tolist())} lack a "
+            f"numeric association in {where}; fill them "
+            "or set mr_keep FALSE for them in the table"
+        )
+    res = multivariable_ivw(bx, used["beta.outcome"].to_numpy(float), used["se.outcome"].to_numpy(float),
+                            exposures=[exposure, *adjust], model="random")
+    z = stats.norm.isf(mr_settings.alpha / 2)
+    base = {"analysis": analysis or f"{exposure}__{outcome}", "cohort": "summary_statistics",
+            "method": "Multivariable IVW", "outcome": outcome, "term": "causal_effect", "stratum": "overall"}
+    rows = []
+    for r in res.estimates.itertuples(index=False):
+        others = [e for e in [exposure, *adjust] if e != r.exposure]
+        row = {**base, "exposure": r.exposure, "estimate": r.b, "std_error": r.se, "conf_low": r.b - z * r.se,
+               "conf_high": r.b + z * r.se, "p_value": r.pval, "n": int(r.nsnp), "nsnp": int(r.nsnp),
+               "scale": "beta", "note": f"adjusted for {', '.join(others)}; multiplicative random effects; "
+               f"residual se {res.sigma:.4g}, Q {res.Q:.4g} on {res.Q_df} df (p {res.Q_pval:.3g})"}
+        rows.append(row)
+    if binary:
+        rows += [{**r, "scale": "odds_ratio", "estimate": np.exp(r["estimate"]), "conf_low": np.exp(r["conf_low"]),
+                  "conf_high": np.exp(r["conf_high"])} for r in list(rows)]
+    return tidy_frame(rows)
 
 
 def write_pair(pair: PairResult, tables: Mapping[str, str | Path], figures: Mapping[str, str | Path]) -> None:
@@ -264,6 +383,10 @@ def write_pair(pair: PairResult, tables: Mapping[str, str | Path], figures: Mapp
             df = pair.instruments
         elif name == "flow":
             df = pair.flow
+        elif name == "multivariable":
+            if pair.multivariable is None:
+                raise ValueError("multivariable.tsv requested for a pair without adjust_for")
+            df = pair.multivariable
         elif name in res_tables:
             df = res_tables[name]
         else:
