@@ -53,9 +53,12 @@ def test_pair_jobs_rejects_bad_options(bad) -> None:
         pair_jobs({"lipids": {**ENTRY, **bad}})
 
 
-def test_adjust_for_needs_a_harmonised_table() -> None:
-    with pytest.raises(ConfigError, match="only to a 'harmonised:' table"):
+def test_adjust_for_beta_columns_need_a_harmonised_table() -> None:
+    """A GWAS pair's adjust_for names traits (tests/unit/test_mr_mvmr_gwas.py), not beta columns."""
+    with pytest.raises(ConfigError, match="list of gwas traits"):
         pair_jobs({"p": {"exposure": "a", "outcome": "b", "adjust_for": {"c": "beta"}}})
+    with pytest.raises(ConfigError, match="only to a 'harmonised:' table"):
+        pair_jobs({"p": {"exposure": "a", "outcome": "b", "id_from_row": True}})
 
 
 def test_read_harmonised_renames_numbers_and_adds_betas(table: Path) -> None:

@@ -74,6 +74,30 @@ rule mr_pair:
         "../scripts/run_mr_pair.py"
 
 
+rule mr_pair_multivariable:
+    input:
+        exposure=get_pair_exposure,
+        outcome=get_pair_outcome,
+        adjust=get_pair_adjust,
+    output:
+        **mr_pair_outputs(MR_TABLES + ["multivariable"]),
+    log:
+        f"{OUT}/logs/mr/{{pair}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/mr/{{pair}}.tsv"
+    wildcard_constraints:
+        pair=names_regex(GWAS_MULTIVARIABLE_PAIRS),
+    conda:
+        "../envs/musclecog.yaml"
+    params:
+        spec=get_pair_spec,
+        settings=get_pair_settings,
+        seed=get_pair_seed,
+        workdir=f"{OUT}/mr/{{pair}}/plink_tmp",
+    script:
+        "../scripts/run_mr_pair.py"
+
+
 rule mr_harmonised:
     input:
         harmonised=get_harmonised_table,

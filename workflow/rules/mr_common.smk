@@ -1,7 +1,12 @@
 # Mendelian randomization: configuration checks and input functions of workflow/rules/mr.smk.
 from musclecog.config import substitute_placeholders
 from musclecog.mr.analysis import MRSettings
-from musclecog.mr.pipeline import adjust_columns, pair_jobs, read_harmonised
+from musclecog.mr.pipeline import (
+    adjust_columns,
+    adjust_traits,
+    pair_jobs,
+    read_harmonised,
+)
 from musclecog.simulate.gwas import GWAS_FAMILY
 
 GWAS = CONFIG.get("gwas") or {}
@@ -60,8 +65,15 @@ def check_mr_config():
                 )
             read_harmonised(job["harmonised"], job, nrows=0)
         else:
+            unknown = [t for t in adjust_traits(job) if t not in GWAS]
+            if unknown:
+                raise ConfigError(
+                    f"config: 'mr.{job['_entry']}.adjust_for' names {unknown}, not traits of the gwas "
+                    f"section; defined traits: {sorted(GWAS)}"
+                )
             builds = {
-                t: GWAS[t].get("build") for t in (job["exposure"], job["outcome"])
+                t: GWAS[t].get("build")
+                for t in (job["exposure"], job["outcome"], *adjust_traits(job))
             }
             declared = {t: b for t, b in builds.items() if b}
             if len({str(b).lower() for b in declared.values()}) > 1:
@@ -86,7 +98,14 @@ try:
     MR_JOBS = check_mr_config()
 except MusclecogError as exc:
     sys.exit(f"musclecog {type(exc).__name__}: {exc}")
-GWAS_PAIRS = sorted(key for key, job in MR_JOBS.items() if "harmonised" not in job)
+GWAS_PAIRS = sorted(
+    key
+    for key, job in MR_JOBS.items()
+    if "harmonised" not in job and not adjust_traits(job)
+)
+GWAS_MULTIVARIABLE_PAIRS = sorted(
+    key for key, job in MR_JOBS.items() if adjust_traits(job)
+)
 HARMONISED_PAIRS = sorted(
     key
     for key, job in MR_JOBS.items()
@@ -135,6 +154,10 @@ def get_pair_outcome(wildcards):
     return f"{OUT}/gwas/{MR_JOBS[wildcards.pair]['outcome']}.parquet"
 
 
+def get_pair_adjust(wildcards):
+    return [f"{OUT}/gwas/{t}.parquet" for t in adjust_traits(MR_JOBS[wildcards.pair])]
+
+
 def get_harmonised_table(wildcards):
     return MR_JOBS[wildcards.pair]["harmonised"]
 
@@ -145,6 +168,6 @@ def get_mr_outputs():
     for pair in MR_JOBS:
         outputs += [f"{OUT}/mr/{pair}/{name}.tsv" for name in MR_TABLES]
         outputs += [f"{OUT}/mr/{pair}/{name}.png" for name in MR_FIGURES]
-        if pair in MULTIVARIABLE_PAIRS:
+        if pair in MULTIVARIABLE_PAIRS or pair in GWAS_MULTIVARIABLE_PAIRS:
             outputs.append(f"{OUT}/mr/{pair}/multivariable.tsv")
     return outputs

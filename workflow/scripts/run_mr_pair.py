@@ -1,4 +1,5 @@
-"""Rules mr_pair / mr_harmonised / mr_harmonised_multivariable: instruments -> harmonise -> estimator suite for one exposure__outcome pair."""
+"""Rules mr_pair / mr_pair_multivariable / mr_harmonised / mr_harmonised_multivariable: instruments -> harmonise ->
+estimator suite for one exposure__outcome pair (multivariable IVW too when the pair has adjust_for)."""
 
 import shutil
 
@@ -15,12 +16,14 @@ with log_to(snakemake.log[0]) as log:
     if "harmonised" in snakemake.input.keys():
         pair = run_harmonised(snakemake.input.harmonised, params.spec, settings, params.seed)
     else:
+        adjust = snakemake.input.get("adjust", [])
+        adjust = [adjust] if isinstance(adjust, str) else list(adjust)
         pair = run_pair(snakemake.input.exposure, snakemake.input.outcome, params.spec, settings, params.seed,
-                        workdir=params.workdir, threads=snakemake.threads)
+                        workdir=params.workdir, threads=snakemake.threads, adjust_parquets=adjust)
         shutil.rmtree(params.workdir, ignore_errors=True)
     figures = {"scatter": out.scatter, "forest": out.forest, "funnel": out.funnel,
                "leave_one_out": out.leave_one_out_plot}
-    # multivariable.tsv: only pairs with adjust_for (rule mr_harmonised_multivariable)
+    # multivariable.tsv: only pairs with adjust_for (rules mr_pair_multivariable, mr_harmonised_multivariable)
     tables = TABLES + (["multivariable"] if "multivariable" in out.keys() else [])
     write_pair(pair, {name: out[name] for name in tables}, figures)
     log.info("%s: %d instruments used", snakemake.wildcards.pair, int(pair.harmonised["mr_keep"].sum()))

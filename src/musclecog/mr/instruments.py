@@ -333,3 +333,92 @@ def select_instruments(
     }])
     return InstrumentSelection(data=inst, flow=flow_frame(flow), notes=tuple(notes), p_threshold=used,
                                clump_label=label, summary=summary)
+
+
+@dataclass(frozen=True)
+class MultivariableInstruments:
+    """Instruments of a multivariable MR: the clumped union over the exposures (``SNP, chr, pos, pval`` with
+    ``pval`` the smallest p across the traits and ``trait`` the one that p comes from) and the flow table."""
+
+    data: pd.DataFrame
+    flow: pd.DataFrame
+    clump_label: str
+
+
+def select_multivariable_instruments(
+    parquet_paths: list[str | Path], settings: InstrumentSettings, workdir: str | Path | None = None,
+    threads: int = 1,
+) -> MultivariableInstruments:
+    """Instruments for multivariable MR, as TwoSampleMR's ``mv_extract_exposures``: each exposure's variants with
+    p <= ``p_threshold`` (no fallback threshold), their union (minus ``exclude_snps``), clumped together on the
+    smallest p of each variant across the exposures with the pair's clumping method.
+
+    Parameters
+    ----------
+    parquet_paths : list of path
+        Standardised GWAS tables of the exposures (the main one first).
+    settings : InstrumentSettings
+    workdir : path, optional
+        Scratch folder for PLINK files.
+    threads : int
+
+    Returns
+    -------
+    MultivariableInstruments
+
+    Raises
+    ------
+    DataError
+        No variant passes the threshold in any exposure; distance clumping without positions; PLINK errors.
+    """
+    flow: list[dict[str, Any]] = []
+    parts = []
+    for path in parquet_paths:
+        meta = read_meta(path)
+        trait = meta.get("trait", str(path))
+        sig = read_standardised(path, columns=["SNP", "chr", "pos", "pval"],
+                                filters=[("pval", "<=", settings.p_threshold)])
+        flow.append(flow_row(f"multivariable.instruments.p_threshold.{trait}", int(meta.get("n_variants", len(sig))),
+                             len(sig), f"excluded: p > {settings.p_threshold:g} in {trait}"))
+        parts.append(sig.assign(trait=trait))
+    cand = pd.concat(parts, ignore_index=True)
+    n_all = len(cand)
+    # smallest p per variant across the traits (ties: the earlier trait, i.e. the main exposure first)
+    cand = cand.sort_values("pval", kind="stable").drop_duplicates("SNP", keep="first").reset_index(drop=True)
+    flow.append(flow_row("multivariable.instruments.union", n_all, len(cand),
+                         "note: variants passing in several exposures counted once (smallest p kept)"))
+    if settings.exclude_snps:
+        n_in = len(cand)
+        cand = cand.loc[~cand["SNP"].isin(settings.exclude_snps)].reset_index(drop=True)
+        flow.append(flow_row("multivariable.instruments.exclude_snps", n_in, len(cand),
+                             f"excluded: listed in exclude_snps ({', '.join(settings.exclude_snps)})"))
+    if cand.empty:
+        raise DataError(
+            f"multivariable MR: no variant with p <= {settings.p_threshold:g} in any of {[str(p) for p in parquet_paths]}. "
+            "Loosen p_threshold or check the GWAS files."
+        )
+    method = settings.clump_method
+    label = {"plink": f"plink (r2 < {settings.clump_r2}, {settings.clump_kb} kb, panel {settings.reference_panel})",
+             "distance": DISTANCE_LABEL.format(kb=settings.clump_kb), "none": "none (variants may be in LD)"}[method]
+    if method == "distance":
+        has_pos = cand["chr"].notna().to_numpy() & cand["pos"].notna().to_numpy()
+        if not has_pos.all():
+            flow.append(flow_row("multivariable.instruments.no_position", len(cand), int(has_pos.sum()),
+                                 "excluded: no chromosome/position, cannot be clumped by distance"))
+            cand = cand.loc[has_pos].reset_index(drop=True)
+        keep = clump_by_distance(cand["chr"].to_numpy(), cand["pos"].to_numpy(float), cand["pval"].to_numpy(float),
+                                 settings.clump_kb)
+    elif method == "plink":
+        wd = Path(workdir) if workdir is not None else Path(parquet_paths[0]).parent / "multivariable_clump"
+        keep, absent = clump_with_plink(cand["SNP"].to_numpy(), cand["pval"].to_numpy(float),
+                                        str(settings.reference_panel), settings.clump_r2, settings.clump_kb, wd,
+                                        settings.plink, threads)
+        if absent:
+            flow.append(flow_row("multivariable.instruments.absent_from_panel", len(cand), len(cand) - absent,
+                                 "excluded: variant absent from the LD reference panel"))
+    else:
+        keep = np.ones(len(cand), bool)
+    n_in = flow[-1]["n_out"] if flow[-1]["step"] == "multivariable.instruments.absent_from_panel" else len(cand)
+    cand = cand.loc[keep].reset_index(drop=True)
+    flow.append(flow_row("multivariable.instruments.clump", n_in, len(cand), f"excluded: clumped away ({label})"))
+    return MultivariableInstruments(data=cand, flow=flow_frame(flow), clump_label=label)

@@ -9,7 +9,7 @@ rows for them (only its SNP column and the row groups holding those variants are
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,12 @@ from musclecog.errors import ConfigError, DataError, show_values
 from musclecog.filters import flow_frame, flow_row
 from musclecog.mr.gwas import read_meta, read_variants
 from musclecog.mr.harmonise import HarmoniseSettings, harmonise_tables
-from musclecog.mr.instruments import InstrumentSelection, InstrumentSettings, select_instruments
+from musclecog.mr.instruments import (
+    InstrumentSelection,
+    InstrumentSettings,
+    select_instruments,
+    select_multivariable_instruments,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,7 @@ class PairResult:
     flow: pd.DataFrame
     result: Any  # musclecog.mr.analysis.MRResult
     multivariable: pd.DataFrame | None = None
+    multivariable_data: pd.DataFrame | None = None  # GWAS pairs with adjust_for: the harmonised union set
 
 
 def pair_jobs(mr_config: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -68,13 +74,14 @@ def pair_jobs(mr_config: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
         if unknown:
             raise ConfigError(f"config: '{where}' has unknown keys {unknown}; allowed: {sorted(PAIR_KEYS)}")
         if "harmonised" not in entry:
-            given = sorted({"columns", "id_from_row", "adjust_for"} & set(entry))
+            given = sorted({"columns", "id_from_row"} & set(entry))
             if given:
                 raise ConfigError(
-                    f"config: '{where}' gives {given}, which apply only to a 'harmonised:' table (multivariable MR "
-                    "of GWAS traits is not supported yet); harmonise the exposures and the outcome into one table "
-                    "and give it as 'harmonised:'"
+                    f"config: '{where}' gives {given}, which apply only to a 'harmonised:' table; remove them "
+                    "(GWAS traits are read with the gwas section's column maps)"
                 )
+            if "adjust_for" in entry:
+                check_adjust_traits(entry, where)
         else:
             check_harmonised_options(entry, where)
         if "harmonised" in entry:
@@ -125,9 +132,39 @@ def check_harmonised_options(entry: Mapping[str, Any], where: str) -> None:
         raise ConfigError(f"config: '{where}.adjust_for' repeats the main exposure {exp!r}; list only the others")
 
 
+def check_adjust_traits(entry: Mapping[str, Any], where: str) -> None:
+    """Check ``adjust_for`` of a GWAS pair: a non-empty list of distinct traits, neither the exposure nor the
+    outcome, and no ``bidirectional`` (the reverse direction needs its own adjusting traits)."""
+    adjust = entry["adjust_for"]
+    if not isinstance(adjust, list) or not adjust or not all(isinstance(t, str) for t in adjust):
+        raise ConfigError(
+            f"config: '{where}.adjust_for' of a GWAS pair must be a list of gwas traits (e.g. [bmi, height]), "
+            f"got {adjust!r}"
+        )
+    if len(set(adjust)) < len(adjust):
+        raise ConfigError(f"config: '{where}.adjust_for' lists a trait twice: {adjust}")
+    own = sorted({entry.get("exposure"), entry.get("outcome")} & set(adjust))
+    if own:
+        raise ConfigError(f"config: '{where}.adjust_for' lists the pair's own exposure/outcome {own}; list only "
+                          "the other exposures")
+    if entry.get("bidirectional"):
+        raise ConfigError(f"config: '{where}' combines adjust_for with bidirectional; give the reverse direction "
+                          "as its own mr entry with its own adjust_for")
+
+
 def adjust_columns(spec: Mapping[str, Any]) -> dict[str, str]:
-    """``adjust_for`` of a pair: exposure label -> beta column (empty when the pair is univariable)."""
+    """``adjust_for`` of a ``harmonised:`` pair: exposure label -> beta column (empty when univariable or a GWAS
+    pair)."""
+    if "harmonised" not in spec:
+        return {}
     return dict(spec.get("adjust_for") or {})
+
+
+def adjust_traits(spec: Mapping[str, Any]) -> list[str]:
+    """``adjust_for`` of a GWAS pair: the adjusting traits (empty when univariable or a ``harmonised:`` pair)."""
+    if "harmonised" in spec:
+        return []
+    return list(spec.get("adjust_for") or [])
 
 
 def _with_meta(df: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
@@ -180,6 +217,7 @@ def run_pair(
     workdir: str | Path | None = None,
     threads: int = 1,
     stage: Callable[[str], AbstractContextManager[Any]] | None = None,
+    adjust_parquets: Sequence[str | Path] = (),
 ) -> PairResult:
     """Instruments, harmonisation and the estimator suite for one directed pair.
 
@@ -197,6 +235,10 @@ def run_pair(
     stage : callable, optional
         ``stage(name)`` returns a context manager wrapped around each step (``instruments``, ``outcome_lookup``,
         ``harmonise``, ``estimators``), e.g. a timer (benchmarks/bench_mr_pipeline.py).
+    adjust_parquets : sequence of path, optional
+        Standardised GWAS tables of the ``adjust_for`` traits: adds multivariable IVW
+        (:func:`multivariable_gwas`; ``PairResult.multivariable``, its rows in the flow table). The univariable
+        results do not change.
 
     Returns
     -------
@@ -238,8 +280,100 @@ def run_pair(
     instruments.insert(0, "exposure", exposure)
     for note in sel.notes:
         logger.info("%s -> %s: %s", exposure, outcome, note)
+    mv = mv_data = None
+    if len(adjust_traits(spec)) != len(adjust_parquets):
+        raise ConfigError(f"config: '{where}.adjust_for' lists {adjust_traits(spec)} but "
+                          f"{len(adjust_parquets)} adjusting GWAS files were given")
+    if adjust_parquets:
+        with step("multivariable"):
+            mv, mv_flow, mv_data = multivariable_gwas(
+                exposure_parquet, outcome_parquet, adjust_parquets, inst_settings, harm_settings, mr_settings,
+                binary=result.binary_outcome, workdir=workdir, threads=threads)
+        flow_rows += mv_flow
     return PairResult(harmonised=data, instruments=pd.concat([instruments], ignore_index=True),
-                      flow=flow_frame(flow_rows), result=result)
+                      flow=flow_frame(flow_rows), result=result, multivariable=mv, multivariable_data=mv_data)
+
+
+def multivariable_gwas(
+    exposure_parquet: str | Path,
+    outcome_parquet: str | Path,
+    adjust_parquets: Sequence[str | Path],
+    inst_settings: InstrumentSettings,
+    harm_settings: HarmoniseSettings,
+    mr_settings: Any,
+    binary: bool = False,
+    workdir: str | Path | None = None,
+    threads: int = 1,
+) -> tuple[pd.DataFrame, list[dict[str, Any]], pd.DataFrame]:
+    """Multivariable IVW of the outcome on the exposure and the adjusting traits, from GWAS files.
+
+    As TwoSampleMR's ``mv_extract_exposures`` + ``mv_harmonise_data`` + ``mv_multiple`` (IVW): instruments are
+    the union of each exposure's variants with p <= ``p_threshold``, clumped together on the smallest p across
+    the exposures (:func:`musclecog.mr.instruments.select_multivariable_instruments`); each is looked up in every
+    exposure and the outcome, and the outcome and every adjusting exposure are harmonised to the main exposure's
+    effect allele with the pair's rules (:func:`musclecog.mr.harmonise.harmonise_tables`). A variant absent from,
+    or not harmonisable with, any trait is dropped and counted in the flow rows (``multivariable.*``). Steiger
+    filtering is not applied to the multivariable set.
+
+    Returns
+    -------
+    (table, flow_rows, data)
+        The tidy rows of :func:`multivariable_table`, the flow rows, and the harmonised union set (columns of
+        the exposure-outcome harmonisation plus ``beta.<trait>``, ``se.<trait>`` of each adjusting trait).
+
+    Raises
+    ------
+    DataError
+        Different genome builds, no variant left, too few variants or collinear exposures.
+    """
+    meta_e, meta_o = read_meta(exposure_parquet), read_meta(outcome_parquet)
+    metas = [read_meta(p) for p in adjust_parquets]
+    for m in metas:
+        check_builds(meta_e, m)
+    exposure, outcome = meta_e["trait"], meta_o["trait"]
+    adjust = [m["trait"] for m in metas]
+    mvi = select_multivariable_instruments([exposure_parquet, *adjust_parquets], inst_settings, workdir, threads)
+    flow = mvi.flow.to_dict("records")
+    snps = mvi.data["SNP"].astype(str).tolist()
+    exp_rows = read_variants(exposure_parquet, snps)
+    flow.append(flow_row(f"multivariable.lookup.{exposure}", len(snps), len(exp_rows),
+                         f"excluded: absent from the {exposure} GWAS"))
+    exp_tab = _with_meta(exp_rows, meta_e)
+    harm = harmonise_tables(exp_tab, _with_meta(read_variants(outcome_parquet, snps), meta_o), exposure, outcome,
+                            harm_settings)
+    flow += [dict(r, step=f"multivariable.{outcome}.{r['step']}") for r in harm.flow.to_dict("records")]
+    data = harm.data
+    for trait, path, meta in zip(adjust, adjust_parquets, metas, strict=True):
+        h = harmonise_tables(exp_tab, _with_meta(read_variants(path, snps), meta), exposure, trait, harm_settings).data
+        hd = h.set_index("SNP")
+        ok = hd["mr_keep"].to_numpy(bool)
+        snp = data["SNP"]
+        data[f"beta.{trait}"] = snp.map(hd["beta.outcome"].where(ok)).to_numpy(float)
+        data[f"se.{trait}"] = snp.map(hd["se.outcome"].where(ok)).to_numpy(float)
+        data[f"harmonise_reason.{trait}"] = snp.map(hd["harmonise_reason"]).fillna("absent").to_numpy(object)
+        keep = data["mr_keep"].to_numpy(bool)
+        absent = keep & ~snp.isin(hd.index).to_numpy()
+        unharm = keep & ~absent & ~np.isfinite(data[f"beta.{trait}"].to_numpy(float))
+        n_keep = int(keep.sum())
+        flow.append(flow_row(f"multivariable.lookup.{trait}", n_keep, n_keep - int(absent.sum()),
+                             f"excluded: absent from the {trait} GWAS"))
+        reasons = data.loc[unharm, f"harmonise_reason.{trait}"].value_counts().to_dict()
+        flow.append(flow_row(f"multivariable.harmonise.{trait}", n_keep - int(absent.sum()),
+                             n_keep - int(absent.sum()) - int(unharm.sum()),
+                             f"excluded: not harmonisable with {exposure} ({reasons or 'none'})"))
+        data.loc[absent, "harmonise_reason"] = f"absent_in_{trait}"
+        data.loc[unharm, "harmonise_reason"] = f"not_harmonised_in_{trait}"
+        data.loc[absent | unharm, "mr_keep"] = False
+    n_keep = int(data["mr_keep"].sum())
+    flow.append(flow_row("multivariable.mr_keep", len(data), n_keep, "variants used by multivariable IVW"))
+    if n_keep == 0:
+        raise DataError(
+            f"{exposure} -> {outcome} multivariable MR: no variant left after looking the {len(snps)} instruments up "
+            f"in {[outcome, *adjust]} and harmonising (reasons: {data['harmonise_reason'].value_counts().to_dict()})"
+        )
+    table = multivariable_table(data, exposure, outcome, adjust, mr_settings, binary=binary,
+                                analysis=f"{exposure}__{outcome}")
+    return table, flow, data
 
 
 def read_harmonised(path: str | Path, spec: Mapping[str, Any] | None = None, nrows: int | None = None) -> pd.DataFrame:
