@@ -22,3 +22,28 @@ def run_snakemake(
     cmd = [str(SNAKEMAKE), "--nolock", "--cores", str(cores), *extra, "--config", f"results_dir={results}", *overrides]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def result_tables(results: Path) -> dict[str, bytes]:
+    """Every .tsv and .parquet result except timings and logs, with the results folder's path masked.
+
+    A table may name a file it read inside the results folder (e.g. a simulated GWAS file), so the folder's
+    own path is replaced by ``<results_dir>``; parquet files are compared by data, schema and key-value
+    metadata, not by their bytes.
+    """
+    import pyarrow.parquet as pq
+
+    root = str(results).encode()
+    tables = {}
+    for path in sorted(results.rglob("*")):
+        rel = path.relative_to(results)
+        if rel.parts[0] in ("benchmarks", "logs") or path.suffix not in (".tsv", ".parquet"):
+            continue
+        if path.suffix == ".tsv":
+            tables[str(rel)] = path.read_bytes().replace(root, b"<results_dir>")
+        else:
+            table = pq.read_table(path)
+            meta = b"".join(k + b"=" + v for k, v in sorted((table.schema.metadata or {}).items()))
+            body = table.replace_schema_metadata(None).to_pandas().to_csv(index=False).encode()
+            tables[str(rel)] = meta.replace(root, b"<results_dir>") + b"\n" + body
+    return tables

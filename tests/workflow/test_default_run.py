@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from runner import run_snakemake
+from runner import result_tables, run_snakemake
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,31 +30,6 @@ def expected_outputs(config: dict, results: Path) -> list[Path]:
     if config.get("targets"):
         out.append(results / "reproduction.tsv")
     return out
-
-
-def result_tables(results: Path) -> dict[str, bytes]:
-    """Every .tsv and .parquet result, except benchmarks (timings) and logs.
-
-    The results folder's own path is replaced by ``<results_dir>`` (a table may name a file it read from
-    inside the results folder, e.g. a simulated GWAS file); parquet files are compared by their data,
-    schema and key-value metadata, not by their bytes.
-    """
-    import pyarrow.parquet as pq
-
-    root = str(results).encode()
-    files = {}
-    for path in sorted(results.rglob("*")):
-        rel = path.relative_to(results)
-        if rel.parts[0] in ("benchmarks", "logs") or path.suffix not in (".tsv", ".parquet"):
-            continue
-        if path.suffix == ".tsv":
-            files[str(rel)] = path.read_bytes().replace(root, b"<results_dir>")
-        else:
-            table = pq.read_table(path)
-            meta = b"".join(k + b"=" + v for k, v in sorted((table.schema.metadata or {}).items()))
-            body = table.replace_schema_metadata(None).to_pandas().to_csv(index=False).encode()
-            files[str(rel)] = meta.replace(root, b"<results_dir>") + b"\n" + body
-    return files
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from runner import result_tables
 
 from musclecog.mr.pipeline import pair_jobs
 
@@ -35,8 +36,6 @@ SLURM_BINARIES = {
     "sh5util", "sinfo", "sprio", "squeue", "sreport", "srun", "sshare", "sstat", "strigger", "sview",
     "slurmctld", "slurmd", "slurmstepd", "munge", "unmunge", "remunge", "munged", "mungekey",
 }  # fmt: skip
-# Result tables compared between runs: everything but timings and logs.
-NOT_RESULTS = {"benchmarks", "logs"}
 
 
 def _snakemake(
@@ -104,30 +103,6 @@ def _slurm_args(profile: Path, results: Path, logdir: Path) -> list[str]:
         "--seconds-between-status-checks", "1",
         "--slurm-logdir", str(logdir),
     ]  # fmt: skip
-
-
-def _result_tables(results: Path) -> dict[str, bytes]:
-    """Every .tsv and .parquet result except timings and logs, with the results folder's path masked.
-
-    A table may name a file it read inside the results folder (e.g. a simulated GWAS file), so the folder's
-    own path is replaced by ``<results_dir>``; parquet files are compared by data, schema and metadata.
-    """
-    import pyarrow.parquet as pq
-
-    root = str(results).encode()
-    tables = {}
-    for path in sorted(results.rglob("*")):
-        rel = path.relative_to(results)
-        if rel.parts[0] in NOT_RESULTS or path.suffix not in (".tsv", ".parquet"):
-            continue
-        if path.suffix == ".tsv":
-            tables[str(rel)] = path.read_bytes().replace(root, b"<results_dir>")
-        else:
-            table = pq.read_table(path)
-            meta = b"".join(k + b"=" + v for k, v in sorted((table.schema.metadata or {}).items()))
-            body = table.replace_schema_metadata(None).to_pandas().to_csv(index=False).encode()
-            tables[str(rel)] = meta.replace(root, b"<results_dir>") + b"\n" + body
-    return tables
 
 
 def _failure(proc: subprocess.CompletedProcess, what: str) -> str:
@@ -203,7 +178,7 @@ def test_default_pipeline_on_slurm_matches_local_run(
     assert len(_submitted(rerun_log)) == 2
     assert f"analysis={victim}" in rerun_log
 
-    local_tables, slurm_tables = _result_tables(default_run), _result_tables(slurm_dir)
+    local_tables, slurm_tables = result_tables(default_run), result_tables(slurm_dir)
     assert local_tables, f"the local run wrote no result table under {default_run}"
     assert sorted(slurm_tables) == sorted(local_tables)
     differing = [name for name in local_tables if local_tables[name] != slurm_tables[name]]
