@@ -231,6 +231,50 @@ def _strength(df: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
     return out
 
 
+def clump_label(settings: InstrumentSettings) -> str:
+    """How the instruments were clumped, as written into flow tables and outputs."""
+    return {
+        "plink": f"plink (r2 < {settings.clump_r2}, {settings.clump_kb} kb, panel {settings.reference_panel})",
+        "distance": DISTANCE_LABEL.format(kb=settings.clump_kb),
+        "none": "none (variants may be in LD)",
+    }[settings.clump_method]
+
+
+def _clump_frame(
+    sig: pd.DataFrame, settings: InstrumentSettings, prefix: str, workdir: Path, threads: int
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Clump candidate variants (columns SNP, chr, pos, pval) with the settings' method; one flow row per step.
+
+    Distance clumping first drops variants without a position (counted); PLINK counts variants absent from
+    the reference panel; the last row counts the variants clumped away (with ``none``: none).
+    """
+    rows: list[dict[str, Any]] = []
+    method = settings.clump_method
+    if method == "distance":
+        has_pos = sig["chr"].notna().to_numpy() & sig["pos"].notna().to_numpy()
+        if not has_pos.all():
+            rows.append(flow_row(f"{prefix}.no_position", len(sig), int(has_pos.sum()),
+                                 "excluded: no chromosome/position, cannot be clumped by distance"))
+            sig = sig.loc[has_pos].reset_index(drop=True)
+        if sig.empty:
+            return sig, rows
+        keep = clump_by_distance(sig["chr"].to_numpy(), sig["pos"].to_numpy(float), sig["pval"].to_numpy(float),
+                                 settings.clump_kb)
+    elif method == "plink":
+        keep, absent = clump_with_plink(sig["SNP"].to_numpy(), sig["pval"].to_numpy(float),
+                                        str(settings.reference_panel), settings.clump_r2, settings.clump_kb, workdir,
+                                        settings.plink, threads)
+        if absent:
+            rows.append(flow_row(f"{prefix}.absent_from_panel", len(sig), len(sig) - absent,
+                                 "excluded: variant absent from the LD reference panel"))
+    else:
+        keep = np.ones(len(sig), bool)
+    n_in = rows[-1]["n_out"] if rows and rows[-1]["step"] == f"{prefix}.absent_from_panel" else len(sig)
+    sig = sig.loc[keep].reset_index(drop=True)
+    rows.append(flow_row(f"{prefix}.clump", n_in, len(sig), f"excluded: clumped away ({clump_label(settings)})"))
+    return sig, rows
+
+
 def select_instruments(
     parquet_path: str | Path, settings: InstrumentSettings, workdir: str | Path | None = None, threads: int = 1
 ) -> InstrumentSelection:
@@ -267,8 +311,7 @@ def select_instruments(
         cand = cand.loc[~drop].reset_index(drop=True)
         flow.append(flow_row("instruments.exclude_snps", n_in, len(cand), f"excluded: listed in exclude_snps ({', '.join(settings.exclude_snps)})"))
     method = settings.clump_method
-    label = {"plink": f"plink (r2 < {settings.clump_r2}, {settings.clump_kb} kb, panel {settings.reference_panel})",
-             "distance": DISTANCE_LABEL.format(kb=settings.clump_kb), "none": "none (variants may be in LD)"}[method]
+    label = clump_label(settings)
 
     def clump(threshold: float) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         rows: list[dict[str, Any]] = []
@@ -276,27 +319,9 @@ def select_instruments(
         rows.append(flow_row("instruments.p_threshold", n_total, len(sig), f"excluded: p > {threshold:g}"))
         if sig.empty or method == "none":
             return sig, rows
-        if method == "distance":
-            has_pos = sig["chr"].notna().to_numpy() & sig["pos"].notna().to_numpy()
-            if not has_pos.all():
-                rows.append(flow_row("instruments.no_position", len(sig), int(has_pos.sum()),
-                                     "excluded: no chromosome/position, cannot be clumped by distance"))
-                sig = sig.loc[has_pos].reset_index(drop=True)
-            if sig.empty:
-                return sig, rows
-            keep = clump_by_distance(sig["chr"].to_numpy(), sig["pos"].to_numpy(float), sig["pval"].to_numpy(float),
-                                     settings.clump_kb)
-        else:
-            wd = Path(workdir) if workdir is not None else Path(parquet_path).parent / f"{trait}_clump"
-            keep, absent = clump_with_plink(sig["SNP"].to_numpy(), sig["pval"].to_numpy(float),
-                                            str(settings.reference_panel), settings.clump_r2, settings.clump_kb, wd,
-                                            settings.plink, threads)
-            if absent:
-                rows.append(flow_row("instruments.absent_from_panel", len(sig), len(sig) - absent,
-                                     "excluded: variant absent from the LD reference panel"))
-        n_in = len(sig) - (rows[-1]["n_excluded"] if rows[-1]["step"] == "instruments.absent_from_panel" else 0)
-        sig = sig.loc[keep].reset_index(drop=True)
-        rows.append(flow_row("instruments.clump", n_in, len(sig), f"excluded: clumped away ({label})"))
+        wd = Path(workdir) if workdir is not None else Path(parquet_path).parent / f"{trait}_clump"
+        sig, clumped = _clump_frame(sig, settings, "instruments", wd, threads)
+        rows += clumped
         return sig, rows
 
     used = settings.p_threshold
@@ -397,28 +422,8 @@ def select_multivariable_instruments(
             f"multivariable MR: no variant with p <= {settings.p_threshold:g} in any of {[str(p) for p in parquet_paths]}. "
             "Loosen p_threshold or check the GWAS files."
         )
-    method = settings.clump_method
-    label = {"plink": f"plink (r2 < {settings.clump_r2}, {settings.clump_kb} kb, panel {settings.reference_panel})",
-             "distance": DISTANCE_LABEL.format(kb=settings.clump_kb), "none": "none (variants may be in LD)"}[method]
-    if method == "distance":
-        has_pos = cand["chr"].notna().to_numpy() & cand["pos"].notna().to_numpy()
-        if not has_pos.all():
-            flow.append(flow_row("multivariable.instruments.no_position", len(cand), int(has_pos.sum()),
-                                 "excluded: no chromosome/position, cannot be clumped by distance"))
-            cand = cand.loc[has_pos].reset_index(drop=True)
-        keep = clump_by_distance(cand["chr"].to_numpy(), cand["pos"].to_numpy(float), cand["pval"].to_numpy(float),
-                                 settings.clump_kb)
-    elif method == "plink":
-        wd = Path(workdir) if workdir is not None else Path(parquet_paths[0]).parent / "multivariable_clump"
-        keep, absent = clump_with_plink(cand["SNP"].to_numpy(), cand["pval"].to_numpy(float),
-                                        str(settings.reference_panel), settings.clump_r2, settings.clump_kb, wd,
-                                        settings.plink, threads)
-        if absent:
-            flow.append(flow_row("multivariable.instruments.absent_from_panel", len(cand), len(cand) - absent,
-                                 "excluded: variant absent from the LD reference panel"))
-    else:
-        keep = np.ones(len(cand), bool)
-    n_in = flow[-1]["n_out"] if flow[-1]["step"] == "multivariable.instruments.absent_from_panel" else len(cand)
-    cand = cand.loc[keep].reset_index(drop=True)
-    flow.append(flow_row("multivariable.instruments.clump", n_in, len(cand), f"excluded: clumped away ({label})"))
+    label = clump_label(settings)
+    wd = Path(workdir) if workdir is not None else Path(parquet_paths[0]).parent / "multivariable_clump"
+    cand, clumped = _clump_frame(cand, settings, "multivariable.instruments", wd, threads)
+    flow += clumped
     return MultivariableInstruments(data=cand, flow=flow_frame(flow), clump_label=label)
