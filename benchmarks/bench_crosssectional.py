@@ -54,7 +54,7 @@ def part_regression() -> dict:
     import pandas as pd
     import statsmodels.api as sm
 
-    from musclecog.analyses import AnalysisContext
+    from musclecog.core.spec import RunContext
     from musclecog.crosssectional import fit_regression
 
     d, gen = _cohort()
@@ -65,7 +65,7 @@ def part_regression() -> dict:
         "models": {"crude": [], "adjusted": ADJ},
     }
     t0, c0 = time.perf_counter(), time.process_time()
-    table = fit_regression(d, spec, AnalysisContext("bench", "ukb", 1)).to_tidy()
+    table = fit_regression(d, spec, RunContext("bench", "ukb", 1)).to_tidy()
     ours, ours_cpu = time.perf_counter() - t0, time.process_time() - c0
     # baseline: plain statsmodels on prebuilt design matrices (no model-frame building counted)
     z = ((d["grip_kg"] - d["grip_kg"].mean()) / d["grip_kg"].std()).to_numpy()
@@ -100,7 +100,7 @@ def part_survey() -> dict:
     import pandas as pd
     import statsmodels.api as sm
 
-    from musclecog.analyses import AnalysisContext
+    from musclecog.core.spec import RunContext
     from musclecog.crosssectional import fit_regression
 
     d, gen = _cohort()
@@ -109,7 +109,7 @@ def part_survey() -> dict:
     d["psu"] = rng.integers(1, 3, N)
     d["w"] = rng.uniform(0.5, 3.0, N)
     spec = {"outcome": "reaction_time_ms", "exposure": "grip_kg", "covariates": ["age", "sex", "education"]}
-    ctx = AnalysisContext("bench", "ukb", 1, survey={"weight": "w", "strata": "strata", "psu": "psu"})
+    ctx = RunContext("bench", "ukb", 1, survey={"weight": "w", "strata": "strata", "psu": "psu"})
     t0, c0 = time.perf_counter(), time.process_time()
     table = fit_regression(d, spec, ctx).to_tidy()
     ours, ours_cpu = time.perf_counter() - t0, time.process_time() - c0

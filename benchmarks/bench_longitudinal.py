@@ -34,9 +34,9 @@ def _charls(n: int, waves: int):
 
 def task(name: str) -> dict:
     """Run one task; return its wall time (fit only, data generation excluded) and method."""
-    from musclecog.analyses import AnalysisContext
+    from musclecog.core.spec import RunContext
 
-    ctx = AnalysisContext("bench", "bench", 1)
+    ctx = RunContext("bench", "bench", 1)
     if name.startswith("mixed"):
         from musclecog.longitudinal import fit_mixed_model
 

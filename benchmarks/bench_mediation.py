@@ -41,7 +41,7 @@ def worker(kind: str, n: int, resamples: int) -> dict:
     data = make_data(n)
     t0, c0 = time.perf_counter(), time.process_time()
     if kind in ("simple", "serial"):
-        from musclecog.analyses import AnalysisContext
+        from musclecog.core.spec import RunContext
         from musclecog.mediation import ANALYSIS_TYPES
 
         spec = {"exposure": "x", "outcome": "y", "covariates": COVS, "bootstrap": resamples}
@@ -51,7 +51,7 @@ def worker(kind: str, n: int, resamples: int) -> dict:
         else:
             spec["mediators"] = ["m1", "m2"]
             fn = ANALYSIS_TYPES["serial_mediation"]
-        tidy = fn(data, spec, AnalysisContext("bench", "bench", 1)).to_tidy()
+        tidy = fn(data, spec, RunContext("bench", "bench", 1)).to_tidy()
         failed = int(tidy.loc[tidy["term"] == "bootstrap_resamples_failed", "estimate"].iloc[0])
     else:
         import statsmodels.api as sm

@@ -1,124 +1,114 @@
-"""The registry of cohort analyses: analysis type -> fitting function.
+"""The registry of cohort analyses: analysis type -> the family's fitting function.
 
-Each family module (``crosssectional``, ``mediation``, ``longitudinal``, ``survival``) exposes a
-mapping ``ANALYSIS_TYPES: dict[str, AnalysisFunction]``. A function takes the analysis-ready cohort
-table, the analysis entry of the config and an :class:`AnalysisContext`, and returns an object with
-``to_tidy() -> DataFrame`` (the schema of :mod:`musclecog.results`) and ``figure() -> Figure``.
+The path from a config key to the code that fits it has three hops:
+``analyses.<name>.type`` -> rule ``fit_analysis`` (``workflow/rules/analyses.smk``) -> the function named
+here. Each function is ``fit_<type>(data, spec: <Type>Spec) -> <Type>Result``: the spec class is read from
+the function's annotation and built once from the validated entry (:func:`musclecog.core.spec.spec_from_config`),
+and the result is a :class:`musclecog.core.results.AnalysisResult`.
 
-Modules are imported lazily so that one family's import cost (or error) does not reach another's jobs.
+Modules are imported only when their type is fitted, so that one family's import cost (or error) does not
+reach another's jobs. A new analysis type: a schema in ``workflow/schemas/analyses/``, a spec class and a
+fit function in its family, one line here (``docs/architecture.md``).
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
+import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
+from musclecog.core.results import AnalysisResult
+from musclecog.core.spec import AnalysisSpec, RunContext, spec_from_config
 from musclecog.errors import ConfigError
 from musclecog.filters import apply_keep_if
 
 logger = logging.getLogger(__name__)
 
-FAMILIES: tuple[str, ...] = ("crosssectional", "mediation", "longitudinal", "survival", "mr")
-"""Modules of :mod:`musclecog` that define analysis types."""
+ANALYSIS_TYPES: dict[str, str] = {
+    # cross-sectional
+    "group_comparison": "musclecog.crosssectional.groups:fit_group_comparison",
+    "regression": "musclecog.crosssectional.regression:fit_regression",
+    "correlation": "musclecog.crosssectional.correlation:fit_correlation",
+    # mediation and path models
+    "simple_mediation": "musclecog.mediation:simple_mediation",
+    "parallel_mediation": "musclecog.mediation:parallel_mediation",
+    "serial_mediation": "musclecog.mediation:serial_mediation",
+    "path_model": "musclecog.mediation:path_model",
+    "trial_mediation": "musclecog.mediation:trial_mediation",
+    "change_correlation": "musclecog.mediation:change_correlation",
+    # longitudinal
+    "mixed_model": "musclecog.longitudinal:fit_mixed_model",
+    "gee": "musclecog.longitudinal:fit_gee",
+    "panel_model": "musclecog.longitudinal:fit_panel_model",
+    "lagged_regression": "musclecog.longitudinal:fit_lagged_regression",
+    # survival
+    "cox": "musclecog.survival:fit_cox",
+    "kaplan_meier": "musclecog.survival:fit_kaplan_meier",
+    # Mendelian randomization in one sample
+    "one_sample_mr": "musclecog.mr.onesample:fit_one_sample_mr",
+}
+"""Analysis type -> ``module:function``. The schema files in ``workflow/schemas/analyses/`` name the same set."""
 
 
-class AnalysisResult(Protocol):
-    """What every fitted analysis returns."""
-
-    def to_tidy(self) -> pd.DataFrame:
-        """Rows in the shared tidy schema."""
-        ...
-
-    def figure(self) -> Any:
-        """A matplotlib Figure summarising the analysis."""
-        ...
-
-
-@dataclass(frozen=True)
-class AnalysisContext:
-    """What an analysis needs to know beyond its own config entry.
-
-    Attributes
-    ----------
-    analysis : str
-        The analysis name (the key under ``analyses:``).
-    cohort : str
-        The cohort name.
-    seed : int
-        The seed for this analysis (bootstrap, resampling), derived from the config seed.
-    survey : mapping or None
-        The cohort's survey design (``weight``, ``strata``, ``psu`` columns, ...) when declared.
-    threads : int
-        Threads the job may use.
-    """
-
-    analysis: str
-    cohort: str
-    seed: int
-    survey: Mapping[str, Any] | None = None
-    threads: int = 1
-    extra: Mapping[str, Any] = field(default_factory=dict)
+def find_analysis(analysis_type: str) -> Callable[..., AnalysisResult]:
+    """The fitting function of one analysis type, importing only its module."""
+    try:
+        target = ANALYSIS_TYPES[analysis_type]
+    except KeyError:
+        raise ConfigError(
+            f"analysis type {analysis_type!r} has no implementation; known types: {', '.join(sorted(ANALYSIS_TYPES))}"
+        ) from None
+    module, name = target.split(":")
+    fn: Callable[..., AnalysisResult] = getattr(importlib.import_module(module), name)
+    return fn
 
 
-AnalysisFunction = Callable[[pd.DataFrame, Mapping[str, Any], AnalysisContext], AnalysisResult]
+def spec_class(fn: Callable[..., AnalysisResult]) -> type[AnalysisSpec] | None:
+    """The spec class a fitting function takes (its ``spec`` parameter's annotation)."""
+    params = inspect.signature(fn).parameters
+    if "context" in params:
+        return None
+    hints = typing.get_type_hints(fn)
+    cls = hints.get("spec")
+    return cls if isinstance(cls, type) and issubclass(cls, AnalysisSpec) else None
 
 
-def registry() -> dict[str, tuple[str, AnalysisFunction]]:
-    """All analysis types: type -> (family module, function)."""
-    out: dict[str, tuple[str, AnalysisFunction]] = {}
-    for family in FAMILIES:
-        try:
-            module = importlib.import_module(f"musclecog.{family}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"musclecog.{family}":
-                continue
-            raise
-        for name, fn in getattr(module, "ANALYSIS_TYPES", {}).items():
-            out[name] = (family, fn)
-    return out
+def build_spec(entry: Mapping[str, Any], context: RunContext) -> AnalysisSpec:
+    """The typed spec of one analysis entry."""
+    fn = find_analysis(str(entry["type"]))
+    cls = spec_class(fn)
+    if cls is None:
+        raise ConfigError(f"{context.where}: type {entry['type']!r} takes no typed spec")
+    return spec_from_config(cls, entry, context)
 
 
-def find_analysis(analysis_type: str) -> AnalysisFunction:
-    """The fitting function of one analysis type, importing only its family module."""
-    for family in FAMILIES:
-        try:
-            module = importlib.import_module(f"musclecog.{family}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"musclecog.{family}":
-                continue
-            raise
-        types = getattr(module, "ANALYSIS_TYPES", {})
-        if analysis_type in types:
-            return types[analysis_type]
-    raise ConfigError(
-        f"analysis type {analysis_type!r} has a schema but no implementation in any of "
-        f"musclecog.{{{', '.join(FAMILIES)}}}.ANALYSIS_TYPES"
-    )
-
-
-def run_analysis(data: pd.DataFrame, spec: Mapping[str, Any], context: AnalysisContext) -> AnalysisResult:
+def run_analysis(data: pd.DataFrame, entry: Mapping[str, Any], context: RunContext) -> AnalysisResult:
     """Fit one configured analysis on its cohort table.
 
     Parameters
     ----------
     data : DataFrame
         The analysis-ready cohort table (``results/cohorts/{cohort}.parquet``).
-    spec : mapping
+    entry : mapping
         The validated analysis entry of the config. Its ``keep_if`` filter (if any) is applied first
         and each exclusion is logged with its count.
-    context : AnalysisContext
-        Names, seed, survey design.
+    context : RunContext
+        Names, seed, survey design, threads.
 
     Returns
     -------
     AnalysisResult
     """
-    data, flow = apply_keep_if(data, spec.get("keep_if"), source=f"analyses.{context.analysis}.keep_if")
+    data, flow = apply_keep_if(data, entry.get("keep_if"), source=f"{context.where}.keep_if")
     for row in flow:
         logger.info("%s: %d of %d rows kept (%s)", row["step"], row["n_out"], row["n_in"], row["reason"])
-    return find_analysis(str(spec["type"]))(data, spec, context)
+    fn = find_analysis(str(entry["type"]))
+    cls = spec_class(fn)
+    if cls is None:  # a family not yet on typed specs
+        return fn(data, entry, context)
+    return fn(data, spec_from_config(cls, entry, context))

@@ -27,6 +27,11 @@ from musclecog.errors import ConfigError
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 
 
+def schema_dir() -> Path:
+    """The ``workflow/schemas/`` folder of the repository this package was installed from."""
+    return Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+
+
 def load_schema(path: Path) -> dict[str, Any]:
     """Read a YAML/JSON schema file."""
     with open(path) as fh:

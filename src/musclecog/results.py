@@ -130,32 +130,3 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a table written by :func:`write_table` (``NA`` is missing)."""
     return pd.read_csv(path, sep="\t", na_values=["NA"], keep_default_na=False)
-
-
-def benjamini_hochberg(p_values: Iterable[float] | np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (R's ``p.adjust(p, "BH")``); NaN stays NaN.
-
-    Parameters
-    ----------
-    p_values : array-like
-        Raw p-values.
-
-    Returns
-    -------
-    ndarray
-        Adjusted p-values, in the input order, capped at 1.
-    """
-    p = np.asarray(list(p_values) if not isinstance(p_values, np.ndarray) else p_values, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    m = int(ok.sum())
-    if m == 0:
-        return out
-    pv = p[ok]
-    order = np.argsort(pv)[::-1]
-    ranks = np.arange(m, 0, -1)
-    adj = np.minimum.accumulate(pv[order] * m / ranks)
-    res = np.empty(m)
-    res[order] = np.minimum(adj, 1.0)
-    out[ok] = res
-    return out

@@ -20,8 +20,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from musclecog.analyses import AnalysisContext, run_analysis
+from musclecog.analyses import run_analysis
 from musclecog.config import validate_config
+from musclecog.core.spec import RunContext
 from musclecog.ingest import build_cohort
 
 pytestmark = pytest.mark.shared_data
@@ -60,7 +61,7 @@ def example(repo_dir, shared_data_dir):
 
 def _run(example, name):
     cfg, data = example
-    context = AnalysisContext(
+    context = RunContext(
         name, "nhanes_2011_2014", 1, survey=cfg["cohorts"]["nhanes_2011_2014"]["survey"]
     )
     return run_analysis(data, cfg["analyses"][name], context).to_tidy()

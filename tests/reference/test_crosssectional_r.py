@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musclecog.analyses import AnalysisContext
+from musclecog.core.spec import RunContext
 from musclecog.crosssectional import fit_correlation, fit_group_comparison, fit_regression
 from musclecog.survey import SurveyDesign, SurveySpec, survey_mean, survey_regression
 
@@ -141,8 +141,8 @@ def _row(result, **where) -> pd.Series:
     return df.iloc[0]
 
 
-def _ctx(survey=None) -> AnalysisContext:
-    return AnalysisContext("ref", "ref", 1, survey=survey)
+def _ctx(survey=None) -> RunContext:
+    return RunContext("ref", "ref", 1, survey=survey)
 
 
 def test_lm_and_glm(table) -> None:

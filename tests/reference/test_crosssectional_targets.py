@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from musclecog.analyses import AnalysisContext, run_analysis
+from musclecog.analyses import run_analysis
+from musclecog.core.spec import RunContext
 from musclecog.ingest import build_cohort
 from musclecog.seeds import derive_seed
 from musclecog.simulate.nhanes import stratified_truth
@@ -47,7 +48,7 @@ def results(config, repo_dir):
             seed = derive_seed(config["seed"], "cohort", cname)
             cohorts[cname] = build_cohort(cname, config["cohorts"][cname], seed=seed, base_dir=repo_dir)
         cohort = cohorts[cname]
-        ctx = AnalysisContext(
+        ctx = RunContext(
             name,
             cname,
             derive_seed(config["seed"], "analysis", name),

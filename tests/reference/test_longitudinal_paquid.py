@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 import yaml
 
-from musclecog.analyses import AnalysisContext, run_analysis
+from musclecog.analyses import run_analysis
 from musclecog.config import validate_config
+from musclecog.core.spec import RunContext
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,7 +41,7 @@ def paquid(shared_data_dir: Path) -> tuple[dict, object]:
 def _run(paquid: tuple[dict, object], analysis: str):
     cfg, cohort = paquid
     return run_analysis(
-        cohort.data, cfg["analyses"][analysis], AnalysisContext(analysis, "paquid", 1)
+        cohort.data, cfg["analyses"][analysis], RunContext(analysis, "paquid", 1)
     ).to_tidy()
 
 

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from musclecog.analyses import AnalysisContext, run_analysis
+from musclecog.analyses import run_analysis
+from musclecog.core.spec import RunContext
 from musclecog.seeds import derive_seed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +40,7 @@ def _run(analysis: str) -> pd.DataFrame:
     cfg = _config()
     spec = cfg["analyses"][analysis]
     data, _ = _cohort(spec["cohort"])
-    ctx = AnalysisContext(analysis, spec["cohort"], derive_seed(cfg["seed"], "analysis", analysis))
+    ctx = RunContext(analysis, spec["cohort"], derive_seed(cfg["seed"], "analysis", analysis))
     return run_analysis(data, spec, ctx).to_tidy()
 
 

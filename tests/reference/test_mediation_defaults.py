@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from musclecog.analyses import AnalysisContext, run_analysis
+from musclecog.analyses import run_analysis
+from musclecog.core.spec import RunContext
 from musclecog.ingest import build_cohort
 from musclecog.seeds import derive_seed
 
@@ -33,7 +34,7 @@ def _run(config: dict, analysis: str) -> pd.DataFrame:
     cohort = spec["cohort"]
     data = build_cohort(cohort, config["cohorts"][cohort], seed=derive_seed(config["seed"], "cohort", cohort),
                         base_dir=REPO).data
-    context = AnalysisContext(analysis, cohort, derive_seed(config["seed"], "analysis", analysis))
+    context = RunContext(analysis, cohort, derive_seed(config["seed"], "analysis", analysis))
     return run_analysis(data, spec, context).to_tidy()
 
 

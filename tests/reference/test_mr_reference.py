@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musclecog.analyses import AnalysisContext
+from musclecog.core.spec import RunContext
 from musclecog.mr import estimators as est
 from musclecog.mr.analysis import MRSettings, run_mr
 from musclecog.mr.harmonise import harmonise_data
@@ -246,7 +246,7 @@ def test_one_sample_2sls_matches_aer(shared_data_dir) -> None:
     (0.0461042241687).
     """
     d = pd.read_csv(shared_data_dir / "mr" / "coursedata_individual.csv")
-    ctx = AnalysisContext(analysis="course_2sls", cohort="course", seed=1)
+    ctx = RunContext(analysis="course_2sls", cohort="course", seed=1)
     res = fit_one_sample_mr(d, {"type": "one_sample_mr", "cohort": "course", "exposure": "x", "outcome": "y",
                                 "instruments": ["g1", "g2", "g3", "g4"]}, ctx)
     t = res.to_tidy().set_index(["method", "term"])

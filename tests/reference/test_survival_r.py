@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musclecog.analyses import AnalysisContext
+from musclecog.core.spec import RunContext
 from musclecog.survival import fit_cox, fit_kaplan_meier
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-CTX = AnalysisContext(analysis="ref", cohort="ref", seed=1)
+CTX = RunContext(analysis="ref", cohort="ref", seed=1)
 
 
 @pytest.fixture(scope="module")

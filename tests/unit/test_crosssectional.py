@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musclecog.analyses import AnalysisContext, run_analysis
+from musclecog.analyses import run_analysis
+from musclecog.core.inference import fdr_bh as benjamini_hochberg
+from musclecog.core.spec import RunContext
 from musclecog.crosssectional import correlation_matrix, fit_correlation, fit_group_comparison, fit_regression
 from musclecog.errors import ConfigError, DataError, ModelError
-from musclecog.results import benjamini_hochberg
 
 
 def _data(n: int = 400, seed: int = 3) -> pd.DataFrame:
@@ -40,8 +41,8 @@ def _data(n: int = 400, seed: int = 3) -> pd.DataFrame:
     )
 
 
-def ctx(survey=None) -> AnalysisContext:
-    return AnalysisContext("a1", "c1", 1, survey=survey)
+def ctx(survey=None) -> RunContext:
+    return RunContext("a1", "c1", 1, survey=survey)
 
 
 def test_regression_per_sd_per_unit_and_fdr() -> None:

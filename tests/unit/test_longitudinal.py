@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musclecog.analyses import AnalysisContext
+from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError, DataError, ModelError
 from musclecog.longitudinal import (
     ANALYSIS_TYPES,
@@ -19,7 +19,7 @@ from musclecog.results import TIDY_COLUMNS
 from musclecog.simulate.charls import simulate_charls
 from musclecog.simulate.cohort7y import simulate_cohort7y
 
-CTX = AnalysisContext(analysis="t", cohort="c", seed=1)
+CTX = RunContext(analysis="t", cohort="c", seed=1)
 SPEC = {"outcome": "cognition", "exposure": "low_muscle_mass", "covariates": ["age", "sex"]}
 
 

@@ -12,14 +12,14 @@ import pytest
 import yaml
 from scipy import stats
 
-from musclecog.analyses import AnalysisContext
+from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError, DataError, ModelError
 from musclecog.mediation import ANALYSIS_TYPES
 from musclecog.mediation.engine import bias_corrected_ci, percentile_ci
 from musclecog.simulate import simulate
 
 REPO = Path(__file__).resolve().parents[2]
-CTX = AnalysisContext("unit", "unit", 42)
+CTX = RunContext("unit", "unit", 42)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_deterministic_by_seed(chen: pd.DataFrame) -> None:
     one = _fit("simple_mediation", chen, **SIMPLE)
     two = _fit("simple_mediation", chen, **SIMPLE)
     pd.testing.assert_frame_equal(one, two)
-    other = ANALYSIS_TYPES["simple_mediation"](chen, SIMPLE, AnalysisContext("unit", "unit", 43)).to_tidy()
+    other = ANALYSIS_TYPES["simple_mediation"](chen, SIMPLE, RunContext("unit", "unit", 43)).to_tidy()
     assert not np.isclose(one.set_index("term").loc["indirect", "conf_low"],
                           other.set_index("term").loc["indirect", "conf_low"], rtol=1e-9)
 

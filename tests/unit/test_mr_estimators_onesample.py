@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musclecog.analyses import AnalysisContext, run_analysis
+from musclecog.analyses import run_analysis
+from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError, DataError, ModelError
 
-CTX = AnalysisContext(analysis="grip_rt_mr", cohort="synthetic", seed=1)
+CTX = RunContext(analysis="grip_rt_mr", cohort="synthetic", seed=1)
 
 
 def cohort(n: int = 4000, effect: float = -0.3, seed: int = 2) -> pd.DataFrame:

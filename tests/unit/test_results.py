@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from musclecog.core.inference import fdr_bh as benjamini_hochberg
 from musclecog.errors import DataError
-from musclecog.results import TIDY_COLUMNS, benjamini_hochberg, read_table, tidy_frame, write_table
+from musclecog.results import TIDY_COLUMNS, read_table, tidy_frame, write_table
 
 
 def _row(**kw):

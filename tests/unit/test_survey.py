@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musclecog.analyses import AnalysisContext
+from musclecog.core.spec import RunContext
 from musclecog.crosssectional import fit_group_comparison, fit_regression
 from musclecog.errors import ConfigError, DataError
 from musclecog.survey import SurveyDesign, SurveySpec, linearised_variance, survey_mean, survey_regression
@@ -90,7 +90,7 @@ def test_domain_keeps_full_design_psu_counts() -> None:
 
 def test_analyses_weighted_unweighted_both() -> None:
     d = _data()
-    ctx = AnalysisContext("a", "c", 1, survey=SURVEY)
+    ctx = RunContext("a", "c", 1, survey=SURVEY)
     t = fit_regression(d, {"outcome": "y", "exposure": "x", "weighting": "both"}, ctx).to_tidy()
     assert set(t["method"]) == {"survey-weighted linear regression, crude", "linear regression, crude"}
     g = fit_group_comparison(d, {"outcome": "y", "group": "g"}, ctx).to_tidy()

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musclecog.analyses import AnalysisContext
+from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError, DataError, ModelError
 from musclecog.simulate.charls import simulate_charls
 from musclecog.survival import ANALYSIS_TYPES, fit_cox, fit_kaplan_meier, schoenfeld_ph_test
 
-CTX = AnalysisContext(analysis="t", cohort="c", seed=1)
+CTX = RunContext(analysis="t", cohort="c", seed=1)
 COX = {
     "event": "cognitive_impairment",
     "entry": "entry_age",

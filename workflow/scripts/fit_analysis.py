@@ -2,21 +2,22 @@
 
 import pandas as pd
 
-from musclecog.analyses import AnalysisContext, run_analysis
+from musclecog.analyses import run_analysis
+from musclecog.core.spec import RunContext
 from musclecog.log import log_to
-from musclecog.plots import save_figure
+from musclecog.plots import draw, save_figure
 from musclecog.results import write_table
 
 with log_to(snakemake.log[0]) as log:
-    spec = snakemake.params.spec
-    context = AnalysisContext(
+    entry = snakemake.params.spec
+    context = RunContext(
         analysis=snakemake.wildcards.analysis,
-        cohort=spec["cohort"],
+        cohort=entry["cohort"],
         seed=snakemake.params.seed,
         survey=snakemake.params.survey,
         threads=snakemake.threads,
     )
-    result = run_analysis(pd.read_parquet(snakemake.input.cohort), spec, context)
+    result = run_analysis(pd.read_parquet(snakemake.input.cohort), entry, context)
     write_table(result.to_tidy(), snakemake.output.table)
-    save_figure(result.figure(), snakemake.output.figure)
-    log.info("analysis %s (%s) done", context.analysis, spec["type"])
+    save_figure(draw(result), snakemake.output.figure)
+    log.info("analysis %s (%s) done", context.analysis, entry["type"])

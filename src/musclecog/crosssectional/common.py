@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from musclecog.analyses import AnalysisContext
+from musclecog.core.spec import RunContext
 from musclecog.crosssectional.design import check_columns, factor_levels, fmt_level
 from musclecog.errors import ConfigError
 from musclecog.results import tidy_frame
@@ -44,7 +44,7 @@ def one_or_many(
     return values
 
 
-def resolve_weighting(spec: Mapping[str, Any], context: AnalysisContext, where: str) -> tuple[str, ...]:
+def resolve_weighting(spec: Mapping[str, Any], context: RunContext, where: str) -> tuple[str, ...]:
     """Which estimates to report: ``("weighted",)``, ``("unweighted",)`` or both.
 
     Default: weighted when the cohort declares a survey design, unweighted otherwise.
@@ -62,7 +62,7 @@ def resolve_weighting(spec: Mapping[str, Any], context: AnalysisContext, where: 
     return ("weighted", "unweighted") if value == "both" else (value,)
 
 
-def survey_design(data: pd.DataFrame, context: AnalysisContext) -> tuple[SurveyDesign, list[str]]:
+def survey_design(data: pd.DataFrame, context: RunContext) -> tuple[SurveyDesign, list[str]]:
     """The cohort's survey design over ``data`` and the columns it uses."""
     assert context.survey is not None
     spec = SurveySpec.from_config(context.survey, where=f"cohorts.{context.cohort}.survey")

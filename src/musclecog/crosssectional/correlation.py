@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from musclecog.analyses import AnalysisContext
+from musclecog.core.spec import RunContext
 from musclecog.crosssectional.common import CrossSectionalResult, as_list, note_row, strata
 from musclecog.crosssectional.design import build_model_frame, check_columns, complete_rows, numeric_values
 from musclecog.errors import ConfigError, ModelError
@@ -118,7 +118,7 @@ def correlation_row(x: np.ndarray, y: np.ndarray, k: int = 0, spearman: bool = F
 
 
 def fit_correlation(
-    data: pd.DataFrame, spec: Mapping[str, Any], context: AnalysisContext
+    data: pd.DataFrame, spec: Mapping[str, Any], context: RunContext
 ) -> CrossSectionalResult:
     """Fit a ``correlation`` analysis: every pair x method x stratum (+ partial and R² rows).
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from musclecog.analyses import AnalysisContext
+from musclecog.core.spec import RunContext
 from musclecog.crosssectional.common import (
     CrossSectionalResult,
     as_list,
@@ -94,7 +94,7 @@ def welch(y1: np.ndarray, y0: np.ndarray) -> dict[str, float]:
 
 
 def fit_group_comparison(
-    data: pd.DataFrame, spec: Mapping[str, Any], context: AnalysisContext
+    data: pd.DataFrame, spec: Mapping[str, Any], context: RunContext
 ) -> CrossSectionalResult:
     """Fit a ``group_comparison`` analysis (see the module docstring).
 

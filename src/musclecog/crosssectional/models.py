@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from musclecog.core.inference import logistic_regression, separating_columns, weighted_least_squares
 from musclecog.crosssectional.design import ModelFrame
-from musclecog.errors import ModelError, show_values
-from musclecog.survey import SurveyDesign, _irls_logistic, survey_regression, weighted_least_squares
+from musclecog.errors import ModelError
+from musclecog.survey import SurveyDesign, survey_regression
 
 logger = logging.getLogger(__name__)
 
@@ -89,58 +90,10 @@ def ols(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[tuple[CoefTable,
     return out
 
 
-def separating_columns(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[str]:
-    """Columns that on their own separate a binary outcome (a level, or a threshold, with no events or no
-    non-events beyond it)."""
-    out = []
-    for j, name in enumerate(names):
-        col = x[:, j]
-        uniq = np.unique(col)
-        if uniq.size == 1:
-            continue
-        if uniq.size == 2:
-            for v in uniq:
-                sel = col == v
-                if y[sel].min() == y[sel].max():
-                    out.append(
-                        f"{name} (all {'events' if y[sel][0] == 1 else 'non-events'} where {name} = {v:g})"
-                    )
-                    break
-        else:
-            y1, y0 = col[y == 1], col[y == 0]
-            if y1.size and y0.size and (y1.min() >= y0.max() or y1.max() <= y0.min()):
-                out.append(f"{name} (a threshold separates events from non-events)")
-    return out
-
-
 def logistic(x: np.ndarray, y: np.ndarray, names: list[str], where: str) -> tuple[CoefTable, np.ndarray]:
-    """Logistic regression by IRLS (R: ``glm(family = binomial)``); Wald z intervals (``confint.default``).
-
-    Raises
-    ------
-    ModelError
-        On perfect or quasi-complete separation: the fit does not converge, or the linear predictor
-        reaches |eta| > 30 (fitted probabilities numerically 0 or 1), naming the separating columns.
-    """
-    levels = np.unique(y)
-    if not np.all(np.isin(levels, [0.0, 1.0])):
-        raise ModelError(
-            f"{where}: a logistic model needs a 0/1 outcome, found values {show_values(levels.tolist())}; "
-            f"set family: gaussian or recode the outcome"
-        )
-    if levels.size < 2:
-        raise ModelError(f"{where}: the outcome takes the single value {levels[0]:g} in these rows; no model")
-    beta, a_inv, mu, converged = _irls_logistic(x, y, np.ones(len(y)), maxiter=25, tol=1e-8)
-    eta = x @ beta
-    if not converged or np.max(np.abs(eta)) > 30:
-        cols = separating_columns(x, y, names)
-        raise ModelError(
-            f"{where}: perfect or quasi-complete separation in the logistic model (fitted probabilities of 0 or "
-            f"1; odds ratios infinite). Separating: {', '.join(cols) if cols else 'a combination of columns'}. "
-            f"Remove or merge the separating variable or levels, or use a penalised (Firth) model outside "
-            f"musclecog"
-        )
-    return CoefTable(names, beta, np.sqrt(np.diag(a_inv)), np.inf, len(y)), a_inv
+    """Logistic regression (:func:`musclecog.core.inference.logistic_regression`) as a coefficient table."""
+    beta, cov, _ = logistic_regression(x, y, names, where)
+    return CoefTable(names, beta, np.sqrt(np.diag(cov)), np.inf, len(y)), cov
 
 
 def survey_fit(

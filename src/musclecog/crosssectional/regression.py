@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from musclecog.analyses import AnalysisContext
+from musclecog.core.inference import fdr_bh
+from musclecog.core.spec import RunContext
 from musclecog.crosssectional.common import (
     CrossSectionalResult,
     as_list,
@@ -41,7 +42,6 @@ from musclecog.crosssectional.design import (
 )
 from musclecog.crosssectional.models import CoefTable, logistic, mixed_model, ols, survey_fit
 from musclecog.errors import ConfigError, ModelError
-from musclecog.results import benjamini_hochberg
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def _coef_rows(
 
 
 def fit_regression(
-    data: pd.DataFrame, spec: Mapping[str, Any], context: AnalysisContext
+    data: pd.DataFrame, spec: Mapping[str, Any], context: RunContext
 ) -> CrossSectionalResult:
     """Fit a ``regression`` analysis: every outcome x model x weighting x stratum.
 
@@ -177,7 +177,7 @@ def fit_regression(
         The cohort table after the analysis' ``keep_if``.
     spec : mapping
         The config entry (see :class:`RegressionSpec`).
-    context : AnalysisContext
+    context : RunContext
         Names and the cohort's survey design.
 
     Returns
@@ -440,6 +440,6 @@ def _add_fdr(rows: list[dict[str, Any]]) -> None:
     df = pd.DataFrame(rows)
     df["p_fdr"] = np.nan
     for _, idx in df.groupby(["method", "stratum", "term"], sort=False).groups.items():
-        df.loc[idx, "p_fdr"] = benjamini_hochberg(df.loc[idx, "p_value"].to_numpy(float))
+        df.loc[idx, "p_fdr"] = fdr_bh(df.loc[idx, "p_value"].to_numpy(float))
     for r, q in zip(rows, df["p_fdr"].to_numpy(), strict=True):
         r["p_fdr"] = q

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from musclecog.analyses import AnalysisContext
+from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError
 from musclecog.mediation.engine import (
     BootstrapDraws,
@@ -164,7 +164,7 @@ def _fmt(est: float, lo: float, hi: float, sep: str = " ") -> str:
 class _RowMaker:
     """Builds tidy rows with the analysis labels filled in."""
 
-    def __init__(self, context: AnalysisContext, method: str, n: int) -> None:
+    def __init__(self, context: RunContext, method: str, n: int) -> None:
         self.context, self.method, self.n = context, method, n
 
     def __call__(self, **kw: Any) -> dict[str, Any]:
@@ -208,7 +208,7 @@ def _failed_row(make: _RowMaker, boot: BootstrapDraws, exposure: str, outcome: s
                 note=f"resamples whose models could not be fitted, excluded from the CIs ({reasons})")
 
 
-def fit_mediation(data: pd.DataFrame, spec: MediationSpec, context: AnalysisContext, method: str) -> MediationResult:
+def fit_mediation(data: pd.DataFrame, spec: MediationSpec, context: RunContext, method: str) -> MediationResult:
     """Fit a simple, parallel or serial mediation model.
 
     Parameters
@@ -217,7 +217,7 @@ def fit_mediation(data: pd.DataFrame, spec: MediationSpec, context: AnalysisCont
         The cohort table.
     spec : MediationSpec
         The model.
-    context : AnalysisContext
+    context : RunContext
         Names and the bootstrap seed (``context.seed``).
     method : str
         The ``method`` label of the tidy rows.
@@ -317,7 +317,7 @@ def fit_mediation(data: pd.DataFrame, spec: MediationSpec, context: AnalysisCont
     return MediationResult(rows, diagram, fits, boot, frame, {"total_fit": total_fit})
 
 
-def _imai_rows(make: _RowMaker, frame: ModelFrame, spec: MediationSpec, context: AnalysisContext,
+def _imai_rows(make: _RowMaker, frame: ModelFrame, spec: MediationSpec, context: RunContext,
                source: str) -> list[dict[str, Any]]:
     """Imai et al. (2010) quasi-Bayesian ACME/ADE for a binary outcome (statsmodels ``Mediation``)."""
     import statsmodels.api as sm
@@ -478,7 +478,7 @@ def _fit_index_rows(make: _RowMaker, frame: ModelFrame, equations: list[Equation
     return rows
 
 
-def fit_path_model(data: pd.DataFrame, spec: PathModelSpec, context: AnalysisContext) -> MediationResult:
+def fit_path_model(data: pd.DataFrame, spec: PathModelSpec, context: RunContext) -> MediationResult:
     """Fit a recursive path model and its direct, indirect and total effects (Bollen 1987).
 
     Each equation is fitted by least squares (= lavaan ML for a recursive model with uncorrelated
@@ -561,8 +561,8 @@ def fit_path_model(data: pd.DataFrame, spec: PathModelSpec, context: AnalysisCon
     return MediationResult(rows, diagram, fits, boot, frame)
 
 
-def _run(structure: str, method: str) -> Callable[[pd.DataFrame, Mapping[str, Any], AnalysisContext], MediationResult]:
-    def run(data: pd.DataFrame, spec: Mapping[str, Any], context: AnalysisContext) -> MediationResult:
+def _run(structure: str, method: str) -> Callable[[pd.DataFrame, Mapping[str, Any], RunContext], MediationResult]:
+    def run(data: pd.DataFrame, spec: Mapping[str, Any], context: RunContext) -> MediationResult:
         ms = MediationSpec.from_config(spec, structure)
         if structure == "serial" and len(ms.mediators) < 2:
             raise ConfigError(f"analyses.{context.analysis}.mediators: serial mediation needs 2 or more mediators "
@@ -577,6 +577,6 @@ parallel_mediation = _run("parallel", "parallel mediation (PROCESS model 4, seve
 serial_mediation = _run("serial", "serial mediation (PROCESS model 6)")
 
 
-def path_model(data: pd.DataFrame, spec: Mapping[str, Any], context: AnalysisContext) -> MediationResult:
+def path_model(data: pd.DataFrame, spec: Mapping[str, Any], context: RunContext) -> MediationResult:
     """The ``path_model`` analysis type (see :func:`fit_path_model`)."""
     return fit_path_model(data, PathModelSpec.from_config(spec), context)

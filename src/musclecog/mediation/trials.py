@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from musclecog.analyses import AnalysisContext
+from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError, DataError, ModelError, show_values
 from musclecog.mediation.models import (
     DEFAULT_BOOTSTRAP,
@@ -92,7 +92,7 @@ def change_scores(data: pd.DataFrame, variables: Sequence[str], changes: ChangeS
 
 
 # ------------------------------------------------------------------------------------- trial mediation
-def trial_mediation(data: pd.DataFrame, spec: Mapping[str, Any], context: AnalysisContext) -> MediationResult:
+def trial_mediation(data: pd.DataFrame, spec: Mapping[str, Any], context: RunContext) -> MediationResult:
     """Treatment -> change in mediator(s) -> change in outcome (parallel mediators, PROCESS model 4).
 
     Config keys: ``treatment`` (0/1 column), ``mediators`` (one or more), ``outcome``, ``changes`` (long
@@ -168,7 +168,7 @@ def correlation_test(x: np.ndarray, y: np.ndarray, method: str, level: float) ->
             "p_value": p, "statistic": float(t), "df": float(df), "std_error": float(se)}
 
 
-def change_correlation(data: pd.DataFrame, spec: Mapping[str, Any], context: AnalysisContext) -> ChangeCorrelationResult:
+def change_correlation(data: pd.DataFrame, spec: Mapping[str, Any], context: RunContext) -> ChangeCorrelationResult:
     """Correlation of the change in ``x`` with the change in ``y``, within each level of ``by`` (the arm).
 
     Config keys: ``x``, ``y``, ``by`` (optional stratifying column), ``strata`` (levels of ``by`` to report;

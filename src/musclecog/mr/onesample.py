@@ -210,7 +210,7 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: Mapping[str, Any], context: Any)
         The analysis-ready cohort table.
     spec : mapping
         The analysis entry of the config.
-    context : AnalysisContext
+    context : RunContext
         Names (``analysis``, ``cohort``).
 
     Returns

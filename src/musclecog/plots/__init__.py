@@ -1,8 +1,10 @@
 """Figures. One module per kind of figure (``forest``, ``paths``, ``trajectories``, ``survival``, ``mr``,
-``reproduction``); this package owns the shared style and the deterministic writer."""
+``reproduction``); this package owns the shared style, the deterministic writer and :func:`draw`, which
+turns an analysis result into its figure. Plots read results and never fit; results never import plots."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +38,26 @@ def save_figure(fig: Any, path: str | Path) -> None:
     with plt.rc_context(STYLE):
         fig.savefig(path, metadata={"Software": None} if path.suffix == ".png" else {"Date": None}, bbox_inches="tight")
     plt.close(fig)
+
+
+FIGURES: dict[str, str] = {
+    "forest": "musclecog.plots.forest:forest_figure",
+    "path_diagram": "musclecog.plots.paths:path_figure",
+    "change_scatter": "musclecog.plots.paths:change_figure",
+    "trajectories": "musclecog.plots.trajectories:trajectory_figure",
+    "kaplan_meier": "musclecog.plots.survival:km_figure",
+    "one_sample_mr": "musclecog.plots.mr:one_sample",
+}
+"""A result's ``figure_kind`` -> the ``module:function`` that draws it (imported when needed)."""
+
+
+def draw(result: Any) -> Any:
+    """The figure of one analysis result (a :class:`musclecog.core.results.AnalysisResult`)."""
+    if hasattr(result, "figure"):  # a family whose result still draws itself
+        return result.figure()
+    kind = type(result).figure_kind
+    try:
+        module, name = FIGURES[kind].split(":")
+    except KeyError:
+        raise KeyError(f"no figure for results of kind {kind!r}; known kinds: {sorted(FIGURES)}") from None
+    return getattr(importlib.import_module(module), name)(result)

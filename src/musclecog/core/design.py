@@ -1,0 +1,454 @@
+"""The one design builder: outcome and design matrix from validated column names (never from formulas).
+
+A config names columns; :func:`build_design` checks that they exist, decides which are categorical
+(non-numeric columns, and numeric columns listed as factors), builds treatment-coded dummies with a
+stated reference level, per-unit scaling (``exposure_per: sd``), interactions, complete cases with every
+exclusion counted by reason, and a rank check that names the aliased columns. The :class:`Design` it
+returns remembers its factor levels and scales (formulaic's stateful transforms), so a curve or a
+prediction is built on the fitted model's coding with :meth:`Design.transform`.
+
+Every family builds its design matrices here; nothing else dummy-codes a column.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from musclecog.errors import ConfigError, DataError, ModelError, show_values
+
+INTERCEPT = "(Intercept)"
+"""Name of the intercept column (R's)."""
+
+
+# ----------------------------------------------------------------------------------------- columns
+def check_columns(data: pd.DataFrame, columns: Sequence[str], where: str) -> None:
+    """Raise a :class:`DataError` naming each configured column that the table lacks (with a close match)."""
+    missing = [c for c in dict.fromkeys(columns) if c not in data.columns]
+    if missing:
+        hints = []
+        for col in missing:
+            close = difflib.get_close_matches(col, [str(c) for c in data.columns], n=1)
+            hints.append(f"{col!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise DataError(
+            f"{where}: column(s) {', '.join(hints)} not in the cohort table. Available columns: "
+            f"{show_values([str(c) for c in data.columns], 15)}. Fix the name in the config."
+        )
+
+
+def is_numeric(series: pd.Series) -> bool:
+    """Numeric or boolean, and not a pandas categorical."""
+    return not isinstance(series.dtype, pd.CategoricalDtype) and (
+        pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+    )
+
+
+def numeric_values(series: pd.Series, where: str, column: str) -> np.ndarray:
+    """A numeric column as float (NaN for missing); a clear error for text in a numeric role."""
+    if not is_numeric(series):
+        raise DataError(
+            f"{where}: column {column!r} must be numeric here but holds {series.dtype} values such as "
+            f"{show_values(pd.unique(series.dropna())[:3])}. Use a numeric column, or list it under "
+            f"'factors' where a categorical variable is allowed"
+        )
+    return pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
+
+
+def is_factor(series: pd.Series, column: str, factors: Sequence[str] = ()) -> bool:
+    """A column is a factor if listed in ``factors`` or not numeric."""
+    return column in factors or not is_numeric(series)
+
+
+def factor_levels(series: pd.Series, reference: object | None = None, where: str = "") -> list[object]:
+    """Observed levels in a stable order: categorical order, else sorted; ``reference`` first if given.
+
+    Raises
+    ------
+    DataError
+        If ``reference`` is not an observed level (the message lists the levels).
+    """
+    values = series.dropna()
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        levels = [c for c in series.cat.categories if (values == c).any()]
+    else:
+        uniq = list(pd.unique(values))
+        try:
+            levels = sorted(uniq)
+        except TypeError:
+            levels = sorted(uniq, key=lambda v: (type(v).__name__, str(v)))
+    if reference is not None:
+        match = [lv for lv in levels if lv == reference or str(lv) == str(reference) or fmt_level(lv) == str(reference)]
+        if not match:
+            raise DataError(
+                f"{where + ': ' if where else ''}reference level {reference!r} does not occur; observed levels: "
+                f"{show_values(levels, 20)}. Give one of them as the reference"
+            )
+        levels = [match[0]] + [lv for lv in levels if lv is not match[0] and lv != match[0]]
+    return levels
+
+
+def fmt_level(level: object) -> str:
+    """A level as text (1.0 -> '1')."""
+    if isinstance(level, float | np.floating) and float(level).is_integer():
+        return str(int(level))
+    return str(level)
+
+
+def complete_rows(data: pd.DataFrame, columns: Sequence[str | None]) -> np.ndarray:
+    """Rows with no missing value in ``columns``."""
+    cols = [c for c in dict.fromkeys(columns) if c is not None]
+    if not cols:
+        return np.ones(len(data), bool)
+    return data[cols].notna().all(axis=1).to_numpy()
+
+
+def count_exclusions(data: pd.DataFrame, columns: Sequence[str | None]) -> dict[str, int]:
+    """Rows left out for missing values, by reason: each incomplete row is counted once, under the first
+    column (in ``columns`` order) it lacks, so the counts add up to the rows excluded."""
+    out: dict[str, int] = {}
+    left = np.ones(len(data), bool)
+    for col in dict.fromkeys(c for c in columns if c is not None):
+        miss = left & data[col].isna().to_numpy()
+        k = int(miss.sum())
+        if k:
+            out[f"missing {col}"] = k
+            left &= ~miss
+    return out
+
+
+# ------------------------------------------------------------------------------------------ design
+@dataclass(frozen=True)
+class DesignSpec:
+    """What a design matrix holds, by column name (built once from a validated spec).
+
+    Attributes
+    ----------
+    outcome : str or None
+        The outcome column (``None`` for a design without one, e.g. Cox covariates).
+    exposure : str or None
+        The exposure column: its terms are reported and it must vary.
+    covariates : tuple of str
+        Adjustment columns; factors become treatment-coded dummies. A covariate constant in the rows
+        modelled (e.g. sex within a sex stratum) is left out and listed in :attr:`Design.dropped`.
+    factors : tuple of str
+        Numeric columns to treat as categorical.
+    references : mapping
+        Reference level per factor column (default: the first level).
+    interactions : tuple of (str, str)
+        Products of the columns of two variables (``a:b``), added after the main effects; the second
+        member may be a covariate or a further variable (added as a main effect if not yet present).
+    scales : mapping
+        Divide a numeric column by this (an SD, or a unit such as 5 kg).
+    intercept : bool
+        Whether to add ``(Intercept)``.
+    required : tuple of str
+        Further columns that must be complete (survey design, grouping, time).
+    min_rows_per_param : int
+        Rows needed beyond the number of coefficients (``n > p`` by default).
+    check_rank : bool
+        Whether to refuse a rank-deficient design (naming the aliased columns).
+    """
+
+    outcome: str | None
+    exposure: str | None
+    covariates: tuple[str, ...] = ()
+    factors: tuple[str, ...] = ()
+    references: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    interactions: tuple[tuple[str, str], ...] = ()
+    scales: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    intercept: bool = True
+    required: tuple[str, ...] = ()
+    check_rank: bool = True
+
+    @property
+    def variables(self) -> list[str]:
+        """Every column the design reads, in model order (duplicates removed)."""
+        cols: list[str] = [c for c in (self.outcome, self.exposure) if c]
+        cols += list(self.covariates)
+        for a, b in self.interactions:
+            cols += [a, b]
+        return list(dict.fromkeys(cols))
+
+
+@dataclass(frozen=True)
+class Coding:
+    """How one variable became columns: factor levels (reference first) or a numeric scale."""
+
+    variable: str
+    columns: tuple[str, ...]
+    levels: tuple[object, ...] | None = None
+    scale: float = 1.0
+
+    @property
+    def is_factor(self) -> bool:
+        """Whether the variable was dummy-coded."""
+        return self.levels is not None
+
+    def encode(self, series: pd.Series, where: str = "") -> np.ndarray:
+        """The variable's columns for new data, with the fitted levels and scale."""
+        if self.levels is None:
+            return (numeric_values(series, where, self.variable) / self.scale)[:, None]
+        codes = pd.Categorical(series, categories=list(self.levels)).codes
+        block = np.empty((len(series), len(self.levels) - 1))
+        for j in range(1, len(self.levels)):
+            block[:, j - 1] = codes == j
+        return block
+
+
+@dataclass(frozen=True)
+class Design:
+    """Outcome, design matrix and bookkeeping of one model.
+
+    Attributes
+    ----------
+    y : ndarray or None
+        The outcome on the complete rows (divided by its scale, if any).
+    x : ndarray (n, p)
+    names : tuple of str
+        Column names of ``x``: ``(Intercept)``, numeric columns by name, dummies as ``col[level]``,
+        interactions as ``a:b``.
+    rows : ndarray of bool
+        Which rows of the input table were used (complete cases).
+    codings : mapping
+        Variable -> :class:`Coding` (levels or scale), to rebuild the design on new data.
+    exposure_terms : tuple of str
+        Names of the exposure's columns.
+    interaction_terms : tuple of str
+        Names of the interaction columns.
+    dropped : tuple of str
+        Covariates left out because constant in the rows modelled.
+    exclusions : mapping
+        Rows left out, by reason (``missing <column>``).
+    n_input : int
+        Rows of the table the design was built from.
+    """
+
+    y: np.ndarray | None
+    x: np.ndarray
+    names: tuple[str, ...]
+    rows: np.ndarray
+    codings: Mapping[str, Coding]
+    exposure_terms: tuple[str, ...]
+    interaction_terms: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    exclusions: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    n_input: int = 0
+
+    @property
+    def n(self) -> int:
+        """Rows modelled."""
+        return int(self.x.shape[0])
+
+    @property
+    def n_excluded(self) -> int:
+        """Rows left out for missing values."""
+        return int(sum(self.exclusions.values()))
+
+    def index(self, name: str) -> int:
+        """Position of a column."""
+        return self.names.index(name)
+
+    def frame(self) -> pd.DataFrame:
+        """The design matrix as a labelled DataFrame."""
+        return pd.DataFrame(self.x, columns=list(self.names))
+
+    def with_outcome(self, y: np.ndarray) -> Design:
+        """The same design with another outcome on the same rows (several outcomes share one matrix)."""
+        return Design(
+            y, self.x, self.names, self.rows, self.codings, self.exposure_terms, self.interaction_terms,
+            self.dropped, self.exclusions, self.n_input,
+        )
+
+    def transform(self, data: pd.DataFrame, where: str = "") -> np.ndarray:
+        """The design matrix for new rows with the fitted levels and scales (for curves and predictions)."""
+        n = len(data)
+        blocks: dict[str, np.ndarray] = {}
+        for var, coding in self.codings.items():
+            block = coding.encode(data[var], where)
+            for j, name in enumerate(coding.columns):
+                blocks[name] = block[:, j]
+        cols = []
+        for name in self.names:
+            if name == INTERCEPT:
+                cols.append(np.ones(n))
+            elif name in blocks:
+                cols.append(blocks[name])
+            else:
+                a, b = name.split(":", 1)
+                cols.append(blocks[a] * blocks[b])
+        return np.column_stack(cols) if cols else np.empty((n, 0))
+
+
+def _code(series: pd.Series, column: str, spec: DesignSpec, where: str) -> Coding:
+    if is_factor(series, column, spec.factors):
+        levels = factor_levels(series, spec.references.get(column), where=f"{where}.reference.{column}")
+        names = tuple(f"{column}[{fmt_level(lv)}]" for lv in levels[1:])
+        return Coding(column, names, tuple(levels))
+    numeric_values(series.iloc[:0], where, column)  # refuse text early with the clear message
+    return Coding(column, (column,), None, float(spec.scales.get(column, 1.0)))
+
+
+def build_design(data: pd.DataFrame, spec: DesignSpec, where: str) -> Design:
+    """Build ``y`` and ``X`` (intercept, exposure, covariates, interactions) on complete cases.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The (sub)sample to model.
+    spec : DesignSpec
+        Columns and their roles.
+    where : str
+        Config key path for messages (``analyses.<name> (<outcome>, <stratum>)``).
+
+    Returns
+    -------
+    Design
+
+    Raises
+    ------
+    DataError
+        A column is missing, or text stands where a number is needed.
+    ModelError
+        The exposure is constant, an interaction's modifier is constant, there are no more rows than
+        coefficients, or the design is rank deficient (the message names the aliased columns).
+    """
+    variables = spec.variables
+    check_columns(data, variables + list(spec.required), where)
+    needed = variables + list(spec.required)
+    rows = complete_rows(data, needed)
+    exclusions = count_exclusions(data, needed)
+    df = data.loc[rows]
+    n = len(df)
+    y = None
+    if spec.outcome:
+        y = numeric_values(df[spec.outcome], where, spec.outcome) / float(spec.scales.get(spec.outcome, 1.0))
+    blocks: list[np.ndarray] = [np.ones((n, 1))] if spec.intercept else []
+    names: list[str] = [INTERCEPT] if spec.intercept else []
+    codings: dict[str, Coding] = {}
+    block_of: dict[str, np.ndarray] = {}
+    exposure_terms: tuple[str, ...] = ()
+    if spec.exposure:
+        coding = _code(df[spec.exposure], spec.exposure, spec, where)
+        block = coding.encode(df[spec.exposure], where)
+        if coding.is_factor and len(coding.columns) == 0:
+            raise ModelError(
+                f"{where}: the exposure {spec.exposure!r} takes a single value "
+                f"({show_values(list(coding.levels or ()))}) in the {n} complete rows; nothing to estimate"
+            )
+        if n > 0 and not coding.is_factor and np.nanmax(block) == np.nanmin(block):
+            raise ModelError(
+                f"{where}: the exposure {spec.exposure!r} is constant ({fmt_level(block[0, 0] * coding.scale)}) "
+                f"in the {n} complete rows; nothing to estimate. Check the column or the rows kept"
+            )
+        codings[spec.exposure] = coding
+        block_of[spec.exposure] = block
+        blocks.append(block)
+        names += coding.columns
+        exposure_terms = coding.columns
+    dropped: list[str] = []
+    modifiers = [b for _, b in spec.interactions]
+    extra_vars = [m for m in modifiers if m not in spec.covariates and m != spec.exposure]
+    for var in list(dict.fromkeys([*spec.covariates, *extra_vars])):
+        if var == spec.exposure:
+            continue
+        coding = _code(df[var], var, spec, where)
+        block = coding.encode(df[var], where)
+        if block.shape[1] == 0 or np.all(np.ptp(block, axis=0) == 0):
+            if var in modifiers:
+                raise ModelError(f"{where}: the effect modifier {var!r} is constant in the {n} complete rows")
+            dropped.append(var)
+            continue
+        codings[var] = coding
+        block_of[var] = block
+        blocks.append(block)
+        names += coding.columns
+    interaction_terms: list[str] = []
+    for a, b in spec.interactions:
+        if a not in codings or b not in codings:
+            continue
+        for j, an in enumerate(codings[a].columns):
+            for k, bn in enumerate(codings[b].columns):
+                blocks.append((block_of[a][:, j] * block_of[b][:, k])[:, None])
+                interaction_terms.append(f"{an}:{bn}")
+    names += interaction_terms
+    x = np.hstack(blocks) if blocks else np.empty((n, 0))
+    if n <= x.shape[1]:
+        raise ModelError(f"{where}: {n} complete rows for {x.shape[1]} coefficients; too few to fit")
+    if spec.check_rank:
+        check_rank(x, names, where)
+    return Design(
+        y, x, tuple(names), rows, MappingProxyType(codings), exposure_terms, tuple(interaction_terms),
+        tuple(dropped), MappingProxyType(exclusions), len(data),
+    )
+
+
+def check_rank(x: np.ndarray, names: Sequence[str], where: str) -> None:
+    """Refuse a (nearly) rank-deficient design, naming the columns of the near-null direction.
+
+    Columns are scaled to unit root-mean-square so that the tolerance (1e-10 of the largest eigenvalue
+    of ``X'X``) means the same for every unit.
+    """
+    scale = np.sqrt((x**2).mean(axis=0))
+    scale[scale == 0] = 1.0
+    xs = x / scale
+    eig, vec = np.linalg.eigh(xs.T @ xs)
+    if eig.size and eig.min() <= eig.max() * 1e-10:
+        v = vec[:, np.argmin(eig)]
+        involved = [names[i] for i in np.flatnonzero(np.abs(v) > 0.1)]
+        raise ModelError(
+            f"{where}: the design matrix is rank deficient: the columns {involved} are (nearly) collinear. "
+            f"Remove one of the variables involved from the covariates"
+        )
+
+
+# ------------------------------------------------------------------------------------------ strata
+@dataclass(frozen=True)
+class Stratum:
+    """One subsample to fit: its label (``overall`` or ``column=level``), mask and level."""
+
+    label: str
+    mask: np.ndarray
+    column: str | None = None
+    level: object = None
+
+
+def strata(
+    data: pd.DataFrame, by: str | None, where: str, *, overall: bool = True
+) -> Iterator[Stratum]:
+    """``overall`` (unless ``overall`` is false and ``by`` is given) then one stratum per observed level
+    of ``by``, in :func:`factor_levels` order. Rows with ``by`` missing belong to no stratum (they count
+    in the overall fit only)."""
+    if overall or by is None:
+        yield Stratum("overall", np.ones(len(data), bool))
+    if by is None:
+        return
+    check_columns(data, [by], f"{where}.by")
+    values = data[by]
+    for level in factor_levels(values):
+        yield Stratum(f"{by}={fmt_level(level)}", (values == level).fillna(False).to_numpy(bool), by, level)
+
+
+def per_unit_scale(data: pd.DataFrame, column: str, per: object, where: str) -> tuple[float, str]:
+    """The divisor of a per-unit exposure: its SD (``per: sd``) over the rows where it is observed, or a
+    number. Returns the divisor and a label (``"per SD (10.9)"``, ``"per 5 units"``, ``"per unit"``)."""
+    if per in (None, 1, 1.0):
+        return 1.0, "per unit"
+    if per == "sd":
+        values = pd.to_numeric(data[column], errors="coerce").dropna()
+        sd = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+        if not np.isfinite(sd) or sd == 0:
+            raise ConfigError(f"{where}: cannot scale {column!r} per SD: its SD is {sd} in the analysis rows")
+        return sd, f"per SD ({sd:.4g})"
+    try:
+        value = float(per)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: 'exposure_per' must be 'sd' or a positive number, got {per!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{where}: 'exposure_per' must be positive, got {value}")
+    return value, f"per {value:g} units"
+
