@@ -107,7 +107,7 @@ def substitute_placeholders(value: str, config: Mapping[str, Any], where: str) -
     return _PLACEHOLDER.sub(repl, value)
 
 
-def _iter_paths(config: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+def _iter_paths(config: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], str]]:
     """Yield (key path, containing mapping, key) for every input path in the config."""
     for name, cohort in (config.get("cohorts") or {}).items():
         for i, table in enumerate(cohort.get("tables") or []):
@@ -120,6 +120,65 @@ def _iter_paths(config: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, A
             yield f"mr.{name}.reference_panel", pair, "reference_panel"
     if config.get("targets"):
         yield "targets", config, "targets"
+
+
+def _check_analyses(cfg: dict[str, Any], schema_dir: Path) -> None:
+    """Each analysis against its type's schema, and its cohort reference."""
+    known_types = analysis_types(schema_dir)
+    cohorts = cfg.get("cohorts") or {}
+    for name, analysis in (cfg.get("analyses") or {}).items():
+        where = f"analyses.{name}"
+        atype = analysis.get("type")
+        if atype not in known_types:
+            close = difflib.get_close_matches(str(atype), known_types, n=1)
+            raise ConfigError(
+                f"config: '{where}.type' is {atype!r}, which is not an analysis type. Known types: "
+                f"{', '.join(known_types)}." + (f" Did you mean '{close[0]}'?" if close else "")
+            )
+        _check(analysis, load_schema(schema_dir / "analyses" / f"{atype}.schema.yaml"), where, "config")
+        if analysis["cohort"] not in cohorts:
+            close = difflib.get_close_matches(str(analysis["cohort"]), list(cohorts), n=1)
+            raise ConfigError(
+                f"config: '{where}.cohort' names the cohort {analysis['cohort']!r}, which is not defined under "
+                f"'cohorts'. Defined cohorts: {', '.join(cohorts) or '(none)'}."
+                + (f" Did you mean '{close[0]}'?" if close else "")
+            )
+
+
+def _check_mr(cfg: dict[str, Any], schema_dir: Path) -> None:
+    """GWAS traits and MR pairs against their schemas, and the pairs' trait references."""
+    for section in ("gwas", "mr"):
+        schema_path = schema_dir / f"{section}.schema.yaml"
+        if cfg.get(section) and schema_path.exists():
+            schema = load_schema(schema_path)
+            for name, entry in cfg[section].items():
+                _check(entry, schema, f"{section}.{name}", "config")
+    traits = cfg.get("gwas") or {}
+    for name, pair in (cfg.get("mr") or {}).items():
+        for role in ("exposure", "outcome"):
+            trait = pair.get(role)
+            if trait is not None and trait not in traits:
+                raise ConfigError(
+                    f"config: 'mr.{name}.{role}' names the GWAS trait {trait!r}, which is not defined under "
+                    f"'gwas'. Defined traits: {', '.join(traits) or '(none)'}."
+                )
+
+
+def _resolve_paths(cfg: dict[str, Any], base: Path, check_files: bool) -> None:
+    """Substitute path placeholders in place and check that every input file exists."""
+    for where, holder, key in _iter_paths(cfg):
+        resolved = substitute_placeholders(str(holder[key]), cfg, where)
+        holder[key] = resolved
+        if check_files:
+            p = Path(resolved)
+            p = p if p.is_absolute() else base / p
+            # a PLINK reference panel is a prefix of .bed/.bim/.fam files
+            exists = p.exists() or (key == "reference_panel" and Path(f"{p}.bed").exists())
+            if not exists:
+                raise ConfigError(
+                    f"config: '{where}' points to {resolved!r}, which does not exist (looked in {p.resolve()}). "
+                    "Correct the path, or set the folder placeholder with --config <name>_dir=/path."
+                )
 
 
 def validate_config(
@@ -155,54 +214,7 @@ def validate_config(
     cfg = copy.deepcopy(dict(config))
     _check(cfg, load_schema(schema_dir / "config.schema.yaml"), "", "config")
 
-    known_types = analysis_types(schema_dir)
-    cohorts = cfg.get("cohorts") or {}
-    for name, analysis in (cfg.get("analyses") or {}).items():
-        where = f"analyses.{name}"
-        atype = analysis.get("type")
-        if atype not in known_types:
-            close = difflib.get_close_matches(str(atype), known_types, n=1)
-            raise ConfigError(
-                f"config: '{where}.type' is {atype!r}, which is not an analysis type. Known types: "
-                f"{', '.join(known_types)}." + (f" Did you mean '{close[0]}'?" if close else "")
-            )
-        _check(analysis, load_schema(schema_dir / "analyses" / f"{atype}.schema.yaml"), where, "config")
-        if analysis["cohort"] not in cohorts:
-            close = difflib.get_close_matches(str(analysis["cohort"]), list(cohorts), n=1)
-            raise ConfigError(
-                f"config: '{where}.cohort' names the cohort {analysis['cohort']!r}, which is not defined under "
-                f"'cohorts'. Defined cohorts: {', '.join(cohorts) or '(none)'}."
-                + (f" Did you mean '{close[0]}'?" if close else "")
-            )
-
-    for section in ("gwas", "mr"):
-        schema_path = schema_dir / f"{section}.schema.yaml"
-        if cfg.get(section) and schema_path.exists():
-            schema = load_schema(schema_path)
-            for name, entry in cfg[section].items():
-                _check(entry, schema, f"{section}.{name}", "config")
-    traits = cfg.get("gwas") or {}
-    for name, pair in (cfg.get("mr") or {}).items():
-        for role in ("exposure", "outcome"):
-            trait = pair.get(role)
-            if trait is not None and trait not in traits:
-                raise ConfigError(
-                    f"config: 'mr.{name}.{role}' names the GWAS trait {trait!r}, which is not defined under "
-                    f"'gwas'. Defined traits: {', '.join(traits) or '(none)'}."
-                )
-
-    base = Path(base_dir)
-    for where, holder, key in _iter_paths(cfg):
-        resolved = substitute_placeholders(str(holder[key]), cfg, where)
-        holder[key] = resolved
-        if check_files:
-            p = Path(resolved)
-            p = p if p.is_absolute() else base / p
-            # a PLINK reference panel is a prefix of .bed/.bim/.fam files
-            exists = p.exists() or (key == "reference_panel" and Path(f"{p}.bed").exists())
-            if not exists:
-                raise ConfigError(
-                    f"config: '{where}' points to {resolved!r}, which does not exist (looked in {p.resolve()}). "
-                    "Correct the path, or set the folder placeholder with --config <name>_dir=/path."
-                )
+    _check_analyses(cfg, schema_dir)
+    _check_mr(cfg, schema_dir)
+    _resolve_paths(cfg, Path(base_dir), check_files)
     return cfg

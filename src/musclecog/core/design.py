@@ -293,6 +293,44 @@ def _code(series: pd.Series, column: str, spec: DesignSpec, where: str) -> Codin
     return Coding(column, (column,), None, float(spec.scales.get(column, 1.0)))
 
 
+def _exposure_block(df: pd.DataFrame, exposure: str, spec: DesignSpec, where: str) -> tuple[Coding, np.ndarray]:
+    n = len(df)
+    coding = _code(df[exposure], exposure, spec, where)
+    block = coding.encode(df[exposure], where)
+    if coding.is_factor and len(coding.columns) == 0:
+        raise ModelError(
+            f"{where}: the exposure {exposure!r} takes a single value "
+            f"({show_values(list(coding.levels or ()))}) in the {n} complete rows; nothing to estimate"
+        )
+    if n > 0 and not coding.is_factor and np.nanmax(block) == np.nanmin(block):
+        raise ModelError(
+            f"{where}: the exposure {exposure!r} is constant ({fmt_level(block[0, 0] * coding.scale)}) "
+            f"in the {n} complete rows; nothing to estimate. Check the column or the rows kept"
+        )
+    return coding, block
+
+
+def _covariate_order(spec: DesignSpec) -> list[str]:
+    """Covariates, then interaction members that are neither a covariate nor the exposure."""
+    extra = [b for _, b in spec.interactions if b not in spec.covariates and b != spec.exposure]
+    return [v for v in dict.fromkeys([*spec.covariates, *extra]) if v != spec.exposure]
+
+
+def _interaction_blocks(
+    interactions: Sequence[tuple[str, str]], codings: Mapping[str, Coding], block_of: Mapping[str, np.ndarray]
+) -> tuple[list[np.ndarray], list[str]]:
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    for a, b in interactions:
+        if a not in codings or b not in codings:  # a member left out as constant
+            continue
+        for j, an in enumerate(codings[a].columns):
+            for k, bn in enumerate(codings[b].columns):
+                blocks.append((block_of[a][:, j] * block_of[b][:, k])[:, None])
+                names.append(f"{an}:{bn}")
+    return blocks, names
+
+
 def build_design(data: pd.DataFrame, spec: DesignSpec, where: str) -> Design:
     """Build ``y`` and ``X`` (intercept, exposure, covariates, interactions) on complete cases.
 
@@ -333,29 +371,14 @@ def build_design(data: pd.DataFrame, spec: DesignSpec, where: str) -> Design:
     block_of: dict[str, np.ndarray] = {}
     exposure_terms: tuple[str, ...] = ()
     if spec.exposure:
-        coding = _code(df[spec.exposure], spec.exposure, spec, where)
-        block = coding.encode(df[spec.exposure], where)
-        if coding.is_factor and len(coding.columns) == 0:
-            raise ModelError(
-                f"{where}: the exposure {spec.exposure!r} takes a single value "
-                f"({show_values(list(coding.levels or ()))}) in the {n} complete rows; nothing to estimate"
-            )
-        if n > 0 and not coding.is_factor and np.nanmax(block) == np.nanmin(block):
-            raise ModelError(
-                f"{where}: the exposure {spec.exposure!r} is constant ({fmt_level(block[0, 0] * coding.scale)}) "
-                f"in the {n} complete rows; nothing to estimate. Check the column or the rows kept"
-            )
-        codings[spec.exposure] = coding
-        block_of[spec.exposure] = block
+        coding, block = _exposure_block(df, spec.exposure, spec, where)
+        codings[spec.exposure], block_of[spec.exposure] = coding, block
         blocks.append(block)
         names += coding.columns
         exposure_terms = coding.columns
     dropped: list[str] = []
     modifiers = [b for _, b in spec.interactions]
-    extra_vars = [m for m in modifiers if m not in spec.covariates and m != spec.exposure]
-    for var in list(dict.fromkeys([*spec.covariates, *extra_vars])):
-        if var == spec.exposure:
-            continue
+    for var in _covariate_order(spec):
         coding = _code(df[var], var, spec, where)
         block = coding.encode(df[var], where)
         if block.shape[1] == 0 or np.all(np.ptp(block, axis=0) == 0):
@@ -363,18 +386,11 @@ def build_design(data: pd.DataFrame, spec: DesignSpec, where: str) -> Design:
                 raise ModelError(f"{where}: the effect modifier {var!r} is constant in the {n} complete rows")
             dropped.append(var)
             continue
-        codings[var] = coding
-        block_of[var] = block
+        codings[var], block_of[var] = coding, block
         blocks.append(block)
         names += coding.columns
-    interaction_terms: list[str] = []
-    for a, b in spec.interactions:
-        if a not in codings or b not in codings:
-            continue
-        for j, an in enumerate(codings[a].columns):
-            for k, bn in enumerate(codings[b].columns):
-                blocks.append((block_of[a][:, j] * block_of[b][:, k])[:, None])
-                interaction_terms.append(f"{an}:{bn}")
+    inter_blocks, interaction_terms = _interaction_blocks(spec.interactions, codings, block_of)
+    blocks += inter_blocks
     names += interaction_terms
     x = np.hstack(blocks) if blocks else np.empty((n, 0))
     if n <= x.shape[1]:
@@ -399,7 +415,7 @@ def check_rank(x: np.ndarray, names: Sequence[str], where: str) -> None:
     eig, vec = np.linalg.eigh(xs.T @ xs)
     if eig.size and eig.min() <= eig.max() * 1e-10:
         v = vec[:, np.argmin(eig)]
-        involved = [names[i] for i in np.flatnonzero(np.abs(v) > 0.1)]
+        involved = [names[int(i)] for i in np.flatnonzero(np.abs(v) > 0.1)]
         raise ModelError(
             f"{where}: the design matrix is rank deficient: the columns {involved} are (nearly) collinear. "
             f"Remove one of the variables involved from the covariates"

@@ -176,7 +176,7 @@ def irls_logistic(
     return beta, a_inv, mu, converged
 
 
-def separating_columns(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[str]:
+def separating_columns(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> list[str]:
     """Columns that on their own separate a binary outcome (a level, or a threshold, with no events or no
     non-events beyond it)."""
     out = []

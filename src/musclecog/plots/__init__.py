@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-STYLE: dict[str, Any] = {
+STYLE: Any = {  # matplotlib types rcParams keys as literals
     "figure.dpi": 100,
     "savefig.dpi": 150,
     "font.size": 9,
