@@ -542,6 +542,48 @@ def _finish(name: str, df: pd.DataFrame, spec: Mapping[str, Any], flow: list[dic
     return Cohort(name, df, flow_frame(flow), t1, truth, survey, tuple(added), sources)
 
 
+def _simulated_cohort(name: str, spec: dict[str, Any], seed: int, dic: VariableDictionary) -> Cohort:
+    """A synthetic cohort: the design's data and truth table, then the same cleaning as real tables."""
+    from musclecog.simulate import simulate  # the generators are only imported by synthetic cohorts
+
+    sim_spec = spec["simulate"]
+    sim = simulate(sim_spec["design"], sim_spec.get("n"), seed, sim_spec.get("params"))
+    df = sim.data.copy()
+    if len(df) == 0:
+        raise DataError(f"cohorts.{name}: the design {sim_spec['design']!r} returned no rows; check simulate.n.")
+    label = f"synthetic design {sim_spec['design']} (seed {seed})"
+    sources = {c: f"{label} [{c}]" for c in df.columns}
+    flow = [flow_row("simulate", len(df), len(df), f"{label}: rows generated")]
+    survey = spec.get("survey") or sim.survey
+    return _finish(name, df, spec, flow, sources, dic, sim.truth, survey)
+
+
+def _apply_wave(tables: list[_Table], wave: Any, name: str) -> list[_Table]:
+    """Name the wave column ``wave`` (``wave: column``), or number waves by ``wave.order_by``."""
+    if isinstance(wave, str):
+        wave = {"column": wave}
+    if not wave:
+        return tables
+    col = wave.get("column")
+    if col:
+        if not any(col in t.frame.columns for t in tables):
+            raise ConfigError(
+                f"config: 'cohorts.{name}.wave' names the column {col!r}, which no table has after mapping."
+            )
+        if col != "wave":
+            for t in tables:
+                if col in t.frame.columns:
+                    t.frame = t.frame.rename(columns={col: "wave"})
+                    t.sources["wave"] = t.sources.pop(col, t.label)
+    elif wave.get("order_by"):
+        if not any(wave["order_by"] in t.frame.columns for t in tables):
+            raise ConfigError(
+                f"config: 'cohorts.{name}.wave.order_by' names {wave['order_by']!r}, which no table has."
+            )
+        tables = [_number_waves(t, wave, name) for t in tables]
+    return tables
+
+
 def build_cohort(
     name: str,
     spec: Mapping[str, Any],
@@ -577,50 +619,19 @@ def build_cohort(
     dic = dictionary or load_dictionary()
     spec = dict(spec)
     if "simulate" in spec:
-        from musclecog.simulate import simulate
-
-        sim_spec = spec["simulate"]
-        sim = simulate(sim_spec["design"], sim_spec.get("n"), seed, sim_spec.get("params"))
-        df = sim.data.copy()
-        if len(df) == 0:
-            raise DataError(f"cohorts.{name}: the design {sim_spec['design']!r} returned no rows; check simulate.n.")
-        label = f"synthetic design {sim_spec['design']} (seed {seed})"
-        sources = {c: f"{label} [{c}]" for c in df.columns}
-        flow = [flow_row("simulate", len(df), len(df), f"{label}: rows generated")]
-        survey = spec.get("survey") or sim.survey
-        return _finish(name, df, spec, flow, sources, dic, sim.truth, survey)
+        return _simulated_cohort(name, spec, seed, dic)
     if "tables" not in spec:
         raise ConfigError(f"config: 'cohorts.{name}' needs either 'simulate' or 'tables'.")
 
     base = Path(base_dir)
     zero = float(spec.get("zero_threshold", XPT_ZERO_THRESHOLD))
-    flow: list[dict] = []
+    flow: list[dict[str, Any]] = []
     tables: list[_Table] = []
     for i, entry in enumerate(spec["tables"]):
         t, rows = _read_table(i, entry, name, base, zero)
         tables.append(t)
         flow += rows
-    wave = spec.get("wave")
-    if isinstance(wave, str):
-        wave = {"column": wave}
-    if wave:
-        col = wave.get("column")
-        if col:
-            if not any(col in t.frame.columns for t in tables):
-                raise ConfigError(
-                    f"config: 'cohorts.{name}.wave' names the column {col!r}, which no table has after mapping."
-                )
-            if col != "wave":
-                for t in tables:
-                    if col in t.frame.columns:
-                        t.frame = t.frame.rename(columns={col: "wave"})
-                        t.sources["wave"] = t.sources.pop(col, t.label)
-        elif wave.get("order_by"):
-            if not any(wave["order_by"] in t.frame.columns for t in tables):
-                raise ConfigError(
-                    f"config: 'cohorts.{name}.wave.order_by' names {wave['order_by']!r}, which no table has."
-                )
-            tables = [_number_waves(t, wave, name) for t in tables]
+    tables = _apply_wave(tables, spec.get("wave"), name)
     tables, rows = _stack(tables, spec.get("stack") or [], name)
     flow += rows
     joined, rows = _join(tables, spec.get("join", "inner"), spec.get("join_on"), name)

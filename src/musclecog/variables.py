@@ -15,10 +15,14 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from musclecog.errors import ConfigError
+
+if TYPE_CHECKING:  # only for annotations: the dictionary does not depend on the design builder
+    from musclecog.core.design import Coding
 
 KINDS: tuple[str, ...] = ("id", "integer", "numeric", "binary", "category")
 NUMERIC_KINDS: frozenset[str] = frozenset({"integer", "numeric", "binary"})
@@ -154,3 +158,38 @@ def conversion_factor(
             f"Known units for it: {', '.join(known)}. Use one of these, or add a row to resources/units.tsv."
         )
     return table[(from_unit, target)]
+
+
+def variable_label(name: str, dictionary: VariableDictionary | None = None, *, unit: bool = True) -> str:
+    """A column's label from the dictionary, capitalised, with its unit (``"Grip strength (kg)"``);
+    a column outside the dictionary keeps its name."""
+    d = dictionary if dictionary is not None else load_dictionary()
+    if name not in d:
+        return name
+    var = d[name]
+    text = var.label[:1].upper() + var.label[1:]
+    return f"{text} ({var.unit})" if unit and var.unit else text
+
+
+def term_label(
+    term: str, codings: Mapping[str, Coding] | None = None, dictionary: VariableDictionary | None = None
+) -> str:
+    """A model term in words, from the dictionary's labels and units and the design's coding.
+
+    ``grip_kg`` -> ``Grip strength (kg)``; scaled by 5 -> ``Grip strength, per 5 kg``; ``sex[male]`` ->
+    ``Sex: male``; ``grip_kg:sex[male]`` -> ``Grip strength (kg) × Sex: male``; ``(Intercept)`` ->
+    ``Intercept``. Terms the design did not make keep their name.
+    """
+    if term in ("(Intercept)", "Intercept"):
+        return "Intercept"
+    if ":" in term:
+        return " × ".join(term_label(part, codings, dictionary) for part in term.split(":"))
+    d = dictionary if dictionary is not None else load_dictionary()
+    if term.endswith("]") and "[" in term:
+        name, level = term[:-1].split("[", 1)
+        return f"{variable_label(name, d, unit=False)}: {level}"
+    coding = (codings or {}).get(term)
+    if coding is not None and coding.scale != 1.0:
+        unit = d[term].unit if term in d else ""
+        return f"{variable_label(term, d, unit=False)}, per {coding.scale:.3g}{' ' + unit if unit else ' units'}"
+    return variable_label(term, d)

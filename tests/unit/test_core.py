@@ -184,3 +184,22 @@ def test_freeze_and_run_context() -> None:
         frozen["y"] = 1  # type: ignore[index]
     assert RunContext("dsst", "nhanes").where == "analyses.dsst"
     assert AnalysisSpec().where == "analyses.analysis"
+
+
+def test_term_labels_come_from_the_variable_dictionary() -> None:
+    df = pd.DataFrame({"dsst": [40.0, 50, 45, 60, 30, 52], "grip_kg": [20.0, 30, 25, 40, 18, 33],
+                       "sex": ["female", "male", "female", "male", "female", "male"]})
+    d = build_design(df, DesignSpec(outcome="dsst", exposure="grip_kg", covariates=("sex",),
+                                    interactions=(("grip_kg", "sex"),), scales={"grip_kg": 5.0}), "t")
+    beta, xtx_inv, s2 = ols(d.x, d.y)
+    fit = FitResult.from_arrays(d.names, beta, s2 * xtx_inv, 2, Diagnostics(n=6), codings=d.codings)
+    assert fit.term_labels.tolist() == [
+        "Intercept",
+        "Grip strength, per 5 kg",
+        "Sex: male",
+        "Grip strength, per 5 kg × Sex: male",
+    ]
+    from musclecog.variables import variable_label
+
+    assert variable_label("dsst") == "Digit symbol substitution test (score)"
+    assert variable_label("my_own_column") == "my_own_column"

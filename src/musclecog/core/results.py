@@ -29,6 +29,7 @@ from musclecog.core.inference import (
 )
 from musclecog.errors import ModelError
 from musclecog.results import tidy_frame
+from musclecog.variables import term_label
 
 RATIO_SCALES = frozenset({"odds_ratio", "hazard_ratio", "risk_ratio"})
 """Scales reported exponentiated (with exponentiated limits); ``std_error`` stays on the log scale."""
@@ -213,6 +214,12 @@ class FitResult:
                 "conf_high": ci["conf_high"],
             }
         )
+
+    @property
+    def term_labels(self) -> pd.Series:
+        """Each term in words, with the variable dictionary's labels and units
+        (:func:`musclecog.variables.term_label`)."""
+        return pd.Series([term_label(t, self.codings) for t in self.terms], index=self.params.index, name="label")
 
     def wald_test(self, terms: Sequence[str]) -> tuple[float, int, float]:
         """Joint Wald test that ``terms`` are zero: ``(statistic, k, p)`` (F when ``df_resid`` is set)."""

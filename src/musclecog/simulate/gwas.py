@@ -29,7 +29,7 @@ default run fast; ``n_variants`` scales to 10 million (vectorised, about 1 GB of
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -359,7 +359,7 @@ def write_simulated_gwas(
     return pair
 
 
-def _design(trait: str):
+def _design(trait: str) -> Callable[..., SimulatedCohort]:
     def run(seed: int, n: int = 200_000, **params: Any) -> SimulatedCohort:
         pair = simulate_grip_cognition(seed, n, **params)
         return SimulatedCohort(data=pair.tables[trait], truth=pair.truth)

@@ -274,7 +274,8 @@ def simulate_ukb(seed: int, n: int = 40000, **params: Any) -> SimulatedCohort:
     centre_lab = np.asarray([f"centre_{i + 1:02d}" for i in range(p.n_centres)], dtype=object)[centre]
 
     def frame(
-        rows: np.ndarray | slice, wave: int, time: np.ndarray, age, grip, rt, fluid, pm
+        rows: np.ndarray | slice, wave: int, time: np.ndarray, age: np.ndarray, grip: np.ndarray,
+        rt: np.ndarray, fluid: np.ndarray, pm: np.ndarray,
     ) -> pd.DataFrame:
         cols: dict[str, Any] = {
             "id": ids[rows],
