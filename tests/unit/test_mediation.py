@@ -12,10 +12,11 @@ import pytest
 import yaml
 from scipy import stats
 
+from musclecog.analyses import run_analysis
 from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError, DataError, ModelError
-from musclecog.mediation import ANALYSIS_TYPES
-from musclecog.mediation.engine import bias_corrected_ci, percentile_ci
+from musclecog.mediation import bias_corrected_ci, percentile_ci
+from musclecog.plots import draw
 from musclecog.simulate import simulate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ def chen() -> pd.DataFrame:
 
 
 def _fit(kind: str, data: pd.DataFrame, **spec: object) -> pd.DataFrame:
-    return ANALYSIS_TYPES[kind](data, spec, CTX).to_tidy()
+    return run_analysis(data, {"type": kind, **spec}, CTX).to_tidy()
 
 
 SIMPLE = {"exposure": "tug_s", "mediator": "knee_ext_kg", "outcome": "mmse", "covariates": ["age", "sex"],
@@ -51,7 +52,7 @@ def test_deterministic_by_seed(chen: pd.DataFrame) -> None:
     one = _fit("simple_mediation", chen, **SIMPLE)
     two = _fit("simple_mediation", chen, **SIMPLE)
     pd.testing.assert_frame_equal(one, two)
-    other = ANALYSIS_TYPES["simple_mediation"](chen, SIMPLE, RunContext("unit", "unit", 43)).to_tidy()
+    other = run_analysis(chen, {"type": "simple_mediation", **SIMPLE}, RunContext("unit", "unit", 43)).to_tidy()
     assert not np.isclose(one.set_index("term").loc["indirect", "conf_low"],
                           other.set_index("term").loc["indirect", "conf_low"], rtol=1e-9)
 
@@ -98,7 +99,7 @@ def test_figures(chen: pd.DataFrame) -> None:
     for kind, spec in [("simple_mediation", SIMPLE),
                        ("path_model", {"equations": {"knee_ext_kg": ["tug_s"], "mmse": ["knee_ext_kg", "tug_s"]},
                                        "bootstrap": 50})]:
-        fig = ANALYSIS_TYPES[kind](chen, spec, CTX).figure()
+        fig = draw(run_analysis(chen, {"type": kind, **spec}, CTX))
         assert isinstance(fig, matplotlib.figure.Figure)
         matplotlib.pyplot.close(fig)
 
