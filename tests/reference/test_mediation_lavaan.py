@@ -33,6 +33,7 @@ Reference values were computed once with R 4 / lavaan 0.6-14 (Debian r-cran-lava
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ import pytest
 import statsmodels.api as sm
 
 from musclecog.analyses import run_analysis
+from musclecog.core.results import AnalysisResult
 from musclecog.core.spec import RunContext
 from musclecog.mediation import Equation, bootstrap, model_frame
 
@@ -72,7 +74,7 @@ def data() -> pd.DataFrame:
     return pd.read_csv(DATA)
 
 
-def _by_term(result) -> pd.DataFrame:
+def _by_term(result: AnalysisResult) -> pd.DataFrame:
     return result.to_tidy().set_index("term")
 
 
@@ -119,7 +121,8 @@ def test_path_model_equals_lavaan(data: pd.DataFrame) -> None:
 def test_path_model_fit_indices_equal_lavaan(data: pd.DataFrame, with_covariates: bool) -> None:
     spec = {"equations": {"m1": ["x"], "m2": ["m1"], "y": ["m1", "m2"]}, "bootstrap": 0,
             "covariates": ["cov1", "cov2"] if with_covariates else []}
-    tidy = run_analysis(data, {"type": "path_model", **spec}, RunContext("ref", "ref", 9)).to_tidy().set_index("term")
+    tidy = run_analysis(data, {"type": "path_model", **spec}, RunContext("ref", "ref", 9)).to_tidy()
+    tidy = tidy.set_index("term")
     ref = LAVAAN_FIT[with_covariates]
     assert tidy.loc["chi_squared", "estimate"] == pytest.approx(ref["chisq"], rel=1e-8)
     assert tidy.loc["chi_squared", "df"] == ref["df"]
@@ -155,7 +158,7 @@ def test_binary_outcome_equals_glm(data: pd.DataFrame) -> None:
     assert tidy.loc["acme", "conf_low"] < tidy.loc["acme", "estimate"] < tidy.loc["acme", "conf_high"]
 
 
-def _replay(indices: np.ndarray):
+def _replay(indices: np.ndarray) -> Callable[[np.random.Generator, int, int], np.ndarray]:
     def counts(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
         out = np.stack([np.bincount(ix, minlength=n) for ix in indices[:r]]).astype(float)
         return out

@@ -52,7 +52,8 @@ def test_deterministic_by_seed(chen: pd.DataFrame) -> None:
     one = _fit("simple_mediation", chen, **SIMPLE)
     two = _fit("simple_mediation", chen, **SIMPLE)
     pd.testing.assert_frame_equal(one, two)
-    other = run_analysis(chen, {"type": "simple_mediation", **SIMPLE}, RunContext("unit", "unit", 43)).to_tidy()
+    entry = {"type": "simple_mediation", **SIMPLE}
+    other = run_analysis(chen, entry, RunContext("unit", "unit", 43)).to_tidy()
     assert not np.isclose(one.set_index("term").loc["indirect", "conf_low"],
                           other.set_index("term").loc["indirect", "conf_low"], rtol=1e-9)
 

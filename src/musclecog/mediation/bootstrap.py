@@ -109,10 +109,9 @@ def bootstrap(
     n = frame.n
     if n < MIN_BOOT_N:
         raise ModelError(
-            f"{source}: only {n} complete cases ({frame.n_excluded} rows excluded for missing values); a "
-            "bootstrap "
-            f"needs at least {MIN_BOOT_N}. Use a larger cohort, fewer covariates with missing values, or "
-            "bootstrap: 0 (no bootstrap CIs)."
+            f"{source}: only {n} complete cases ({sum(frame.exclusions.values())} rows excluded for missing "
+            f"values); a bootstrap needs at least {MIN_BOOT_N}. Use a larger cohort, fewer covariates with "
+            "missing values, or bootstrap: 0 (no bootstrap CIs)."
         )
     rng = np.random.default_rng(seed)
     counts_fn = counts_fn or _counts

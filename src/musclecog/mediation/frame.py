@@ -67,11 +67,6 @@ class ModelFrame:
         """Complete cases used."""
         return int(self.values.shape[0])
 
-    @property
-    def n_excluded(self) -> int:
-        """Rows dropped for missing values."""
-        return int(sum(self.exclusions.values()))
-
     def col(self, name: str) -> int:
         """Index of a column."""
         return self.columns.index(name)
@@ -95,17 +90,15 @@ def _check_roles(
     if missing:
         raise DataError(
             f"{source}: column(s) {missing} not in the cohort table (columns: "
-            f"{show_values(list(data.columns), 30)}). "
-            "Fix the name in the config or map the column in the cohort's tables."
+            f"{show_values(list(data.columns), 30)}). Fix the name in the config or map the column in the "
+            "cohort's tables."
         )
     for c in variables:
         if not is_numeric(data[c]):
             raise DataError(
                 f"{source}: model variable '{c}' must be numeric (or 0/1) but holds {data[c].dtype} values "
-                "such as "
-                f"{show_values(list(data[c].dropna().unique()[:3]))}. Use a numeric column (e.g. a 0/1 "
-                "treatment "
-                "indicator instead of an arm label) or recode it in the cohort config."
+                f"such as {show_values(list(data[c].dropna().unique()[:3]))}. Use a numeric column (e.g. a "
+                "0/1 treatment indicator instead of an arm label) or recode it in the cohort config."
             )
 
 
@@ -159,8 +152,7 @@ def model_frame(
         if design.dropped:
             raise ModelError(
                 f"{source}: the covariate(s) {list(design.dropped)} do not vary among the {len(sub)} "
-                "complete "
-                "cases. Drop them from the config or widen the keep_if filter."
+                "complete cases. Drop them from the config or widen the keep_if filter."
             )
         blocks.append(design.x)
         cov_names = list(design.names)
@@ -244,10 +236,9 @@ def check_identifiable(frame: ModelFrame, eq: Equation, source: str) -> None:
     detail = f"; perfectly correlated pairs: {', '.join(pairs)}" if pairs else ""
     raise ModelError(
         f"{source}: the model for '{eq.outcome}' cannot be fitted: the column(s) {bad or names[1:]} are a "
-        "linear "
-        f"combination of the other predictors{detail}. A mediator must not be identical to or a linear "
-        "function of "
-        "the exposure (or of the covariates); choose a different mediator or drop the redundant column."
+        f"linear combination of the other predictors{detail}. A mediator must not be identical to or a "
+        "linear function of the exposure (or of the covariates); choose a different mediator or drop the "
+        "redundant column."
     )
 
 
@@ -257,8 +248,7 @@ def _check_binary(y: np.ndarray, eq: Equation, source: str) -> None:
         raise ModelError(
             f"{source}: the binary outcome '{eq.outcome}' must take the values 0 and 1 with both present; "
             f"found {show_values(classes.tolist())} among {len(y)} complete cases. Use outcome_type: "
-            "continuous "
-            "or choose an outcome with both classes (check the keep_if filter)."
+            "continuous or choose an outcome with both classes (check the keep_if filter)."
         )
 
 

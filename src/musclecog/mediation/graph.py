@@ -12,8 +12,16 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from musclecog.core.results import FitResult
 from musclecog.errors import ConfigError
 from musclecog.mediation.frame import Equation
+
+
+def path_coefficients(
+    equations: Sequence[Equation], fits: Mapping[str, FitResult]
+) -> dict[tuple[str, str], float]:
+    """``(outcome, predictor) -> coefficient`` of every path, from the fits keyed by outcome."""
+    return {(eq.outcome, p): float(fits[eq.outcome].params[p]) for eq in equations for p in eq.predictors}
 
 
 def causal_order(equations: Sequence[Equation], source: str) -> list[str]:

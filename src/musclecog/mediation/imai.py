@@ -49,7 +49,7 @@ def imai_estimates(frame: ModelFrame, model: MediationModel, context: RunContext
 
     Returns no estimates for several mediators (statsmodels' ``Mediation`` takes one).
     """
-    import statsmodels.api as sm
+    import statsmodels.api as sm  # imported here: statsmodels.api costs ~1 s and only binary outcomes need it
     from statsmodels.stats.mediation import Mediation
 
     if len(model.mediators) != 1:

@@ -23,7 +23,14 @@ from musclecog.errors import ConfigError
 from musclecog.mediation.bootstrap import BootstrapDraws, bootstrap
 from musclecog.mediation.estimates import bootstrap_estimate, coefficient, edge, effect, failed_resamples
 from musclecog.mediation.frame import Equation, ModelFrame, fit_equation, model_frame, rhs
-from musclecog.mediation.graph import causal_order, effect_matrix, path_product, simple_paths, total_effects
+from musclecog.mediation.graph import (
+    causal_order,
+    effect_matrix,
+    path_coefficients,
+    path_product,
+    simple_paths,
+    total_effects,
+)
 from musclecog.mediation.results import Effect, PathEdge, PathModelResult
 from musclecog.mediation.spec import PathModelSpec
 
@@ -113,11 +120,7 @@ class _Fitted:
 
     @property
     def coefs(self) -> dict[tuple[str, str], float]:
-        return {
-            (eq.outcome, p): float(self.fits[eq.outcome].params[p])
-            for eq in self.equations
-            for p in eq.predictors
-        }
+        return path_coefficients(self.equations, self.fits)
 
 
 def _r_squared(f: _Fitted, eq: Equation) -> Estimate:

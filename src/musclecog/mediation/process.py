@@ -34,7 +34,7 @@ from musclecog.mediation.estimates import (
     failed_resamples,
 )
 from musclecog.mediation.frame import Equation, ModelFrame, fit_equation, model_frame
-from musclecog.mediation.graph import path_product, simple_paths
+from musclecog.mediation.graph import path_coefficients, path_product, simple_paths
 from musclecog.mediation.imai import imai_estimates
 from musclecog.mediation.results import Effect, MediationResult, PathEdge
 from musclecog.mediation.spec import (
@@ -74,8 +74,7 @@ def _check_model(model: MediationModel, source: str) -> None:
         raise ConfigError(
             f"{source}: exposure '{model.exposure}', mediators {list(model.mediators)} and outcome "
             f"'{model.outcome}' must be different columns; a mediator identical to the exposure has no "
-            "indirect "
-            "path to estimate."
+            "indirect path to estimate."
         )
     if model.serial and len(model.mediators) < 2:
         raise ConfigError(
@@ -97,11 +96,7 @@ class _Fitted:
 
     @property
     def coefs(self) -> dict[tuple[str, str], float]:
-        return {
-            (eq.outcome, p): float(self.fits[eq.outcome].params[p])
-            for eq in self.equations
-            for p in eq.predictors
-        }
+        return path_coefficients(self.equations, self.fits)
 
     def labels(self) -> dict[str, Any]:
         """The labels of the rows about X -> Y."""

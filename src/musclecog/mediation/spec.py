@@ -139,34 +139,32 @@ class SimpleMediationSpec(_MediationSpec):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ParallelMediationSpec(_MediationSpec):
+class _SeveralMediatorsSpec(_MediationSpec):
+    """Keys of the types with a ``mediators`` list."""
+
+    mediators: tuple[str, ...]
+
+    @property
+    def mediator_columns(self) -> tuple[str, ...]:
+        """The mediators (in causal order for serial mediation)."""
+        return tuple(self.mediators)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParallelMediationSpec(_SeveralMediatorsSpec):
     """``parallel_mediation``: X -> M1, M2, ... -> Y, mediators independent given X (PROCESS model 4)."""
 
     TYPE: ClassVar[str] = "parallel_mediation"
     METHOD: ClassVar[str] = "parallel mediation (PROCESS model 4, several mediators)"
 
-    mediators: tuple[str, ...]
-
-    @property
-    def mediator_columns(self) -> tuple[str, ...]:
-        """The mediators."""
-        return tuple(self.mediators)
-
 
 @dataclass(frozen=True, kw_only=True)
-class SerialMediationSpec(_MediationSpec):
+class SerialMediationSpec(_SeveralMediatorsSpec):
     """``serial_mediation``: X -> M1 -> M2 (-> ...) -> Y (PROCESS model 6)."""
 
     TYPE: ClassVar[str] = "serial_mediation"
     STRUCTURE: ClassVar[str] = "serial"
     METHOD: ClassVar[str] = "serial mediation (PROCESS model 6)"
-
-    mediators: tuple[str, ...]
-
-    @property
-    def mediator_columns(self) -> tuple[str, ...]:
-        """The mediators in causal order."""
-        return tuple(self.mediators)
 
 
 # ---------------------------------------------------------------------------------------- path model
