@@ -188,3 +188,41 @@ def test_trial_mediation_needs_01_treatment(power: pd.DataFrame) -> None:
                 changes={"id": "id", "wave": "wave"}, adjust_baseline=True, bootstrap=200)
     assert set(tidy.set_index("term").loc[["a", "b", "indirect"], "exposure"]) >= {"treatment", "knee_ext_kg_change"}
     assert tidy["n"].iloc[0] == 103
+
+
+# ---------------------------------------------------------------------------------------- result objects
+def test_specs_take_keys_and_defaults_from_the_schema() -> None:
+    from musclecog.core.spec import spec_from_config
+    from musclecog.mediation import ChangeSpec, SimpleMediationSpec, TrialMediationSpec
+
+    spec = spec_from_config(SimpleMediationSpec, {"exposure": "x", "mediator": "m", "outcome": "y"}, CTX)
+    defaults = (spec.bootstrap, spec.ci_level, spec.outcome_type, spec.imai_simulations)
+    assert defaults == (5000, 0.95, "continuous", 1000)
+    assert spec.model().mediators == ("m",) and spec.context is CTX
+    with pytest.raises(ConfigError, match="mediatior"):
+        spec_from_config(SimpleMediationSpec, {"exposure": "x", "mediatior": "m", "outcome": "y"}, CTX)
+    trial = spec_from_config(
+        TrialMediationSpec,
+        {"treatment": "t", "mediators": ["m"], "outcome": "y", "changes": {"id": "pid"}},
+        CTX,
+    )
+    assert trial.change == ChangeSpec("pid", "wave", 0, 1)
+
+
+def test_results_are_objects_with_labelled_fits(chen: pd.DataFrame) -> None:
+    from musclecog.core.results import FitResult
+    from musclecog.mediation import MediationResult, PathModelResult
+
+    result = run_analysis(chen, {"type": "simple_mediation", **SIMPLE}, CTX)
+    assert isinstance(result, MediationResult) and not hasattr(result, "figure")
+    assert set(result.fits) == {"knee_ext_kg ~ tug_s", "mmse ~ tug_s + knee_ext_kg", "total: mmse ~ tug_s"}
+    fit = result.fits["mmse ~ tug_s + knee_ext_kg"]
+    assert isinstance(fit, FitResult) and {"(Intercept)", "tug_s", "knee_ext_kg", "age"} <= set(fit.terms)
+    assert fit.diagnostics.n == len(chen) and fit.df_resid == len(chen) - len(fit.terms)
+    tidy = result.to_tidy().set_index("term")
+    assert tidy.loc["b", "estimate"] == pytest.approx(fit.params["knee_ext_kg"], rel=1e-12)
+    assert [e.term for e in result.estimates] == list(tidy.index)
+    assert result.draws is not None and result.draws.n_resamples == 300
+    equations = {"knee_ext_kg": ["tug_s"], "mmse": ["knee_ext_kg", "tug_s"]}
+    path = run_analysis(chen, {"type": "path_model", "equations": equations, "bootstrap": 0}, CTX)
+    assert isinstance(path, PathModelResult) and path.statistics["df"] == 0
