@@ -1,6 +1,7 @@
 """Mediation estimates against lavaan (ML) and R glm, and the vectorised bootstrap against a naive loop.
 
-Data: ``tests/data/mediation_reference.csv`` (300 rows, written by ``tests/data/make_mediation_reference.py``).
+Data: ``tests/data/mediation_reference.csv`` (300 rows, written by
+``tests/data/make_mediation_reference.py``).
 Reference values were computed once with R 4 / lavaan 0.6-14 (Debian r-cran-lavaan)::
 
     library(lavaan)
@@ -99,7 +100,8 @@ def test_simple_equals_lavaan(simple: pd.DataFrame) -> None:
 def test_serial_equals_lavaan(serial: pd.DataFrame) -> None:
     est = serial["estimate"]
     pairs = [("a[m1]", "a1"), ("a[m2]", "a2"), ("d[m1->m2]", "d21"), ("b[m1]", "b1"), ("b[m2]", "b2"),
-             ("c_prime", "cp"), ("indirect[m1]", "ind1"), ("indirect[m2]", "ind2"), ("indirect[m1->m2]", "ind3"),
+             ("c_prime", "cp"), ("indirect[m1]", "ind1"), ("indirect[m2]", "ind2"),
+             ("indirect[m1->m2]", "ind3"),
              ("indirect_total", "total_ind"), ("c", "total")]
     for ours, theirs in pairs:
         assert est[ours] == pytest.approx(LAVAAN_SERIAL[theirs], rel=1e-6), ours
@@ -107,7 +109,8 @@ def test_serial_equals_lavaan(serial: pd.DataFrame) -> None:
 
 def test_path_model_equals_lavaan(data: pd.DataFrame) -> None:
     """The serial model declared as a path model gives the same coefficients and effects."""
-    spec = {"equations": {"m1": ["x"], "m2": ["x", "m1"], "y": ["m1", "m2", "x"]}, "covariates": ["cov1", "cov2"],
+    spec = {"equations": {"m1": ["x"], "m2": ["x", "m1"], "y": ["m1", "m2", "x"]},
+            "covariates": ["cov1", "cov2"],
             "exposures": ["x"], "bootstrap": 200}
     tidy = run_analysis(data, {"type": "path_model", **spec}, RunContext("ref", "ref", 9)).to_tidy()
     y = tidy[(tidy["outcome"] == "y") & (tidy["exposure"] == "x")].set_index("term")["estimate"]

@@ -60,8 +60,8 @@ def test_deterministic_by_seed(chen: pd.DataFrame) -> None:
 
 def test_parallel_total_indirect_is_sum(chen: pd.DataFrame) -> None:
     d = chen.assign(grip_kg=0.5 * chen["knee_ext_kg"] + np.random.default_rng(1).normal(0, 3, len(chen)))
-    tidy = _fit("parallel_mediation", d, exposure="tug_s", mediators=["knee_ext_kg", "grip_kg"], outcome="mmse",
-                bootstrap=200).set_index("term")
+    tidy = _fit("parallel_mediation", d, exposure="tug_s", mediators=["knee_ext_kg", "grip_kg"],
+                outcome="mmse", bootstrap=200).set_index("term")
     est = tidy["estimate"]
     assert est["indirect_total"] == pytest.approx(est["indirect[knee_ext_kg]"] + est["indirect[grip_kg]"])
     assert est["c"] == pytest.approx(est["c_prime"] + est["indirect_total"], rel=1e-10)
@@ -97,9 +97,9 @@ def test_path_model_total_effects(chen: pd.DataFrame) -> None:
 
 
 def test_figures(chen: pd.DataFrame) -> None:
-    for kind, spec in [("simple_mediation", SIMPLE),
-                       ("path_model", {"equations": {"knee_ext_kg": ["tug_s"], "mmse": ["knee_ext_kg", "tug_s"]},
-                                       "bootstrap": 50})]:
+    equations = {"knee_ext_kg": ["tug_s"], "mmse": ["knee_ext_kg", "tug_s"]}
+    path = {"equations": equations, "bootstrap": 50}
+    for kind, spec in [("simple_mediation", SIMPLE), ("path_model", path)]:
         fig = draw(run_analysis(chen, {"type": kind, **spec}, CTX))
         assert isinstance(fig, matplotlib.figure.Figure)
         matplotlib.pyplot.close(fig)
@@ -184,9 +184,11 @@ def test_trial_mediation_needs_01_treatment(power: pd.DataFrame) -> None:
     with pytest.raises(DataError, match=r"'arm' must be coded 0/1"):
         _fit("trial_mediation", power, treatment="arm", mediators=["knee_ext_kg"], outcome="trails_ba",
              changes={"id": "id", "wave": "wave"})
-    tidy = _fit("trial_mediation", power, treatment="treatment", mediators=["knee_ext_kg"], outcome="trails_ba",
-                changes={"id": "id", "wave": "wave"}, adjust_baseline=True, bootstrap=200)
-    assert set(tidy.set_index("term").loc[["a", "b", "indirect"], "exposure"]) >= {"treatment", "knee_ext_kg_change"}
+    tidy = _fit("trial_mediation", power, treatment="treatment", mediators=["knee_ext_kg"],
+                outcome="trails_ba", changes={"id": "id", "wave": "wave"}, adjust_baseline=True,
+                bootstrap=200)
+    exposures = set(tidy.set_index("term").loc[["a", "b", "indirect"], "exposure"])
+    assert exposures >= {"treatment", "knee_ext_kg_change"}
     assert tidy["n"].iloc[0] == 103
 
 
