@@ -30,8 +30,19 @@ def make_data(n: int, seed: int = 1) -> pd.DataFrame:
     m1 = 0.4 * x + cov @ [0.1, 0.1, 0.0] + 0.2 * b1 + rng.normal(size=n)
     m2 = 0.3 * m1 + 0.1 * x + 0.1 * b2 + rng.normal(size=n)
     y = 0.2 * m1 + 0.25 * m2 + 0.1 * x + cov @ [0.1, 0.0, -0.1] + rng.normal(size=n)
-    return pd.DataFrame({"x": x, "m1": m1, "m2": m2, "y": y, "c1": cov[:, 0], "c2": cov[:, 1], "c3": cov[:, 2],
-                         "c4": b1.astype(float), "c5": b2.astype(float)})
+    return pd.DataFrame(
+        {
+            "x": x,
+            "m1": m1,
+            "m2": m2,
+            "y": y,
+            "c1": cov[:, 0],
+            "c2": cov[:, 1],
+            "c3": cov[:, 2],
+            "c4": b1.astype(float),
+            "c5": b2.astype(float),
+        }
+    )
 
 
 COVS = ["c1", "c2", "c3", "c4", "c5"]
@@ -41,25 +52,26 @@ def worker(kind: str, n: int, resamples: int) -> dict:
     data = make_data(n)
     t0, c0 = time.perf_counter(), time.process_time()
     if kind in ("simple", "serial"):
+        from musclecog.analyses import run_analysis
         from musclecog.core.spec import RunContext
-        from musclecog.mediation import ANALYSIS_TYPES
 
         spec = {"exposure": "x", "outcome": "y", "covariates": COVS, "bootstrap": resamples}
         if kind == "simple":
-            spec["mediator"] = "m1"
-            fn = ANALYSIS_TYPES["simple_mediation"]
+            spec.update(type="simple_mediation", mediator="m1")
         else:
-            spec["mediators"] = ["m1", "m2"]
-            fn = ANALYSIS_TYPES["serial_mediation"]
-        tidy = fn(data, spec, RunContext("bench", "bench", 1)).to_tidy()
+            spec.update(type="serial_mediation", mediators=["m1", "m2"])
+        tidy = run_analysis(data, spec, RunContext("bench", "bench", 1)).to_tidy()
         failed = int(tidy.loc[tidy["term"] == "bootstrap_resamples_failed", "estimate"].iloc[0])
     else:
         import statsmodels.api as sm
 
         serial = kind == "naive_serial"
         rng = np.random.default_rng(1)
-        eqs = [("m1", ["x"]), ("y", ["x", "m1"])] if not serial else [
-            ("m1", ["x"]), ("m2", ["x", "m1"]), ("y", ["x", "m1", "m2"])]
+        eqs = (
+            [("m1", ["x"]), ("y", ["x", "m1"])]
+            if not serial
+            else [("m1", ["x"]), ("m2", ["x", "m1"]), ("y", ["x", "m1", "m2"])]
+        )
         for _ in range(resamples):
             d = data.iloc[rng.integers(0, n, n)]
             for out, preds in eqs:
@@ -67,12 +79,24 @@ def worker(kind: str, n: int, resamples: int) -> dict:
         failed = 0
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"kind": kind, "n": n, "resamples": resamples, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak_mb, "failed": failed}
+    return {
+        "kind": kind,
+        "n": n,
+        "resamples": resamples,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_rss_mb": peak_mb,
+        "failed": failed,
+    }
 
 
 def run(kind: str, n: int, resamples: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", kind, "--n", str(n), "--resamples", str(resamples)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", kind, "--n", str(n), "--resamples", str(resamples)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -92,13 +116,18 @@ def main() -> None:
         fast = run(kind, args.n, args.resamples)
         naive = run(f"naive_{kind}", args.n, args.naive)
         naive_scaled = naive["wall_s"] * args.resamples / args.naive
-        print(f"{kind:>6} mediation: vectorised {fast['wall_s']:.2f} s wall, {fast['cpu_s']:.2f} s CPU (target < {target:.0f} s, "
-              f"{'met' if fast['wall_s'] < target else 'NOT met'}), peak RSS {fast['peak_rss_mb']:.0f} MB, "
-              f"{fast['failed']} failed resamples")
+        print(
+            f"{kind:>6} mediation: vectorised {fast['wall_s']:.2f} s wall, {fast['cpu_s']:.2f} s CPU "
+            f"(target < {target:.0f} s, {'met' if fast['wall_s'] < target else 'NOT met'}), "
+            f"peak RSS {fast['peak_rss_mb']:.0f} MB, "
+            f"{fast['failed']} failed resamples"
+        )
         cpu_scaled = naive["cpu_s"] * args.resamples / args.naive
-        print(f"{'':>6}  naive statsmodels loop: {naive['wall_s']:.2f} s wall / {naive['cpu_s']:.2f} s CPU for "
-              f"{args.naive} resamples -> {naive_scaled:.1f} s wall scaled to {args.resamples:,}; speed-up "
-              f"x{naive_scaled / fast['wall_s']:.1f} (wall), x{cpu_scaled / fast['cpu_s']:.1f} (CPU)")
+        print(
+            f"{'':>6}  naive statsmodels loop: {naive['wall_s']:.2f} s wall / {naive['cpu_s']:.2f} s CPU for "
+            f"{args.naive} resamples -> {naive_scaled:.1f} s wall scaled to {args.resamples:,}; speed-up "
+            f"x{naive_scaled / fast['wall_s']:.1f} (wall), x{cpu_scaled / fast['cpu_s']:.1f} (CPU)"
+        )
 
 
 if __name__ == "__main__":

@@ -35,12 +35,12 @@ ANALYSIS_TYPES: dict[str, str] = {
     "regression": "musclecog.crosssectional.regression:fit_regression",
     "correlation": "musclecog.crosssectional.correlation:fit_correlation",
     # mediation and path models
-    "simple_mediation": "musclecog.mediation:simple_mediation",
-    "parallel_mediation": "musclecog.mediation:parallel_mediation",
-    "serial_mediation": "musclecog.mediation:serial_mediation",
-    "path_model": "musclecog.mediation:path_model",
-    "trial_mediation": "musclecog.mediation:trial_mediation",
-    "change_correlation": "musclecog.mediation:change_correlation",
+    "simple_mediation": "musclecog.mediation.process:fit_simple_mediation",
+    "parallel_mediation": "musclecog.mediation.process:fit_parallel_mediation",
+    "serial_mediation": "musclecog.mediation.process:fit_serial_mediation",
+    "path_model": "musclecog.mediation.pathmodel:fit_path_model",
+    "trial_mediation": "musclecog.mediation.trials:fit_trial_mediation",
+    "change_correlation": "musclecog.mediation.trials:fit_change_correlation",
     # longitudinal
     "mixed_model": "musclecog.longitudinal:fit_mixed_model",
     "gee": "musclecog.longitudinal:fit_gee",

@@ -1,10 +1,10 @@
-"""The default mediation analyses of config/config.yaml, run on their synthetic cohorts exactly as the pipeline does
-(cohort seed ``derive_seed(seed, "cohort", name)``, analysis seed ``derive_seed(seed, "analysis", name)``), recover
-the calibrated truth: the review's number lies inside our 95% CI.
+"""The default mediation analyses of config/config.yaml, run on their synthetic cohorts exactly as the
+pipeline does (cohort seed ``derive_seed(seed, "cohort", name)``, analysis seed ``derive_seed(seed,
+"analysis", name)``), recover the calibrated truth: the review's number lies inside our 95% CI.
 
 Review targets (resources/review_targets.tsv): Chen proportion mediated 0.201 (ref. 39); SMART indirect effect
-through strength -0.64 with VO2peak not a mediator (ref. 45); Zhao r = -0.41 in the power arm (ref. 43); toe-grip
-r = 0.415 (ref. 44).
+through strength -0.64 with VO2peak not a mediator (ref. 45); Zhao r = -0.41 in the power arm (ref. 43);
+toe-grip r = 0.415 (ref. 44).
 """
 
 from __future__ import annotations
@@ -58,8 +58,10 @@ def test_smart_default_strength_mediates_vo2peak_does_not(config: dict) -> None:
     assert _covers(vo2, 0.0)
 
 
-@pytest.mark.parametrize(("analysis", "stratum", "r"),
-                         [("zhao_change_correlation", "power", -0.41), ("toegrip_change_correlation", "overall", 0.415)])
+@pytest.mark.parametrize(
+    ("analysis", "stratum", "r"),
+    [("zhao_change_correlation", "power", -0.41), ("toegrip_change_correlation", "overall", 0.415)],
+)
 def test_change_correlations_cover_review(config: dict, analysis: str, stratum: str, r: float) -> None:
     tidy = _run(config, analysis).set_index("stratum")
     assert _covers(tidy.loc[stratum], r)

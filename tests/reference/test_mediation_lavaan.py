@@ -1,6 +1,7 @@
 """Mediation estimates against lavaan (ML) and R glm, and the vectorised bootstrap against a naive loop.
 
-Data: ``tests/data/mediation_reference.csv`` (300 rows, written by ``tests/data/make_mediation_reference.py``).
+Data: ``tests/data/mediation_reference.csv`` (300 rows, written by
+``tests/data/make_mediation_reference.py``).
 Reference values were computed once with R 4 / lavaan 0.6-14 (Debian r-cran-lavaan)::
 
     library(lavaan)
@@ -33,6 +34,7 @@ Reference values were computed once with R 4 / lavaan 0.6-14 (Debian r-cran-lava
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -40,9 +42,10 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from musclecog.analyses import run_analysis
+from musclecog.core.results import AnalysisResult
 from musclecog.core.spec import RunContext
-from musclecog.mediation import ANALYSIS_TYPES
-from musclecog.mediation.engine import Equation, bootstrap, model_frame
+from musclecog.mediation import Equation, bootstrap, model_frame
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mediation_reference.csv"
 
@@ -72,20 +75,20 @@ def data() -> pd.DataFrame:
     return pd.read_csv(DATA)
 
 
-def _by_term(result) -> pd.DataFrame:
+def _by_term(result: AnalysisResult) -> pd.DataFrame:
     return result.to_tidy().set_index("term")
 
 
 @pytest.fixture(scope="module")
 def simple(data: pd.DataFrame) -> pd.DataFrame:
     spec = {"exposure": "x", "mediator": "m1", "outcome": "y", "covariates": ["cov1", "cov2"]}
-    return _by_term(ANALYSIS_TYPES["simple_mediation"](data, spec, RunContext("ref", "ref", 7)))
+    return _by_term(run_analysis(data, {"type": "simple_mediation", **spec}, RunContext("ref", "ref", 7)))
 
 
 @pytest.fixture(scope="module")
 def serial(data: pd.DataFrame) -> pd.DataFrame:
     spec = {"exposure": "x", "mediators": ["m1", "m2"], "outcome": "y", "covariates": ["cov1", "cov2"]}
-    return _by_term(ANALYSIS_TYPES["serial_mediation"](data, spec, RunContext("ref", "ref", 8)))
+    return _by_term(run_analysis(data, {"type": "serial_mediation", **spec}, RunContext("ref", "ref", 8)))
 
 
 def test_simple_equals_lavaan(simple: pd.DataFrame) -> None:
@@ -97,7 +100,8 @@ def test_simple_equals_lavaan(simple: pd.DataFrame) -> None:
 def test_serial_equals_lavaan(serial: pd.DataFrame) -> None:
     est = serial["estimate"]
     pairs = [("a[m1]", "a1"), ("a[m2]", "a2"), ("d[m1->m2]", "d21"), ("b[m1]", "b1"), ("b[m2]", "b2"),
-             ("c_prime", "cp"), ("indirect[m1]", "ind1"), ("indirect[m2]", "ind2"), ("indirect[m1->m2]", "ind3"),
+             ("c_prime", "cp"), ("indirect[m1]", "ind1"), ("indirect[m2]", "ind2"),
+             ("indirect[m1->m2]", "ind3"),
              ("indirect_total", "total_ind"), ("c", "total")]
     for ours, theirs in pairs:
         assert est[ours] == pytest.approx(LAVAAN_SERIAL[theirs], rel=1e-6), ours
@@ -105,9 +109,10 @@ def test_serial_equals_lavaan(serial: pd.DataFrame) -> None:
 
 def test_path_model_equals_lavaan(data: pd.DataFrame) -> None:
     """The serial model declared as a path model gives the same coefficients and effects."""
-    spec = {"equations": {"m1": ["x"], "m2": ["x", "m1"], "y": ["m1", "m2", "x"]}, "covariates": ["cov1", "cov2"],
+    spec = {"equations": {"m1": ["x"], "m2": ["x", "m1"], "y": ["m1", "m2", "x"]},
+            "covariates": ["cov1", "cov2"],
             "exposures": ["x"], "bootstrap": 200}
-    tidy = ANALYSIS_TYPES["path_model"](data, spec, RunContext("ref", "ref", 9)).to_tidy()
+    tidy = run_analysis(data, {"type": "path_model", **spec}, RunContext("ref", "ref", 9)).to_tidy()
     y = tidy[(tidy["outcome"] == "y") & (tidy["exposure"] == "x")].set_index("term")["estimate"]
     assert y["direct"] == pytest.approx(LAVAAN_SERIAL["cp"], rel=1e-6)
     assert y["indirect"] == pytest.approx(LAVAAN_SERIAL["total_ind"], rel=1e-6)
@@ -119,7 +124,8 @@ def test_path_model_equals_lavaan(data: pd.DataFrame) -> None:
 def test_path_model_fit_indices_equal_lavaan(data: pd.DataFrame, with_covariates: bool) -> None:
     spec = {"equations": {"m1": ["x"], "m2": ["m1"], "y": ["m1", "m2"]}, "bootstrap": 0,
             "covariates": ["cov1", "cov2"] if with_covariates else []}
-    tidy = ANALYSIS_TYPES["path_model"](data, spec, RunContext("ref", "ref", 9)).to_tidy().set_index("term")
+    tidy = run_analysis(data, {"type": "path_model", **spec}, RunContext("ref", "ref", 9)).to_tidy()
+    tidy = tidy.set_index("term")
     ref = LAVAAN_FIT[with_covariates]
     assert tidy.loc["chi_squared", "estimate"] == pytest.approx(ref["chisq"], rel=1e-8)
     assert tidy.loc["chi_squared", "df"] == ref["df"]
@@ -145,7 +151,7 @@ def test_bootstrap_within_monte_carlo_error_of_lavaan(simple: pd.DataFrame, seri
 def test_binary_outcome_equals_glm(data: pd.DataFrame) -> None:
     spec = {"exposure": "x", "mediator": "m1", "outcome": "ybin", "covariates": ["cov1", "cov2"],
             "outcome_type": "binary", "bootstrap": 300, "imai_simulations": 200}
-    tidy = _by_term(ANALYSIS_TYPES["simple_mediation"](data, spec, RunContext("ref", "ref", 10)))
+    tidy = _by_term(run_analysis(data, {"type": "simple_mediation", **spec}, RunContext("ref", "ref", 10)))
     assert tidy.loc["b", "scale"] == "odds_ratio"
     assert np.log(tidy.loc["b", "estimate"]) == pytest.approx(GLM_OUTCOME["m1"], rel=1e-6)
     assert np.log(tidy.loc["c_prime", "estimate"]) == pytest.approx(GLM_OUTCOME["x"], rel=1e-6)
@@ -155,7 +161,7 @@ def test_binary_outcome_equals_glm(data: pd.DataFrame) -> None:
     assert tidy.loc["acme", "conf_low"] < tidy.loc["acme", "estimate"] < tidy.loc["acme", "conf_high"]
 
 
-def _replay(indices: np.ndarray):
+def _replay(indices: np.ndarray) -> Callable[[np.random.Generator, int, int], np.ndarray]:
     def counts(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
         out = np.stack([np.bincount(ix, minlength=n) for ix in indices[:r]]).astype(float)
         return out

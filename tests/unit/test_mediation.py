@@ -12,10 +12,11 @@ import pytest
 import yaml
 from scipy import stats
 
+from musclecog.analyses import run_analysis
 from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError, DataError, ModelError
-from musclecog.mediation import ANALYSIS_TYPES
-from musclecog.mediation.engine import bias_corrected_ci, percentile_ci
+from musclecog.mediation import bias_corrected_ci, percentile_ci
+from musclecog.plots import draw
 from musclecog.simulate import simulate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ def chen() -> pd.DataFrame:
 
 
 def _fit(kind: str, data: pd.DataFrame, **spec: object) -> pd.DataFrame:
-    return ANALYSIS_TYPES[kind](data, spec, CTX).to_tidy()
+    return run_analysis(data, {"type": kind, **spec}, CTX).to_tidy()
 
 
 SIMPLE = {"exposure": "tug_s", "mediator": "knee_ext_kg", "outcome": "mmse", "covariates": ["age", "sex"],
@@ -51,15 +52,16 @@ def test_deterministic_by_seed(chen: pd.DataFrame) -> None:
     one = _fit("simple_mediation", chen, **SIMPLE)
     two = _fit("simple_mediation", chen, **SIMPLE)
     pd.testing.assert_frame_equal(one, two)
-    other = ANALYSIS_TYPES["simple_mediation"](chen, SIMPLE, RunContext("unit", "unit", 43)).to_tidy()
+    entry = {"type": "simple_mediation", **SIMPLE}
+    other = run_analysis(chen, entry, RunContext("unit", "unit", 43)).to_tidy()
     assert not np.isclose(one.set_index("term").loc["indirect", "conf_low"],
                           other.set_index("term").loc["indirect", "conf_low"], rtol=1e-9)
 
 
 def test_parallel_total_indirect_is_sum(chen: pd.DataFrame) -> None:
     d = chen.assign(grip_kg=0.5 * chen["knee_ext_kg"] + np.random.default_rng(1).normal(0, 3, len(chen)))
-    tidy = _fit("parallel_mediation", d, exposure="tug_s", mediators=["knee_ext_kg", "grip_kg"], outcome="mmse",
-                bootstrap=200).set_index("term")
+    tidy = _fit("parallel_mediation", d, exposure="tug_s", mediators=["knee_ext_kg", "grip_kg"],
+                outcome="mmse", bootstrap=200).set_index("term")
     est = tidy["estimate"]
     assert est["indirect_total"] == pytest.approx(est["indirect[knee_ext_kg]"] + est["indirect[grip_kg]"])
     assert est["c"] == pytest.approx(est["c_prime"] + est["indirect_total"], rel=1e-10)
@@ -95,10 +97,10 @@ def test_path_model_total_effects(chen: pd.DataFrame) -> None:
 
 
 def test_figures(chen: pd.DataFrame) -> None:
-    for kind, spec in [("simple_mediation", SIMPLE),
-                       ("path_model", {"equations": {"knee_ext_kg": ["tug_s"], "mmse": ["knee_ext_kg", "tug_s"]},
-                                       "bootstrap": 50})]:
-        fig = ANALYSIS_TYPES[kind](chen, spec, CTX).figure()
+    equations = {"knee_ext_kg": ["tug_s"], "mmse": ["knee_ext_kg", "tug_s"]}
+    path = {"equations": equations, "bootstrap": 50}
+    for kind, spec in [("simple_mediation", SIMPLE), ("path_model", path)]:
+        fig = draw(run_analysis(chen, {"type": kind, **spec}, CTX))
         assert isinstance(fig, matplotlib.figure.Figure)
         matplotlib.pyplot.close(fig)
 
@@ -182,7 +184,47 @@ def test_trial_mediation_needs_01_treatment(power: pd.DataFrame) -> None:
     with pytest.raises(DataError, match=r"'arm' must be coded 0/1"):
         _fit("trial_mediation", power, treatment="arm", mediators=["knee_ext_kg"], outcome="trails_ba",
              changes={"id": "id", "wave": "wave"})
-    tidy = _fit("trial_mediation", power, treatment="treatment", mediators=["knee_ext_kg"], outcome="trails_ba",
-                changes={"id": "id", "wave": "wave"}, adjust_baseline=True, bootstrap=200)
-    assert set(tidy.set_index("term").loc[["a", "b", "indirect"], "exposure"]) >= {"treatment", "knee_ext_kg_change"}
+    tidy = _fit("trial_mediation", power, treatment="treatment", mediators=["knee_ext_kg"],
+                outcome="trails_ba", changes={"id": "id", "wave": "wave"}, adjust_baseline=True,
+                bootstrap=200)
+    exposures = set(tidy.set_index("term").loc[["a", "b", "indirect"], "exposure"])
+    assert exposures >= {"treatment", "knee_ext_kg_change"}
     assert tidy["n"].iloc[0] == 103
+
+
+# ---------------------------------------------------------------------------------------- result objects
+def test_specs_take_keys_and_defaults_from_the_schema() -> None:
+    from musclecog.core.spec import spec_from_config
+    from musclecog.mediation import ChangeSpec, SimpleMediationSpec, TrialMediationSpec
+
+    spec = spec_from_config(SimpleMediationSpec, {"exposure": "x", "mediator": "m", "outcome": "y"}, CTX)
+    defaults = (spec.bootstrap, spec.ci_level, spec.outcome_type, spec.imai_simulations)
+    assert defaults == (5000, 0.95, "continuous", 1000)
+    assert spec.model().mediators == ("m",) and spec.context is CTX
+    with pytest.raises(ConfigError, match="mediatior"):
+        spec_from_config(SimpleMediationSpec, {"exposure": "x", "mediatior": "m", "outcome": "y"}, CTX)
+    trial = spec_from_config(
+        TrialMediationSpec,
+        {"treatment": "t", "mediators": ["m"], "outcome": "y", "changes": {"id": "pid"}},
+        CTX,
+    )
+    assert trial.change == ChangeSpec("pid", "wave", 0, 1)
+
+
+def test_results_are_objects_with_labelled_fits(chen: pd.DataFrame) -> None:
+    from musclecog.core.results import FitResult
+    from musclecog.mediation import MediationResult, PathModelResult
+
+    result = run_analysis(chen, {"type": "simple_mediation", **SIMPLE}, CTX)
+    assert isinstance(result, MediationResult) and not hasattr(result, "figure")
+    assert set(result.fits) == {"knee_ext_kg ~ tug_s", "mmse ~ tug_s + knee_ext_kg", "total: mmse ~ tug_s"}
+    fit = result.fits["mmse ~ tug_s + knee_ext_kg"]
+    assert isinstance(fit, FitResult) and {"(Intercept)", "tug_s", "knee_ext_kg", "age"} <= set(fit.terms)
+    assert fit.diagnostics.n == len(chen) and fit.df_resid == len(chen) - len(fit.terms)
+    tidy = result.to_tidy().set_index("term")
+    assert tidy.loc["b", "estimate"] == pytest.approx(fit.params["knee_ext_kg"], rel=1e-12)
+    assert [e.term for e in result.estimates] == list(tidy.index)
+    assert result.draws is not None and result.draws.n_resamples == 300
+    equations = {"knee_ext_kg": ["tug_s"], "mmse": ["knee_ext_kg", "tug_s"]}
+    path = run_analysis(chen, {"type": "path_model", "equations": equations, "bootstrap": 0}, CTX)
+    assert isinstance(path, PathModelResult) and path.statistics["df"] == 0

@@ -1,4 +1,8 @@
-"""Path diagrams with estimates on the arrows (mediation and path models), and change-score scatter plots."""
+"""Path diagrams with estimates on the arrows (mediation and path models), and change-score scatter plots.
+
+:func:`path_figure` and :func:`change_figure` draw the results of :mod:`musclecog.mediation` (registered in
+:data:`musclecog.plots.FIGURES` as ``path_diagram`` and ``change_scatter``); they read results and never fit.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from musclecog.mediation.results import ChangeCorrelationResult, MediationResult, PathResult
 from musclecog.plots import new_figure
 
 
@@ -34,12 +39,17 @@ class PathDiagram:
     highlight: frozenset[tuple[str, str]] = field(default_factory=frozenset)
 
 
-def mediation_positions(exposure: str, mediators: Sequence[str], outcome: str, serial: bool) -> dict[str, tuple[float, float]]:
+def mediation_positions(
+    exposure: str, mediators: Sequence[str], outcome: str, serial: bool
+) -> dict[str, tuple[float, float]]:
     """Classic layout: exposure left, outcome right, mediators above (a row if serial; alternating above and
     below if parallel)."""
     k = len(mediators)
     step = 2.4
-    pos: dict[str, tuple[float, float]] = {exposure: (0.0, 0.0), outcome: (step * (k + 1 if serial else 2), 0.0)}
+    pos: dict[str, tuple[float, float]] = {
+        exposure: (0.0, 0.0),
+        outcome: (step * (k + 1 if serial else 2), 0.0),
+    }
     for i, m in enumerate(mediators):
         # parallel: mediators alternate above and below the X -> Y line, so no arrow crosses a box
         pos[m] = (step * (i + 1), 1.4) if serial else (step, 1.4 * (i // 2 + 1) * (1 if i % 2 == 0 else -1))
@@ -114,8 +124,17 @@ def draw_path_diagram(diagram: PathDiagram) -> Any:
             # the arc's midpoint lies off the straight line, perpendicular to it
             dx, dy = x1 - x0, y1 - y0
             mx, my = mx + rad * dy / 2, my - rad * dx / 2
-        ax.text(mx, my, label, ha="center", va="center", fontsize=8, color=colour,
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}, zorder=4)
+        ax.text(
+            mx,
+            my,
+            label,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color=colour,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+            zorder=4,
+        )
     if diagram.title:
         ax.set_title(diagram.title, fontsize=10)
     if diagram.caption:
@@ -147,3 +166,53 @@ def change_scatter(
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _estimate_text(est: float, lo: float, hi: float, sep: str = " ") -> str:
+    return f"{est:.3g}{sep}({lo:.3g}, {hi:.3g})"
+
+
+def path_diagram(result: PathResult) -> PathDiagram:
+    """What the diagram of a fitted mediation or path model shows: the layout (exposure left, outcome right,
+    mediators above/below for mediation; layers by causal depth for path models), the path coefficients with
+    their CIs on the arrows, and the indirect effects underneath."""
+    if isinstance(result, MediationResult):
+        positions = mediation_positions(result.exposure, result.mediators, result.outcome, result.serial)
+    else:
+        positions = layered_positions(result.parents)
+    edges = [
+        (
+            e.source,
+            e.target,
+            (f"{e.name} = " if e.name else "") + _estimate_text(e.estimate, e.conf_low, e.conf_high, "\n"),
+        )
+        for e in result.edges
+    ]
+    lines = [f"{e.label} = {_estimate_text(e.estimate, e.conf_low, e.conf_high)}" for e in result.effects]
+    if isinstance(result, MediationResult) and lines:
+        lines[-1] += f"; n = {result.n}"
+    return PathDiagram(positions=positions, edges=edges, title=result.title, caption="\n".join(lines))
+
+
+def path_figure(result: PathResult) -> Any:
+    """The path diagram of a mediation or path-model result (:func:`path_diagram`).
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    return draw_path_diagram(path_diagram(result))
+
+
+def change_figure(result: ChangeCorrelationResult) -> Any:
+    """Scatter of the two change scores per stratum (arm) with the least-squares line and the correlation.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    panels = [
+        (p.stratum, p.x, p.y, f"r = {p.estimate:.3f} ({p.conf_low:.2f}, {p.conf_high:.2f}), n = {p.n}")
+        for p in result.panels
+    ]
+    return change_scatter(panels, result.x, result.y, result.title)
