@@ -83,16 +83,19 @@ class CoxModel:
 
 @dataclass(frozen=True)
 class CoxData:
-    """Times, events and the design matrix of one stratum."""
+    """Times, events and the design of one stratum; ``x`` is the design matrix in column-major order (the
+    layout of the data-frame-built matrix the engine was validated on: the same summation order in the
+    column means and products, so the same numbers to the last bit)."""
 
     T: np.ndarray
     E: np.ndarray
     T0: np.ndarray | None
     design: Design
+    x: np.ndarray
 
 
 def _efron_engine(d: CoxData, ph: bool, where: str) -> CoxModel:
-    f = fit_cox_efron(d.T, d.E, d.design.x, T0=d.T0, residuals=ph)
+    f = fit_cox_efron(d.T, d.E, d.x, T0=d.T0, residuals=ph)
     if not np.all(np.isfinite(f.params)) or not np.all(np.isfinite(f.std_errors)):
         raise ModelError(f"{where}: the Cox model could not be fitted: {f.message}")
     return CoxModel(
@@ -113,7 +116,7 @@ def _lifelines_engine(d: CoxData, ph: bool, where: str) -> CoxModel:
 
     del ph  # the residuals come from efron.schoenfeld_residuals at lifelines' coefficients
     names = list(d.design.names)
-    frame = pd.DataFrame(d.design.x, columns=names).assign(T=d.T, E=d.E)
+    frame = pd.DataFrame(d.x, columns=names).assign(T=d.T, E=d.E)
     entry = None
     if d.T0 is not None:
         frame["T0"], entry = d.T0, "T0"
@@ -150,13 +153,14 @@ def _stratum_data(sd: SurvivalData, stratum: Stratum, spec: CoxSpec, where: str)
     design = build_design(df, spec.design_spec(), where)
     rows = design.rows
     T0 = df["T0"].to_numpy(float)[rows] if sd.delayed_entry else None
-    return CoxData(df["T"].to_numpy(float)[rows], df["E"].to_numpy(int)[rows], T0, design)
+    x = np.asfortranarray(design.x)
+    return CoxData(df["T"].to_numpy(float)[rows], df["E"].to_numpy(int)[rows], T0, design, x)
 
 
 def _ph(model: CoxModel, d: CoxData) -> PHTest:
     resid = model.residuals
     if resid is None:
-        resid = schoenfeld_residuals(d.T, d.E, d.design.x, model.params, d.T0)
+        resid = schoenfeld_residuals(d.T, d.E, d.x, model.params, d.T0)
     return ph_test(resid, model.cov, d.design.names)
 
 

@@ -85,31 +85,37 @@ class RiskSets:
         first = np.r_[0, np.cumsum(self.d)[:-1]]
         self.l = np.arange(ev.size) - first[self.group]
         self.frac = self.l / self.d[self.group]
-        self.idx_exit = np.searchsorted(self.T_sorted, self.times, side="left")  # people with T >= t
-        self.order_entry: np.ndarray | None = None
+        idx_exit = np.searchsorted(self.T_sorted, self.times, side="left")  # people with T >= t
+        # (order, X in that order, first position at or after each event time); the entry ordering's sums
+        # are subtracted. X is sorted once here, not every iteration (the same products, so the same sums)
+        self.orderings = [(self.order_exit, X[self.order_exit], idx_exit)]
         if T0 is not None:
-            self.order_entry = np.argsort(T0, kind="stable")
-            self.T0_sorted = T0[self.order_entry]
-            self.idx_entry = np.searchsorted(self.T0_sorted, self.times, side="left")  # people with T0 >= t
+            order_entry = np.argsort(T0, kind="stable")
+            idx_entry = np.searchsorted(T0[order_entry], self.times, side="left")  # people with T0 >= t
+            self.orderings.append((order_entry, X[order_entry], idx_entry))
 
-    def _rev_cumsum_at(self, values: np.ndarray, order: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        v = values[order]
+    @staticmethod
+    def _rev_cumsum_at(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """``sum(v[i:])`` at every ``i`` in ``idx`` (0 past the end)."""
         rc = np.cumsum(v[::-1], axis=0)[::-1]
-        rc = np.concatenate([rc, np.zeros((1, *v.shape[1:]))], axis=0)
-        return rc[idx]
+        out = rc[np.minimum(idx, len(v) - 1)]
+        out[idx >= len(v)] = 0.0
+        return out
 
     def sums(self, w: np.ndarray, second: bool) -> tuple[np.ndarray, ...]:
         """``S0``, ``S1`` (and ``S2`` when ``second``) at every distinct event time."""
-        X = self.X
-        parts = [w, w[:, None] * X]
-        if second:
-            parts.append(w[:, None, None] * X[:, :, None] * X[:, None, :])
-        out = []
-        for v in parts:
-            s = self._rev_cumsum_at(v, self.order_exit, self.idx_exit)
-            if self.order_entry is not None:
-                s = s - self._rev_cumsum_at(v, self.order_entry, self.idx_entry)
-            out.append(s)
+        out: list[np.ndarray] = []
+        for k, (order, Xo, idx) in enumerate(self.orderings):
+            wo = w[order]
+            parts = [wo, wo[:, None] * Xo]
+            if second:
+                parts.append(wo[:, None, None] * Xo[:, :, None] * Xo[:, None, :])
+            for j, v in enumerate(parts):
+                s = self._rev_cumsum_at(v, idx)
+                if k == 0:
+                    out.append(s)
+                else:
+                    out[j] = out[j] - s
         return tuple(out)
 
     def residuals(self, beta: np.ndarray) -> np.ndarray:
