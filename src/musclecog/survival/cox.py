@@ -116,17 +116,19 @@ def _lifelines_engine(d: CoxData, ph: bool, where: str) -> CoxModel:
 
     del ph  # the residuals come from efron.schoenfeld_residuals at lifelines' coefficients
     names = list(d.design.names)
-    frame = pd.DataFrame(d.x, columns=names).assign(T=d.T, E=d.E)
-    entry = None
+    time, event, entry = "(time)", "(event)", None  # names no design column has
+    frame = pd.DataFrame(d.x, columns=names).assign(**{time: d.T, event: d.E})
     if d.T0 is not None:
-        frame["T0"], entry = d.T0, "T0"
+        entry = "(entry)"
+        frame[entry] = d.T0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            cph = CoxPHFitter().fit(frame, duration_col="T", event_col="E", entry_col=entry)
+            cph = CoxPHFitter().fit(frame, duration_col=time, event_col=event, entry_col=entry)
         except Exception as exc:  # lifelines' ConvergenceError, LinAlgError, ValueError
             raise ModelError(f"{where}: the Cox model could not be fitted: {exc}") from exc
-    null = CoxPHFitter().fit(frame[["T", "E"] + ([entry] if entry else [])], "T", "E", entry_col=entry)
+    null_frame = frame[[time, event, *([entry] if entry else [])]]
+    null = CoxPHFitter().fit(null_frame, duration_col=time, event_col=event, entry_col=entry)
     return CoxModel(
         cph.params_[names].to_numpy(float),
         cph.variance_matrix_.loc[names, names].to_numpy(float),
@@ -207,10 +209,10 @@ def _model_estimates(
     ``fit.diagnostics``.
     """
     n, n_ev = fit.diagnostics.n, fit.diagnostics.n_events
-    rows = fit.estimates(fit.terms, "hazard_ratio", note=note, n_events=n_ev, **labels)
+    out = fit.estimates(fit.terms, "hazard_ratio", note=note, n_events=n_ev, **labels)
     if ph is not None:
         for term, stat, p in zip(ph.terms, ph.statistic, ph.p_value, strict=True):
-            rows.append(
+            out.append(
                 Estimate(
                     term=f"ph_test:{term}",
                     estimate=float(stat),
@@ -224,7 +226,7 @@ def _model_estimates(
                     **labels,
                 )
             )
-    rows.append(
+    out.append(
         Estimate(
             term="logLik (partial)",
             estimate=model.loglik,
@@ -236,7 +238,7 @@ def _model_estimates(
             **labels,
         )
     )
-    rows.append(
+    out.append(
         Estimate(
             term="converged",
             estimate=float(model.converged),
@@ -247,7 +249,7 @@ def _model_estimates(
             **labels,
         )
     )
-    return rows
+    return out
 
 
 def fit_cox(data: pd.DataFrame, spec: CoxSpec) -> CoxResult:
