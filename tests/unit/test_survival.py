@@ -214,3 +214,31 @@ def test_efron_engine_matches_coxph_and_lifelines(one_row: pd.DataFrame) -> None
     f = fit_cox_efron(T, E, X, T0=T0)
     direct = _direct_ph_statistic(T, E, X, f.params, f.cov, T0)
     np.testing.assert_allclose(ph_test(f.schoenfeld, f.cov, ["q1", "q2", "q3"]).statistic, direct, rtol=1e-8)
+
+
+def test_cox_result_object_and_engines_share_one_shape(one_row: pd.DataFrame) -> None:
+    """A FitResult per model: labelled params/cov, diagnostics (converged, log-likelihood, n, events,
+    exclusions by reason); hazard ratios from ``FitResult.estimates``; both engines give the same shape."""
+    d = one_row.copy()
+    d.loc[:2, "exit_age"] = d.loc[:2, "entry_age"]
+    spec = {**COX, "baseline_only": False, "covariates": ["age"]}
+    results = {e: fit_cox(d, {**spec, "engine": e}, CTX) for e in ("efron", "lifelines")}
+    for engine, res in results.items():
+        assert not hasattr(res, "figure") and type(res).figure_kind == "kaplan_meier"
+        fit = res.fits["overall"]
+        terms = ["grip_group[1]", "grip_group[2]", "grip_group[3]", "age"]
+        assert fit.terms == terms and list(fit.cov.columns) == terms
+        diag = fit.diagnostics
+        assert (
+            diag.converged and diag.n == len(d) - 3 and diag.n_events == int(d["cognitive_impairment"].sum())
+        )
+        assert dict(diag.exclusions) == {"'exit_age' not after 'entry_age' (exit <= entry)": 3}
+        t = res.to_tidy().set_index("term")
+        np.testing.assert_allclose(diag.log_likelihood, t.loc["logLik (partial)", "estimate"], rtol=1e-12)
+        hr = fit.estimates(terms, scale="hazard_ratio")
+        np.testing.assert_allclose([e.estimate for e in hr], np.exp(fit.params.to_numpy()), rtol=1e-12)
+        np.testing.assert_allclose([e.estimate for e in hr], t.loc[terms, "estimate"], rtol=1e-12)
+        np.testing.assert_allclose([e.std_error for e in hr], t.loc[terms, "std_error"], rtol=1e-12)
+        assert set(res.ph_tests) == {"overall"}, engine
+    a, b = (results[e].fits["overall"] for e in ("efron", "lifelines"))
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-3)
