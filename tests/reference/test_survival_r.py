@@ -12,11 +12,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from musclecog.analyses import run_analysis
+from musclecog.core.results import AnalysisResult
 from musclecog.core.spec import RunContext
-from musclecog.survival import fit_cox, fit_kaplan_meier
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CTX = RunContext(analysis="ref", cohort="ref", seed=1)
+
+
+def fit_cox(data: pd.DataFrame, entry: dict, context: RunContext) -> AnalysisResult:
+    return run_analysis(data, {"type": "cox", "cohort": context.cohort, **entry}, context)
+
+
+def fit_kaplan_meier(data: pd.DataFrame, entry: dict, context: RunContext) -> AnalysisResult:
+    return run_analysis(data, {"type": "kaplan_meier", "cohort": context.cohort, **entry}, context)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +58,8 @@ def test_lung_cox_efron(lung: pd.DataFrame) -> None:
     np.testing.assert_allclose(t.loc["logLik (partial)", "estimate"], -729.2301214, rtol=1e-8)
     assert (t.loc[terms, "n"] == 227).all() and (t.loc[terms, "n_events"] == 164).all()
     assert "ph.ecog' missing (1 rows)" in t.loc["age", "note"]
-    # HR and its CI are exponentiated: R's summary(fit)$conf.int for sex: 0.5754445562 (0.4142130185, 0.7994351274)
+    # HR and its CI are exponentiated: R's summary(fit)$conf.int for sex:
+    # 0.5754445562 (0.4142130185, 0.7994351274)
     np.testing.assert_allclose(
         t.loc["sex", ["estimate", "conf_low", "conf_high"]].astype(float),
         [0.5754445562, 0.4142130185, 0.7994351274],
@@ -94,7 +104,8 @@ def test_lung_cox_age_scale_delayed_entry(lung: pd.DataFrame) -> None:
 def test_lung_kaplan_meier_and_logrank(lung: pd.DataFrame) -> None:
     """``survfit(Surv(time, status) ~ sex, data = lung)``: medians 270 (men) and 426 (women);
     ``survdiff(Surv(time, status) ~ sex, data = lung)``: Chisq = 10.3267 on 1 df, p = 0.001311.
-    (The median's CI differs from R's default: lifelines uses the log(-log) transform, R conf.type = "log".)"""
+    (The median's CI differs from R's default: lifelines uses the log(-log) transform, R
+    conf.type = "log".)"""
     t = (
         fit_kaplan_meier(lung, {"event": "dead", "duration": "time", "exposure": "sex"}, CTX)
         .to_tidy()

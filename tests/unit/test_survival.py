@@ -6,12 +6,62 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musclecog.core.spec import RunContext
+from musclecog.core.spec import RunContext, spec_from_config
 from musclecog.errors import ConfigError, DataError, ModelError
+from musclecog.plots import draw
 from musclecog.simulate.charls import simulate_charls
-from musclecog.survival import ANALYSIS_TYPES, fit_cox, fit_kaplan_meier, schoenfeld_ph_test
+from musclecog.survival import (
+    ANALYSIS_TYPES,
+    CoxResult,
+    CoxSpec,
+    KaplanMeierResult,
+    KaplanMeierSpec,
+    ph_test,
+    schoenfeld_residuals,
+)
+from musclecog.survival import fit_cox as _fit_cox
+from musclecog.survival import fit_kaplan_meier as _fit_kaplan_meier
 
 CTX = RunContext(analysis="t", cohort="c", seed=1)
+
+
+def fit_cox(data: pd.DataFrame, entry: dict, context: RunContext) -> CoxResult:
+    return _fit_cox(data, spec_from_config(CoxSpec, entry, context))
+
+
+def fit_kaplan_meier(data: pd.DataFrame, entry: dict, context: RunContext) -> KaplanMeierResult:
+    return _fit_kaplan_meier(data, spec_from_config(KaplanMeierSpec, entry, context))
+
+
+def _direct_ph_statistic(
+    T: np.ndarray, E: np.ndarray, X: np.ndarray, beta: np.ndarray, V: np.ndarray, T0: np.ndarray
+) -> np.ndarray:
+    """The PH statistic with the residuals computed directly over each risk set ``{i: T0_i < t_k <= T_i}``
+    (an independent check of the library's cumulative-sum risk sets)."""
+    ev = np.argsort(T, kind="stable")
+    ev = ev[E[ev] == 1]
+    w = np.exp(X @ beta - np.max(X @ beta))
+    at_risk = (T[None, :] >= T[ev][:, None]) & (T0[None, :] < T[ev][:, None])
+    W = at_risk * w[None, :]
+    resid = X[ev] - (W @ X) / W.sum(axis=1, keepdims=True)
+    d = ev.size
+    gc = np.arange(1, d + 1) - (d + 1) / 2
+    return (gc @ (d * resid @ V)) ** 2 / (d * np.diag(V) * (gc**2).sum())
+
+
+def schoenfeld_ph_test(
+    T: np.ndarray,
+    E: np.ndarray,
+    X: np.ndarray,
+    beta: np.ndarray,
+    variance: np.ndarray,
+    T0: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The PH test at any fitter's coefficients: residuals from the risk sets, then the one statistic."""
+    t = ph_test(schoenfeld_residuals(T, E, X, beta, T0), variance, [f"x{j}" for j in range(X.shape[1])])
+    return t.statistic, t.p_value
+
+
 COX = {
     "event": "cognitive_impairment",
     "entry": "entry_age",
@@ -132,7 +182,7 @@ def test_schoenfeld_test_matches_lifelines_without_entry(one_row: pd.DataFrame) 
 
 def test_km_figure_has_numbers_at_risk(one_row: pd.DataFrame) -> None:
     spec = {"event": "cognitive_impairment", "duration": "followup_years", "exposure": "grip_group"}
-    fig = fit_kaplan_meier(one_row, spec, CTX).figure()
+    fig = draw(fit_kaplan_meier(one_row, spec, CTX))
     assert len(fig.axes) >= 2  # the curves and the at-risk table axis
     fig.canvas.draw()
     assert any("At risk" in t.get_text() for ax in fig.axes for t in ax.get_xticklabels())
@@ -143,7 +193,7 @@ def test_efron_engine_matches_coxph_and_lifelines(one_row: pd.DataFrame) -> None
     ``coxph(Surv(entry_age, exit_age, cognitive_impairment) ~ relevel(factor(grip_group), ref = "4"), d)``
     gives 0.699156040033, 0.582088322496, 0.679198783646; lifelines' CoxPHFitter stops about 7e-5 (relative)
     from that optimum with entry times."""
-    from musclecog.survival_efron import fit_cox_efron, ph_test
+    from musclecog.survival.efron import fit_cox_efron
 
     spec = {**COX, "baseline_only": False}
     a = fit_cox(one_row, spec, CTX).to_tidy().set_index("term")
@@ -162,5 +212,33 @@ def test_efron_engine_matches_coxph_and_lifelines(one_row: pd.DataFrame) -> None
         one_row["entry_age"].to_numpy(),
     )
     f = fit_cox_efron(T, E, X, T0=T0)
-    direct, _ = schoenfeld_ph_test(T, E, X, f.params, f.cov, T0=T0)
-    np.testing.assert_allclose(ph_test(f)[0], direct, rtol=1e-8)
+    direct = _direct_ph_statistic(T, E, X, f.params, f.cov, T0)
+    np.testing.assert_allclose(ph_test(f.schoenfeld, f.cov, ["q1", "q2", "q3"]).statistic, direct, rtol=1e-8)
+
+
+def test_cox_result_object_and_engines_share_one_shape(one_row: pd.DataFrame) -> None:
+    """A FitResult per model: labelled params/cov, diagnostics (converged, log-likelihood, n, events,
+    exclusions by reason); hazard ratios from ``FitResult.estimates``; both engines give the same shape."""
+    d = one_row.copy()
+    d.loc[:2, "exit_age"] = d.loc[:2, "entry_age"]
+    spec = {**COX, "baseline_only": False, "covariates": ["age"]}
+    results = {e: fit_cox(d, {**spec, "engine": e}, CTX) for e in ("efron", "lifelines")}
+    for engine, res in results.items():
+        assert not hasattr(res, "figure") and type(res).figure_kind == "kaplan_meier"
+        fit = res.fits["overall"]
+        terms = ["grip_group[1]", "grip_group[2]", "grip_group[3]", "age"]
+        assert fit.terms == terms and list(fit.cov.columns) == terms
+        diag = fit.diagnostics
+        assert (
+            diag.converged and diag.n == len(d) - 3 and diag.n_events == int(d["cognitive_impairment"].sum())
+        )
+        assert dict(diag.exclusions) == {"'exit_age' not after 'entry_age' (exit <= entry)": 3}
+        t = res.to_tidy().set_index("term")
+        np.testing.assert_allclose(diag.log_likelihood, t.loc["logLik (partial)", "estimate"], rtol=1e-12)
+        hr = fit.estimates(terms, scale="hazard_ratio")
+        np.testing.assert_allclose([e.estimate for e in hr], np.exp(fit.params.to_numpy()), rtol=1e-12)
+        np.testing.assert_allclose([e.estimate for e in hr], t.loc[terms, "estimate"], rtol=1e-12)
+        np.testing.assert_allclose([e.std_error for e in hr], t.loc[terms, "std_error"], rtol=1e-12)
+        assert set(res.ph_tests) == {"overall"}, engine
+    a, b = (results[e].fits["overall"] for e in ("efron", "lifelines"))
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-3)

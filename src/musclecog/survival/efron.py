@@ -1,11 +1,12 @@
 """Cox proportional hazards with Efron ties and delayed entry, vectorised with numpy.
 
 Newton-Raphson on the Efron partial likelihood (Efron 1977, JASA 72:557), as R's ``survival::coxph``
-(``ties = "efron"``, counting-process data ``Surv(entry, exit, event)`` for delayed entry): a person is at risk at
-time ``t`` when ``entry < t <= exit``. The risk-set sums ``S0 = sum w``, ``S1 = sum w x``, ``S2 = sum w x x'``
-(``w = exp(x'beta)``) at every event time come from reverse cumulative sums over people sorted by exit time, minus
-those over people sorted by entry time, so one iteration costs a few passes over the data (lifelines' Efron fitter
-loops over rows in Python: about 15 s per fit on 500,000 people; this takes about a second).
+(``ties = "efron"``, counting-process data ``Surv(entry, exit, event)`` for delayed entry): a person is at
+risk at time ``t`` when ``entry < t <= exit``. The risk-set sums ``S0 = sum w``, ``S1 = sum w x``,
+``S2 = sum w x x'`` (``w = exp(x'beta)``) at every event time come from reverse cumulative sums over people
+sorted by exit time, minus those over people sorted by entry time, so one iteration costs a few passes over
+the data (lifelines' Efron fitter loops over rows in Python: about 15 s per fit on 500,000 people; this takes
+about a second).
 
 With ``d`` tied events at ``t`` (event-set sums ``S0_D``, ``S1_D``, ``S2_D``), the Efron terms for
 ``l = 0, ..., d - 1`` use ``S0 - (l/d) S0_D`` etc.:
@@ -13,6 +14,9 @@ With ``d`` tied events at ``t`` (event-set sums ``S0_D``, ``S1_D``, ``S2_D``), t
 * log-likelihood ``sum_events x'beta - sum_l log(S0 - l/d S0_D)``;
 * score ``sum_events x - sum_l (S1 - l/d S1_D) / (S0 - l/d S0_D)``;
 * information ``sum_l [(S2 - l/d S2_D)/den - (S1 - l/d S1_D)(S1 - l/d S1_D)'/den^2]``.
+
+The same risk sets give the Schoenfeld residuals (:func:`schoenfeld_residuals`) that the proportional-hazards
+test (:mod:`musclecog.survival.ph`) reads, whichever engine fitted the model.
 
 Validated against ``coxph`` on ``survival::lung`` (tests/reference/test_survival_r.py).
 """
@@ -22,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,8 @@ class CoxFit:
     message : str
         How the iteration ended.
     schoenfeld : ndarray
-        Schoenfeld residuals (Breslow-type risk-set means), one row per event, in event-time order.
+        Schoenfeld residuals (Breslow-type risk-set means), one row per event, in event-time order (empty,
+        shape (0, p), when not asked for).
     event_order : ndarray
         Row index of each event, in event-time order.
     """
@@ -61,10 +65,13 @@ class CoxFit:
 
     @property
     def std_errors(self) -> np.ndarray:
+        """Square roots of the diagonal of ``cov``."""
         return np.sqrt(np.diag(self.cov))
 
 
-class _RiskSets:
+class RiskSets:
+    """Event times, tie groups and the risk-set sums of one data set (people at risk: ``T0 < t <= T``)."""
+
     def __init__(self, T: np.ndarray, E: np.ndarray, X: np.ndarray, T0: np.ndarray | None) -> None:
         self.X = X
         self.order_exit = np.argsort(T, kind="stable")
@@ -78,35 +85,49 @@ class _RiskSets:
         first = np.r_[0, np.cumsum(self.d)[:-1]]
         self.l = np.arange(ev.size) - first[self.group]
         self.frac = self.l / self.d[self.group]
-        self.idx_exit = np.searchsorted(self.T_sorted, self.times, side="left")  # people with T >= t
+        idx_exit = np.searchsorted(self.T_sorted, self.times, side="left")  # people with T >= t
+        # (order, X in that order, first position at or after each event time); the entry ordering's sums
+        # are subtracted. X is sorted once here, not every iteration (the same products, so the same sums)
+        self.orderings = [(self.order_exit, X[self.order_exit], idx_exit)]
         if T0 is not None:
-            self.order_entry = np.argsort(T0, kind="stable")
-            self.T0_sorted = T0[self.order_entry]
-            self.idx_entry = np.searchsorted(self.T0_sorted, self.times, side="left")  # people with T0 >= t
-        else:
-            self.order_entry = None
+            order_entry = np.argsort(T0, kind="stable")
+            idx_entry = np.searchsorted(T0[order_entry], self.times, side="left")  # people with T0 >= t
+            self.orderings.append((order_entry, X[order_entry], idx_entry))
 
-    def _rev_cumsum_at(self, values: np.ndarray, order: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        v = values[order]
+    @staticmethod
+    def _rev_cumsum_at(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """``sum(v[i:])`` at every ``i`` in ``idx`` (0 past the end)."""
         rc = np.cumsum(v[::-1], axis=0)[::-1]
-        rc = np.concatenate([rc, np.zeros((1, *v.shape[1:]))], axis=0)
-        return rc[idx]
+        out = rc[np.minimum(idx, len(v) - 1)]
+        out[idx >= len(v)] = 0.0
+        return out
 
     def sums(self, w: np.ndarray, second: bool) -> tuple[np.ndarray, ...]:
-        X = self.X
-        parts = [w, w[:, None] * X]
-        if second:
-            parts.append(w[:, None, None] * X[:, :, None] * X[:, None, :])
-        out = []
-        for v in parts:
-            s = self._rev_cumsum_at(v, self.order_exit, self.idx_exit)
-            if self.order_entry is not None:
-                s = s - self._rev_cumsum_at(v, self.order_entry, self.idx_entry)
-            out.append(s)
+        """``S0``, ``S1`` (and ``S2`` when ``second``) at every distinct event time."""
+        out: list[np.ndarray] = []
+        for k, (order, Xo, idx) in enumerate(self.orderings):
+            wo = w[order]
+            parts = [wo, wo[:, None] * Xo]
+            if second:
+                parts.append(wo[:, None, None] * Xo[:, :, None] * Xo[:, None, :])
+            for j, v in enumerate(parts):
+                s = self._rev_cumsum_at(v, idx)
+                if k == 0:
+                    out.append(s)
+                else:
+                    out[j] = out[j] - s
         return tuple(out)
 
+    def residuals(self, beta: np.ndarray) -> np.ndarray:
+        """Schoenfeld residuals ``x_k - xbar(t_k)`` at ``beta`` (Breslow-type risk-set means), one row per
+        event in event-time order."""
+        Xc = self.X
+        w = np.exp(Xc @ beta - float((Xc @ beta).max()))
+        S0, S1 = self.sums(w, second=False)
+        return Xc[self.events] - S1[self.group] / S0[self.group][:, None]
 
-def _efron(rs: _RiskSets, beta: np.ndarray, second: bool = True) -> tuple[float, np.ndarray, np.ndarray]:
+
+def _efron(rs: RiskSets, beta: np.ndarray, second: bool = True) -> tuple[float, np.ndarray, np.ndarray]:
     X = rs.X
     eta = X @ beta
     shift = float(eta.max())
@@ -136,6 +157,28 @@ def _efron(rs: _RiskSets, beta: np.ndarray, second: bool = True) -> tuple[float,
     return loglik, score, info
 
 
+def risk_sets(T: np.ndarray, E: np.ndarray, X: np.ndarray, T0: np.ndarray | None = None) -> RiskSets:
+    """The risk sets of ``(T0, T, E)`` with the covariates centred (centring changes nothing but the
+    numerics)."""
+    X = np.asarray(X, float)
+    entry = None if T0 is None else np.asarray(T0, float)
+    return RiskSets(np.asarray(T, float), np.asarray(E, int), X - X.mean(axis=0), entry)
+
+
+def schoenfeld_residuals(
+    T: np.ndarray, E: np.ndarray, X: np.ndarray, beta: np.ndarray, T0: np.ndarray | None = None
+) -> np.ndarray:
+    """Schoenfeld residuals of a Cox model at ``beta`` (any fitter's); delayed entry when ``T0`` is given.
+
+    Returns
+    -------
+    ndarray (d, p)
+        ``r_k = x_k - xbar(t_k)`` with ``xbar`` the ``exp(x'beta)``-weighted mean over the risk set
+        ``{i: T0_i < t_k <= T_i}``, one row per event in event-time order (ties in row order).
+    """
+    return risk_sets(T, E, X, T0).residuals(np.asarray(beta, float))
+
+
 def fit_cox_efron(
     T: np.ndarray,
     E: np.ndarray,
@@ -143,6 +186,8 @@ def fit_cox_efron(
     T0: np.ndarray | None = None,
     max_iter: int = 50,
     tol: float = 1e-12,
+    *,
+    residuals: bool = True,
 ) -> CoxFit:
     """Fit a Cox model with Efron ties (and delayed entry when ``T0`` is given) by Newton-Raphson.
 
@@ -160,17 +205,15 @@ def fit_cox_efron(
         Newton iterations.
     tol : float
         Convergence: relative change of the log-likelihood below ``tol`` (R: ``eps = 1e-9``).
+    residuals : bool
+        Whether to compute the Schoenfeld residuals (for the proportional-hazards test).
 
     Returns
     -------
     CoxFit
     """
-    T = np.asarray(T, float)
-    E = np.asarray(E, int)
-    X = np.asarray(X, float)
-    Xc = X - X.mean(axis=0)  # centring changes nothing but the numerics
-    rs = _RiskSets(T, E, Xc, None if T0 is None else np.asarray(T0, float))
-    beta = np.zeros(X.shape[1])
+    rs = risk_sets(T, E, X, T0)
+    beta = np.zeros(rs.X.shape[1])
     loglik, score, info = _efron(rs, beta)
     loglik0 = loglik
     converged, message, it = False, f"no convergence in {max_iter} iterations", 0
@@ -194,23 +237,5 @@ def fit_cox_efron(
             converged, message = True, f"converged in {it} Newton iterations"
             break
     cov = np.linalg.inv(info) if np.all(np.isfinite(info)) else np.full(info.shape, np.nan)
-    # Schoenfeld residuals with Breslow-type risk-set means at each event time
-    w = np.exp(Xc @ beta - float((Xc @ beta).max()))
-    S0, S1 = rs.sums(w, second=False)
-    resid = Xc[rs.events] - S1[rs.group] / S0[rs.group][:, None]
+    resid = rs.residuals(beta) if residuals else np.empty((0, beta.size))
     return CoxFit(beta, cov, loglik, loglik0, converged, it, message, resid, rs.events)
-
-
-def ph_test(fit: CoxFit) -> tuple[np.ndarray, np.ndarray]:
-    """Grambsch-Therneau proportional-hazards test per covariate, rank time transform.
-
-    The statistic of lifelines' ``proportional_hazard_test(..., time_transform="rank")``:
-    ``(sum_k g_k s*_kj)^2 / (d var_j sum_k g_k^2)`` with scaled residuals ``s* = d r V`` and ``g`` the centred
-    event rank. Returns (chi-squared statistics, p-values), 1 df each.
-    """
-    d = fit.schoenfeld.shape[0]
-    scaled = d * fit.schoenfeld @ fit.cov
-    g = np.arange(1, d + 1, dtype=float)
-    gc = g - g.mean()
-    stat = (gc @ scaled) ** 2 / (d * np.diag(fit.cov) * (gc**2).sum())
-    return stat, stats.chi2.sf(stat, 1)

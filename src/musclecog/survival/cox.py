@@ -1,0 +1,309 @@
+"""Cox proportional hazards (analysis type ``cox``), Efron ties, on follow-up time or on the age scale with
+delayed entry.
+
+Two engines fit the same model and hand back the same :class:`CoxModel`, so everything after the fit
+(labels, hazard ratios, the proportional-hazards test, the rows) is one code path:
+
+* ``efron`` (default): the vectorised Newton-Raphson of :mod:`musclecog.survival.efron`, equal to
+  ``survival::coxph`` to 1e-7;
+* ``lifelines``: lifelines' ``CoxPHFitter``.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from musclecog.core.design import Design, DesignSpec, Stratum, build_design, strata
+from musclecog.core.results import Diagnostics, Estimate, FitResult
+from musclecog.errors import ConfigError, ModelError
+from musclecog.survival.data import Labels, SurvivalData, SurvivalSpec, prepare_survival
+from musclecog.survival.efron import fit_cox_efron, schoenfeld_residuals
+from musclecog.survival.ph import PH_NOTE, PHTest, ph_test
+from musclecog.survival.results import CoxResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoxSpec(SurvivalSpec):
+    """A ``cox`` analysis (``workflow/schemas/analyses/cox.schema.yaml``).
+
+    Attributes
+    ----------
+    covariates : tuple of str
+        Adjustment columns; non-numeric ones (and those in ``categorical``) are dummy-coded.
+    engine : str
+        ``efron`` (vectorised Newton-Raphson) or ``lifelines`` (``CoxPHFitter``).
+    ph_test : bool
+        Report the proportional-hazards test per term.
+    """
+
+    TYPE: ClassVar[str] = "cox"
+    covariates: tuple[str, ...] = ()
+    engine: str = "efron"
+    ph_test: bool = True
+
+    def design_spec(self) -> DesignSpec:
+        """The design: exposure then covariates, no intercept; ``exposure_reference`` makes the exposure a
+        factor with that reference level."""
+        ref = self.exposure_reference is not None
+        return DesignSpec(
+            outcome=None,
+            exposure=self.exposure,
+            covariates=self.covariates,
+            factors=(*self.categorical, *((self.exposure,) if ref else ())),
+            references={self.exposure: self.exposure_reference} if ref else {},
+            intercept=False,
+        )
+
+
+@dataclass(frozen=True)
+class CoxModel:
+    """What an engine returns: coefficients on the design's columns and how the fit went."""
+
+    params: np.ndarray
+    cov: np.ndarray
+    std_errors: np.ndarray
+    loglik: float
+    loglik_null: float
+    converged: bool
+    message: str
+    iterations: int | None = None
+    warnings: tuple[str, ...] = ()
+    residuals: np.ndarray | None = None
+    """Schoenfeld residuals when the engine has them (else computed at ``params`` for the PH test)."""
+
+
+@dataclass(frozen=True)
+class CoxData:
+    """Times, events and the design of one stratum; ``x`` is the design matrix in column-major order (the
+    layout of the data-frame-built matrix the engine was validated on: the same summation order in the
+    column means and products, so the same numbers to the last bit)."""
+
+    T: np.ndarray
+    E: np.ndarray
+    T0: np.ndarray | None
+    design: Design
+    x: np.ndarray
+
+
+def _efron_engine(d: CoxData, ph: bool, where: str) -> CoxModel:
+    f = fit_cox_efron(d.T, d.E, d.x, T0=d.T0, residuals=ph)
+    if not np.all(np.isfinite(f.params)) or not np.all(np.isfinite(f.std_errors)):
+        raise ModelError(f"{where}: the Cox model could not be fitted: {f.message}")
+    return CoxModel(
+        f.params,
+        f.cov,
+        f.std_errors,
+        f.loglik,
+        f.loglik_null,
+        f.converged,
+        f"Newton-Raphson (numpy Efron): {f.message}",
+        f.n_iter,
+        residuals=f.schoenfeld if ph else None,
+    )
+
+
+def _lifelines_engine(d: CoxData, ph: bool, where: str) -> CoxModel:
+    from lifelines import CoxPHFitter  # lifelines takes about a second to import; only this engine pays
+
+    del ph  # the residuals come from efron.schoenfeld_residuals at lifelines' coefficients
+    names = list(d.design.names)
+    time, event, entry = "(time)", "(event)", None  # names no design column has
+    frame = pd.DataFrame(d.x, columns=names).assign(**{time: d.T, event: d.E})
+    if d.T0 is not None:
+        entry = "(entry)"
+        frame[entry] = d.T0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            cph = CoxPHFitter().fit(frame, duration_col=time, event_col=event, entry_col=entry)
+        except Exception as exc:  # lifelines' ConvergenceError, LinAlgError, ValueError
+            raise ModelError(f"{where}: the Cox model could not be fitted: {exc}") from exc
+    null_frame = frame[[time, event, *([entry] if entry else [])]]
+    null = CoxPHFitter().fit(null_frame, duration_col=time, event_col=event, entry_col=entry)
+    return CoxModel(
+        cph.params_[names].to_numpy(float),
+        cph.variance_matrix_.loc[names, names].to_numpy(float),
+        cph.standard_errors_[names].to_numpy(float),
+        float(cph.log_likelihood_),
+        float(null.log_likelihood_),
+        True,
+        f"lifelines CoxPHFitter (concordance {cph.concordance_index_:.4f})",
+        warnings=tuple(sorted({str(w.message).splitlines()[0] for w in caught})),
+    )
+
+
+ENGINES: dict[str, Callable[[CoxData, bool, str], CoxModel]] = {
+    "efron": _efron_engine,
+    "lifelines": _lifelines_engine,
+}
+"""Engine name (the ``engine`` key) -> the function that fits one stratum."""
+
+ENGINE_NAMES = {"efron": "numpy Newton-Raphson", "lifelines": "lifelines"}
+
+
+def _stratum_data(sd: SurvivalData, stratum: Stratum, spec: CoxSpec, where: str) -> CoxData:
+    df = sd.frame.loc[stratum.mask]
+    design = build_design(df, spec.design_spec(), where)
+    rows = design.rows
+    T0 = df["T0"].to_numpy(float)[rows] if sd.delayed_entry else None
+    x = np.asfortranarray(design.x)
+    return CoxData(df["T"].to_numpy(float)[rows], df["E"].to_numpy(int)[rows], T0, design, x)
+
+
+def _ph(model: CoxModel, d: CoxData) -> PHTest:
+    resid = model.residuals
+    if resid is None:
+        resid = schoenfeld_residuals(d.T, d.E, d.x, model.params, d.T0)
+    return ph_test(resid, model.cov, d.design.names)
+
+
+def _fit_result(model: CoxModel, d: CoxData, sd: SurvivalData, method: str) -> FitResult:
+    dropped = tuple(f"covariate {c!r} is constant in these rows; left out" for c in d.design.dropped)
+    diagnostics = Diagnostics(
+        n=d.design.n,
+        converged=model.converged,
+        log_likelihood=model.loglik,
+        exclusions=sd.counts(),
+        n_events=int(d.E.sum()),
+        iterations=model.iterations,
+        messages=(model.message, *model.warnings, *dropped),
+        statistics={"log_likelihood_null": model.loglik_null},
+    )
+    return FitResult.from_arrays(
+        d.design.names,
+        model.params,
+        model.cov,
+        None,
+        diagnostics,
+        std_errors=model.std_errors,
+        method=method,
+        codings=d.design.codings,
+    )
+
+
+def _note(sd: SurvivalData, stratum: Stratum, model: CoxModel) -> str:
+    """The exclusions (on the overall fit), the fitter's warnings, and non-convergence first."""
+    note = sd.note() if stratum.label == "overall" else ""
+    if model.warnings:
+        note = "; ".join([note, *model.warnings]) if note else "; ".join(model.warnings)
+    if not model.converged:
+        note = f"NOT CONVERGED ({model.message}); " + note
+    return note
+
+
+def _model_estimates(
+    fit: FitResult, ph: PHTest | None, model: CoxModel, note: str, labels: Labels
+) -> list[Estimate]:
+    """Hazard ratios, the PH test per term, the partial log-likelihood and convergence of one model.
+
+    ``logLik (partial)`` and ``converged`` are rows of today's table (golden); they are also in
+    ``fit.diagnostics``.
+    """
+    n, n_ev = fit.diagnostics.n, fit.diagnostics.n_events
+    out = fit.estimates(fit.terms, "hazard_ratio", note=note, n_events=n_ev, **labels)
+    if ph is not None:
+        for term, stat, p in zip(ph.terms, ph.statistic, ph.p_value, strict=True):
+            out.append(
+                Estimate(
+                    term=f"ph_test:{term}",
+                    estimate=float(stat),
+                    scale="chi_squared",
+                    p_value=float(p),
+                    n=n,
+                    n_events=n_ev,
+                    statistic=float(stat),
+                    df=1.0,
+                    note=PH_NOTE,
+                    **labels,
+                )
+            )
+    out.append(
+        Estimate(
+            term="logLik (partial)",
+            estimate=model.loglik,
+            scale="log_likelihood",
+            n=n,
+            n_events=n_ev,
+            df=float(len(fit.terms)),
+            note=f"null model {model.loglik_null:.6f}; {model.message}",
+            **labels,
+        )
+    )
+    out.append(
+        Estimate(
+            term="converged",
+            estimate=float(model.converged),
+            scale="test",
+            n=n,
+            n_events=n_ev,
+            note=("converged: " if model.converged else "NOT CONVERGED: ") + model.message,
+            **labels,
+        )
+    )
+    return out
+
+
+def fit_cox(data: pd.DataFrame, spec: CoxSpec) -> CoxResult:
+    """Cox proportional hazards model (analysis type ``cox``).
+
+    Matches ``survival::coxph(Surv(duration, event) ~ exposure + covariates)`` (Efron ties) or, with
+    ``entry``/``exit``, ``coxph(Surv(entry, exit, event) ~ ...)`` (age as time scale, delayed entry).
+
+    Parameters
+    ----------
+    data : DataFrame
+        The cohort table.
+    spec : CoxSpec
+
+    Returns
+    -------
+    CoxResult
+        One :class:`~musclecog.core.results.FitResult` per stratum (``fits``) and the rows: hazard
+        ratios (``scale: hazard_ratio``, exponentiated with exponentiated limits, ``std_error`` on the log
+        scale), the PH test per term (``term: ph_test:<term>``, ``scale: chi_squared``), the partial
+        log-likelihood (``scale: log_likelihood``), ``converged``, and the exclusions (``count``).
+    """
+    where = spec.where
+    try:
+        engine = ENGINES[spec.engine]
+    except KeyError:
+        raise ConfigError(f"{where}.engine must be one of {sorted(ENGINES)}, got {spec.engine!r}") from None
+    sd = prepare_survival(data, spec, [spec.exposure, *spec.covariates])
+    method = f"Cox proportional hazards (Efron ties; {ENGINE_NAMES[spec.engine]}), {spec.time_scale}"
+    estimates: list[Estimate] = []
+    fits: dict[str, FitResult] = {}
+    ph_tests: dict[str, PHTest] = {}
+    for stratum in strata(sd.frame, spec.stratify_by, where, overall=spec.overall):
+        at = f"{where} [{stratum.label}]"
+        d = _stratum_data(sd, stratum, spec, at)
+        model = engine(d, spec.ph_test, at)
+        if not model.converged:
+            log.warning("%s: the Cox model did not converge: %s", at, model.message)
+        fit = _fit_result(model, d, sd, method)
+        ph = _ph(model, d) if spec.ph_test else None
+        labels = Labels(method=method, outcome=spec.event, exposure=spec.exposure, stratum=stratum.label)
+        estimates += _model_estimates(fit, ph, model, _note(sd, stratum, model), labels)
+        fits[stratum.label] = fit
+        if ph is not None:
+            ph_tests[stratum.label] = ph
+    estimates += sd.estimates(method=method, outcome=spec.event, exposure=spec.exposure)
+    return CoxResult(
+        analysis=spec.context.analysis,
+        cohort=spec.context.cohort,
+        estimates=tuple(estimates),
+        fits=fits,
+        title=f"{spec.context.analysis}: {spec.event} by {spec.exposure}",
+        data=sd,
+        group=spec.exposure,
+        time_label=spec.time_name,
+        ph_tests=ph_tests,
+    )
