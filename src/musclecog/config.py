@@ -87,9 +87,16 @@ def _check(instance: Any, schema: Mapping[str, Any], prefix: str, source: str) -
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if errors:
-        # report the deepest, most specific error first
-        best = jsonschema.exceptions.best_match(errors)
+        # a misspelt key is both unknown and a missing required one: name the unknown key (with its
+        # likely correction) first; otherwise the deepest, most specific error
+        unknown = [e for e in errors if e.validator == "additionalProperties"]
+        best = unknown[0] if unknown else jsonschema.exceptions.best_match(errors)
         raise ConfigError(_format_error(best, prefix, source))
+
+
+def check_against_schema(instance: Any, schema: Mapping[str, Any], where: str) -> None:
+    """Validate one config entry against its schema; a :class:`ConfigError` names the key and the fix."""
+    _check(instance, schema, where, "config")
 
 
 def substitute_placeholders(value: str, config: Mapping[str, Any], where: str) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
-from musclecog.config import load_schema, schema_dir
+from musclecog.config import check_against_schema, load_schema, schema_dir
 from musclecog.errors import ConfigError
 
 COMMON_KEYS: tuple[str, ...] = ("type", "cohort", "description", "keep_if")
@@ -121,11 +121,12 @@ def spec_from_config(cls: type[S], entry: Mapping[str, Any], context: RunContext
     Raises
     ------
     ConfigError
-        A key that the schema does not allow (direct library calls are not validated by the pipeline),
-        or a required key that is absent.
+        The entry does not validate against the schema (a direct library call gets the pipeline's
+        checks): an unknown key, a value of the wrong type or out of range, a required key that is absent.
     """
     schema = analysis_schema(cls.TYPE)
     props: Mapping[str, Any] = schema.get("properties", {})
+    check_against_schema({"type": cls.TYPE, "cohort": context.cohort, **entry}, schema, context.where)
     unknown = sorted(set(entry) - set(props) - set(COMMON_KEYS))
     if unknown:
         raise ConfigError(
