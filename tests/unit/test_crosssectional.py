@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from musclecog.analyses import run_analysis, spec_class
+from musclecog.analyses import run_analysis
 from musclecog.core.inference import fdr_bh as benjamini_hochberg
 from musclecog.core.results import AnalysisResult
-from musclecog.core.spec import RunContext, spec_from_config
-from musclecog.crosssectional import correlation_matrix, fit_correlation, fit_group_comparison, fit_regression
+from musclecog.core.spec import RunContext
+from musclecog.crosssectional import correlation_matrix
 from musclecog.errors import ConfigError, DataError, ModelError
 
 
-def _fit(
-    fit: Callable[..., AnalysisResult], data: pd.DataFrame, entry: dict, context: RunContext
-) -> AnalysisResult:
-    """``fit`` (a ``fit_<type>``) on the spec built from a config entry, as ``musclecog.analyses`` does."""
-    return fit(data, spec_from_config(spec_class(fit), entry, context))
-
-
-regression = partial(_fit, fit_regression)
-group_comparison = partial(_fit, fit_group_comparison)
-correlation = partial(_fit, fit_correlation)
+def fit(kind: str, data: pd.DataFrame, entry: dict, context: RunContext) -> AnalysisResult:
+    """Fit an analysis entry of type ``kind`` as the pipeline does (spec from the schema, ``fit_<kind>``)."""
+    return run_analysis(data, {"type": kind, "cohort": context.cohort, **entry}, context)
 
 
 def _data(n: int = 400, seed: int = 3) -> pd.DataFrame:
@@ -63,13 +53,15 @@ def ctx(survey=None) -> RunContext:
 
 def test_regression_per_sd_per_unit_and_fdr() -> None:
     d = _data()
-    per_kg = regression(
-        d, {"outcomes": ["y1", "y2"], "exposure": "grip_kg", "covariates": ["age"]}, ctx()
+    per_kg = fit(
+        "regression", d, {"outcomes": ["y1", "y2"], "exposure": "grip_kg", "covariates": ["age"]}, ctx()
     ).to_tidy()
-    per5 = regression(
+    per5 = fit(
+        "regression",
         d, {"outcomes": ["y1", "y2"], "exposure": "grip_kg", "exposure_per": 5, "covariates": ["age"]}, ctx()
     ).to_tidy()
-    per_sd = regression(
+    per_sd = fit(
+        "regression",
         d,
         {"outcomes": ["y1", "y2"], "exposure": "grip_kg", "exposure_per": "sd", "covariates": ["age"]},
         ctx(),
@@ -111,7 +103,7 @@ def test_fdr_family_is_all_outcomes_of_a_term_linear_and_logistic_together() -> 
     """
     d = _data()
     entry = {"outcomes": ["y1", "y2", "b"], "exposure": "grip_kg", "covariates": ["age"]}
-    t = regression(d, entry, ctx()).to_tidy().set_index("outcome")
+    t = fit("regression", d, entry, ctx()).to_tidy().set_index("outcome")
     assert t.loc["b", "method"] == "logistic regression, adjusted"
     assert t.loc["y1", "p_value"] == pytest.approx(2.7334770849763373e-21, rel=1e-6, abs=0)
     assert t.loc["y2", "p_value"] == pytest.approx(0.919814499758992, rel=1e-6, abs=0)
@@ -121,16 +113,17 @@ def test_fdr_family_is_all_outcomes_of_a_term_linear_and_logistic_together() -> 
     assert t.loc["y2", "p_fdr"] == pytest.approx(0.919814499758992, rel=1e-6, abs=0)
     assert t.loc["b", "p_fdr"] > 1.4 * t.loc["b", "p_value"]  # 3/2 of it: not its own family
     assert set(t["fdr_family"]) == {"3 outcomes (y1, y2, b); same term, model, weighting, stratum"}
-    split = regression(d, {**entry, "fdr_family": "by_method"}, ctx()).to_tidy().set_index("outcome")
+    split = fit("regression", d, {**entry, "fdr_family": "by_method"}, ctx()).to_tidy().set_index("outcome")
     assert split.loc["b", "p_fdr"] == split.loc["b", "p_value"]
     assert split.loc["y1", "p_fdr"] == pytest.approx(5.4669541699526746e-21, rel=1e-6, abs=0)
     assert split.loc["b", "fdr_family"] == "1 outcome (b); same term, method, stratum"
-    assert "p_fdr" not in regression(d, {**entry, "fdr": False}, ctx()).to_tidy().columns
+    assert "p_fdr" not in fit("regression", d, {**entry, "fdr": False}, ctx()).to_tidy().columns
 
 
 def test_logistic_odds_ratio_and_factor_covariates() -> None:
     d = _data()
-    t = regression(
+    t = fit(
+        "regression",
         d,
         {
             "outcome": "b",
@@ -160,14 +153,14 @@ def test_models_strata_interaction_and_small_stratum_note() -> None:
         "by": "sex",
         "interaction": "sex",
     }
-    t = regression(d, spec, ctx()).to_tidy()
+    t = fit("regression", d, spec, ctx()).to_tidy()
     assert set(t["method"]) == {"linear regression, crude", "linear regression, adjusted"}
     inter = t[t["term"] == "grip_kg:sex[male]"]
     assert len(inter) == 2 and (inter["stratum"] == "overall").all()
     strat = t[(t["term"] == "grip_kg") & (t["stratum"] != "overall")]
     assert set(strat["stratum"]) == {"sex=female", "sex=male"} and strat["estimate"].notna().all()
-    small = regression(
-        d, {"outcome": "y1", "exposure": "grip_kg", "by": "edu", "min_n": 20}, ctx()
+    small = fit(
+        "regression", d, {"outcome": "y1", "exposure": "grip_kg", "by": "edu", "min_n": 20}, ctx()
     ).to_tidy()
     tiny = small[small["stratum"] == "edu=tiny"].iloc[0]
     assert np.isnan(tiny["estimate"]) and "too few people" in tiny["note"] and tiny["n"] == 5
@@ -177,9 +170,9 @@ def test_constant_exposure_is_an_error_overall_and_a_note_in_a_stratum() -> None
     d = _data()
     d["const"] = 3.0
     with pytest.raises(ModelError, match="exposure 'const' is constant"):
-        regression(d, {"outcome": "y1", "exposure": "const"}, ctx())
+        fit("regression", d, {"outcome": "y1", "exposure": "const"}, ctx())
     d["x2"] = np.where(d["sex"] == "male", 1.0, d["grip_kg"])
-    t = regression(d, {"outcome": "y1", "exposure": "x2", "by": "sex"}, ctx()).to_tidy()
+    t = fit("regression", d, {"outcome": "y1", "exposure": "x2", "by": "sex"}, ctx()).to_tidy()
     male = t[t["stratum"] == "sex=male"].iloc[0]
     assert np.isnan(male["estimate"]) and "constant" in male["note"]
 
@@ -188,32 +181,33 @@ def test_perfect_separation() -> None:
     d = _data()
     d["sep"] = (d["grip_kg"] > 30).astype(int)
     with pytest.raises(ModelError, match="separation.*grip_kg"):
-        regression(d, {"outcome": "sep", "exposure": "grip_kg", "covariates": ["age"]}, ctx())
+        fit("regression", d, {"outcome": "sep", "exposure": "grip_kg", "covariates": ["age"]}, ctx())
 
 
 def test_bad_config_and_columns() -> None:
     d = _data()
     with pytest.raises(DataError, match="'grip' .*did you mean 'grip_kg'"):
-        regression(d, {"outcome": "y1", "exposure": "grip"}, ctx())
+        fit("regression", d, {"outcome": "y1", "exposure": "grip"}, ctx())
     with pytest.raises(ConfigError, match="exposure_per"):
-        regression(d, {"outcome": "y1", "exposure": "grip_kg", "exposure_per": "iqr"}, ctx())
+        fit("regression", d, {"outcome": "y1", "exposure": "grip_kg", "exposure_per": "iqr"}, ctx())
     with pytest.raises(ConfigError, match="declares no survey"):
-        regression(d, {"outcome": "y1", "exposure": "grip_kg", "weighting": "weighted"}, ctx())
+        fit("regression", d, {"outcome": "y1", "exposure": "grip_kg", "weighting": "weighted"}, ctx())
     with pytest.raises(DataError, match="must be numeric"):
-        regression(d, {"outcome": "sex", "exposure": "grip_kg", "family": "gaussian"}, ctx())
+        fit("regression", d, {"outcome": "sex", "exposure": "grip_kg", "family": "gaussian"}, ctx())
     # a formula-looking name is just a (missing) column name, never evaluated
     with pytest.raises(DataError, match="not in the cohort table"):
-        regression(d, {"outcome": "y1", "exposure": "grip_kg", "covariates": ["np.log(age)"]}, ctx())
+        fit("regression", d, {"outcome": "y1", "exposure": "grip_kg", "covariates": ["np.log(age)"]}, ctx())
 
 
 def test_mixed_model_runs_and_is_unweighted_only() -> None:
     d = _data()
-    t = regression(
-        d, {"outcome": "y1", "exposure": "grip_kg", "random_intercept": "site"}, ctx()
+    t = fit(
+        "regression", d, {"outcome": "y1", "exposure": "grip_kg", "random_intercept": "site"}, ctx()
     ).to_tidy()
     assert t["method"].iloc[0].startswith("linear mixed model (random intercept: site)")
     with pytest.raises(ConfigError, match="linear"):
-        regression(
+        fit(
+            "regression",
             d,
             {"outcome": "b", "exposure": "grip_kg", "random_intercept": "site", "family": "binomial"},
             ctx(),
@@ -222,7 +216,8 @@ def test_mixed_model_runs_and_is_unweighted_only() -> None:
 
 def test_group_comparison_rows_and_notes() -> None:
     d = _data()
-    t = group_comparison(
+    t = fit(
+        "group_comparison",
         d,
         {"outcome": "y1", "group": "group", "by": "age_group", "covariates": ["age", "sex"], "min_n": 10},
         ctx(),
@@ -237,7 +232,7 @@ def test_group_comparison_rows_and_notes() -> None:
     d2 = d.copy()
     d2.loc[(d2["age_group"] == "80+") & (d2["group"] == 1), "group"] = 0
     d2.loc[d2[(d2["age_group"] == "80+")].index[:3], "group"] = 1
-    t2 = group_comparison(d2, {"outcome": "y1", "group": "group", "by": "age_group"}, ctx()).to_tidy()
+    t2 = fit("group_comparison", d2, {"outcome": "y1", "group": "group", "by": "age_group"}, ctx()).to_tidy()
     old = t2[t2["stratum"] == "age_group=80+"]
     assert old[old["term"] == "group=1"]["note"].str.contains("too few people").all()
     assert old[old["scale"] == "mean_difference"]["estimate"].isna().all()
@@ -246,7 +241,8 @@ def test_group_comparison_rows_and_notes() -> None:
 
 def test_correlations_partial_matrix_and_r_squared() -> None:
     d = _data()
-    res = correlation(
+    res = fit(
+        "correlation",
         d,
         {
             "variables": ["grip_kg", "y1", "y2"],
@@ -266,7 +262,7 @@ def test_correlations_partial_matrix_and_r_squared() -> None:
     mat = correlation_matrix(res)
     assert mat.shape == (3, 3) and mat.loc["y1", "grip_kg"] == pytest.approx(p["estimate"])
     with pytest.raises(ConfigError, match="exactly one of"):
-        correlation(d, {"pairs": [["grip_kg", "y1"]], "variables": ["a", "b"]}, ctx())
+        fit("correlation", d, {"pairs": [["grip_kg", "y1"]], "variables": ["a", "b"]}, ctx())
 
 
 def test_run_analysis_keep_if_and_figure(tmp_path) -> None:
@@ -286,7 +282,7 @@ def test_run_analysis_keep_if_and_figure(tmp_path) -> None:
     assert t[t["stratum"] == "overall"]["n"].max() == int((d["age"] >= 65).sum())
     save_figure(draw(res), tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 1000
-    g = group_comparison(d, {"outcome": "y1", "group": "group"}, ctx())
+    g = fit("group_comparison", d, {"outcome": "y1", "group": "group"}, ctx())
     save_figure(draw(g), tmp_path / "g.png")
 
 
@@ -300,8 +296,8 @@ def test_deterministic_tables(tmp_path) -> None:
         "covariates": ["age", "sex"],
         "by": "age_group",
     }
-    write_table(regression(d, spec, ctx()).to_tidy(), tmp_path / "a.tsv")
-    write_table(regression(d, spec, ctx()).to_tidy(), tmp_path / "b.tsv")
+    write_table(fit("regression", d, spec, ctx()).to_tidy(), tmp_path / "a.tsv")
+    write_table(fit("regression", d, spec, ctx()).to_tidy(), tmp_path / "b.tsv")
     assert (tmp_path / "a.tsv").read_bytes() == (tmp_path / "b.tsv").read_bytes()
 
 
@@ -309,10 +305,11 @@ def test_group_comparison_with_nullable_flags_and_missing() -> None:
     d = _data()
     d["flag"] = pd.array(d["group"].to_numpy(), dtype="Int8")
     d.loc[d.index[:7], "flag"] = pd.NA
-    t = group_comparison(d, {"outcome": "y1", "group": "flag"}, ctx()).to_tidy()
+    t = fit("group_comparison", d, {"outcome": "y1", "group": "flag"}, ctx()).to_tidy()
     means = t[t["scale"] == "mean"].set_index("term")
     assert means["n"].sum() == len(d) - 7
-    ref = group_comparison(
+    ref = fit(
+        "group_comparison",
         d.dropna(subset=["flag"]).astype({"flag": int}), {"outcome": "y1", "group": "flag"}, ctx()
     )
     pd.testing.assert_frame_equal(t.drop(columns="exposure"), ref.to_tidy().drop(columns="exposure"))
