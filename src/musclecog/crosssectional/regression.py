@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -153,30 +153,55 @@ class Cell:
 
 @dataclass
 class SharedDesigns:
-    """The design matrices of one analysis, shared by outcomes that have the same complete rows.
+    """The strata and design matrices of one analysis, shared by its fits.
 
     A design matrix depends on the stratum, the exposure, the covariates, the interaction and the rows
     kept, not on the outcome: outcomes with the same complete rows reuse it
-    (:meth:`~musclecog.core.design.Design.with_outcome`). Lives for one :func:`fit_regression` call.
+    (:meth:`~musclecog.core.design.Design.with_outcome`). Each stratum's rows are taken once, and complete
+    rows are found on a float copy of the columns' missingness (``presence``: NaN where missing), which is
+    much faster than testing text columns again for every fit. Lives for one :func:`fit_regression` call.
     """
 
+    data: pd.DataFrame
+    presence: pd.DataFrame
+    _subsets: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict)
     _designs: dict[Hashable, list[Design]] = field(default_factory=dict)
 
-    def design(self, data: pd.DataFrame, spec: DesignSpec, stratum: str, where: str) -> Design:
-        """The design of ``spec`` on ``data`` (one stratum's rows), built or reused."""
+    @classmethod
+    def of(cls, data: pd.DataFrame, columns: Sequence[str]) -> SharedDesigns:
+        """For the analysis table and the columns the fits may use (checked to exist)."""
+        nan, zero = np.float32(np.nan), np.float32(0.0)
+        presence = {c: np.where(data[c].isna().to_numpy(), nan, zero) for c in dict.fromkeys(columns)}
+        return cls(data, pd.DataFrame(presence, index=data.index))
+
+    def subset(self, stratum: Stratum) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The stratum's rows of the table and of ``presence``."""
+        if stratum.label not in self._subsets:
+            if stratum.mask.all():
+                self._subsets[stratum.label] = (self.data, self.presence)
+            else:
+                self._subsets[stratum.label] = (self.data.loc[stratum.mask], self.presence.loc[stratum.mask])
+        return self._subsets[stratum.label]
+
+    def n_complete(self, stratum: Stratum, columns: Sequence[str]) -> int:
+        """Rows of the stratum with every one of ``columns``."""
+        return int(complete_rows(self.subset(stratum)[1], columns).sum())
+
+    def design(self, spec: DesignSpec, stratum: Stratum, where: str) -> Design:
+        """The design of ``spec`` on the stratum's rows, built or reused."""
         if spec.outcome is None:
             raise ValueError("a regression design needs an outcome")
+        sub, presence = self.subset(stratum)
         needed = [*spec.variables, *spec.required]
-        check_columns(data, needed, where)
-        rows = complete_rows(data, needed)
-        key = (stratum, spec.exposure, spec.covariates, spec.interactions, tuple(sorted(spec.required)))
+        rows = complete_rows(presence, needed)
+        key = (stratum.label, spec.exposure, spec.covariates, spec.interactions, tuple(sorted(spec.required)))
         for design in self._designs.get(key, []):
             if np.array_equal(design.rows, rows):
-                y = numeric_values(data.loc[rows, spec.outcome], where, spec.outcome)
+                y = numeric_values(sub.loc[rows, spec.outcome], where, spec.outcome)
                 y = y / float(spec.scales.get(spec.outcome, 1.0))
-                exclusions = MappingProxyType(count_exclusions(data, needed))
+                exclusions = MappingProxyType(count_exclusions(presence, needed))
                 return dataclasses.replace(design.with_outcome(y), exclusions=exclusions)
-        design = build_design(data, spec, where)
+        design = build_design(sub, spec, where)
         self._designs.setdefault(key, []).append(design)
         return design
 
@@ -229,7 +254,7 @@ class RegressionRun:
     survey_columns: tuple[str, ...]
     exposure_divisor: float
     exposure_unit: str
-    designs: SharedDesigns = field(default_factory=SharedDesigns)
+    designs: SharedDesigns
 
     @classmethod
     def start(cls, data: pd.DataFrame, spec: RegressionSpec) -> RegressionRun:
@@ -245,7 +270,8 @@ class RegressionRun:
         if "weighted" in weighting:
             survey, survey_columns = survey_design(data, spec.context)
         divisor, unit = per_unit_scale(data, spec.exposure, spec.exposure_per, spec.where)
-        return cls(data, spec, weighting, survey, survey_columns, divisor, unit)
+        designs = SharedDesigns.of(data, [*spec.columns, *survey_columns])
+        return cls(data, spec, weighting, survey, survey_columns, divisor, unit, designs)
 
     def outcome_model(self, outcome: str) -> OutcomeModel:
         """The family, divisor and scale of one outcome."""
@@ -305,10 +331,9 @@ class RegressionRun:
     def fit_cell(self, cell: Cell) -> tuple[list[Estimate], dict[str, FitResult]]:
         """The estimates and fits of one cell; a small or inestimable stratum gives a note row."""
         s = self.spec
-        sub = self.data.loc[cell.stratum.mask]
         labels = self.labels(cell)
         needed = [cell.outcome.name, s.exposure, *cell.covariates, *self.required(cell)]
-        n_complete = int(complete_rows(sub, needed).sum())
+        n_complete = self.designs.n_complete(cell.stratum, needed)
         if cell.stratum.label != "overall" and n_complete < s.min_n:
             reason = (
                 f"too few people: {n_complete} complete rows in {cell.stratum.label} "
@@ -316,7 +341,7 @@ class RegressionRun:
             )
             return [Estimate.missing(s.exposure, cell.outcome.scale, reason, n_complete, **labels)], {}
         try:
-            return self._fit_cell(sub, cell, labels)
+            return self._fit_cell(self.designs.subset(cell.stratum)[0], cell, labels)
         except ModelError as exc:
             if cell.stratum.label == "overall":
                 raise
@@ -390,7 +415,7 @@ class RegressionRun:
             scales=MappingProxyType(scales),
             required=self.required(cell),
         )
-        design = self.designs.design(sub, dspec, cell.stratum.label, where)
+        design = self.designs.design(dspec, cell.stratum, where)
         if cell.weighted:
             assert self.survey is not None
             domain = np.zeros(len(self.data), bool)
