@@ -15,7 +15,9 @@ Types (one schema each in ``workflow/schemas/analyses/``; keys in docs/crosssect
     Pearson/Spearman/partial correlations and R² (:mod:`musclecog.crosssectional.correlation`).
 
 Model fitters on a core design are in :mod:`musclecog.crosssectional.models` (OLS, logistic, mixed
-model) and :func:`musclecog.survey.design_based_fit` (svyglm).
+model) and :func:`musclecog.survey.design_based_fit` (svyglm); the regression's Benjamini-Hochberg
+families in :mod:`musclecog.crosssectional.fdr`; the result base class and weighting in
+:mod:`musclecog.crosssectional.common`.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ Several outcomes at once: Benjamini-Hochberg FDR (``p_fdr``, R's ``p.adjust(p, "
 a p-value (``fdr_family: all_outcomes``, the default) is every outcome of the analysis for the same term,
 within model, weighting and stratum, whatever the outcome's type (linear and logistic together);
 ``fdr_family: by_method`` splits it further by method (linear and logistic outcomes corrected
-separately). The ``fdr_family`` column of the table names the outcomes of each row's family.
+separately). The ``fdr_family`` column of the table names the outcomes of each row's family
+(:mod:`musclecog.crosssectional.fdr`).
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ from musclecog.core.design import (
     per_unit_scale,
     strata,
 )
-from musclecog.core.results import Estimate, FitResult, apply_fdr
+from musclecog.core.results import Estimate, FitResult
 from musclecog.core.spec import AnalysisSpec
 from musclecog.crosssectional.common import CrossSectionalResult, one_of, resolve_weighting, survey_design
+from musclecog.crosssectional.fdr import add_fdr
 from musclecog.crosssectional.models import logistic_fit, mixed_model_fit, ols_fit
 from musclecog.errors import ConfigError, ModelError
 from musclecog.survey import SurveyDesign, design_based_fit
@@ -442,42 +444,3 @@ def _method(family: str, weighted: bool, model: str, random_intercept: str | Non
 def _note(fit: FitResult, dropped: str) -> str:
     """The fitter's messages and the covariates left out, for the ``note`` column."""
     return "; ".join(x for x in (*fit.diagnostics.messages, dropped) if x)
-
-
-FDR_FAMILIES = {
-    "all_outcomes": "term, model, weighting, stratum",
-    "by_method": "term, method, stratum",
-}
-"""``fdr_family`` -> what the outcomes of one Benjamini-Hochberg family share (the schema's enum)."""
-
-
-def fdr_family_key(estimate: Estimate, fdr_family: str) -> Hashable:
-    """The Benjamini-Hochberg family of a regression estimate.
-
-    ``all_outcomes``: every outcome for the same term within model, weighting and stratum (linear and
-    logistic outcomes together); ``by_method``: within method (model x weighting x linear/logistic/mixed),
-    stratum and term.
-    """
-    if fdr_family == "by_method":
-        return (estimate.method, estimate.stratum, estimate.term)
-    weighted = estimate.method.startswith("survey-weighted")
-    return (estimate.extra.get("model"), weighted, estimate.stratum, estimate.term)
-
-
-def add_fdr(estimates: list[Estimate], fdr_family: str) -> list[Estimate]:
-    """``p_fdr`` by Benjamini-Hochberg within each family (:func:`fdr_family_key`) and ``fdr_family``, a
-    description of the family: the outcomes with a p-value in it and what they share."""
-    if fdr_family not in FDR_FAMILIES:
-        raise ConfigError(f"fdr_family is {fdr_family!r}; use one of {', '.join(FDR_FAMILIES)}")
-    adjusted = apply_fdr(estimates, lambda e: fdr_family_key(e, fdr_family))
-    members: dict[Hashable, list[str]] = {}
-    for e in adjusted:
-        if np.isfinite(e.p_value):
-            members.setdefault(fdr_family_key(e, fdr_family), []).append(e.outcome)
-    out = []
-    for e in adjusted:
-        outcomes = list(dict.fromkeys(members.get(fdr_family_key(e, fdr_family), [])))
-        text = f"{len(outcomes)} outcome{'s' if len(outcomes) != 1 else ''}"
-        text += f" ({', '.join(outcomes)}); same {FDR_FAMILIES[fdr_family]}" if outcomes else ""
-        out.append(e.replace(extra=MappingProxyType({**e.extra, "fdr_family": text})))
-    return out
