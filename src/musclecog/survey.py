@@ -46,9 +46,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from musclecog.core.inference import irls_logistic, weighted_least_squares
+from musclecog.core.design import Design
+from musclecog.core.inference import critical_value, irls_logistic, separating_columns, weighted_least_squares
+from musclecog.core.results import Diagnostics, FitResult
 from musclecog.errors import ConfigError, DataError, ModelError, show_values
 
 LONELY_PSU = ("fail", "remove", "certainty", "adjust", "average")
@@ -137,7 +138,8 @@ class SurveyDesign:
         if bad.any():
             rows = data.index[bad]
             raise DataError(
-                f"{source}.weight: column {spec.weight!r} has {int(bad.sum())} missing or non-positive weight(s) "
+                f"{source}.weight: column {spec.weight!r} has {int(bad.sum())} missing or non-positive "
+                f"weight(s) "
                 f"(rows {show_values(list(rows))}; values {show_values(list(data[spec.weight][bad]))}). "
                 f"Design-based estimates need a positive weight for every row: drop these rows with the "
                 f"analysis' keep_if (e.g. keep_if: {{{spec.weight}: {{min: 1e-9}}}}) or fix the weights"
@@ -156,8 +158,8 @@ class SurveyDesign:
                 pd.unique(data[spec.strata].to_numpy()[np.isin(strata, lonely)]) if spec.strata else lonely
             )
             raise DataError(
-                f"{source}: stratum/strata {show_values(list(labels))} of {spec.strata!r} have a single PSU, so "
-                f"their variance cannot be estimated. Set survey.lonely_psu to adjust, average, remove or "
+                f"{source}: stratum/strata {show_values(list(labels))} of {spec.strata!r} have a single PSU, "
+                f"so their variance cannot be estimated. Set survey.lonely_psu to adjust, average, remove or "
                 f"certainty (as R's options(survey.lonely.psu = ...)), or merge the stratum with a neighbour"
             )
         return cls(
@@ -187,6 +189,7 @@ class SurveyDesign:
 
     @property
     def n_strata(self) -> int:
+        """Strata of the full design."""
         return int(self.n_psu_in_stratum.size)
 
     def subset(self, mask: np.ndarray) -> SurveyDesign:
@@ -302,7 +305,7 @@ def survey_mean(
     z = w * (yy - mean) / total_w
     se = float(np.sqrt(linearised_variance(design, z)[0, 0]))
     df = design.degf()
-    q = stats.t.ppf(0.5 + level / 2, df) if df > 0 else np.nan
+    q = critical_value(level, df)
     nd = int(d.sum())
     var = float((w * (yy - mean) ** 2).sum() / total_w) * nd / (nd - 1) if nd > 1 else np.nan
     return SurveyMean(mean, se, mean - q * se, mean + q * se, df, nd, float(np.sqrt(var)))
@@ -321,6 +324,7 @@ class SurveyFit:
 
     @property
     def std_errors(self) -> np.ndarray:
+        """Square roots of the covariance's diagonal."""
         return np.sqrt(np.diag(self.cov))
 
 
@@ -372,3 +376,52 @@ def survey_regression(
     cov = linearised_variance(design, influence)
     df = design.degf() - p + 1
     return SurveyFit(beta, cov, df, n, converged, mu)
+
+
+def design_based_fit(
+    design: Design, survey: SurveyDesign, domain: np.ndarray, family: str, where: str
+) -> FitResult:
+    """A design-based GLM of a design matrix (R: ``svyglm``) as a labelled fit; t on ``degf - p + 1`` df.
+
+    Parameters
+    ----------
+    design : Design
+        Outcome and design matrix of the complete rows of the domain.
+    survey : SurveyDesign
+        The survey design over the whole analysis table.
+    domain : ndarray of bool
+        Which rows of the analysis table ``design`` holds (the domain: a stratum's complete cases), in
+        the table's order; every PSU of the full design still counts (R's ``subset(design, ...)``).
+    family : {"gaussian", "binomial"}
+    where : str
+        Config key path for messages.
+
+    Raises
+    ------
+    ModelError
+        A binary outcome with a single value, or perfect / quasi-complete separation (naming the columns).
+    """
+    if design.y is None:
+        raise ValueError("the design has no outcome")
+    y, x = design.y, design.x
+    if family == "binomial" and np.unique(y).size < 2:
+        raise ModelError(f"{where}: the outcome takes a single value in these rows; no model")
+    fit = survey_regression(x, y, survey.subset(domain), family=family)
+    if family == "binomial" and (not fit.converged or np.max(np.abs(x @ fit.params)) > 30):
+        cols = separating_columns(x, y, list(design.names))
+        raise ModelError(
+            f"{where}: perfect or quasi-complete separation in the survey-weighted logistic model. "
+            f"Separating: {', '.join(cols) if cols else 'a combination of columns'}"
+        )
+    messages: tuple[str, ...] = ()
+    if fit.df_resid <= 0:
+        messages = (f"design degrees of freedom {fit.df_resid} <= 0: too few PSUs for a t interval",)
+    diagnostics = Diagnostics(
+        n=fit.n, converged=fit.converged, exclusions=design.exclusions, messages=messages,
+        n_events=int(y.sum()) if family == "binomial" else None,
+    )
+    return FitResult.from_arrays(
+        design.names, fit.params, fit.cov, float(fit.df_resid), diagnostics,
+        method=f"survey-weighted {'linear' if family == 'gaussian' else 'logistic'} regression",
+        codings=design.codings,
+    )

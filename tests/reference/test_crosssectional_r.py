@@ -28,9 +28,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from musclecog.analyses import run_analysis
+from musclecog.core.results import AnalysisResult
 from musclecog.core.spec import RunContext
-from musclecog.crosssectional import fit_correlation, fit_group_comparison, fit_regression
 from musclecog.survey import SurveyDesign, SurveySpec, survey_mean, survey_regression
+
+
+def fit(kind: str, data: pd.DataFrame, entry: dict, context: RunContext) -> AnalysisResult:
+    """Fit an analysis entry of type ``kind`` as the pipeline does (spec from the schema, ``fit_<kind>``)."""
+    return run_analysis(data, {"type": kind, "cohort": context.cohort, **entry}, context)
+
 
 R = {
     "lm_x_est": 0.420876666848576,
@@ -147,13 +154,13 @@ def _ctx(survey=None) -> RunContext:
 
 def test_lm_and_glm(table) -> None:
     spec = {"outcomes": ["y", "b"], "exposure": "x", "covariates": ["age", "sex", "edu"], "fdr": False}
-    res = fit_regression(table, {**spec, "outcomes": ["y"]}, _ctx())
+    res = fit("regression", table, {**spec, "outcomes": ["y"]}, _ctx())
     r = _row(res, outcome="y")
     assert r["estimate"] == pytest.approx(R["lm_x_est"], rel=EST)
     assert r["std_error"] == pytest.approx(R["lm_x_se"], rel=SE)
     assert r["p_value"] == pytest.approx(R["lm_x_p"], rel=1e-4)
     assert r["n"] == R["lm_n"]
-    res = fit_regression(table, {"outcome": "b", "exposure": "x", "covariates": ["age", "sex"]}, _ctx())
+    res = fit("regression", table, {"outcome": "b", "exposure": "x", "covariates": ["age", "sex"]}, _ctx())
     r = _row(res, outcome="b")
     assert np.log(r["estimate"]) == pytest.approx(R["glm_x_est"], rel=EST)
     assert r["std_error"] == pytest.approx(R["glm_x_se"], rel=SE)
@@ -162,7 +169,8 @@ def test_lm_and_glm(table) -> None:
 
 
 def test_svyglm_linear_logistic_and_domain(table) -> None:
-    res = fit_regression(
+    res = fit(
+        "regression",
         table,
         {"outcome": "y", "exposure": "x", "covariates": ["age", "sex", "edu"], "report_covariates": True},
         _ctx(SURVEY),
@@ -175,12 +183,14 @@ def test_svyglm_linear_logistic_and_domain(table) -> None:
     s = _row(res, term="sex[male]")
     assert s["estimate"] == pytest.approx(R["svyglm_sexmale_est"], rel=EST)
     assert s["std_error"] == pytest.approx(R["svyglm_sexmale_se"], rel=SE)
-    res = fit_regression(table, {"outcome": "b", "exposure": "x", "covariates": ["age", "sex"]}, _ctx(SURVEY))
+    entry = {"outcome": "b", "exposure": "x", "covariates": ["age", "sex"]}
+    res = fit("regression", table, entry, _ctx(SURVEY))
     r = _row(res, term="x")
     assert np.log(r["estimate"]) == pytest.approx(R["svylogit_x_est"], rel=EST)
     assert r["std_error"] == pytest.approx(R["svylogit_x_se"], rel=SE)
     assert r["p_value"] == pytest.approx(R["svylogit_x_p"], rel=1e-4)
-    res = fit_regression(
+    res = fit(
+        "regression",
         table, {"outcome": "y", "exposure": "x", "covariates": ["age", "sex"], "by": "g2"}, _ctx(SURVEY)
     )
     r = _row(res, term="x", stratum="g2=80+")
@@ -197,7 +207,7 @@ def test_survey_means_and_group_comparison(table) -> None:
     m = survey_mean(np.nan_to_num(y), design, domain=~np.isnan(y))
     assert m.estimate == pytest.approx(R["svymean_y"], rel=EST)
     assert m.std_error == pytest.approx(R["svymean_y_se"], rel=SE)
-    res = fit_group_comparison(table, {"outcome": "y", "group": "grp"}, _ctx(SURVEY))
+    res = fit("group_comparison", table, {"outcome": "y", "group": "grp"}, _ctx(SURVEY))
     g0 = _row(res, term="grp=0", scale="mean")
     g1 = _row(res, term="grp=1", scale="mean")
     assert g0["estimate"] == pytest.approx(R["svyby_y_grp0"], rel=EST)
@@ -212,14 +222,15 @@ def test_survey_means_and_group_comparison(table) -> None:
 
 
 def test_welch_and_correlations(table) -> None:
-    res = fit_group_comparison(table, {"outcome": "y", "group": "grp"}, _ctx())
+    res = fit("group_comparison", table, {"outcome": "y", "group": "grp"}, _ctx())
     d = _row(res, term="grp=1 vs 0", scale="mean_difference")
     assert d["estimate"] == pytest.approx(R["welch_diff"], rel=EST)
     assert d["conf_low"] == pytest.approx(R["welch_lo"], rel=EST)
     assert d["conf_high"] == pytest.approx(R["welch_hi"], rel=EST)
     assert d["p_value"] == pytest.approx(R["welch_p"], rel=1e-4)
     assert d["df"] == pytest.approx(R["welch_df"], rel=EST)
-    res = fit_correlation(table, {"pairs": [["x", "y"]], "method": "both", "partial": ["age", "sex"]}, _ctx())
+    entry = {"pairs": [["x", "y"]], "method": "both", "partial": ["age", "sex"]}
+    res = fit("correlation", table, entry, _ctx())
     p = _row(res, term="pearson")
     assert p["estimate"] == pytest.approx(R["pearson_r"], rel=EST)
     assert p["conf_low"] == pytest.approx(R["pearson_lo"], rel=EST)
@@ -232,7 +243,8 @@ def test_welch_and_correlations(table) -> None:
 
 
 def test_lmer_random_intercept(table) -> None:
-    res = fit_regression(
+    res = fit(
+        "regression",
         table,
         {"outcome": "y", "exposure": "x", "covariates": ["age", "sex"], "random_intercept": "centre"},
         _ctx(),

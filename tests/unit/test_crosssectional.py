@@ -8,9 +8,15 @@ import pytest
 
 from musclecog.analyses import run_analysis
 from musclecog.core.inference import fdr_bh as benjamini_hochberg
+from musclecog.core.results import AnalysisResult
 from musclecog.core.spec import RunContext
-from musclecog.crosssectional import correlation_matrix, fit_correlation, fit_group_comparison, fit_regression
+from musclecog.crosssectional import correlation_matrix
 from musclecog.errors import ConfigError, DataError, ModelError
+
+
+def fit(kind: str, data: pd.DataFrame, entry: dict, context: RunContext) -> AnalysisResult:
+    """Fit an analysis entry of type ``kind`` as the pipeline does (spec from the schema, ``fit_<kind>``)."""
+    return run_analysis(data, {"type": kind, "cohort": context.cohort, **entry}, context)
 
 
 def _data(n: int = 400, seed: int = 3) -> pd.DataFrame:
@@ -47,13 +53,15 @@ def ctx(survey=None) -> RunContext:
 
 def test_regression_per_sd_per_unit_and_fdr() -> None:
     d = _data()
-    per_kg = fit_regression(
-        d, {"outcomes": ["y1", "y2"], "exposure": "grip_kg", "covariates": ["age"]}, ctx()
+    per_kg = fit(
+        "regression", d, {"outcomes": ["y1", "y2"], "exposure": "grip_kg", "covariates": ["age"]}, ctx()
     ).to_tidy()
-    per5 = fit_regression(
+    per5 = fit(
+        "regression",
         d, {"outcomes": ["y1", "y2"], "exposure": "grip_kg", "exposure_per": 5, "covariates": ["age"]}, ctx()
     ).to_tidy()
-    per_sd = fit_regression(
+    per_sd = fit(
+        "regression",
         d,
         {"outcomes": ["y1", "y2"], "exposure": "grip_kg", "exposure_per": "sd", "covariates": ["age"]},
         ctx(),
@@ -81,9 +89,41 @@ def test_regression_per_sd_per_unit_and_fdr() -> None:
     ]
 
 
+def test_fdr_family_is_all_outcomes_of_a_term_linear_and_logistic_together() -> None:
+    """Benjamini-Hochberg over every outcome of the analysis for the exposure term (issue 11's bug fix).
+
+    Raw p-values of grip_kg (adjusted for age) on ``_data()``: y1 (linear) 2.7334770849763373e-21,
+    y2 (linear) 0.919814499758992, b (logistic) 1.2739458399268788e-20. BH by hand (m = 3, ranks
+    1: y1, 2: b, 3: y2; q_(i) = min_{j >= i} p_(j) m / j), as R's
+    ``p.adjust(c(2.7334770849763373e-21, 0.919814499758992, 1.2739458399268788e-20), "BH")``:
+    y2 0.919814499758992 * 3/3 = 0.919814499758992; b min(1.2739458399268788e-20 * 3/2, 0.9198...) =
+    1.9109187598903184e-20; y1 min(2.7334770849763373e-21 * 3, 1.91e-20) = 8.200431254929011e-21.
+    Before the fix the logistic outcome was its own family (p_fdr = p = 1.27e-20) and y1 was corrected
+    with y2 only (5.4669541699526746e-21); ``fdr_family: by_method`` keeps that split on request.
+    """
+    d = _data()
+    entry = {"outcomes": ["y1", "y2", "b"], "exposure": "grip_kg", "covariates": ["age"]}
+    t = fit("regression", d, entry, ctx()).to_tidy().set_index("outcome")
+    assert t.loc["b", "method"] == "logistic regression, adjusted"
+    assert t.loc["y1", "p_value"] == pytest.approx(2.7334770849763373e-21, rel=1e-6, abs=0)
+    assert t.loc["y2", "p_value"] == pytest.approx(0.919814499758992, rel=1e-6, abs=0)
+    assert t.loc["b", "p_value"] == pytest.approx(1.2739458399268788e-20, rel=1e-6, abs=0)
+    assert t.loc["b", "p_fdr"] == pytest.approx(1.9109187598903184e-20, rel=1e-6, abs=0)
+    assert t.loc["y1", "p_fdr"] == pytest.approx(8.200431254929011e-21, rel=1e-6, abs=0)
+    assert t.loc["y2", "p_fdr"] == pytest.approx(0.919814499758992, rel=1e-6, abs=0)
+    assert t.loc["b", "p_fdr"] > 1.4 * t.loc["b", "p_value"]  # 3/2 of it: not its own family
+    assert set(t["fdr_family"]) == {"3 outcomes (y1, y2, b); same term, model, weighting, stratum"}
+    split = fit("regression", d, {**entry, "fdr_family": "by_method"}, ctx()).to_tidy().set_index("outcome")
+    assert split.loc["b", "p_fdr"] == split.loc["b", "p_value"]
+    assert split.loc["y1", "p_fdr"] == pytest.approx(5.4669541699526746e-21, rel=1e-6, abs=0)
+    assert split.loc["b", "fdr_family"] == "1 outcome (b); same term, method, stratum"
+    assert "p_fdr" not in fit("regression", d, {**entry, "fdr": False}, ctx()).to_tidy().columns
+
+
 def test_logistic_odds_ratio_and_factor_covariates() -> None:
     d = _data()
-    t = fit_regression(
+    t = fit(
+        "regression",
         d,
         {
             "outcome": "b",
@@ -113,14 +153,14 @@ def test_models_strata_interaction_and_small_stratum_note() -> None:
         "by": "sex",
         "interaction": "sex",
     }
-    t = fit_regression(d, spec, ctx()).to_tidy()
+    t = fit("regression", d, spec, ctx()).to_tidy()
     assert set(t["method"]) == {"linear regression, crude", "linear regression, adjusted"}
     inter = t[t["term"] == "grip_kg:sex[male]"]
     assert len(inter) == 2 and (inter["stratum"] == "overall").all()
     strat = t[(t["term"] == "grip_kg") & (t["stratum"] != "overall")]
     assert set(strat["stratum"]) == {"sex=female", "sex=male"} and strat["estimate"].notna().all()
-    small = fit_regression(
-        d, {"outcome": "y1", "exposure": "grip_kg", "by": "edu", "min_n": 20}, ctx()
+    small = fit(
+        "regression", d, {"outcome": "y1", "exposure": "grip_kg", "by": "edu", "min_n": 20}, ctx()
     ).to_tidy()
     tiny = small[small["stratum"] == "edu=tiny"].iloc[0]
     assert np.isnan(tiny["estimate"]) and "too few people" in tiny["note"] and tiny["n"] == 5
@@ -130,9 +170,9 @@ def test_constant_exposure_is_an_error_overall_and_a_note_in_a_stratum() -> None
     d = _data()
     d["const"] = 3.0
     with pytest.raises(ModelError, match="exposure 'const' is constant"):
-        fit_regression(d, {"outcome": "y1", "exposure": "const"}, ctx())
+        fit("regression", d, {"outcome": "y1", "exposure": "const"}, ctx())
     d["x2"] = np.where(d["sex"] == "male", 1.0, d["grip_kg"])
-    t = fit_regression(d, {"outcome": "y1", "exposure": "x2", "by": "sex"}, ctx()).to_tidy()
+    t = fit("regression", d, {"outcome": "y1", "exposure": "x2", "by": "sex"}, ctx()).to_tidy()
     male = t[t["stratum"] == "sex=male"].iloc[0]
     assert np.isnan(male["estimate"]) and "constant" in male["note"]
 
@@ -141,32 +181,33 @@ def test_perfect_separation() -> None:
     d = _data()
     d["sep"] = (d["grip_kg"] > 30).astype(int)
     with pytest.raises(ModelError, match="separation.*grip_kg"):
-        fit_regression(d, {"outcome": "sep", "exposure": "grip_kg", "covariates": ["age"]}, ctx())
+        fit("regression", d, {"outcome": "sep", "exposure": "grip_kg", "covariates": ["age"]}, ctx())
 
 
 def test_bad_config_and_columns() -> None:
     d = _data()
     with pytest.raises(DataError, match="'grip' .*did you mean 'grip_kg'"):
-        fit_regression(d, {"outcome": "y1", "exposure": "grip"}, ctx())
+        fit("regression", d, {"outcome": "y1", "exposure": "grip"}, ctx())
     with pytest.raises(ConfigError, match="exposure_per"):
-        fit_regression(d, {"outcome": "y1", "exposure": "grip_kg", "exposure_per": "iqr"}, ctx())
+        fit("regression", d, {"outcome": "y1", "exposure": "grip_kg", "exposure_per": "iqr"}, ctx())
     with pytest.raises(ConfigError, match="declares no survey"):
-        fit_regression(d, {"outcome": "y1", "exposure": "grip_kg", "weighting": "weighted"}, ctx())
+        fit("regression", d, {"outcome": "y1", "exposure": "grip_kg", "weighting": "weighted"}, ctx())
     with pytest.raises(DataError, match="must be numeric"):
-        fit_regression(d, {"outcome": "sex", "exposure": "grip_kg", "family": "gaussian"}, ctx())
+        fit("regression", d, {"outcome": "sex", "exposure": "grip_kg", "family": "gaussian"}, ctx())
     # a formula-looking name is just a (missing) column name, never evaluated
     with pytest.raises(DataError, match="not in the cohort table"):
-        fit_regression(d, {"outcome": "y1", "exposure": "grip_kg", "covariates": ["np.log(age)"]}, ctx())
+        fit("regression", d, {"outcome": "y1", "exposure": "grip_kg", "covariates": ["np.log(age)"]}, ctx())
 
 
 def test_mixed_model_runs_and_is_unweighted_only() -> None:
     d = _data()
-    t = fit_regression(
-        d, {"outcome": "y1", "exposure": "grip_kg", "random_intercept": "site"}, ctx()
+    t = fit(
+        "regression", d, {"outcome": "y1", "exposure": "grip_kg", "random_intercept": "site"}, ctx()
     ).to_tidy()
     assert t["method"].iloc[0].startswith("linear mixed model (random intercept: site)")
     with pytest.raises(ConfigError, match="linear"):
-        fit_regression(
+        fit(
+            "regression",
             d,
             {"outcome": "b", "exposure": "grip_kg", "random_intercept": "site", "family": "binomial"},
             ctx(),
@@ -175,7 +216,8 @@ def test_mixed_model_runs_and_is_unweighted_only() -> None:
 
 def test_group_comparison_rows_and_notes() -> None:
     d = _data()
-    t = fit_group_comparison(
+    t = fit(
+        "group_comparison",
         d,
         {"outcome": "y1", "group": "group", "by": "age_group", "covariates": ["age", "sex"], "min_n": 10},
         ctx(),
@@ -190,7 +232,7 @@ def test_group_comparison_rows_and_notes() -> None:
     d2 = d.copy()
     d2.loc[(d2["age_group"] == "80+") & (d2["group"] == 1), "group"] = 0
     d2.loc[d2[(d2["age_group"] == "80+")].index[:3], "group"] = 1
-    t2 = fit_group_comparison(d2, {"outcome": "y1", "group": "group", "by": "age_group"}, ctx()).to_tidy()
+    t2 = fit("group_comparison", d2, {"outcome": "y1", "group": "group", "by": "age_group"}, ctx()).to_tidy()
     old = t2[t2["stratum"] == "age_group=80+"]
     assert old[old["term"] == "group=1"]["note"].str.contains("too few people").all()
     assert old[old["scale"] == "mean_difference"]["estimate"].isna().all()
@@ -199,7 +241,8 @@ def test_group_comparison_rows_and_notes() -> None:
 
 def test_correlations_partial_matrix_and_r_squared() -> None:
     d = _data()
-    t = fit_correlation(
+    res = fit(
+        "correlation",
         d,
         {
             "variables": ["grip_kg", "y1", "y2"],
@@ -208,21 +251,22 @@ def test_correlations_partial_matrix_and_r_squared() -> None:
             "r_squared": True,
         },
         ctx(),
-    ).to_tidy()
+    )
+    t = res.to_tidy()
     assert len(t) == 3 * 4
     p = t[(t["term"] == "pearson") & (t["exposure"] == "grip_kg") & (t["outcome"] == "y1")].iloc[0]
     assert p["estimate"] == pytest.approx(np.corrcoef(d["grip_kg"], d["y1"])[0, 1])
     r2 = t[(t["term"] == "r_squared") & (t["exposure"] == "grip_kg") & (t["outcome"] == "y1")].iloc[0]
     assert r2["estimate"] == pytest.approx(p["estimate"] ** 2)
     assert r2["conf_low"] == pytest.approx(p["conf_low"] ** 2)
-    mat = correlation_matrix(t)
+    mat = correlation_matrix(res)
     assert mat.shape == (3, 3) and mat.loc["y1", "grip_kg"] == pytest.approx(p["estimate"])
     with pytest.raises(ConfigError, match="exactly one of"):
-        fit_correlation(d, {"pairs": [["grip_kg", "y1"]], "variables": ["a", "b"]}, ctx())
+        fit("correlation", d, {"pairs": [["grip_kg", "y1"]], "variables": ["a", "b"]}, ctx())
 
 
 def test_run_analysis_keep_if_and_figure(tmp_path) -> None:
-    from musclecog.plots import save_figure
+    from musclecog.plots import draw, save_figure
 
     d = _data()
     spec = {
@@ -236,10 +280,10 @@ def test_run_analysis_keep_if_and_figure(tmp_path) -> None:
     res = run_analysis(d, spec, ctx())
     t = res.to_tidy()
     assert t[t["stratum"] == "overall"]["n"].max() == int((d["age"] >= 65).sum())
-    save_figure(res.figure(), tmp_path / "f.png")
+    save_figure(draw(res), tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 1000
-    g = fit_group_comparison(d, {"outcome": "y1", "group": "group"}, ctx())
-    save_figure(g.figure(), tmp_path / "g.png")
+    g = fit("group_comparison", d, {"outcome": "y1", "group": "group"}, ctx())
+    save_figure(draw(g), tmp_path / "g.png")
 
 
 def test_deterministic_tables(tmp_path) -> None:
@@ -252,8 +296,8 @@ def test_deterministic_tables(tmp_path) -> None:
         "covariates": ["age", "sex"],
         "by": "age_group",
     }
-    write_table(fit_regression(d, spec, ctx()).to_tidy(), tmp_path / "a.tsv")
-    write_table(fit_regression(d, spec, ctx()).to_tidy(), tmp_path / "b.tsv")
+    write_table(fit("regression", d, spec, ctx()).to_tidy(), tmp_path / "a.tsv")
+    write_table(fit("regression", d, spec, ctx()).to_tidy(), tmp_path / "b.tsv")
     assert (tmp_path / "a.tsv").read_bytes() == (tmp_path / "b.tsv").read_bytes()
 
 
@@ -261,10 +305,11 @@ def test_group_comparison_with_nullable_flags_and_missing() -> None:
     d = _data()
     d["flag"] = pd.array(d["group"].to_numpy(), dtype="Int8")
     d.loc[d.index[:7], "flag"] = pd.NA
-    t = fit_group_comparison(d, {"outcome": "y1", "group": "flag"}, ctx()).to_tidy()
+    t = fit("group_comparison", d, {"outcome": "y1", "group": "flag"}, ctx()).to_tidy()
     means = t[t["scale"] == "mean"].set_index("term")
     assert means["n"].sum() == len(d) - 7
-    ref = fit_group_comparison(
+    ref = fit(
+        "group_comparison",
         d.dropna(subset=["flag"]).astype({"flag": int}), {"outcome": "y1", "group": "flag"}, ctx()
     )
     pd.testing.assert_frame_equal(t.drop(columns="exposure"), ref.to_tidy().drop(columns="exposure"))

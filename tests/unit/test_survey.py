@@ -6,10 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from musclecog.analyses import run_analysis
+from musclecog.core.results import AnalysisResult
 from musclecog.core.spec import RunContext
-from musclecog.crosssectional import fit_group_comparison, fit_regression
 from musclecog.errors import ConfigError, DataError
 from musclecog.survey import SurveyDesign, SurveySpec, linearised_variance, survey_mean, survey_regression
+
+
+def fit(kind: str, data: pd.DataFrame, entry: dict, context: RunContext) -> AnalysisResult:
+    """Fit an analysis entry of type ``kind`` as the pipeline does (spec from the schema, ``fit_<kind>``)."""
+    return run_analysis(data, {"type": kind, "cohort": context.cohort, **entry}, context)
+
 
 SURVEY = {"weight": "w", "strata": "st", "psu": "psu"}
 
@@ -91,12 +98,12 @@ def test_domain_keeps_full_design_psu_counts() -> None:
 def test_analyses_weighted_unweighted_both() -> None:
     d = _data()
     ctx = RunContext("a", "c", 1, survey=SURVEY)
-    t = fit_regression(d, {"outcome": "y", "exposure": "x", "weighting": "both"}, ctx).to_tidy()
+    t = fit("regression", d, {"outcome": "y", "exposure": "x", "weighting": "both"}, ctx).to_tidy()
     assert set(t["method"]) == {"survey-weighted linear regression, crude", "linear regression, crude"}
-    g = fit_group_comparison(d, {"outcome": "y", "group": "g"}, ctx).to_tidy()
+    g = fit("group_comparison", d, {"outcome": "y", "group": "g"}, ctx).to_tidy()
     assert g["method"].str.startswith("survey").all()
     d.loc[0, "w"] = -1
     with pytest.raises(DataError, match="non-positive"):
-        fit_regression(d, {"outcome": "y", "exposure": "x"}, ctx)
-    u = fit_regression(d, {"outcome": "y", "exposure": "x", "weighting": "unweighted"}, ctx).to_tidy()
+        fit("regression", d, {"outcome": "y", "exposure": "x"}, ctx)
+    u = fit("regression", d, {"outcome": "y", "exposure": "x", "weighting": "unweighted"}, ctx).to_tidy()
     assert len(u) == 1

@@ -19,29 +19,42 @@ of the cohort is not used).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from musclecog.core.spec import RunContext
-from musclecog.crosssectional.common import CrossSectionalResult, as_list, note_row, strata
-from musclecog.crosssectional.design import build_model_frame, check_columns, complete_rows, numeric_values
+from musclecog.core.design import (
+    DesignSpec,
+    Stratum,
+    build_design,
+    check_columns,
+    complete_rows,
+    numeric_values,
+    strata,
+)
+from musclecog.core.inference import critical_value, ols, wald_p_value
+from musclecog.core.results import Estimate
+from musclecog.core.spec import AnalysisSpec
+from musclecog.crosssectional.common import CrossSectionalResult
 from musclecog.errors import ConfigError, ModelError
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("pearson", "spearman", "both")
+METHOD_LABELS = {"pearson": "Pearson correlation", "spearman": "Spearman rank correlation"}
 
 
-@dataclass(frozen=True)
-class CorrelationSpec:
-    """A ``correlation`` entry of the config."""
+@dataclass(frozen=True, kw_only=True)
+class CorrelationSpec(AnalysisSpec):
+    """A ``correlation`` entry of the config (``workflow/schemas/analyses/correlation.schema.yaml``).
+    Built by :func:`musclecog.core.spec.spec_from_config`."""
 
-    pairs: tuple[tuple[str, str], ...]
+    TYPE: ClassVar[str] = "correlation"
+    pairs: tuple[tuple[str, str], ...] = ()
+    variables: tuple[str, ...] = ()
     method: str = "pearson"
     partial: tuple[str, ...] = ()
     factors: tuple[str, ...] = ()
@@ -49,180 +62,204 @@ class CorrelationSpec:
     by: str | None = None
     min_n: int = 10
 
+    def __post_init__(self) -> None:
+        if bool(self.pairs) == bool(self.variables):
+            raise ConfigError(
+                f"{self.where}: give exactly one of 'pairs' (list of [x, y]) or 'variables' (all pairs)"
+            )
+        for i, pair in enumerate(self.pairs):
+            if len(pair) != 2 or pair[0] == pair[1]:
+                raise ConfigError(
+                    f"{self.where}.pairs[{i}] must be two different column names, got {list(pair)!r}"
+                )
+
+    @property
+    def pair_list(self) -> tuple[tuple[str, str], ...]:
+        """The pairs (x, y): ``pairs``, or every pair of ``variables`` in order."""
+        if self.pairs:
+            return tuple((str(a), str(b)) for a, b in self.pairs)
+        v = self.variables
+        return tuple((a, b) for i, a in enumerate(v) for b in v[i + 1 :])
+
+    @property
+    def terms(self) -> tuple[tuple[str, str, str], ...]:
+        """(term, method, scale) of each reported quantity, in table order."""
+        methods = ("pearson", "spearman") if self.method == "both" else (self.method,)
+        out = [(m, METHOD_LABELS[m], "correlation") for m in methods]
+        if self.partial:
+            label = f"partial Pearson correlation, adjusted for {', '.join(self.partial)}"
+            out.append(("partial_pearson", label, "correlation"))
+        if self.r_squared:
+            out.append(("r_squared", "linear regression R-squared", "r_squared"))
+        return tuple(out)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorrelationResult(CrossSectionalResult):
+    """The correlations of a ``correlation`` analysis (``exposure`` is x, ``outcome`` is y)."""
+
+    plot_scales: tuple[str, ...] = ("correlation", "r_squared")
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """A correlation with its t test (on ``df``) and Fisher-z 95% interval."""
+
+    r: float
+    std_error: float
+    conf_low: float
+    conf_high: float
+    p_value: float
+    statistic: float
+    df: float
+    n: int
+
     @classmethod
-    def from_config(cls, spec: Mapping[str, Any], where: str) -> CorrelationSpec:
-        if ("pairs" in spec) == ("variables" in spec):
-            raise ConfigError(
-                f"{where}: give exactly one of 'pairs' (list of [x, y]) or 'variables' (all pairs)"
-            )
-        if "pairs" in spec:
-            pairs = []
-            for i, pair in enumerate(spec["pairs"]):
-                items = as_list(pair)
-                if len(items) != 2 or items[0] == items[1]:
-                    raise ConfigError(f"{where}.pairs[{i}] must be two different column names, got {pair!r}")
-                pairs.append((items[0], items[1]))
-        else:
-            variables = as_list(spec["variables"])
-            if len(variables) < 2 or len(set(variables)) != len(variables):
-                raise ConfigError(f"{where}.variables needs two or more different columns, got {variables}")
-            pairs = [(a, b) for i, a in enumerate(variables) for b in variables[i + 1 :]]
-        method = str(spec.get("method", "pearson"))
-        if method not in METHODS:
-            raise ConfigError(f"{where}.method is {method!r}; use one of {', '.join(METHODS)}")
-        min_n = int(spec.get("min_n", 10))
-        if min_n < 4:
-            raise ConfigError(
-                f"{where}.min_n must be at least 4 (a Fisher-z interval needs n > 3), got {min_n}"
-            )
-        return cls(
-            pairs=tuple(pairs),
-            method=method,
-            partial=tuple(as_list(spec.get("partial"))),
-            factors=tuple(as_list(spec.get("factors"))),
-            r_squared=bool(spec.get("r_squared", False)),
-            by=spec.get("by"),
-            min_n=min_n,
+    def of(cls, x: np.ndarray, y: np.ndarray, k: int = 0, spearman: bool = False) -> Correlation:
+        """Correlation of two complete vectors (``k``: partialled covariate columns; ``spearman``: ranks)."""
+        n = len(x)
+        if np.ptp(x) == 0 or np.ptp(y) == 0:
+            raise ModelError("a variable is constant in these rows; its correlation is undefined")
+        if spearman:
+            x, y = stats.rankdata(x, method="average"), stats.rankdata(y, method="average")
+        r = float(np.corrcoef(x, y)[0, 1])
+        r = min(max(r, -1.0), 1.0)
+        df = n - 2 - k
+        t = r * np.sqrt(df / (1 - r**2)) if abs(r) < 1 else np.sign(r) * np.inf
+        p = float(wald_p_value(np.array([t]), df)[0])
+        se = np.sqrt((1.06 if spearman else 1.0) / (n - 3 - k))
+        z = np.arctanh(r) if abs(r) < 1 else np.sign(r) * np.inf
+        q = critical_value(0.95, None)
+        lo, hi = float(np.tanh(z - q * se)), float(np.tanh(z + q * se))
+        return cls(r, float(se), lo, hi, p, float(t), float(df), n)
+
+    def estimate(self, term: str, scale: str, **labels: Any) -> Estimate:
+        """As a reported correlation."""
+        return Estimate(
+            term=term,
+            estimate=self.r,
+            scale=scale,
+            std_error=self.std_error,
+            conf_low=self.conf_low,
+            conf_high=self.conf_high,
+            p_value=self.p_value,
+            n=self.n,
+            statistic=self.statistic,
+            df=self.df,
+            **labels,
+        )
+
+    def r_squared(self, **labels: Any) -> Estimate:
+        """R² of the simple regression (= r²): CI squared from r's, the F statistic t², r's p."""
+        lo, hi = self.conf_low, self.conf_high
+        return Estimate(
+            term="r_squared",
+            estimate=self.r**2,
+            scale="r_squared",
+            conf_low=0.0 if lo <= 0 <= hi else min(lo**2, hi**2),
+            conf_high=max(lo**2, hi**2),
+            p_value=self.p_value,
+            n=self.n,
+            statistic=self.statistic**2,
+            df=self.df,
+            **labels,
         )
 
 
-def _rank(x: np.ndarray) -> np.ndarray:
-    return stats.rankdata(x, method="average")
+def partial_correlation(data: pd.DataFrame, a: str, b: str, spec: CorrelationSpec) -> Correlation:
+    """Pearson correlation of the residuals of ``a`` and ``b`` on the partial covariates (complete rows)."""
+    covs = DesignSpec(outcome=None, exposure=None, covariates=spec.partial, factors=spec.factors)
+    design = build_design(data, covs, spec.where)
+    ya = numeric_values(data[a], spec.where, a)
+    yb = numeric_values(data[b], spec.where, b)
+    y = np.column_stack([ya, yb])
+    beta, _, _ = ols(design.x, y)
+    resid = y - design.x @ beta
+    return Correlation.of(resid[:, 0], resid[:, 1], k=design.x.shape[1] - 1)
 
 
-def correlation_row(x: np.ndarray, y: np.ndarray, k: int = 0, spearman: bool = False) -> dict[str, float]:
-    """Correlation of two complete vectors with t test and Fisher-z 95% CI (``k`` partialled covariates)."""
-    n = len(x)
-    if np.ptp(x) == 0 or np.ptp(y) == 0:
-        raise ModelError("a variable is constant in these rows; its correlation is undefined")
-    if spearman:
-        x, y = _rank(x), _rank(y)
-    r = float(np.corrcoef(x, y)[0, 1])
-    r = min(max(r, -1.0), 1.0)
-    df = n - 2 - k
-    t = r * np.sqrt(df / (1 - r**2)) if abs(r) < 1 else np.sign(r) * np.inf
-    p = float(2 * stats.t.sf(abs(t), df))
-    se = np.sqrt((1.06 if spearman else 1.0) / (n - 3 - k))
-    z = np.arctanh(r) if abs(r) < 1 else np.sign(r) * np.inf
-    q = stats.norm.ppf(0.975)
-    return {
-        "estimate": r,
-        "std_error": float(se),
-        "conf_low": float(np.tanh(z - q * se)),
-        "conf_high": float(np.tanh(z + q * se)),
-        "p_value": p,
-        "statistic": float(t),
-        "df": float(df),
-        "n": n,
-    }
-
-
-def fit_correlation(
-    data: pd.DataFrame, spec: Mapping[str, Any], context: RunContext
-) -> CrossSectionalResult:
+def fit_correlation(data: pd.DataFrame, spec: CorrelationSpec) -> CorrelationResult:
     """Fit a ``correlation`` analysis: every pair x method x stratum (+ partial and R² rows).
 
     Returns
     -------
-    CrossSectionalResult
+    CorrelationResult
         ``exposure`` is the first column of the pair, ``outcome`` the second; ``term`` is ``pearson``,
         ``spearman``, ``partial_pearson`` or ``r_squared``; scale ``correlation`` or ``r_squared``.
     """
-    where = f"analyses.{context.analysis}"
-    s = CorrelationSpec.from_config(spec, where)
-    columns = sorted({c for pair in s.pairs for c in pair})
-    check_columns(data, columns + list(s.partial) + ([s.by] if s.by else []), where)
-    methods = ("pearson", "spearman") if s.method == "both" else (s.method,)
-    rows: list[dict[str, Any]] = []
-    for stratum, mask in strata(data, s.by, where):
-        sub = data.loc[mask]
-        for a, b in s.pairs:
-            need = [a, b, *s.partial]
-            ok = complete_rows(sub, need)
-            if stratum == "overall" and int(ok.sum()) < len(sub):
-                logger.info(
-                    "%s (%s with %s): %d of %d rows excluded (missing values in %s)",
-                    where,
-                    a,
-                    b,
-                    len(sub) - int(ok.sum()),
-                    len(sub),
-                    ", ".join(need),
-                )
-            n = int(ok.sum())
-            base = {"exposure": a, "outcome": b, "stratum": stratum}
-            todo: list[tuple[str, str, str]] = [
-                (m, "Pearson correlation" if m == "pearson" else "Spearman rank correlation", "correlation")
-                for m in methods
-            ]
-            if s.partial:
-                todo.append(
-                    (
-                        "partial_pearson",
-                        f"partial Pearson correlation, adjusted for {', '.join(s.partial)}",
-                        "correlation",
-                    )
-                )
-            if s.r_squared:
-                todo.append(("r_squared", "linear regression R-squared", "r_squared"))
-            if n < s.min_n:
-                for term, method, scale in todo:
-                    rows.append(
-                        note_row(
-                            {**base, "term": term, "method": method, "scale": scale},
-                            f"too few people: {n} complete pairs in {stratum} (minimum min_n = {s.min_n})",
-                            n,
-                        )
-                    )
-                continue
-            x = numeric_values(sub.loc[ok, a], where, a)
-            y = numeric_values(sub.loc[ok, b], where, b)
-            for term, method, scale in todo:
-                try:
-                    if term == "partial_pearson":
-                        frame_x = build_model_frame(sub.loc[ok], a, None, s.partial, s.factors, where)
-                        frame_y = build_model_frame(sub.loc[ok], b, None, s.partial, s.factors, where)
-                        rx = frame_x.y - frame_x.x @ np.linalg.lstsq(frame_x.x, frame_x.y, rcond=None)[0]
-                        ry = frame_y.y - frame_y.x @ np.linalg.lstsq(frame_y.x, frame_y.y, rcond=None)[0]
-                        values = correlation_row(rx, ry, k=frame_x.x.shape[1] - 1)
-                    elif term == "r_squared":
-                        c = correlation_row(x, y)
-                        r, lo, hi = c["estimate"], c["conf_low"], c["conf_high"]
-                        lo2 = 0.0 if lo <= 0 <= hi else min(lo**2, hi**2)
-                        values = {
-                            **c,
-                            "estimate": r**2,
-                            "std_error": np.nan,
-                            "conf_low": lo2,
-                            "conf_high": max(lo**2, hi**2),
-                            "statistic": c["statistic"] ** 2,
-                        }
-                    else:
-                        values = correlation_row(x, y, spearman=term == "spearman")
-                except ModelError as exc:
-                    if stratum == "overall":
-                        raise ModelError(f"{where} ({a} with {b}): {exc}") from exc
-                    rows.append(
-                        note_row(
-                            {**base, "term": term, "method": method, "scale": scale},
-                            f"not estimable: {exc}",
-                            n,
-                        )
-                    )
-                    continue
-                rows.append({**base, "term": term, "method": method, "scale": scale, **values})
-    title = f"{context.analysis}: correlations"
-    return CrossSectionalResult(
-        context.analysis, context.cohort, rows, title, plot_scales=("correlation", "r_squared")
+    columns = sorted({c for pair in spec.pair_list for c in pair})
+    check_columns(data, columns + list(spec.partial) + ([spec.by] if spec.by else []), spec.where)
+    estimates: list[Estimate] = []
+    for stratum in strata(data, spec.by, spec.where):
+        sub = data.loc[stratum.mask]
+        for a, b in spec.pair_list:
+            estimates += _pair_estimates(sub, a, b, stratum, spec)
+    return CorrelationResult(
+        analysis=spec.context.analysis,
+        cohort=spec.context.cohort,
+        estimates=tuple(estimates),
+        fits=MappingProxyType({}),
+        title=f"{spec.context.analysis}: correlations",
     )
 
 
-def correlation_matrix(result: pd.DataFrame, term: str = "pearson", stratum: str = "overall") -> pd.DataFrame:
-    """A square matrix of one kind of correlation from a ``correlation`` result table (diagonal 1)."""
-    sel = result[(result["term"] == term) & (result["stratum"] == stratum)]
-    names = list(dict.fromkeys(list(sel["exposure"]) + list(sel["outcome"])))
+def _pair_estimates(
+    sub: pd.DataFrame, a: str, b: str, stratum: Stratum, spec: CorrelationSpec
+) -> list[Estimate]:
+    need = [a, b, *spec.partial]
+    ok = complete_rows(sub, need)
+    n = int(ok.sum())
+    if stratum.label == "overall" and n < len(sub):
+        logger.info(
+            "%s (%s with %s): %d of %d rows excluded (missing values in %s)",
+            spec.where,
+            a,
+            b,
+            len(sub) - n,
+            len(sub),
+            ", ".join(need),
+        )
+    labels = {"exposure": a, "outcome": b, "stratum": stratum.label}
+    if n < spec.min_n:
+        reason = f"too few people: {n} complete pairs in {stratum.label} (minimum min_n = {spec.min_n})"
+        return [
+            Estimate.missing(term, scale, reason, n, method=method, **labels)
+            for term, method, scale in spec.terms
+        ]
+    x = numeric_values(sub.loc[ok, a], spec.where, a)
+    y = numeric_values(sub.loc[ok, b], spec.where, b)
+    out = []
+    for term, method, scale in spec.terms:
+        try:
+            if term == "partial_pearson":
+                out.append(
+                    partial_correlation(sub.loc[ok], a, b, spec).estimate(
+                        term, scale, method=method, **labels
+                    )
+                )
+            elif term == "r_squared":
+                out.append(Correlation.of(x, y).r_squared(method=method, **labels))
+            else:
+                out.append(
+                    Correlation.of(x, y, spearman=term == "spearman").estimate(
+                        term, scale, method=method, **labels
+                    )
+                )
+        except ModelError as exc:
+            if stratum.label == "overall":
+                raise ModelError(f"{spec.where} ({a} with {b}): {exc}") from exc
+            out.append(Estimate.missing(term, scale, f"not estimable: {exc}", n, method=method, **labels))
+    return out
+
+
+def correlation_matrix(
+    result: CorrelationResult, term: str = "pearson", stratum: str = "overall"
+) -> pd.DataFrame:
+    """A square matrix of one kind of correlation (``term``) from a ``correlation`` result (diagonal 1)."""
+    sel = [e for e in result.estimates if e.term == term and e.stratum == stratum]
+    names = list(dict.fromkeys([e.exposure for e in sel] + [e.outcome for e in sel]))
     mat = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
-    for _, row in sel.iterrows():
-        mat.loc[row["exposure"], row["outcome"]] = row["estimate"]
-        mat.loc[row["outcome"], row["exposure"]] = row["estimate"]
+    for e in sel:
+        mat.loc[e.exposure, e.outcome] = e.estimate
+        mat.loc[e.outcome, e.exposure] = e.estimate
     return mat
