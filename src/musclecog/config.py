@@ -66,6 +66,13 @@ def _format_error(err: jsonschema.ValidationError, prefix: str, source: str) -> 
     if err.validator == "anyOf" and all("required" in sub for sub in err.validator_value):
         keys = [key for sub in err.validator_value for key in sub["required"]]
         return f"{source}: '{where}' needs at least one of the keys {', '.join(keys)}; the config has nothing to run."
+    if err.validator == "oneOf" and all(set(sub) == {"required"} for sub in err.validator_value):
+        keys = [key for sub in err.validator_value for key in sub["required"]]
+        given = [k for k in keys if isinstance(err.instance, Mapping) and k in err.instance]
+        return (
+            f"{source}: '{where}' takes exactly one of the keys {', '.join(keys)}; "
+            f"it has {', '.join(given) if given else 'none of them'}. Keep one."
+        )
     if err.validator == "required":
         return f"{source}: '{where}' lacks a required key: {err.message}. Add it (see config/README.md)."
     if err.validator == "enum":
