@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from musclecog.analyses import run_analysis
 from musclecog.core.spec import RunContext
-from musclecog.longitudinal import fit_gee, fit_lmm, fit_mixed_model, fit_panel_model
+from musclecog.longitudinal import fit_lmm
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CTX = RunContext(analysis="ref", cohort="ref", seed=1)
@@ -77,8 +78,12 @@ def test_mixed_model_analysis_engines_agree() -> None:
 
     data = simulate_cohort7y(seed=3, n=300).data
     spec = {"outcome": "cognition", "exposure": "low_muscle_mass", "covariates": ["age"]}
-    a = fit_mixed_model(data, spec, CTX).to_tidy().set_index("term")
-    b = fit_mixed_model(data, {**spec, "engine": "statsmodels"}, CTX).to_tidy().set_index("term")
+    a = run_analysis(data, {"type": "mixed_model", **spec}, CTX).to_tidy().set_index("term")
+    b = (
+        run_analysis(data, {"type": "mixed_model", **spec, "engine": "statsmodels"}, CTX)
+        .to_tidy()
+        .set_index("term")
+    )
     fixed = a.index[a["scale"] == "beta"]
     np.testing.assert_allclose(a.loc[fixed, "estimate"], b.loc[fixed, "estimate"], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(a.loc[fixed, "std_error"], b.loc[fixed, "std_error"], rtol=1e-3)
@@ -98,7 +103,7 @@ def _panel(gr: pd.DataFrame, **kw):
         "include_time": False,
         **kw,
     }
-    return fit_panel_model(gr, spec, CTX).to_tidy().set_index("term")
+    return run_analysis(gr, {"type": "panel_model", **spec}, CTX).to_tidy().set_index("term")
 
 
 def test_grunfeld_within(grunfeld: pd.DataFrame) -> None:
@@ -149,7 +154,7 @@ def _gee(ss: pd.DataFrame, corr: str):
         "exposure_timing": "time_varying",
         "working_correlation": corr,
     }
-    return fit_gee(ss, spec, CTX).to_tidy().set_index("term")
+    return run_analysis(ss, {"type": "gee", **spec}, CTX).to_tidy().set_index("term")
 
 
 def test_gee_exchangeable_matches_geepack(sleepstudy: pd.DataFrame) -> None:
