@@ -144,7 +144,11 @@ def fit_lagged_regression(data: pd.DataFrame, spec: LaggedSpec) -> LaggedResult:
         if (stratum.label == "overall" or not spec.stratify_by) and wide.notes:
             note += "; " + "; ".join(wide.notes)
         diagnostics = Diagnostics(
-            n=n, exclusions=prep.counts, n_groups=n, statistics={"r_squared": float(res.rsquared)}
+            n=n,
+            log_likelihood=float(res.llf),
+            exclusions=prep.counts,
+            n_groups=n,
+            statistics={"r_squared": float(res.rsquared)},
         )
         fit = FitResult.from_arrays(
             list(design.x.columns),

@@ -158,6 +158,7 @@ def fit_panel_model(data: pd.DataFrame, spec: PanelSpec) -> PanelResult:
         res, msgs = _fit_panel(df, design, spec)
         diagnostics = Diagnostics(
             n=int(res.nobs),
+            log_likelihood=float(res.loglik),
             exclusions=prep.counts,
             n_groups=int(df.loc[design.x.index, "id"].nunique()),
             messages=tuple(msgs),

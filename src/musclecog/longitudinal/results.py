@@ -9,7 +9,7 @@ Tidy rows are made only by :meth:`musclecog.core.results.AnalysisResult.to_tidy`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar, TypedDict, TypeVar
 
@@ -43,7 +43,7 @@ class LongitudinalResult(AnalysisResult):
     exposure: str
     time_label: str
     exposure_categorical: bool
-    prepared: Prepared = field(default_factory=lambda: Prepared(pd.DataFrame()))
+    prepared: Prepared
     figure_kind: ClassVar[str] = "trajectories"
 
 
