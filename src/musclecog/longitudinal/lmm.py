@@ -477,7 +477,7 @@ def fit_lmm_statsmodels(
         llf=float(res.llf),
         reml=reml,
         converged=bool(res.converged) and not any("converge" in m.lower() for m in msgs),
-        message="; ".join(msgs) or "statsmodels MixedLM: converged",
+        message="; ".join(msgs) or "converged",
         method="statsmodels MixedLM",
         n_obs=len(y),
         n_groups=int(pd.unique(np.asarray(groups)).size),
