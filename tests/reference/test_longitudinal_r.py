@@ -108,8 +108,8 @@ def _panel(gr: pd.DataFrame, **kw):
 
 def test_grunfeld_within(grunfeld: pd.DataFrame) -> None:
     """``plm(inv ~ value + capital, data = Grunfeld, model = "within")``: value 0.1101238041
-    (SE 0.01185669421), capital 0.3100653413 (SE 0.01735450278); clustered ``vcovHC(fe, method = "arellano", type = "HC1",
-    cluster = "group")``: SEs 0.014414397, 0.050043455. Estimates to 1e-6."""
+    (SE 0.01185669421), capital 0.3100653413 (SE 0.01735450278); clustered ``vcovHC(fe, method = "arellano",
+    type = "HC1", cluster = "group")``: SEs 0.014414397, 0.050043455. Estimates to 1e-6."""
     t = _panel(grunfeld, cov_type="unadjusted")
     np.testing.assert_allclose(
         t.loc[["value", "capital"], "estimate"], [0.1101238041, 0.3100653413], rtol=1e-6
@@ -159,7 +159,8 @@ def _gee(ss: pd.DataFrame, corr: str):
 
 def test_gee_exchangeable_matches_geepack(sleepstudy: pd.DataFrame) -> None:
     """``geeglm(Reaction ~ Days, id = Subject, data = sleepstudy, family = gaussian,
-    corstr = "exchangeable")``: 251.40510485 (robust SE 6.632276807), 10.46728596 (1.502236782); alpha 0.5760288107."""
+    corstr = "exchangeable")``: 251.40510485 (robust SE 6.632276807), 10.46728596 (1.502236782);
+    alpha 0.5760288107."""
     t = _gee(sleepstudy, "exchangeable")
     np.testing.assert_allclose(
         t.loc[["Intercept", "Days"], "estimate"], [251.40510485, 10.46728596], rtol=1e-7
