@@ -17,13 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from musclecog.core.design import factor_levels
 from musclecog.errors import ConfigError, DataError, show_values
 from musclecog.longitudinal.spec import TIME, LongitudinalSpec
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TIME", "Exclusion", "Prepared", "levels", "prepare_long"]
+__all__ = ["TIME", "Exclusion", "Prepared", "prepare_long"]
 
 
 @dataclass(frozen=True)
@@ -73,18 +72,6 @@ class Prepared:
         if self.n_single_visit:
             parts.append(f"{self.n_single_visit} people with a single visit kept")
         return "; ".join(parts)
-
-
-def levels(series: pd.Series, reference: object = None) -> list[object]:
-    """Levels of a categorical column, reference first: :func:`musclecog.core.design.factor_levels`.
-
-    Kept only for ``musclecog.survival`` until it builds its designs on :mod:`musclecog.core.design`; a bad
-    reference stays a :class:`ConfigError` there.
-    """
-    try:
-        return factor_levels(series, reference)
-    except DataError as exc:
-        raise ConfigError(str(exc)) from exc
 
 
 def _needed_columns(data: pd.DataFrame, spec: LongitudinalSpec, extra: Sequence[str]) -> list[str]:

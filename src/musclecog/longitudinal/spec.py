@@ -3,18 +3,17 @@ timing, strata), as the base of the four typed specs.
 
 A spec is built only by :func:`musclecog.core.spec.spec_from_config` from the validated config entry; the
 schemas ``workflow/schemas/analyses/{mixed_model,gee,panel_model,lagged_regression}.schema.yaml`` are the one
-source of the keys and their defaults. ``__post_init__`` checks what the schema cannot say to a direct library
-call (a value outside the schema's ``enum``) and what no schema can say (covariates x time that are not
-covariates).
+source of the keys and their defaults (and ``spec_from_config`` validates the entry against it, so a direct
+library call gets the pipeline's checks). ``__post_init__`` checks what no schema can say: covariates x time
+that are not covariates.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from musclecog.core.spec import AnalysisSpec, analysis_schema, config_key
+from musclecog.core.spec import AnalysisSpec
 from musclecog.errors import ConfigError
 
 TIME = "time"
@@ -68,8 +67,6 @@ class LongitudinalSpec(AnalysisSpec):
     overall: bool = True
 
     def __post_init__(self) -> None:
-        if self.TYPE:
-            check_choices(self)
         missing_xt = [c for c in self.covariates_x_time if c not in self.covariates]
         if missing_xt:
             raise ConfigError(
@@ -91,17 +88,3 @@ class LongitudinalSpec(AnalysisSpec):
     def is_categorical(self, column: str, numeric: bool) -> bool:
         """Whether a column (numeric or not) enters the model as dummies."""
         return column in self.factors or not numeric
-
-
-def check_choices(spec: AnalysisSpec) -> None:
-    """Refuse a value outside its key's ``enum`` in the analysis type's schema (the pipeline's validation
-    does this for config files; this is the same check for direct library calls)."""
-    props = analysis_schema(spec.TYPE).get("properties", {})
-    for f in dataclasses.fields(spec):
-        key = config_key(f)
-        allowed = props.get(key, {}).get("enum") if key else None
-        value = getattr(spec, f.name)
-        if allowed is not None and value is not None and value not in allowed:
-            raise ConfigError(
-                f"{spec.where}.{key} must be one of {', '.join(map(str, allowed))}, got {value!r}"
-            )
