@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from musclecog.analyses import run_analysis
 from musclecog.core.spec import RunContext
-from musclecog.longitudinal import fit_gee, fit_lmm, fit_mixed_model, fit_panel_model
+from musclecog.longitudinal import fit_lmm
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CTX = RunContext(analysis="ref", cohort="ref", seed=1)
@@ -77,8 +78,12 @@ def test_mixed_model_analysis_engines_agree() -> None:
 
     data = simulate_cohort7y(seed=3, n=300).data
     spec = {"outcome": "cognition", "exposure": "low_muscle_mass", "covariates": ["age"]}
-    a = fit_mixed_model(data, spec, CTX).to_tidy().set_index("term")
-    b = fit_mixed_model(data, {**spec, "engine": "statsmodels"}, CTX).to_tidy().set_index("term")
+    a = run_analysis(data, {"type": "mixed_model", **spec}, CTX).to_tidy().set_index("term")
+    b = (
+        run_analysis(data, {"type": "mixed_model", **spec, "engine": "statsmodels"}, CTX)
+        .to_tidy()
+        .set_index("term")
+    )
     fixed = a.index[a["scale"] == "beta"]
     np.testing.assert_allclose(a.loc[fixed, "estimate"], b.loc[fixed, "estimate"], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(a.loc[fixed, "std_error"], b.loc[fixed, "std_error"], rtol=1e-3)
@@ -98,13 +103,13 @@ def _panel(gr: pd.DataFrame, **kw):
         "include_time": False,
         **kw,
     }
-    return fit_panel_model(gr, spec, CTX).to_tidy().set_index("term")
+    return run_analysis(gr, {"type": "panel_model", **spec}, CTX).to_tidy().set_index("term")
 
 
 def test_grunfeld_within(grunfeld: pd.DataFrame) -> None:
-    """``plm(inv ~ value + capital, data = Grunfeld, model = "within")``: value 0.1101238041 (SE 0.01185669421),
-    capital 0.3100653413 (SE 0.01735450278); clustered ``vcovHC(fe, method = "arellano", type = "HC1",
-    cluster = "group")``: SEs 0.014414397, 0.050043455. Estimates to 1e-6."""
+    """``plm(inv ~ value + capital, data = Grunfeld, model = "within")``: value 0.1101238041
+    (SE 0.01185669421), capital 0.3100653413 (SE 0.01735450278); clustered ``vcovHC(fe, method = "arellano",
+    type = "HC1", cluster = "group")``: SEs 0.014414397, 0.050043455. Estimates to 1e-6."""
     t = _panel(grunfeld, cov_type="unadjusted")
     np.testing.assert_allclose(
         t.loc[["value", "capital"], "estimate"], [0.1101238041, 0.3100653413], rtol=1e-6
@@ -149,12 +154,13 @@ def _gee(ss: pd.DataFrame, corr: str):
         "exposure_timing": "time_varying",
         "working_correlation": corr,
     }
-    return fit_gee(ss, spec, CTX).to_tidy().set_index("term")
+    return run_analysis(ss, {"type": "gee", **spec}, CTX).to_tidy().set_index("term")
 
 
 def test_gee_exchangeable_matches_geepack(sleepstudy: pd.DataFrame) -> None:
-    """``geeglm(Reaction ~ Days, id = Subject, data = sleepstudy, family = gaussian, corstr = "exchangeable")``:
-    251.40510485 (robust SE 6.632276807), 10.46728596 (1.502236782); alpha 0.5760288107."""
+    """``geeglm(Reaction ~ Days, id = Subject, data = sleepstudy, family = gaussian,
+    corstr = "exchangeable")``: 251.40510485 (robust SE 6.632276807), 10.46728596 (1.502236782);
+    alpha 0.5760288107."""
     t = _gee(sleepstudy, "exchangeable")
     np.testing.assert_allclose(
         t.loc[["Intercept", "Days"], "estimate"], [251.40510485, 10.46728596], rtol=1e-7

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from musclecog.analyses import build_spec, run_analysis
+from musclecog.core.results import AnalysisResult
 from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError, DataError, ModelError
-from musclecog.longitudinal import (
-    ANALYSIS_TYPES,
-    fit_gee,
-    fit_lagged_regression,
-    fit_mixed_model,
-    fit_panel_model,
-)
+from musclecog.longitudinal import ANALYSIS_TYPES, fit_mixed_model
+from musclecog.plots import draw
 from musclecog.results import TIDY_COLUMNS
 from musclecog.simulate.charls import simulate_charls
 from musclecog.simulate.cohort7y import simulate_cohort7y
 
 CTX = RunContext(analysis="t", cohort="c", seed=1)
 SPEC = {"outcome": "cognition", "exposure": "low_muscle_mass", "covariates": ["age", "sex"]}
+
+
+def _fit(analysis_type: str, data: pd.DataFrame, spec: dict, ctx: RunContext) -> AnalysisResult:
+    return run_analysis(data, {"type": analysis_type, **spec}, ctx)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +41,7 @@ def test_registry() -> None:
 
 
 def test_mixed_model_rows(c7: pd.DataFrame) -> None:
-    t = fit_mixed_model(c7, {**SPEC, "stratify_by": "sex"}, CTX).to_tidy()
+    t = _fit("mixed_model", c7, {**SPEC, "stratify_by": "sex"}, CTX).to_tidy()
     assert list(t.columns[: len(TIDY_COLUMNS)]) == list(TIDY_COLUMNS)
     assert set(t["stratum"]) == {"overall", "sex=female", "sex=male"}
     ov = t[t["stratum"] == "overall"].set_index("term")
@@ -57,26 +60,30 @@ def test_mixed_model_rows(c7: pd.DataFrame) -> None:
     assert ov.loc["converged", "estimate"] == 1
     # sex is constant within a sex stratum: dropped there
     assert "sex[male]" not in set(t.loc[t["stratum"] == "sex=female", "term"])
-    ml = fit_mixed_model(c7, {**SPEC, "reml": False, "random": "intercept"}, CTX).to_tidy().set_index("term")
+    ml = (
+        _fit("mixed_model", c7, {**SPEC, "reml": False, "random": "intercept"}, CTX)
+        .to_tidy()
+        .set_index("term")
+    )
     assert "logLik (ML)" in ml.index and "var(time_years)" not in ml.index
 
 
 def test_deterministic(c7: pd.DataFrame) -> None:
-    a = fit_mixed_model(c7, SPEC, CTX).to_tidy()
-    b = fit_mixed_model(c7, SPEC, CTX).to_tidy()
+    a = _fit("mixed_model", c7, SPEC, CTX).to_tidy()
+    b = _fit("mixed_model", c7, SPEC, CTX).to_tidy()
     pd.testing.assert_frame_equal(a, b)
 
 
 def test_unsorted_rows_give_the_same_fit(c7: pd.DataFrame) -> None:
     shuffled = c7.sample(frac=1.0, random_state=1)
-    a = fit_mixed_model(c7, SPEC, CTX).to_tidy()
-    b = fit_mixed_model(shuffled, SPEC, CTX).to_tidy()
+    a = _fit("mixed_model", c7, SPEC, CTX).to_tidy()
+    b = _fit("mixed_model", shuffled, SPEC, CTX).to_tidy()
     np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-6)
 
 
 def test_single_visit_people_kept_and_counted(c7: pd.DataFrame) -> None:
     d = c7[~((c7["id"] <= 30) & (c7["wave"] > 0))]
-    t = fit_mixed_model(d, SPEC, CTX).to_tidy().set_index("term")
+    t = _fit("mixed_model", d, SPEC, CTX).to_tidy().set_index("term")
     assert t.loc["Intercept", "n"] == c7["id"].nunique()
     n_single = int((d.groupby("id").size() == 1).sum())
     assert n_single >= 30
@@ -87,7 +94,7 @@ def test_single_visit_people_kept_and_counted(c7: pd.DataFrame) -> None:
 def test_missing_outcome_rows_counted(c7: pd.DataFrame) -> None:
     d = c7.copy()
     d.loc[d.index[:7], "cognition"] = np.nan
-    t = fit_mixed_model(d, SPEC, CTX).to_tidy().set_index("term")
+    t = _fit("mixed_model", d, SPEC, CTX).to_tidy().set_index("term")
     assert "'cognition' missing (7 rows)" in t.loc["Intercept", "note"]
     assert (
         t.loc["excluded (cognition)", "estimate"] == 7 and t.loc["excluded (cognition)", "scale"] == "count"
@@ -97,7 +104,7 @@ def test_missing_outcome_rows_counted(c7: pd.DataFrame) -> None:
 def test_duplicated_wave_is_an_error(c7: pd.DataFrame) -> None:
     d = pd.concat([c7, c7.iloc[[5]]])
     with pytest.raises(DataError, match="share id and wave"):
-        fit_mixed_model(d, SPEC, CTX)
+        _fit("mixed_model", d, SPEC, CTX)
 
 
 def test_time_going_backwards_is_an_error(c7: pd.DataFrame) -> None:
@@ -105,23 +112,25 @@ def test_time_going_backwards_is_an_error(c7: pd.DataFrame) -> None:
     row = d.index[(d["id"] == 3) & (d["wave"] == 2)][0]
     d.loc[row, "time_years"] = 1.0
     with pytest.raises(DataError, match="time goes backwards.*id 3 wave 2"):
-        fit_mixed_model(d, SPEC, CTX)
+        _fit("mixed_model", d, SPEC, CTX)
 
 
 def test_missing_column_is_a_config_error(c7: pd.DataFrame) -> None:
     with pytest.raises(ConfigError, match="not in the cohort table"):
-        fit_mixed_model(c7, {**SPEC, "covariates": ["agee"]}, CTX)
+        _fit("mixed_model", c7, {**SPEC, "covariates": ["agee"]}, CTX)
     with pytest.raises(ConfigError, match="unknown key"):
-        fit_mixed_model(c7, {**SPEC, "randon": "slope"}, CTX)
+        _fit("mixed_model", c7, {**SPEC, "randon": "slope"}, CTX)
 
 
 def test_constant_exposure_is_a_model_error(c7: pd.DataFrame) -> None:
     with pytest.raises(ModelError, match="does not vary"):
-        fit_mixed_model(c7.assign(low_muscle_mass=1), SPEC, CTX)
+        _fit("mixed_model", c7.assign(low_muscle_mass=1), SPEC, CTX)
 
 
 def test_non_convergence_is_reported_not_silent(c7: pd.DataFrame) -> None:
-    t = fit_mixed_model(c7, {**SPEC, "max_iter": 2}, CTX).to_tidy().set_index("term")
+    # an iteration limit below the schema's minimum (10), set on the built spec, forces non-convergence
+    spec = dataclasses.replace(build_spec({"type": "mixed_model", **SPEC}, CTX), max_iter=2)
+    t = fit_mixed_model(c7, spec).to_tidy().set_index("term")
     assert t.loc["converged", "estimate"] == 0
     assert "NOT CONVERGED" in t.loc["converged", "note"]
     assert "Maximum number of" in t.loc["converged", "note"]  # the optimiser's own message
@@ -137,23 +146,23 @@ def test_time_origin_and_time_varying_exposure(ch: pd.DataFrame) -> None:
         "exposure_timing": "time_varying",
         "random": "intercept",
     }
-    t = fit_mixed_model(ch, spec, CTX).to_tidy().set_index("term")
+    t = _fit("mixed_model", ch, spec, CTX).to_tidy().set_index("term")
     assert "grip_kg:time" in t.index and "time" in t.index
 
 
 def test_gee_and_panel_and_lagged(ch: pd.DataFrame) -> None:
     base = {"outcome": "cognition", "exposure": "grip_group", "exposure_reference": 1, "covariates": ["age"]}
     for corr in ("exchangeable", "ar1", "independence"):
-        t = fit_gee(ch, {**base, "working_correlation": corr}, CTX).to_tidy().set_index("term")
+        t = _fit("gee", ch, {**base, "working_correlation": corr}, CTX).to_tidy().set_index("term")
         assert "grip_group[4]:time_years" in t.index
         assert t.loc["converged", "estimate"] == 1
-    p = fit_panel_model(
-        ch, {"outcome": "cognition", "exposure": "grip_kg", "model": "first_difference"}, CTX
+    p = _fit(
+        "panel_model", ch, {"outcome": "cognition", "exposure": "grip_kg", "model": "first_difference"}, CTX
     ).to_tidy()
     assert set(p.loc[p["scale"] == "beta", "term"]) == {"grip_kg", "time_years"}
     assert p.set_index("term").loc["people with a single visit", "scale"] == "count"
-    lag = fit_lagged_regression(
-        ch, {**base, "outcome_wave": 2, "adjust_baseline_outcome": True}, CTX
+    lag = _fit(
+        "lagged_regression", ch, {**base, "outcome_wave": 2, "adjust_baseline_outcome": True}, CTX
     ).to_tidy()
     lag = lag.set_index("term")
     assert "cognition_baseline" in lag.index
@@ -164,29 +173,70 @@ def test_gee_and_panel_and_lagged(ch: pd.DataFrame) -> None:
 
 def test_lagged_regression_bad_waves(ch: pd.DataFrame) -> None:
     with pytest.raises(ConfigError, match="must come after"):
-        fit_lagged_regression(ch, {"outcome": "cognition", "exposure": "grip_kg", "outcome_wave": 0}, CTX)
+        _fit("lagged_regression", ch, {"outcome": "cognition", "exposure": "grip_kg", "outcome_wave": 0}, CTX)
     with pytest.raises(DataError, match="no rows at outcome_wave 9"):
-        fit_lagged_regression(ch, {"outcome": "cognition", "exposure": "grip_kg", "outcome_wave": 9}, CTX)
+        _fit("lagged_regression", ch, {"outcome": "cognition", "exposure": "grip_kg", "outcome_wave": 9}, CTX)
 
 
 def test_figures(c7: pd.DataFrame, ch: pd.DataFrame) -> None:
     import matplotlib.figure
 
-    fig = fit_mixed_model(c7, SPEC, CTX).figure()
+    fig = draw(_fit("mixed_model", c7, SPEC, CTX))
     assert isinstance(fig, matplotlib.figure.Figure)
     assert len(fig.axes[0].lines) == 2  # low vs normal muscle mass
-    fig = fit_panel_model(ch, {"outcome": "cognition", "exposure": "grip_kg"}, CTX).figure()
+    fig = draw(_fit("panel_model", ch, {"outcome": "cognition", "exposure": "grip_kg"}, CTX))
     assert len(fig.axes[0].lines) == 4  # quartiles of a continuous exposure
 
 
 def test_gee_binomial_reports_odds_ratios(ch: pd.DataFrame) -> None:
     d = ch.assign(low_cog=(ch["cognition"] < 12).astype(int))
     t = (
-        fit_gee(d, {"outcome": "low_cog", "exposure": "grip_kg", "family": "binomial"}, CTX)
+        _fit("gee", d, {"outcome": "low_cog", "exposure": "grip_kg", "family": "binomial"}, CTX)
         .to_tidy()
         .set_index("term")
     )
     row = t.loc["grip_kg:time_years"]
     assert row["scale"] == "odds_ratio" and row["conf_low"] < row["estimate"] < row["conf_high"]
     with pytest.raises(DataError, match="0/1 outcome"):
-        fit_gee(ch, {"outcome": "cognition", "exposure": "grip_kg", "family": "binomial"}, CTX)
+        _fit("gee", ch, {"outcome": "cognition", "exposure": "grip_kg", "family": "binomial"}, CTX)
+
+
+def test_mixed_model_optimum_does_not_depend_on_the_order_of_people(c7: pd.DataFrame) -> None:
+    """The Newton polish takes theta to 1e-10: people in another order (another summation order, as on
+    another machine) give the same estimates far within the golden tables' 1e-8 (a simplex alone: ~1e-6)."""
+    ids = c7["id"].unique()
+    perm = dict(zip(ids, np.random.default_rng(1).permutation(len(ids)) + 1, strict=True))
+    a = _fit("mixed_model", c7, SPEC, CTX)
+    b = _fit("mixed_model", c7.assign(id=c7["id"].map(perm)), SPEC, CTX)
+    ta, tb = a.to_tidy(), b.to_tidy()
+    np.testing.assert_allclose(ta["estimate"], tb["estimate"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ta["std_error"], tb["std_error"], rtol=1e-10)
+    fit = a.fits["overall"]
+    assert fit.diagnostics.converged and fit.diagnostics.n_groups == c7["id"].nunique()
+    assert any(m.startswith("theta polished by") for m in fit.diagnostics.messages)
+
+
+def test_lmm_gradient_is_the_deviance_slope() -> None:
+    from pathlib import Path
+
+    from musclecog.longitudinal import lmm
+
+    ss = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "sleepstudy.csv")
+    X = np.column_stack([np.ones(len(ss)), ss["Days"]])
+    for reml in (True, False):
+        for Z, theta in ((X, np.array([0.9, 0.02, 0.25])), (X[:, :1], np.array([0.9]))):
+            s = lmm._Stats(ss["Reaction"].to_numpy(float), X, Z, ss["Subject"].to_numpy())
+            h = 1e-6
+            num = [
+                (lmm._deviance(theta + e, s, reml) - lmm._deviance(theta - e, s, reml)) / (2 * h)
+                for e in np.eye(theta.size) * h
+            ]
+            np.testing.assert_allclose(lmm._gradient(theta, s, reml), num, rtol=1e-5, atol=1e-5)
+
+
+def test_engines_give_one_result_shape(c7: pd.DataFrame) -> None:
+    a = _fit("mixed_model", c7, {**SPEC, "random": "intercept"}, CTX)
+    b = _fit("mixed_model", c7, {**SPEC, "random": "intercept", "engine": "statsmodels"}, CTX)
+    assert type(a) is type(b)
+    assert list(a.to_tidy()["term"]) == list(b.to_tidy()["term"])
+    assert a.fits["overall"].terms == b.fits["overall"].terms

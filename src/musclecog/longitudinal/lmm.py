@@ -21,19 +21,46 @@ With ``M_i = Lambda' Z_i'Z_i Lambda + I`` and ``u_i = Lambda' Z_i' .``:
 * ``sigma^2 = r^2 / N`` (ML) or ``r^2 / (N - p)`` (REML); ``cov(beta) = sigma^2 (X'V^-1 X)^-1`` (as lme4's
   ``vcov``); ``cov(b_i) = sigma^2 Lambda Lambda'``.
 
+A simplex alone leaves theta where its tolerance (1e-7 before this polish) and floating-point differences
+between machines (BLAS, summation order) put it: estimates then differed between machines at about 1e-7.
+:func:`fit_lmm` therefore stops a simplex early (theta within 1e-4) and finishes with Newton steps on the
+analytic gradient of the profiled deviance until a step is below 1e-10, so that theta, and every estimate
+derived from it, is the same on every machine to about 1e-10. With ``A_k = dLambda_k Lambda' + Lambda
+dLambda_k'`` (``dLambda_k`` the unit matrix of theta's k-th entry), ``K_i = Lambda M_i^-1 Lambda'``,
+``T = sum_i Z_i'V_i^-1 Z_i``, ``W_i = Z_i'V_i^-1 X_i``, ``u_i = Z_i'V_i^-1 (y_i - X_i beta)``,
+``U = sum_i W_i (X'V^-1X)^-1 W_i'`` and ``R = sum_i u_i u_i'``:
+
+* ``d log|V| = tr(A_k T)``, ``d log|X'V^-1X| = -tr(A_k U)``, ``d r^2 = -tr(A_k R)``;
+* so ``dD/dtheta_k = 2 (B Lambda)_{ij}`` for theta_k = Lambda_ij, with ``B = T - U - (N - p) R / r^2``
+  (REML) or ``B = T - N R / r^2`` (ML).
+
 Validated against ``lme4::lmer(Reaction ~ Days + (Days | Subject), sleepstudy)`` (tests/reference).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import optimize
 
 OPTIMIZERS: tuple[str, ...] = ("Nelder-Mead", "Powell", "L-BFGS-B")
 """scipy optimisers tried in turn until one converges."""
+
+NEWTON_STEPS = 20
+"""Most Newton steps of the final polish (two to four are typical)."""
+
+NEWTON_TOL = 1e-10
+"""The polish stops when no entry of theta moves by more than this (relative to max(1, |theta|))."""
+
+COARSE = 1e-4
+"""Simplex tolerance in theta before the Newton polish."""
+
+SINGULAR = 1e-4
+"""A diagonal entry of Lambda below this is a random-effect variance at zero (lme4's ``isSingular``)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +91,13 @@ class LMMFit:
         Observations and people.
     singular : bool
         A random-effect variance at (or numerically at) zero, as lme4's ``isSingular``.
+    theta : ndarray
+        The relative covariance factor (lower triangle of Lambda, row by row).
+    polish_steps : int
+        Newton steps taken after the optimiser (0: none, e.g. a fit that did not converge or a singular one).
+    gradient : float
+        Largest absolute entry of the deviance's gradient in theta at the estimate (free entries; NaN when
+        not computed).
     """
 
     params: np.ndarray
@@ -79,6 +113,8 @@ class LMMFit:
     n_groups: int
     singular: bool
     theta: np.ndarray
+    polish_steps: int = 0
+    gradient: float = float("nan")
 
 
 class _Stats:
@@ -164,6 +200,171 @@ def _deviance(theta: np.ndarray, s: _Stats, reml: bool) -> float:
     return logdet + s.n * (1.0 + np.log(2.0 * np.pi * r2 / s.n))
 
 
+def _profiled(theta: np.ndarray, s: _Stats, reml: bool) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """beta, (X'V^-1X)^-1, r^2 and the deviance at theta."""
+    logdet, XVX, XVy, yVy = _solve_parts(theta, s)
+    R = np.linalg.cholesky(XVX)
+    inv = np.linalg.inv(XVX)
+    beta = np.linalg.solve(XVX, XVy)
+    r2 = max(yVy - float(beta @ XVy), 1e-300)
+    if reml:
+        df = s.n - s.p
+        dev = logdet + 2.0 * float(np.log(np.diag(R)).sum()) + df * (1.0 + np.log(2.0 * np.pi * r2 / df))
+    else:
+        dev = logdet + s.n * (1.0 + np.log(2.0 * np.pi * r2 / s.n))
+    return beta, inv, r2, float(dev)
+
+
+def _mul(a: list[list[Any]], b: list[list[Any]]) -> list[list[Any]]:
+    """Product of two q x q matrices whose entries are numbers or arrays over people (vectorised)."""
+    q = len(a)
+    return [[sum(a[i][k] * b[k][j] for k in range(q)) for j in range(q)] for i in range(q)]
+
+
+def _k_matrix(theta: np.ndarray, s: _Stats) -> list[list[Any]]:
+    """``Z_i'Z_i K_i`` entrywise (each an array over people), ``K_i = Lambda M_i^-1 Lambda'``."""
+    q = s.q
+    lam = _lambda(theta, q).tolist()
+    lam_t = [[lam[j][i] for j in range(q)] for i in range(q)]
+    S = [[s.ZtZ[:, i, j] for j in range(q)] for i in range(q)]
+    M = _mul(_mul(lam_t, S), lam)
+    if q == 1:
+        minv = [[1.0 / (M[0][0] + 1.0)]]
+    else:
+        m11, m12, m22 = M[0][0] + 1.0, M[0][1], M[1][1] + 1.0
+        det = m11 * m22 - m12 * m12
+        minv = [[m22 / det, -m12 / det], [-m12 / det, m11 / det]]
+    return _mul(S, _mul(_mul(lam, minv), lam_t))
+
+
+def _gradient(theta: np.ndarray, s: _Stats, reml: bool) -> np.ndarray:
+    """The analytic gradient of the profiled deviance in theta (module notes), entrywise over people."""
+    q = s.q
+    beta, inv, r2, _ = _profiled(theta, s, reml)
+    sk = _k_matrix(theta, s)
+    S, P, r = s.ZtZ, s.ZtX, s.Zty
+    W = [P[:, i, :] - sum(sk[i][k][:, None] * P[:, k, :] for k in range(q)) for i in range(q)]  # Z'V^-1 X
+    u = [r[:, i] - sum(sk[i][k] * r[:, k] for k in range(q)) - W[i] @ beta for i in range(q)]  # Z'V^-1 e
+    WC = [w @ inv for w in W]
+    c = (s.n - s.p if reml else s.n) / r2
+    B = np.empty((q, q))
+    for i in range(q):
+        for j in range(q):
+            t_ij = float(np.sum(S[:, i, j] - sum(sk[i][k] * S[:, k, j] for k in range(q))))
+            B[i, j] = t_ij - c * float(u[i] @ u[j]) - (float(np.sum(WC[i] * W[j])) if reml else 0.0)
+    return np.asarray(2.0 * (B @ _lambda(theta, q))[np.tril_indices(q)], float)
+
+
+@dataclass(frozen=True)
+class _Polish:
+    theta: np.ndarray
+    steps: int
+    gradient: float
+    done: bool
+
+
+def _hessian(theta: np.ndarray, s: _Stats, reml: bool) -> np.ndarray:
+    """The deviance's Hessian in theta by central differences of the analytic gradient."""
+    k = theta.size
+    H = np.empty((k, k))
+    for j in range(k):
+        h = 1e-5 * max(1.0, abs(theta[j]))
+        up, down = theta.copy(), theta.copy()
+        up[j] += h
+        down[j] -= h
+        H[:, j] = (_gradient(up, s, reml) - _gradient(down, s, reml)) / (2 * h)
+    return (H + H.T) / 2
+
+
+def _newton_polish(theta: np.ndarray, s: _Stats, reml: bool) -> _Polish:
+    """Newton steps on theta until a step is below :data:`NEWTON_TOL` (``done``); stops early, keeping the
+    last point, if the Hessian is not positive definite, a step leaves the bounds or the deviance rises
+    (then ``done`` is false)."""
+    theta = np.asarray(theta, float).copy()
+    diag = [0] if s.q == 1 else [0, 2]
+    f0 = _deviance(theta, s, reml)
+    steps, done = 0, False
+    g = _gradient(theta, s, reml)
+    # one Hessian for every step (simplified Newton): from within 1e-5 of the optimum the steps shrink
+    # by about that factor each time
+    H = _hessian(theta, s, reml)
+    try:
+        np.linalg.cholesky(H)
+    except np.linalg.LinAlgError:
+        return _Polish(theta, 0, float(np.max(np.abs(g))), False)
+    for _ in range(NEWTON_STEPS):
+        step = -np.linalg.solve(H, g)
+        new = theta + step
+        f1 = _deviance(new, s, reml)
+        if np.any(new[diag] < 0) or not np.isfinite(f1) or f1 > f0 + 1e-12 * abs(f0):
+            break
+        theta, f0, steps = new, f1, steps + 1
+        g = _gradient(theta, s, reml)
+        if np.max(np.abs(step)) <= NEWTON_TOL * max(1.0, float(np.max(np.abs(theta)))):
+            done = True
+            break
+    return _Polish(theta, steps, float(np.max(np.abs(g))), done)
+
+
+def _start(s: _Stats, Z: np.ndarray, reml: bool) -> np.ndarray:
+    """Starting theta: the best of a few scale-aware candidates.
+
+    lme4 starts at Lambda = I; a slope's scale depends on the time unit, so a few candidates are evaluated
+    (avoids the boundary optimum Lambda_22 = 0 that an unsuitable start can lead a simplex into).
+    """
+    if s.q == 1:
+        starts = [np.array([v]) for v in (1.0, 0.3, 3.0)]
+    else:
+        sd_t = float(np.std(Z[:, 1])) or 1.0
+        starts = [np.array([a, 0.0, c / sd_t]) for a in (0.5, 1.0, 2.0) for c in (1.0, 0.3, 0.1, 0.03)]
+    return min(starts, key=lambda th: _deviance(th, s, reml))
+
+
+def _minimise(
+    s: _Stats, theta0: np.ndarray, reml: bool, optimizers: tuple[str, ...], maxiter: int, precise: bool
+) -> tuple[str, Any, bool, list[str]]:
+    """Run the optimisers in turn until one converges: (name, scipy result, converged, messages).
+
+    ``precise``: the simplex to theta within 1e-7 and restarted once from its solution; otherwise to
+    :data:`COARSE` only, for the Newton polish to finish.
+    """
+    q = s.q
+    diag = [0] if q == 1 else [0, 2]
+    bounds = [(0.0, None) if k in diag else (None, None) for k in range(q * (q + 1) // 2)]
+    f_scale = max(1.0, abs(_deviance(theta0, s, reml)))
+    messages: list[str] = []
+    best: tuple[str, Any] | None = None
+    converged = False
+    for name in optimizers:
+        opts: dict[str, Any] = {"maxiter": maxiter}
+        if name == "Nelder-Mead":
+            opts.update(
+                {"xatol": 1e-7, "fatol": 1e-12 * f_scale}
+                if precise
+                else {"xatol": COARSE, "fatol": COARSE**2 * f_scale}
+            )
+        elif name == "Powell":
+            opts.update({"xtol": 1e-7, "ftol": 1e-12})
+        res = optimize.minimize(_deviance, theta0, args=(s, reml), method=name, bounds=bounds, options=opts)
+        if precise and res.success and name == "Nelder-Mead":
+            # a restart from the solution (standard practice for the simplex) confirms the optimum
+            res2 = optimize.minimize(
+                _deviance, res.x, args=(s, reml), method=name, bounds=bounds, options=opts
+            )
+            if res2.fun <= res.fun:
+                res = res2
+        messages.append(f"{name}: {res.message}")
+        ok = bool(res.success and np.isfinite(res.fun))
+        if best is None or (ok and not converged) or (ok == converged and res.fun < best[1].fun):
+            best = (name, res)
+        converged = converged or ok
+        if converged:
+            break
+        theta0 = np.asarray(res.x, float) if np.isfinite(res.fun) else theta0
+    assert best is not None
+    return best[0], best[1], converged, messages
+
+
 def fit_lmm(
     y: np.ndarray,
     X: np.ndarray,
@@ -196,7 +397,8 @@ def fit_lmm(
     -------
     LMMFit
         ``converged`` is False (with every optimiser's message) if none succeeded; the estimates are then
-        those of the best attempt.
+        those of the best attempt. A converged, non-singular fit is polished by Newton steps on the
+        analytic gradient (module notes), so that its estimates do not depend on the machine.
     """
     y = np.asarray(y, float)
     X = np.asarray(X, float)
@@ -204,66 +406,81 @@ def fit_lmm(
     s = _Stats(y, X, Z, np.asarray(groups))
     q = s.q
     diag = [0] if q == 1 else [0, 2]  # positions of the diagonal of Lambda in theta
-    bounds = [(0.0, None) if k in diag else (None, None) for k in range(q * (q + 1) // 2)]
-    # starting values: lme4 starts at Lambda = I; a slope's scale depends on the time unit, so a few
-    # scale-aware candidates are evaluated and the best one is used (avoids the boundary optimum
-    # Lambda_22 = 0 that an unsuitable start can lead a simplex into)
-    if q == 1:
-        starts = [np.array([v]) for v in (1.0, 0.3, 3.0)]
-    else:
-        sd_t = float(np.std(Z[:, 1])) or 1.0
-        starts = [np.array([a, 0.0, c / sd_t]) for a in (0.5, 1.0, 2.0) for c in (1.0, 0.3, 0.1, 0.03)]
-    theta0 = min(starts, key=lambda th: _deviance(th, s, reml))
-    f_scale = max(1.0, abs(_deviance(theta0, s, reml)))
-    messages: list[str] = []
-    best: tuple[str, Any] | None = None
-    converged = False
-    for name in optimizers:
-        opts: dict[str, Any] = {"maxiter": maxiter}
-        if name == "Nelder-Mead":
-            opts.update({"xatol": 1e-7, "fatol": 1e-12 * f_scale})
-        elif name == "Powell":
-            opts.update({"xtol": 1e-7, "ftol": 1e-12})
-        res = optimize.minimize(_deviance, theta0, args=(s, reml), method=name, bounds=bounds, options=opts)
-        if res.success and name == "Nelder-Mead":
-            # a restart from the solution (standard practice for the simplex) confirms the optimum
-            res2 = optimize.minimize(
-                _deviance, res.x, args=(s, reml), method=name, bounds=bounds, options=opts
-            )
-            if res2.fun <= res.fun:
-                res = res2
-        messages.append(f"{name}: {res.message}")
-        ok = bool(res.success and np.isfinite(res.fun))
-        if best is None or (ok and not converged) or (ok == converged and res.fun < best[1].fun):
-            best = (name, res)
-        converged = converged or ok
-        if converged:
+    theta = _start(s, Z, reml)
+    polish = _Polish(theta, 0, float("nan"), False)
+    for precise in (False, True):
+        # a coarse simplex and the Newton polish; if the polish cannot finish (a variance at zero, a
+        # Hessian that is not positive definite), the simplex to its own precision, as lme4's optimisers
+        name, res, converged, messages = _minimise(s, theta, reml, optimizers, maxiter, precise)
+        theta = np.asarray(res.x, float) if np.isfinite(res.fun) else theta
+        theta[diag] = np.abs(theta[diag])
+        if converged and np.all(theta[diag] >= SINGULAR):
+            polish = _newton_polish(theta, s, reml)
+            theta = polish.theta
+        if polish.done:
             break
-        theta0 = np.asarray(res.x, float) if np.isfinite(res.fun) else theta0
-    assert best is not None
-    name, res = best
-    theta = np.asarray(res.x, float)
-    for k in diag:
-        theta[k] = abs(theta[k])
-    logdet, XVX, XVy, yVy = _solve_parts(theta, s)
-    beta = np.linalg.solve(XVX, XVy)
-    r2 = yVy - float(beta @ XVy)
+    beta, inv, r2, dev = _profiled(theta, s, reml)
     scale = r2 / (s.n - s.p if reml else s.n)
     Lam = _lambda(theta, q)
-    cov_re = scale * Lam @ Lam.T
-    singular = bool(np.any(theta[diag] < 1e-4))
     return LMMFit(
         params=beta,
-        cov_params=scale * np.linalg.inv(XVX),
-        cov_re=cov_re,
+        cov_params=scale * inv,
+        cov_re=scale * Lam @ Lam.T,
         scale=float(scale),
-        llf=-0.5 * float(res.fun),
+        llf=-0.5 * dev,
         reml=reml,
         converged=converged,
         message="; ".join(messages),
         method=name,
         n_obs=s.n,
         n_groups=s.G,
-        singular=singular,
+        singular=bool(np.any(theta[diag] < SINGULAR)),
+        theta=theta,
+        polish_steps=polish.steps,
+        gradient=polish.gradient,
+    )
+
+
+def fit_lmm_statsmodels(
+    y: np.ndarray,
+    X: np.ndarray,
+    Z: np.ndarray,
+    groups: np.ndarray,
+    reml: bool = True,
+    maxiter: int = 2000,
+) -> LMMFit:
+    """The same model with statsmodels' MixedLM (slower; for cross-checks), in the same result shape.
+
+    Parameters and result as :func:`fit_lmm`; ``converged`` is False if statsmodels says so or warns that
+    the fit did not converge (the warnings are the message).
+    """
+    import statsmodels.api as sm
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = sm.MixedLM(np.asarray(y, float), np.asarray(X, float), groups=groups, exog_re=Z).fit(
+            reml=reml, method=["lbfgs", "bfgs", "cg"], maxiter=maxiter
+        )
+    msgs = [str(w.message) for w in caught]
+    cov_re = np.asarray(res.cov_re, float)
+    scale = float(res.scale)
+    try:
+        theta = np.linalg.cholesky(cov_re / scale)[np.tril_indices(cov_re.shape[0])]
+    except np.linalg.LinAlgError:
+        theta = np.full(cov_re.shape[0] * (cov_re.shape[0] + 1) // 2, np.nan)
+    p = np.asarray(X).shape[1]
+    return LMMFit(
+        params=np.asarray(res.fe_params, float),
+        cov_params=np.asarray(res.cov_params(), float)[:p, :p],
+        cov_re=cov_re,
+        scale=scale,
+        llf=float(res.llf),
+        reml=reml,
+        converged=bool(res.converged) and not any("converge" in m.lower() for m in msgs),
+        message="; ".join(msgs) or "converged",
+        method="statsmodels MixedLM",
+        n_obs=len(y),
+        n_groups=int(pd.unique(np.asarray(groups)).size),
+        singular=bool(np.any(np.diag(cov_re) < 1e-8)),
         theta=theta,
     )

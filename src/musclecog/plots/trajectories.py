@@ -1,13 +1,21 @@
-"""Mean outcome trajectories with 95% confidence intervals by exposure group (longitudinal analyses)."""
+"""Mean outcome trajectories with 95% confidence intervals by exposure group (longitudinal analyses).
+
+Draws a :class:`~musclecog.longitudinal.results.LongitudinalResult` from the analysis rows it carries; it fits
+nothing and imports no fitting code.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from musclecog.plots import new_figure
+
+if TYPE_CHECKING:  # for the annotation only
+    from musclecog.longitudinal.results import LongitudinalResult
 
 MAX_GROUPS = 6
 
@@ -43,28 +51,24 @@ def trajectory_means(frame: pd.DataFrame, outcome: str, groups: pd.Series) -> pd
     return agg.loc[agg["n"] >= 5]
 
 
-def trajectory_figure(frame: pd.DataFrame, spec: Any, title: str = "") -> Any:
+def trajectory_figure(result: LongitudinalResult) -> Figure:
     """Line plot of mean trajectories (points at the mean time of each visit) with 95% CI bands.
 
     Parameters
     ----------
-    frame : DataFrame
-        The analysis frame (columns id, time, [wave], outcome, exposure).
-    spec : LongSpec
-        The analysis' columns (outcome, exposure, time label).
-    title : str
-        Figure title.
+    result : LongitudinalResult
+        Its ``frame`` (columns id, time, [wave], outcome, exposure), ``outcome``, ``exposure``,
+        ``exposure_categorical``, ``time_label`` and ``title``.
     """
-    from musclecog.longitudinal.data import is_categorical
-
-    groups = exposure_groups(frame, spec.exposure, is_categorical(frame[spec.exposure], spec.exposure, spec))
-    agg = trajectory_means(frame, spec.outcome, groups)
+    frame = result.frame
+    groups = exposure_groups(frame, result.exposure, result.exposure_categorical)
+    agg = trajectory_means(frame, result.outcome, groups)
     fig, ax = new_figure(6.0, 4.0)
     for name, g in agg.groupby("group", sort=True):
-        ax.plot(g["time"], g["mean"], marker="o", label=f"{spec.exposure} = {name}")
+        ax.plot(g["time"], g["mean"], marker="o", label=f"{result.exposure} = {name}")
         ax.fill_between(g["time"], g["low"], g["high"], alpha=0.2)
-    ax.set_xlabel(spec.time_label)
-    ax.set_ylabel(f"mean {spec.outcome} (95% CI)")
-    ax.set_title(title)
+    ax.set_xlabel(result.time_label)
+    ax.set_ylabel(f"mean {result.outcome} (95% CI)")
+    ax.set_title(result.title)
     ax.legend(frameon=False, fontsize=8)
     return fig

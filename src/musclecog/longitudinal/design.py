@@ -1,0 +1,153 @@
+"""The fixed-effects design of a longitudinal model, built by :func:`musclecog.core.design.build_design`.
+
+Terms, in this order: ``Intercept``, the time term (``time_years``, or ``time`` with a ``time_origin``), the
+exposure (numeric, or dummies ``grip_group[4]`` against its reference), exposure x time
+(``grip_group[4]:time_years``), then each covariate followed by its interaction with time when it is listed in
+``covariates_x_time``, then further columns (e.g. the baseline outcome of a lagged regression). Covariates
+constant in the rows modelled (``sex`` within a sex stratum) are left out; a rank-deficient design is a
+:class:`~musclecog.errors.ModelError` naming the collinear columns.
+
+core.design names the intercept ``(Intercept)`` (R's); longitudinal tables have always said ``Intercept``,
+so the column is renamed here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from musclecog.core.design import INTERCEPT, Coding, DesignSpec, build_design
+from musclecog.errors import ConfigError, ModelError
+from musclecog.longitudinal.spec import TIME, LongitudinalSpec
+
+log = logging.getLogger(__name__)
+
+LONG_INTERCEPT = "Intercept"
+"""The intercept's name in longitudinal result tables."""
+
+
+@dataclass(frozen=True)
+class LongDesign:
+    """Outcome and labelled design matrix of one longitudinal model.
+
+    Attributes
+    ----------
+    y : ndarray
+    x : DataFrame
+        Columns in the order of the module docstring, on the index of the rows modelled.
+    codings : mapping
+        Variable -> :class:`~musclecog.core.design.Coding` (levels, scales).
+    dropped : tuple of str
+        Covariates left out because constant in these rows.
+    """
+
+    y: np.ndarray
+    x: pd.DataFrame
+    codings: Mapping[str, Coding]
+    dropped: tuple[str, ...] = ()
+
+
+def _term_order(
+    spec: LongitudinalSpec,
+    codings: Mapping[str, Coding],
+    *,
+    intercept: bool,
+    time: bool,
+    exposure_x_time: bool,
+    extra: Sequence[str],
+) -> list[str]:
+    """Column names in the longitudinal order (module docstring)."""
+    tl = spec.time_label
+    exp_cols = list(codings[spec.exposure].columns)
+    order = ([INTERCEPT] if intercept else []) + ([tl] if time else []) + exp_cols
+    if time and exposure_x_time:
+        order += [f"{c}:{tl}" for c in exp_cols]
+    for cov in (*spec.covariates, *extra):
+        cols = list(codings[cov].columns) if cov in codings else []
+        order += cols
+        if time and cov in spec.covariates_x_time:
+            order += [f"{c}:{tl}" for c in cols]
+    return order
+
+
+def long_design(
+    frame: pd.DataFrame,
+    spec: LongitudinalSpec,
+    where: str,
+    *,
+    outcome: str | None = None,
+    intercept: bool = True,
+    time: bool = True,
+    exposure_x_time: bool = True,
+    extra: Sequence[str] = (),
+) -> LongDesign:
+    """Outcome and design matrix of one model on prepared rows.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows of :func:`~musclecog.longitudinal.data.prepare_long` (one stratum).
+    spec : LongitudinalSpec
+    where : str
+        For messages (``analyses.<name> [<stratum>]``).
+    outcome : str, optional
+        The outcome column (default ``spec.outcome``).
+    intercept, time, exposure_x_time : bool
+        Whether to include the intercept, the time term (and covariates x time) and exposure x time.
+    extra : sequence of str
+        Further numeric columns of ``frame``, after the covariates.
+
+    Raises
+    ------
+    ConfigError
+        The time column is also the exposure or a covariate.
+    ModelError
+        The exposure does not vary, or the design is rank deficient.
+    """
+    tl = spec.time_label
+    if frame[spec.exposure].nunique(dropna=True) < 2:
+        raise ModelError(
+            f"{where}: the exposure '{spec.exposure}' does not vary in the analysed rows "
+            f"({len(frame)} rows); nothing can be estimated."
+        )
+    if time and tl in (spec.exposure, *spec.covariates, *extra):
+        raise ConfigError(
+            f"{where}: the time column '{tl}' is also the exposure or a covariate; use another column"
+        )
+    if time and tl != TIME:
+        frame = frame.assign(**{tl: frame[TIME].to_numpy(float)})
+    interactions = [(spec.exposure, tl)] if time and exposure_x_time else []
+    interactions += [(c, tl) for c in spec.covariates_x_time] if time else []
+    design = build_design(
+        frame,
+        DesignSpec(
+            outcome=outcome or spec.outcome,
+            exposure=spec.exposure,
+            covariates=(*([tl] if time else []), *spec.covariates, *extra),
+            factors=spec.factors,
+            references={spec.exposure: spec.exposure_reference}
+            if spec.exposure_reference is not None
+            else {},
+            interactions=tuple(interactions),
+            intercept=intercept,
+        ),
+        where,
+    )
+    if design.dropped:
+        log.info("%s: dropped terms constant in these rows: %s", where, list(design.dropped))
+    order = _term_order(
+        spec, design.codings, intercept=intercept, time=time, exposure_x_time=exposure_x_time, extra=extra
+    )
+    if sorted(order) != sorted(design.names):
+        raise AssertionError(
+            f"longitudinal term order {order} does not match the design {list(design.names)}"
+        )
+    idx = [design.names.index(name) for name in order]
+    names = [LONG_INTERCEPT if name == INTERCEPT else name for name in order]
+    x = pd.DataFrame(design.x[:, idx], columns=names, index=frame.index[design.rows])
+    assert design.y is not None
+    return LongDesign(design.y, x, design.codings, design.dropped)

@@ -1,0 +1,217 @@
+"""Analysis type ``mixed_model``: a linear mixed model of a repeated outcome on time, exposure,
+exposure x time (the decline effect) and covariates, with a random intercept or correlated random intercept
+and slope (``lme4::lmer``).
+
+Two engines fit the same model into the same result (:class:`~musclecog.longitudinal.lmm.LMMFit`):
+``profiled`` (:func:`~musclecog.longitudinal.lmm.fit_lmm`, profiled deviance on per-person sufficient
+statistics, as lme4) and ``statsmodels`` (:func:`~musclecog.longitudinal.lmm.fit_lmm_statsmodels`, for
+cross-checks); one code path turns either into a :class:`~musclecog.core.results.FitResult` and the
+reported rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from musclecog.core.design import strata
+from musclecog.core.results import Diagnostics, Estimate, FitResult
+from musclecog.longitudinal.data import TIME, Prepared, prepare_long
+from musclecog.longitudinal.design import LongDesign, long_design
+from musclecog.longitudinal.lmm import LMMFit, fit_lmm, fit_lmm_statsmodels
+from musclecog.longitudinal.results import LongitudinalResult, coefficients, fit_note, labels, make_result
+from musclecog.longitudinal.spec import LongitudinalSpec
+
+log = logging.getLogger(__name__)
+
+ENGINES: Mapping[str, Callable[..., LMMFit]] = {"profiled": fit_lmm, "statsmodels": fit_lmm_statsmodels}
+"""``engine:`` -> fitter ``(y, X, Z, groups, reml=, maxiter=) -> LMMFit``."""
+
+ENGINE_LABELS: Mapping[str, str] = {
+    "profiled": "profiled deviance, lme4-style",
+    "statsmodels": "statsmodels MixedLM",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class MixedModelSpec(LongitudinalSpec):
+    """A linear mixed model (``workflow/schemas/analyses/mixed_model.schema.yaml``).
+
+    Attributes
+    ----------
+    random : str
+        ``intercept`` (random intercept) or ``slope`` (correlated random intercept and slope on time).
+    reml : bool
+        REML (as lme4) or ML (for likelihood-ratio comparisons of fixed effects).
+    engine : str
+        ``profiled`` (fast; matches lme4) or ``statsmodels`` (MixedLM; slower, for cross-checks).
+    max_iter : int
+        Iteration limit per optimiser.
+    """
+
+    TYPE: ClassVar[str] = "mixed_model"
+    random: str = "slope"
+    reml: bool = True
+    engine: str = "profiled"
+    max_iter: int = 2000
+
+    @property
+    def method(self) -> str:
+        """The ``method`` column."""
+        effects = "intercept and slope" if self.random == "slope" else "intercept"
+        crit = "REML" if self.reml else "ML"
+        return f"linear mixed model ({crit}; random {effects}; {ENGINE_LABELS[self.engine]})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MixedModelResult(LongitudinalResult):
+    """The result of a ``mixed_model`` analysis: per fit (``overall``, ``sex=female``, ...) the fixed effects,
+    variance components, log-likelihood and convergence; the fits' diagnostics hold the variance components
+    in ``statistics``."""
+
+
+def variance_components(fit: LMMFit, spec: MixedModelSpec) -> dict[str, float]:
+    """``var(Intercept)``, ``var(<time>)``, ``cov(Intercept,<time>)`` (random slope) and ``var(Residual)``."""
+    tname = spec.time_label
+    out = {"var(Intercept)": float(fit.cov_re[0, 0])}
+    if spec.random == "slope":
+        out[f"var({tname})"] = float(fit.cov_re[1, 1])
+        out[f"cov(Intercept,{tname})"] = float(fit.cov_re[0, 1])
+    out["var(Residual)"] = float(fit.scale)
+    return out
+
+
+def _message(fit: LMMFit) -> str:
+    return f"{fit.method}; {fit.message}"
+
+
+def to_fit_result(fit: LMMFit, design: LongDesign, spec: MixedModelSpec, prep: Prepared) -> FitResult:
+    """The labelled fixed effects (Wald z, as lme4's ``confint(method = "Wald")``) and how the fit went."""
+    messages = [_message(fit)]
+    if fit.polish_steps:
+        messages.append(
+            f"theta polished by {fit.polish_steps} Newton steps (max |gradient| {fit.gradient:.1e})"
+        )
+    if fit.singular:
+        messages.append("singular fit: a random-effect variance is estimated at zero")
+    stats = {**variance_components(fit, spec), "people_with_a_single_visit": float(prep.n_single_visit)}
+    diagnostics = Diagnostics(
+        n=fit.n_obs,
+        converged=fit.converged,
+        log_likelihood=fit.llf,
+        exclusions=prep.counts,
+        n_groups=fit.n_groups,
+        messages=tuple(messages),
+        statistics=stats,
+    )
+    return FitResult.from_arrays(
+        list(design.x.columns),
+        fit.params,
+        fit.cov_params,
+        None,
+        diagnostics,
+        method=spec.method,
+        codings=design.codings,
+    )
+
+
+def mixed_estimates(
+    fit: LMMFit, result: FitResult, spec: MixedModelSpec, prep: Prepared, stratum: str
+) -> list[Estimate]:
+    """The rows of one fit: fixed effects, variance components, ``logLik`` and ``converged``."""
+    note = fit_note(f"{fit.n_obs} observations of {fit.n_groups} people", prep, spec, stratum)
+    if fit.singular:
+        note += "; singular fit: a random-effect variance is estimated at zero"
+    if not fit.converged:
+        note = f"NOT CONVERGED ({_message(fit)}); " + note
+        log.warning("%s [%s]: the mixed model did not converge: %s", spec.where, stratum, _message(fit))
+    lab = labels(spec, spec.method, stratum)
+    out = coefficients(result, "beta", fit.n_groups, note, lab)
+    vc = variance_components(fit, spec)
+    out += [
+        Estimate(
+            term=term,
+            estimate=value,
+            scale="variance",
+            n=fit.n_groups,
+            note="variance component (no Wald SE; use a likelihood-ratio test)",
+            **lab,
+        )
+        for term, value in vc.items()
+    ]
+    n_par = len(result.terms) + len(vc)
+    crit = "REML" if spec.reml else "ML"
+    out.append(
+        Estimate(
+            term=f"logLik ({crit})",
+            estimate=fit.llf,
+            scale="log_likelihood",
+            n=fit.n_groups,
+            df=float(n_par),
+            note=f"{n_par} parameters",
+            **lab,
+        )
+    )
+    # kept as a row because today's tables have it; the same is in the fit's diagnostics
+    status = "converged: " if fit.converged else "NOT CONVERGED: "
+    out.append(
+        Estimate(
+            term="converged",
+            estimate=float(fit.converged),
+            scale="test",
+            n=fit.n_groups,
+            note=status + _message(fit),
+            **lab,
+        )
+    )
+    return out
+
+
+def _fit_one(df: pd.DataFrame, spec: MixedModelSpec, where: str) -> tuple[LMMFit, LongDesign]:
+    design = long_design(df, spec, where)
+    rows = df.loc[design.x.index]
+    t = rows[TIME].to_numpy(float)
+    Z = np.column_stack([np.ones(len(rows)), t]) if spec.random == "slope" else np.ones((len(rows), 1))
+    engine = ENGINES[spec.engine]
+    fit = engine(
+        design.y, design.x.to_numpy(), Z, rows["id"].to_numpy(), reml=spec.reml, maxiter=spec.max_iter
+    )
+    return fit, design
+
+
+def fit_mixed_model(data: pd.DataFrame, spec: MixedModelSpec) -> MixedModelResult:
+    """Linear mixed model (analysis type ``mixed_model``).
+
+    Matches ``lme4::lmer(y ~ time * exposure + covariates + (time | id))`` (``random: slope``) or
+    ``(1 | id)`` (``random: intercept``), REML by default. Rows: the fixed effects (``scale: beta``, Wald z
+    tests and CIs), the variance components (``scale: variance``: ``var(Intercept)``, ``var(time)``,
+    ``cov(Intercept,time)``, ``var(Residual)``), the log-likelihood (``scale: log_likelihood``) and a
+    ``converged`` row (1/0) carrying the optimiser's message. A fit that did not converge keeps its
+    estimates, flagged ``NOT CONVERGED`` in every row's note.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The long cohort table (one row per person x visit).
+    spec : MixedModelSpec
+
+    Returns
+    -------
+    MixedModelResult
+    """
+    prep = prepare_long(data, spec)
+    estimates: list[Estimate] = []
+    fits: dict[str, FitResult] = {}
+    for stratum in strata(prep.frame, spec.stratify_by, spec.where, overall=spec.overall):
+        df = prep.frame.loc[stratum.mask]
+        fit, design = _fit_one(df, spec, f"{spec.where} [{stratum.label}]")
+        result = to_fit_result(fit, design, spec, prep)
+        fits[stratum.label] = result
+        estimates += mixed_estimates(fit, result, spec, prep, stratum.label)
+    title = f"{spec.context.analysis}: {spec.outcome} by {spec.exposure}"
+    return make_result(MixedModelResult, spec, prep, estimates, fits, title)
