@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 
 import numpy as np
 
 from musclecog.core.design import Design
 from musclecog.core.inference import logistic_regression, ols
 from musclecog.core.results import Diagnostics, FitResult
+from musclecog.longitudinal.lmm import fit_lmm
 
 logger = logging.getLogger(__name__)
 
@@ -71,55 +71,35 @@ def logistic_fit(design: Design, where: str) -> FitResult:
 def mixed_model_fit(design: Design, groups: np.ndarray, where: str) -> FitResult:
     """Linear mixed model with a random intercept per group, REML (R: ``lmer(y ~ x + (1 | g))``).
 
-    Fitted with statsmodels ``MixedLM``; the fixed-effect covariance is lme4's ``vcov``:
-    ``(X' V^-1 X)^-1`` at the REML variance estimates (statsmodels' default inverts the Hessian of all
-    parameters, which differs in the fourth digit). Wald z tests and intervals (lme4 prints the same t
-    values without p-values). Optimiser warnings and non-convergence are ``diagnostics.messages``.
+    Fitted by the longitudinal family's profiled-REML engine (:func:`musclecog.longitudinal.lmm.fit_lmm`,
+    lme4's parametrisation, checked against lme4 on sleepstudy and PAQUID): one mixed-model path for every
+    family. The fixed-effect covariance is lme4's ``vcov`` (``sigma^2 (X' V^-1 X)^-1``); Wald z tests and
+    intervals (lme4 prints the same t values without p-values). Non-convergence is a diagnostics message.
     """
-    import statsmodels.api as sm
-
     y = _outcome(design)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = sm.MixedLM(y, design.x, groups=groups)
-        # derivative-free Powell first: statsmodels' gradient optimisers stop at the boundary (variance 0)
-        # from their default start on outcomes with a small intraclass correlation; lme4 does not
-        fit = model.fit(reml=True, method=["powell", "nm", "lbfgs"])
-    found = sorted({str(w.message).splitlines()[0] for w in caught})
-    note = "MixedLM: " + "; ".join(found) if found else ""
+    fit = fit_lmm(y, design.x, np.ones((design.n, 1)), groups, reml=True)
+    notes = [] if fit.converged else [f"did not converge ({fit.message})"]
+    if fit.singular:
+        notes.append("singular fit: the random-intercept variance is (numerically) zero, as lme4's isSingular")
+    note = "; ".join(notes)
     if note:
         logger.warning("%s: %s", where, note)
-    tau2, sigma2 = float(np.asarray(fit.cov_re)[0, 0]), float(fit.scale)
-    cov = _lmer_fixed_cov(design.x, groups, tau2, sigma2)
-    converged = bool(getattr(fit, "converged", True))
-    if not converged:
-        note = (note + "; " if note else "") + "did not converge"
+    tau2, sigma2 = float(fit.cov_re[0, 0]), float(fit.scale)
     diagnostics = Diagnostics(
         n=design.n,
-        converged=converged,
+        converged=fit.converged,
         log_likelihood=float(fit.llf),
         exclusions=design.exclusions,
-        n_groups=int(np.unique(groups).size),
+        n_groups=fit.n_groups,
         messages=(note,) if note else (),
         statistics={"random_intercept_variance": tau2, "residual_variance": sigma2},
     )
     return FitResult.from_arrays(
         design.names,
-        np.asarray(fit.fe_params),
-        cov,
+        fit.params,
+        fit.cov_params,
         None,
         diagnostics,
         method="linear mixed model (REML)",
         codings=design.codings,
     )
-
-
-def _lmer_fixed_cov(x: np.ndarray, groups: np.ndarray, tau2: float, sigma2: float) -> np.ndarray:
-    """``(X' V^-1 X)^-1`` for a random-intercept model, ``V_g = sigma2 I + tau2 11'`` (Woodbury per group)."""
-    _, g = np.unique(groups, return_inverse=True)
-    n_g = np.bincount(g)
-    sums = np.zeros((n_g.size, x.shape[1]))
-    np.add.at(sums, g, x)
-    shrink = tau2 / (sigma2 + n_g * tau2)
-    info = (x.T @ x - (sums * shrink[:, None]).T @ sums) / sigma2
-    return np.asarray(np.linalg.inv(info))
