@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from musclecog.analyses import run_analysis
 from musclecog.core.spec import RunContext
 from musclecog.mr import estimators as est
 from musclecog.mr.analysis import MRSettings, run_mr
 from musclecog.mr.harmonise import harmonise_data
-from musclecog.mr.onesample import fit_one_sample_mr
 from musclecog.mr.presso import mr_presso
 from musclecog.mr.sensitivity import heterogeneity, multivariable_ivw, r_from_lor
 
@@ -247,8 +247,8 @@ def test_one_sample_2sls_matches_aer(shared_data_dir) -> None:
     """
     d = pd.read_csv(shared_data_dir / "mr" / "coursedata_individual.csv")
     ctx = RunContext(analysis="course_2sls", cohort="course", seed=1)
-    res = fit_one_sample_mr(d, {"type": "one_sample_mr", "cohort": "course", "exposure": "x", "outcome": "y",
-                                "instruments": ["g1", "g2", "g3", "g4"]}, ctx)
+    res = run_analysis(d, {"type": "one_sample_mr", "cohort": "course", "exposure": "x", "outcome": "y",
+                           "instruments": ["g1", "g2", "g3", "g4"]}, ctx)
     t = res.to_tidy().set_index(["method", "term"])
     assert t.loc[("2SLS", "x"), "estimate"] == pytest.approx(0.570785010568, rel=1e-9)
     assert t.loc[("2SLS", "x"), "std_error"] == pytest.approx(0.229183667918, rel=1e-9)
@@ -260,8 +260,8 @@ def test_one_sample_2sls_matches_aer(shared_data_dir) -> None:
     assert t.loc[("Wu-Hausman", "x"), "estimate"] == pytest.approx(12.58575751977, rel=1e-8)
     assert t.loc[("Wu-Hausman", "x"), "p_value"] == pytest.approx(4.06795940415e-04, rel=1e-7)
     assert t.loc[("Sargan", "overidentification"), "estimate"] == pytest.approx(1.86115338235, rel=1e-8)
-    binary = fit_one_sample_mr(d, {"type": "one_sample_mr", "cohort": "course", "exposure": "x",
-                                   "outcome": "y.bin", "instrument_prefix": "g"}, ctx)
+    binary = run_analysis(d, {"type": "one_sample_mr", "cohort": "course", "exposure": "x",
+                              "outcome": "y.bin", "instrument_prefix": "g"}, ctx)
     tb = binary.to_tidy().set_index(["method", "term"])
     assert tb.loc[("2SLS", "x"), "estimate"] == pytest.approx(0.165637964718, rel=1e-9)
     assert tb.loc[("2SLS", "x"), "std_error"] == pytest.approx(0.0461042241687, rel=1e-9)

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from musclecog.plots import new_figure
+
+if TYPE_CHECKING:
+    from musclecog.mr.onesample import OneSampleMRResult
 
 _LINE_METHODS = (
     "Inverse variance weighted",
@@ -125,15 +128,12 @@ def all_figures(result: Any) -> dict[str, Any]:
             "leave_one_out": leave_one_out(result)}
 
 
-def one_sample(result: Any) -> Any:
+def one_sample(result: OneSampleMRResult) -> Any:
     """One-sample MR: observational (OLS) and 2SLS estimates with 95% CIs, annotated with the first-stage F."""
-    tidy = result.to_tidy()
-    rows = tidy[tidy["term"] == result.exposure]
+    labels = [m for m in ("2SLS", "OLS (observational)") if m in result.fits]
+    b = np.array([float(result.fits[m].params[result.exposure]) for m in labels])
+    se = np.array([float(result.fits[m].std_errors[result.exposure]) for m in labels])
     fig, ax = new_figure(5.5, 2.5)
-    labels = rows["method"].tolist()
-    b = rows["estimate"].to_numpy(float)
-    se = rows["std_error"].to_numpy(float)
     _forest(ax, labels, b, se, {m for m in labels if "2SLS" in m}, f"effect of {result.exposure} on {result.outcome}")
-    f = getattr(result, "first_stage_f", np.nan)
-    ax.set_title(f"One-sample MR (first-stage F = {f:.1f})")
+    ax.set_title(f"One-sample MR (first-stage F = {result.first_stage_f:.1f})")
     return fig
