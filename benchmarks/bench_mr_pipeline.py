@@ -87,7 +87,7 @@ def _step(name: str, workdir: Path, variants: int) -> dict:
 
         from musclecog.mr.analysis import MRSettings
         from musclecog.mr.gwas import GwasSpec, standardise, write_standardised
-        from musclecog.mr.pipeline import run_pair
+        from musclecog.mr.pipeline import PairRun, run_pair
 
         specs = {"grip": {"units": "SD"}, "cognitive_impairment": {"type": "binary", "prevalence": 0.15}}
         for trait, extra in specs.items():
@@ -100,14 +100,14 @@ def _step(name: str, workdir: Path, variants: int) -> dict:
                 pa.default_memory_pool().release_unused()
         for e, o in (("grip", "cognitive_impairment"), ("cognitive_impairment", "grip")):
             run_pair(workdir / f"{e}.parquet", workdir / f"{o}.parquet", {"steiger_filter": True},
-                     MRSettings(), seed=1, stage=stages.prefixed(f"{e} -> {o}: "))
+                     MRSettings(), seed=1, run=PairRun(stage=stages.prefixed(f"{e} -> {o}: ")))
     elif name == "second":
         from musclecog.mr.analysis import MRSettings
-        from musclecog.mr.pipeline import run_pair
+        from musclecog.mr.pipeline import PairRun, run_pair
 
         run_pair(workdir / "grip.parquet", workdir / "cognitive_impairment.parquet",
                  {"steiger_filter": True, "p_threshold": 1e-10}, MRSettings(), seed=2,
-                 stage=stages.prefixed("grip -> cognitive_impairment: "))
+                 run=PairRun(stage=stages.prefixed("grip -> cognitive_impairment: ")))
     elif name == "harmonise_5m":
         from musclecog.mr.gwas import GwasSpec, standardise
         from musclecog.mr.harmonise import harmonise_arrow
