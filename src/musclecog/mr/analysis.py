@@ -256,7 +256,7 @@ def _is_binary_outcome(dat: pd.DataFrame, settings: MRSettings) -> bool:
 
 
 def causal_estimates(
-    fits: Sequence[est.MREstimate], labels: Mapping[str, str], alpha: float, odds_ratios: bool
+    fits: Sequence[est.MREstimate], exposure: str, outcome: str, alpha: float, odds_ratios: bool
 ) -> tuple[Estimate, ...]:
     """The reported rows of estimator results: Wald z intervals for every method (TwoSampleMR's
     ``generate_odds_ratios``), then, for a binary outcome, the same rows as odds ratios.
@@ -264,8 +264,8 @@ def causal_estimates(
     Parameters
     ----------
     fits : sequence of MREstimate
-    labels : mapping
-        Further :class:`~musclecog.core.results.Estimate` fields (``exposure``, ``outcome``, ``method``).
+    exposure, outcome : str
+        Trait names.
     alpha : float
         1 - confidence level.
     odds_ratios : bool
@@ -277,7 +277,7 @@ def causal_estimates(
     rows = [
         Estimate(term="causal_effect", estimate=f.b, scale="beta", std_error=f.se, conf_low=float(lo[i]),
                  conf_high=float(hi[i]), p_value=f.pval, n=f.nsnp, nsnp=f.nsnp, note=f.note, method=f.method,
-                 **labels)
+                 exposure=exposure, outcome=outcome)
         for i, f in enumerate(fits)
     ]
     if odds_ratios:
@@ -388,7 +388,7 @@ def run_mr(
     return MRResult(
         analysis=analysis or f"{exposure}__{outcome}",
         cohort=SUMMARY_COHORT,
-        estimates=causal_estimates(ordered, {"exposure": exposure, "outcome": outcome}, settings.alpha, binary),
+        estimates=causal_estimates(ordered, exposure, outcome, settings.alpha, binary),
         title=f"{exposure} \u2192 {outcome}: {len(snp)} instruments",
         exposure=exposure,
         outcome=outcome,

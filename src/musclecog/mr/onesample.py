@@ -386,26 +386,25 @@ def _estimates(
     Sargan."""
     x, q = spec.exposure, tests.n_instruments
     n = fits[TWO_SLS].diagnostics.n
-    labels = {"outcome": spec.outcome, "exposure": x}
     level = 1 - spec.alpha
     rows = [
         *fits[TWO_SLS].estimates([x], "beta", level=level, df=True, nsnp=q, method=TWO_SLS,
-                                 note=f"instruments: {', '.join(instruments)}", **labels),
-        *fits[OLS].estimates([x], "beta", level=level, df=True, nsnp=q, method=OLS, note="", **labels),
+                                 note=f"instruments: {', '.join(instruments)}", outcome=spec.outcome, exposure=x),
+        *fits[OLS].estimates([x], "beta", level=level, df=True, nsnp=q, method=OLS, note="", outcome=spec.outcome, exposure=x),
     ]
     weak = " (weak instruments: F < 10)" if tests.first_stage_f < 10 else ""
     rows += [
         Estimate(term="first_stage_F", estimate=tests.first_stage_f, scale="f_statistic", p_value=tests.first_stage_p,
                  n=n, nsnp=q, statistic=tests.first_stage_f, df=float(q), method=FIRST_STAGE,
-                 note=f"F({q}, {tests.first_stage_df}){weak}", **labels),
+                 note=f"F({q}, {tests.first_stage_df}){weak}", outcome=spec.outcome, exposure=x),
         Estimate(term="partial_r_squared", estimate=tests.partial_r2, scale="r_squared", n=n, nsnp=q,
-                 method=FIRST_STAGE, note="share of exposure variance explained by the instruments", **labels),
+                 method=FIRST_STAGE, note="share of exposure variance explained by the instruments", outcome=spec.outcome, exposure=x),
         Estimate(term=x, estimate=tests.wu_hausman, scale="test", p_value=tests.wu_hausman_p, n=n,
                  statistic=tests.wu_hausman, df=1.0, method="Wu-Hausman",
-                 note=f"F(1, {tests.wu_hausman_df}); H0: {x} is exogenous", **labels),
+                 note=f"F(1, {tests.wu_hausman_df}); H0: {x} is exogenous", outcome=spec.outcome, exposure=x),
     ]
     if q > 1:
         rows.append(Estimate(term="overidentification", estimate=tests.sargan, scale="test", p_value=tests.sargan_p,
                              n=n, statistic=tests.sargan, df=float(q - 1), method="Sargan",
-                             note="H0: all instruments valid (chi-squared)", **labels))
+                             note="H0: all instruments valid (chi-squared)", outcome=spec.outcome, exposure=x))
     return tuple(rows)

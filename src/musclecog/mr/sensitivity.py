@@ -246,8 +246,9 @@ def variant_rsq(harmonised: pd.DataFrame, side: str) -> tuple[np.ndarray, np.nda
         if prev is None or np.isnan(prev).all():
             logger.warning("prevalence.%s not given: assuming %.2f (TwoSampleMR's default)", side, DEFAULT_PREVALENCE)
             prev = np.full(beta.shape, DEFAULT_PREVALENCE)
-        ncase, ncontrol = _col(harmonised, f"ncase.{side}"), _col(harmonised, f"ncontrol.{side}")
-        r = r_from_lor(beta, _col(harmonised, f"eaf.{side}"), ncase, ncontrol, prev)
+        ncase = harmonised[f"ncase.{side}"].to_numpy(dtype=float)  # present: checked above
+        ncontrol = harmonised[f"ncontrol.{side}"].to_numpy(dtype=float)
+        r = r_from_lor(beta, harmonised[f"eaf.{side}"].to_numpy(dtype=float), ncase, ncontrol, prev)
         return r**2, 2.0 / (1.0 / ncase + 1.0 / ncontrol), "lor"
     n = _col(harmonised, f"samplesize.{side}")
     if n is None or np.isnan(n).any():

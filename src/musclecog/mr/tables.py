@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from musclecog.core.results import AnalysisResult
+from musclecog.core.results import AnalysisResult, Estimate
 from musclecog.errors import DataError, show_values
 from musclecog.mr.analysis import SUMMARY_COHORT, MRSettings, causal_estimates
 from musclecog.mr.estimators import MREstimate
@@ -66,15 +66,13 @@ def multivariable_table(
     exposures = [exposure, *adjust]
     res = multivariable_ivw(bx, used["beta.outcome"].to_numpy(float), used["se.outcome"].to_numpy(float),
                             exposures=exposures, model="random")
-    fits, labels = [], []
+    rows: list[Estimate] = []
     for r in res.estimates.itertuples(index=False):
         others = [e for e in exposures if e != r.exposure]
         note = (f"adjusted for {', '.join(others)}; multiplicative random effects; "
                 f"residual se {res.sigma:.4g}, Q {res.Q:.4g} on {res.Q_df} df (p {res.Q_pval:.3g})")
-        fits.append(MREstimate(MULTIVARIABLE, float(r.b), float(r.se), float(r.pval), int(r.nsnp), note=note))
-        labels.append(str(r.exposure))
-    rows = [e for f, exp in zip(fits, labels, strict=True)
-            for e in causal_estimates([f], {"exposure": exp, "outcome": outcome}, mr_settings.alpha, False)]
+        fit = MREstimate(MULTIVARIABLE, float(r.b), float(r.se), float(r.pval), int(r.nsnp), note=note)
+        rows += causal_estimates([fit], str(r.exposure), outcome, mr_settings.alpha, odds_ratios=False)
     if binary:
         rows += [e.replace(scale="odds_ratio", estimate=float(np.exp(e.estimate)), conf_low=float(np.exp(e.conf_low)),
                            conf_high=float(np.exp(e.conf_high))) for e in list(rows)]
