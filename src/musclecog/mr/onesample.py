@@ -15,6 +15,7 @@ in most one-sample MR on binary outcomes; state it when reporting.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,7 +28,15 @@ from linearmodels.iv import IV2SLS
 from linearmodels.iv.results import IVResults
 from scipy import stats
 
-from musclecog.core.design import Design, DesignSpec, build_design, count_exclusions, numeric_values
+from musclecog.core.design import (
+    Design,
+    DesignSpec,
+    build_design,
+    complete_rows,
+    count_exclusions,
+    is_numeric,
+    numeric_values,
+)
 from musclecog.core.results import AnalysisResult, Diagnostics, Estimate, FitResult
 from musclecog.core.spec import AnalysisSpec
 from musclecog.errors import ConfigError, DataError, ModelError, show_values
@@ -272,27 +281,30 @@ def _checked_instruments(data: pd.DataFrame, spec: OneSampleMRSpec) -> list[str]
     if overlap:
         raise ConfigError(f"{where}: {sorted(overlap)} used both as instrument and as exposure/outcome/covariate")
     for col in [spec.outcome, spec.exposure, *instruments]:
-        numeric_values(data[col], where, col)
+        if not is_numeric(data[col]):
+            numeric_values(data[col], where, col)  # raises, naming the column and its values
     return instruments
 
 
-def _covariate_design(data: pd.DataFrame, spec: OneSampleMRSpec, instruments: list[str]) -> Design:
-    """Intercept and covariates (dummies ``col[level]``) on the rows complete in every column used."""
+def _complete_cases(data: pd.DataFrame, spec: OneSampleMRSpec, instruments: list[str]) -> tuple[pd.DataFrame, Design]:
+    """The rows complete in every column used, with the exclusions counted by reason (outcome, exposure,
+    instruments, covariates), and the intercept-and-covariates design on them (dummies ``col[level]``)."""
     where = spec.where
-    design = build_design(
-        data,
-        DesignSpec(outcome=spec.outcome, exposure=None, covariates=spec.covariates,
-                   required=(spec.exposure, *instruments), check_rank=False),
-        where,
-    )
-    n = design.n
-    if n < len(instruments) + len(spec.covariates) + 10:
-        raise DataError(f"{where}: only {n} complete rows for {len(instruments)} instruments; need more data")
-    d = data.loc[design.rows]
-    constant = [c for c in instruments if d[c].nunique() < 2]
+    needed = [spec.outcome, spec.exposure, *instruments, *spec.covariates]
+    rows = complete_rows(data, needed)
+    exclusions = count_exclusions(data.loc[~rows, needed], needed)  # only the incomplete rows need a look
+    d = data.loc[rows, needed]
+    design = build_design(d[list(spec.covariates)],
+                          DesignSpec(outcome=None, exposure=None, covariates=spec.covariates, check_rank=False), where)
+    if design.n < len(instruments) + len(spec.covariates) + 10:
+        raise DataError(f"{where}: only {design.n} complete rows for {len(instruments)} instruments; need more data")
+    return d, dataclasses.replace(design, exclusions=MappingProxyType(exclusions), n_input=len(data))
+
+
+def _check_variation(z: np.ndarray, instruments: list[str], where: str) -> None:
+    constant = [c for c, r in zip(instruments, np.ptp(z, axis=0), strict=True) if not r > 0]
     if constant:
         raise ModelError(f"{where}: instruments without variation in the analysed rows: {constant}; remove them")
-    return design
 
 
 def _fit(names: list[str], ls: _LeastSquares, diagnostics: Diagnostics, method: str) -> FitResult:
@@ -328,16 +340,14 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRR
     """
     where = spec.where
     instruments = _checked_instruments(data, spec)
-    design = _covariate_design(data, spec, instruments)
-    needed = [spec.outcome, spec.exposure, *instruments, *spec.covariates]
-    exclusions = count_exclusions(data, needed)
-    n_excl = sum(exclusions.values())
-    if n_excl:
-        logger.info("%s: %d of %d rows excluded for missing %s", where, n_excl, len(data), needed)
-    d = data.loc[design.rows]
+    d, design = _complete_cases(data, spec, instruments)
+    if design.n_excluded:
+        logger.info("%s: %d of %d rows excluded for missing values (%s)", where, design.n_excluded, len(data),
+                    dict(design.exclusions))
     y = d[spec.outcome].astype(float)
     x = d[[spec.exposure]].astype(float)
     z = d[instruments].astype(float)
+    _check_variation(z.to_numpy(), instruments, where)
     w = pd.DataFrame(design.x, columns=list(design.names), index=d.index)
     robust = spec.cov_type == "robust"
     try:
@@ -359,7 +369,7 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRR
     messages = tuple(f"covariate {c} constant in the rows modelled; left out" for c in design.dropped)
     if f_stat < 10:
         messages += (f"weak instruments: first-stage F = {f_stat:.3g} < 10",)
-    diag = Diagnostics(n=design.n, exclusions=MappingProxyType(exclusions), messages=messages,
+    diag = Diagnostics(n=design.n, exclusions=design.exclusions, messages=messages,
                        statistics=MappingProxyType({"first_stage_f": f_stat, "partial_r_squared": partial_r2}))
     w_names, z_names = list(design.names), list(instruments)
     fits: Mapping[str, FitResult] = MappingProxyType({
