@@ -40,9 +40,10 @@ logger = logging.getLogger(__name__)
 FlowRows = list[dict[str, Any]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class PairResult:
-    """Everything one pair produces."""
+    """Everything one pair produces: the harmonised table, the instruments, the flow of variants, the estimator
+    suite's result and (pairs with ``adjust_for``) the multivariable IVW rows and their harmonised union set."""
 
     harmonised: pd.DataFrame
     instruments: pd.DataFrame
