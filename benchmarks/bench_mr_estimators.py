@@ -29,7 +29,7 @@ import pandas as pd
 from musclecog.mr import estimators as est
 from musclecog.mr import sensitivity as sens
 from musclecog.mr.analysis import MRSettings, run_mr
-from musclecog.mr.presso import _loo_slopes, mr_presso
+from musclecog.mr.presso import PressoSettings, _loo_slopes, mr_presso
 
 
 def synthetic(k: int, seed: int = 1) -> pd.DataFrame:
@@ -124,7 +124,7 @@ def main(k: int = 100) -> None:
     add("weighted mode + 1000 bootstrap draws",
         lambda: est.mode_estimates(bx, by, sx, sy, which=("weighted_mode",), rng=rng),
         lambda: loop_mode_bootstrap(b_iv, se_iv, 1000, rng))
-    add("MR-PRESSO, 1000 simulated data sets", lambda: mr_presso(bx, by, sx, sy, n_distribution=1000, rng=rng),
+    add("MR-PRESSO, 1000 simulated data sets", lambda: mr_presso(bx, by, sx, sy, settings=PressoSettings(n_distribution=1000), rng=rng),
         lambda: loop_presso(bx, by, sx, sy, 100, rng) if k <= 200 else None)
     if np.isfinite(rows[-1]["baseline_s"]):  # the loop baseline ran 100 data sets: scale to 1000
         rows[-1]["baseline_s"] *= 10

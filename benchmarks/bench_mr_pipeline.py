@@ -69,68 +69,83 @@ class Stages:
         return lambda name: self(f"{prefix}{name}")
 
 
+def _generate(workdir: Path, variants: int, stages: Stages) -> None:
+    from musclecog.simulate.gwas import TRAITS, simulate_grip_cognition, write_gwas_table
+
+    for n, tag in ((variants, ""), (variants // 2, "_5m")):
+        if all((workdir / f"{t}{tag}.tsv.gz").exists() for t in TRAITS):
+            continue
+        pair = simulate_grip_cognition(2026, n_variants=n)
+        for t in TRAITS:
+            write_gwas_table(pair.tables[t], workdir / f"{t}{tag}.tsv.gz")
+        del pair
+
+
+def _full(workdir: Path, variants: int, stages: Stages) -> None:
+    import pyarrow as pa
+
+    from musclecog.mr.analysis import MRSettings
+    from musclecog.mr.gwas import GwasSpec, standardise, write_standardised
+    from musclecog.mr.pipeline import PairRun, run_pair
+
+    specs = {"grip": {"units": "SD"}, "cognitive_impairment": {"type": "binary", "prevalence": 0.15}}
+    for trait, extra in specs.items():
+        spec = GwasSpec.from_config(trait, {"path": str(workdir / f"{trait}.tsv.gz"), **extra})
+        with stages(f"{trait}: read+standardise"):
+            res = standardise(spec)
+        with stages(f"{trait}: write parquet"):
+            write_standardised(res, workdir / f"{trait}.parquet")
+            del res
+            pa.default_memory_pool().release_unused()
+    for e, o in (("grip", "cognitive_impairment"), ("cognitive_impairment", "grip")):
+        run_pair(workdir / f"{e}.parquet", workdir / f"{o}.parquet", {"steiger_filter": True},
+                 MRSettings(), seed=1, run=PairRun(stage=stages.prefixed(f"{e} -> {o}: ")))
+
+
+def _second(workdir: Path, variants: int, stages: Stages) -> None:
+    from musclecog.mr.analysis import MRSettings
+    from musclecog.mr.pipeline import PairRun, run_pair
+
+    run_pair(workdir / "grip.parquet", workdir / "cognitive_impairment.parquet",
+             {"steiger_filter": True, "p_threshold": 1e-10}, MRSettings(), seed=2,
+             run=PairRun(stage=stages.prefixed("grip -> cognitive_impairment: ")))
+
+
+def _harmonise_5m(workdir: Path, variants: int, stages: Stages) -> None:
+    from musclecog.mr.gwas import GwasSpec, standardise
+    from musclecog.mr.harmonise import harmonise_arrow
+
+    tables = []
+    for t in ("grip", "cognitive_impairment"):
+        with stages(f"{t}: read+standardise"):
+            tables.append(standardise(GwasSpec(name=t, path=str(workdir / f"{t}_5m.tsv.gz"))).table)
+    with stages("harmonise_arrow (join + alleles)"):
+        out = harmonise_arrow(*tables)
+    assert len(out) > 0.9 * variants // 2
+
+
+def _pandas_5m(workdir: Path, variants: int, stages: Stages) -> None:
+    import pandas as pd
+
+    frames = []
+    for t in ("grip", "cognitive_impairment"):
+        with stages(f"{t}: pandas read_csv"):
+            frames.append(pd.read_csv(workdir / f"{t}_5m.tsv.gz", sep="\t"))
+    with stages("pandas merge on variant_id"):
+        merged = frames[0].merge(frames[1], on="variant_id", suffixes=(".exposure", ".outcome"))
+    assert len(merged) > 0.9 * variants // 2
+
+
+STEPS = {"generate": _generate, "full": _full, "second": _second, "harmonise_5m": _harmonise_5m,
+         "pandas_5m": _pandas_5m}
+
+
 def _step(name: str, workdir: Path, variants: int) -> dict:
     stages = Stages()
     t0 = time.perf_counter()
-    if name == "generate":
-        from musclecog.simulate.gwas import TRAITS, simulate_grip_cognition, write_gwas_table
-
-        for n, tag in ((variants, ""), (variants // 2, "_5m")):
-            if all((workdir / f"{t}{tag}.tsv.gz").exists() for t in TRAITS):
-                continue
-            pair = simulate_grip_cognition(2026, n_variants=n)
-            for t in TRAITS:
-                write_gwas_table(pair.tables[t], workdir / f"{t}{tag}.tsv.gz")
-            del pair
-    elif name == "full":
-        import pyarrow as pa
-
-        from musclecog.mr.analysis import MRSettings
-        from musclecog.mr.gwas import GwasSpec, standardise, write_standardised
-        from musclecog.mr.pipeline import run_pair
-
-        specs = {"grip": {"units": "SD"}, "cognitive_impairment": {"type": "binary", "prevalence": 0.15}}
-        for trait, extra in specs.items():
-            spec = GwasSpec.from_config(trait, {"path": str(workdir / f"{trait}.tsv.gz"), **extra})
-            with stages(f"{trait}: read+standardise"):
-                res = standardise(spec)
-            with stages(f"{trait}: write parquet"):
-                write_standardised(res, workdir / f"{trait}.parquet")
-                del res
-                pa.default_memory_pool().release_unused()
-        for e, o in (("grip", "cognitive_impairment"), ("cognitive_impairment", "grip")):
-            run_pair(workdir / f"{e}.parquet", workdir / f"{o}.parquet", {"steiger_filter": True},
-                     MRSettings(), seed=1, stage=stages.prefixed(f"{e} -> {o}: "))
-    elif name == "second":
-        from musclecog.mr.analysis import MRSettings
-        from musclecog.mr.pipeline import run_pair
-
-        run_pair(workdir / "grip.parquet", workdir / "cognitive_impairment.parquet",
-                 {"steiger_filter": True, "p_threshold": 1e-10}, MRSettings(), seed=2,
-                 stage=stages.prefixed("grip -> cognitive_impairment: "))
-    elif name == "harmonise_5m":
-        from musclecog.mr.gwas import GwasSpec, standardise
-        from musclecog.mr.harmonise import harmonise_arrow
-
-        tables = []
-        for t in ("grip", "cognitive_impairment"):
-            with stages(f"{t}: read+standardise"):
-                tables.append(standardise(GwasSpec(name=t, path=str(workdir / f"{t}_5m.tsv.gz"))).table)
-        with stages("harmonise_arrow (join + alleles)"):
-            out = harmonise_arrow(*tables)
-        assert len(out) > 0.9 * variants // 2
-    elif name == "pandas_5m":
-        import pandas as pd
-
-        frames = []
-        for t in ("grip", "cognitive_impairment"):
-            with stages(f"{t}: pandas read_csv"):
-                frames.append(pd.read_csv(workdir / f"{t}_5m.tsv.gz", sep="\t"))
-        with stages("pandas merge on variant_id"):
-            merged = frames[0].merge(frames[1], on="variant_id", suffixes=(".exposure", ".outcome"))
-        assert len(merged) > 0.9 * variants // 2
-    else:
+    if name not in STEPS:
         raise SystemExit(f"unknown step {name}")
+    STEPS[name](workdir, variants, stages)
     stages._stop.set()
     return {"step": name, "work_s": time.perf_counter() - t0, "cpu_s": time.process_time(),
             "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, "stages": stages.rows}

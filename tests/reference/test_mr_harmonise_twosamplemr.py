@@ -51,7 +51,7 @@ def test_harmonise_keeps_the_79_variants_as_twosamplemr(bmi_chd):
 
 def test_default_methods_match_the_vignette(bmi_chd):
     res = run_mr(bmi_chd.data, MRSettings(methods=tuple(METHODS), nboot=100), "bmi", "chd", seed=1)
-    est = res.estimates.query("scale == 'beta'").set_index("method")
+    est = res.to_tidy().query("scale == 'beta'").set_index("method")
     assert (est["nsnp"] == 79).all()
     assert est.loc["Inverse variance weighted", "estimate"] == pytest.approx(0.4459091, rel=1e-6)
     assert est.loc["Inverse variance weighted", "std_error"] == pytest.approx(0.05898302, rel=1e-6)
@@ -82,12 +82,12 @@ def test_weighted_mode_matches_the_vignette(bmi_chd):
     """
     res = run_mr(bmi_chd.data, MRSettings(methods=("simple_mode", "weighted_mode"), nboot=100), "bmi", "chd",
                  seed=1)
-    est = res.estimates.query("scale == 'beta'").set_index("method")
+    est = res.to_tidy().query("scale == 'beta'").set_index("method")
     assert est.loc["Weighted mode", "estimate"] == pytest.approx(0.3790910, rel=1e-6)
     assert est.loc["Simple mode", "estimate"] == pytest.approx(0.3401554, rel=1e-6)
     legacy = run_mr(bmi_chd.data, MRSettings(methods=("weighted_mode",), nboot=100, density_coords="r_legacy"),
                     "bmi", "chd", seed=1)
-    old = legacy.estimates.query("scale == 'beta'").set_index("method")
+    old = legacy.to_tidy().query("scale == 'beta'").set_index("method")
     assert old.loc["Weighted mode", "estimate"] == pytest.approx(0.388824880964004, rel=1e-9)
 
 
@@ -101,7 +101,7 @@ def test_same_numbers_through_the_gwas_pipeline(shared_data_dir, tmp_path):
     res = run_pair(paths["bmi_exposure"], paths["chd_outcome"], {"p_threshold": 1.0, "fallback_p_threshold": None,
                                                                   "clump": "none"},
                    MRSettings(methods=("ivw",)), seed=1)
-    ivw = res.result.estimates.query("scale == 'beta'").iloc[0]
+    ivw = res.result.to_tidy().query("scale == 'beta'").iloc[0]
     assert ivw["nsnp"] == 79
     assert ivw["estimate"] == pytest.approx(0.4459091, rel=1e-6)
 
@@ -110,7 +110,7 @@ def test_mvpa_alzheimers_harmonised_table(shared_data_dir):
     res = run_harmonised(shared_data_dir / "mr" / "mvpa_on_alzheimers_harmonised.csv",
                          {"exclude_snps": ["rs429358"], "exposure_name": "mvpa", "outcome_name": "alzheimers"},
                          MRSettings(methods=("ivw_fe",)), seed=1)
-    row = res.result.estimates.query("scale == 'beta'").iloc[0]
+    row = res.result.to_tidy().query("scale == 'beta'").iloc[0]
     assert row["nsnp"] == 20
     assert row["estimate"] == pytest.approx(0.16891, abs=5e-6)
     assert row["std_error"] == pytest.approx(0.25128, abs=5e-6)

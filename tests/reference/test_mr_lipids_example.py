@@ -39,7 +39,7 @@ def pair(shared_data_dir):
 
 
 def test_lipids_example_ivw(pair) -> None:
-    est = pair.result.estimates
+    est = pair.result.to_tidy()
     row = est.query("method == 'Inverse variance weighted' and scale == 'beta'").iloc[0]
     assert row["estimate"] == pytest.approx(2.83421393887889, rel=REL)
     assert row["std_error"] == pytest.approx(0.52979948855643, rel=REL)

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from musclecog.analyses import run_analysis
 from musclecog.core.spec import RunContext
 from musclecog.mr import estimators as est
 from musclecog.mr.analysis import MRSettings, run_mr
 from musclecog.mr.harmonise import harmonise_data
-from musclecog.mr.onesample import fit_one_sample_mr
-from musclecog.mr.presso import mr_presso
+from musclecog.mr.presso import PressoSettings, mr_presso
 from musclecog.mr.sensitivity import heterogeneity, multivariable_ivw, r_from_lor
 
 pytestmark = pytest.mark.shared_data
@@ -67,11 +67,11 @@ def test_lipids_egger(lipids_arrays) -> None:
     fit = est.egger(bx, by, sx, sy)
     assert fit.b == pytest.approx(3.25289013194081, rel=REL)
     assert fit.se == pytest.approx(0.770129161393982, rel=REL)
-    assert fit.extra["b_i"] == pytest.approx(-0.0114606656512896, rel=REL)
-    assert fit.extra["se_i"] == pytest.approx(0.0151883205190355, rel=REL)
-    assert fit.extra["Q"] == pytest.approx(97.3975050756926, rel=REL)
+    assert fit.intercept.b == pytest.approx(-0.0114606656512896, rel=REL)
+    assert fit.intercept.se == pytest.approx(0.0151883205190355, rel=REL)
+    assert fit.heterogeneity.q == pytest.approx(97.3975050756926, rel=REL)
     assert (round(fit.b, 3), round(fit.se, 3)) == (3.253, 0.770)
-    assert (round(fit.extra["b_i"], 3), round(fit.extra["se_i"], 3)) == (-0.011, 0.015)
+    assert (round(fit.intercept.b, 3), round(fit.intercept.se, 3)) == (-0.011, 0.015)
 
 
 def test_lipids_cochran_q(lipids_arrays) -> None:
@@ -96,8 +96,10 @@ def test_lipids_medians(lipids_arrays) -> None:
     """
     bx, by, sx, sy = lipids_arrays
     rng = np.random.default_rng(20261125)
-    first = est.median_estimates(bx, by, sx, sy, weights="first_order", nboot=10_000, rng=rng)
-    second = est.median_estimates(bx, by, sx, sy, which=("weighted_median",), nboot=200, rng=rng)
+    first = est.median_estimates(bx, by, sx, sy, settings=est.BootstrapSettings(median_weights="first_order", nboot=10_000),
+                                 rng=rng)
+    second = est.median_estimates(bx, by, sx, sy, which=("weighted_median",), settings=est.BootstrapSettings(nboot=200),
+                                  rng=rng)
     assert first["weighted_median"].b == pytest.approx(2.68288346489811, rel=REL)
     assert round(first["weighted_median"].b, 3) == 2.683
     assert first["simple_median"].b == pytest.approx(1.75513833992095, rel=REL)
@@ -119,13 +121,14 @@ def test_lipids_modes_match_r_density(lipids_arrays) -> None:
     which = ("simple_mode", "weighted_mode", "penalised_mode", "weighted_mode_nome")
     for coords in ("r44", "r_legacy"):
         rng = np.random.default_rng(1)
-        fits = est.mode_estimates(bx, by, sx, sy, which=which, nboot=50, rng=rng, density_coords=coords)
+        fits = est.mode_estimates(bx, by, sx, sy, which=which, rng=rng,
+                                  settings=est.BootstrapSettings(nboot=50, density_coords=coords))
         assert fits["simple_mode"].b == pytest.approx(2.40555111627661, rel=1e-9)
         assert fits["weighted_mode"].b == pytest.approx(2.94630057209513, rel=1e-9)
         assert fits["penalised_mode"].b == pytest.approx(2.94630057209513, rel=1e-9)
         assert fits["weighted_mode_nome"].b == pytest.approx(2.94630057209513, rel=1e-9)
-        half = est.mode_estimates(bx, by, sx, sy, which=("simple_mode",), nboot=20, phi=0.5, rng=rng,
-                                  density_coords=coords)
+        half = est.mode_estimates(bx, by, sx, sy, which=("simple_mode",), rng=rng,
+                                  settings=est.BootstrapSettings(nboot=20, phi=0.5, density_coords=coords))
         assert half["simple_mode"].b == pytest.approx(2.66648212595334, rel=1e-9)
 
 
@@ -156,8 +159,8 @@ def test_bmi_chd_modes_match_r_density_both_grids(shared_data_dir) -> None:
         "r_legacy": (0.340155428664590, 0.388824880964004, 0.379090990504121, 0.388824880964004),
     }
     for coords, ref in r_values.items():
-        fits = est.mode_estimates(bx, by, sx, sy, which=which, nboot=20, rng=np.random.default_rng(1),
-                                  density_coords=coords)
+        fits = est.mode_estimates(bx, by, sx, sy, which=which, rng=np.random.default_rng(1),
+                                  settings=est.BootstrapSettings(nboot=20, density_coords=coords))
         assert [fits[key].b for key in which] == pytest.approx(ref, rel=1e-9)
 
 
@@ -186,7 +189,7 @@ def test_mvpa_alzheimers_ivw_fixed(shared_data_dir) -> None:
     h = pd.read_csv(shared_data_dir / "mr" / "mvpa_on_alzheimers_harmonised.csv")
     h = h[h["SNP"] != "rs429358"]
     res = run_mr(h, MRSettings(methods=("ivw_fe", "ivw")), "mvpa", "alzheimers", seed=1)
-    row = res.estimates.query("method == 'Inverse variance weighted (fixed effects)' and scale == 'beta'").iloc[0]
+    row = res.to_tidy().query("method == 'Inverse variance weighted (fixed effects)' and scale == 'beta'").iloc[0]
     assert row["nsnp"] == 20
     assert row["estimate"] == pytest.approx(0.168912119820243, rel=REL)
     assert row["std_error"] == pytest.approx(0.251280869627721, rel=REL)
@@ -205,7 +208,7 @@ def test_presso_example(shared_data_dir) -> None:
     10,000 simulated data sets here make the outlier calls stable.
     """
     d = pd.read_csv(shared_data_dir / "mr" / "mrpresso_summarystats.csv")
-    res = mr_presso(d.E1_effect, d.Y_effect, d.E1_se, d.Y_se, n_distribution=10_000,
+    res = mr_presso(d.E1_effect, d.Y_effect, d.E1_se, d.Y_se, settings=PressoSettings(n_distribution=10_000),
                     rng=np.random.default_rng(20261125))
     assert res.raw["b"] == pytest.approx(0.539012013381483, rel=REL)
     assert res.raw["se"] == pytest.approx(0.0194815786770381, rel=REL)
@@ -247,8 +250,8 @@ def test_one_sample_2sls_matches_aer(shared_data_dir) -> None:
     """
     d = pd.read_csv(shared_data_dir / "mr" / "coursedata_individual.csv")
     ctx = RunContext(analysis="course_2sls", cohort="course", seed=1)
-    res = fit_one_sample_mr(d, {"type": "one_sample_mr", "cohort": "course", "exposure": "x", "outcome": "y",
-                                "instruments": ["g1", "g2", "g3", "g4"]}, ctx)
+    res = run_analysis(d, {"type": "one_sample_mr", "cohort": "course", "exposure": "x", "outcome": "y",
+                           "instruments": ["g1", "g2", "g3", "g4"]}, ctx)
     t = res.to_tidy().set_index(["method", "term"])
     assert t.loc[("2SLS", "x"), "estimate"] == pytest.approx(0.570785010568, rel=1e-9)
     assert t.loc[("2SLS", "x"), "std_error"] == pytest.approx(0.229183667918, rel=1e-9)
@@ -260,8 +263,8 @@ def test_one_sample_2sls_matches_aer(shared_data_dir) -> None:
     assert t.loc[("Wu-Hausman", "x"), "estimate"] == pytest.approx(12.58575751977, rel=1e-8)
     assert t.loc[("Wu-Hausman", "x"), "p_value"] == pytest.approx(4.06795940415e-04, rel=1e-7)
     assert t.loc[("Sargan", "overidentification"), "estimate"] == pytest.approx(1.86115338235, rel=1e-8)
-    binary = fit_one_sample_mr(d, {"type": "one_sample_mr", "cohort": "course", "exposure": "x",
-                                   "outcome": "y.bin", "instrument_prefix": "g"}, ctx)
+    binary = run_analysis(d, {"type": "one_sample_mr", "cohort": "course", "exposure": "x",
+                              "outcome": "y.bin", "instrument_prefix": "g"}, ctx)
     tb = binary.to_tidy().set_index(["method", "term"])
     assert tb.loc[("2SLS", "x"), "estimate"] == pytest.approx(0.165637964718, rel=1e-9)
     assert tb.loc[("2SLS", "x"), "std_error"] == pytest.approx(0.0461042241687, rel=1e-9)

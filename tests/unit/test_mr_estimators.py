@@ -10,7 +10,8 @@ from musclecog.errors import ConfigError, DataError
 from musclecog.mr import estimators as est
 from musclecog.mr import sensitivity as sens
 from musclecog.mr.analysis import MRSettings, run_mr
-from musclecog.mr.presso import _loo_slopes, mr_presso
+from musclecog.mr.presso import PressoSettings, _loo_slopes, mr_presso
+from musclecog.plots.mr import all_figures
 
 
 def simulate(k: int = 60, beta: float = 0.3, pleio: int = 0, seed: int = 1) -> pd.DataFrame:
@@ -50,7 +51,7 @@ def test_ivw_equals_weighted_least_squares_and_se_rules() -> None:
     fe = est.ivw(bx, by, sx, sy, model="fe")
     assert fe.b == pytest.approx(b_wls, rel=1e-12)
     assert fe.se == pytest.approx(np.sqrt(1 / np.sum(w * bx**2)), rel=1e-12)
-    sigma = fe.extra["sigma"]
+    sigma = fe.sigma
     assert est.ivw(bx, by, sx, sy).se == pytest.approx(fe.se * max(1.0, sigma), rel=1e-12)
     assert est.ivw(bx, by, sx, sy, model="mre").se == pytest.approx(fe.se * sigma, rel=1e-12)
     # under-dispersed data: TwoSampleMR's default never goes below the fixed-effect se
@@ -64,7 +65,7 @@ def test_egger_is_invariant_to_allele_coding() -> None:
     s = np.where(flip, -1.0, 1.0)
     a, b = est.egger(bx, by, sx, sy), est.egger(bx * s, by * s, sx, sy)
     assert a.b == pytest.approx(b.b, rel=1e-12)
-    assert a.extra["b_i"] == pytest.approx(b.extra["b_i"], rel=1e-12)
+    assert a.intercept.b == pytest.approx(b.intercept.b, rel=1e-12)
     assert a.dist_df == bx.size - 2
 
 
@@ -74,8 +75,8 @@ def test_egger_detects_directional_pleiotropy() -> None:
     sy = np.full(80, 0.005)
     by = 0.2 * bx + 0.01 + rng.normal(0, 0.005, 80)  # every variant has the same direct effect 0.01
     fit = est.egger(bx, by, np.full(80, 0.002), sy)
-    assert fit.extra["pval_i"] < 1e-3
-    assert fit.extra["b_i"] == pytest.approx(0.01, abs=0.004)
+    assert fit.intercept.pval < 1e-3
+    assert fit.intercept.b == pytest.approx(0.01, abs=0.004)
     assert fit.b == pytest.approx(0.2, abs=0.06)
 
 
@@ -95,7 +96,7 @@ def test_weighted_median_point_cases() -> None:
 def test_medians_recover_truth_with_a_third_invalid() -> None:
     h = simulate(k=90, beta=0.3, pleio=20, seed=5)
     bx, by, sx, sy = arrays(h)
-    fits = est.median_estimates(bx, by, sx, sy, nboot=200, rng=np.random.default_rng(1))
+    fits = est.median_estimates(bx, by, sx, sy, settings=est.BootstrapSettings(nboot=200), rng=np.random.default_rng(1))
     ivw_b = est.ivw(bx, by, sx, sy).b
     wm = fits["weighted_median"]
     assert abs(wm.b - 0.3) < abs(ivw_b - 0.3)
@@ -108,7 +109,7 @@ def test_mode_bootstrap_is_vectorised_and_consistent() -> None:
     bx, by, sx, sy = arrays(h)
     fits = est.mode_estimates(bx, by, sx, sy, which=("simple_mode", "weighted_mode", "penalised_mode",
                                                      "simple_mode_nome", "weighted_mode_nome"),
-                              nboot=200, rng=np.random.default_rng(2))
+                              settings=est.BootstrapSettings(nboot=200), rng=np.random.default_rng(2))
     assert set(fits) == {"simple_mode", "weighted_mode", "penalised_mode", "simple_mode_nome", "weighted_mode_nome"}
     assert abs(fits["weighted_mode"].b - 0.3) < 0.1
     assert all(np.isfinite(f.se) and f.se > 0 for f in fits.values())
@@ -158,9 +159,10 @@ def test_density_coords_setting() -> None:
     h = simulate(k=30, seed=3)
     bx, by, sx, sy = arrays(h)
     with pytest.raises(ValueError, match="density_coords"):
-        est.mode_estimates(bx, by, sx, sy, nboot=10, density_coords="old")
+        est.mode_estimates(bx, by, sx, sy, settings=est.BootstrapSettings(nboot=10, density_coords="old"))
     # the bootstrap draws are the same under both grids, so the two sets of estimates stay close
-    fits = {c: est.mode_estimates(bx, by, sx, sy, nboot=100, rng=np.random.default_rng(1), density_coords=c)
+    fits = {c: est.mode_estimates(bx, by, sx, sy, settings=est.BootstrapSettings(nboot=100, density_coords=c),
+                                  rng=np.random.default_rng(1))
             for c in ("r44", "r_legacy")}
     for key in ("simple_mode", "weighted_mode"):
         assert abs(fits["r44"][key].b - fits["r_legacy"][key].b) < 0.05 * fits["r44"][key].se
@@ -168,7 +170,7 @@ def test_density_coords_setting() -> None:
 
 def test_not_estimable_rows_one_and_two_instruments() -> None:
     one = run_mr(simulate(k=1), FAST, "x", "y", seed=1)
-    e = one.estimates.set_index("method")
+    e = one.to_tidy().set_index("method")
     assert e.loc["Wald ratio", "note"] == ""
     bx, by, sx, sy = arrays(simulate(k=1))
     assert e.loc["Wald ratio", "estimate"] == pytest.approx(by[0] / bx[0])
@@ -176,7 +178,7 @@ def test_not_estimable_rows_one_and_two_instruments() -> None:
     for method in ("Inverse variance weighted", "MR Egger", "Weighted median", "Weighted mode", "MR-PRESSO (raw)"):
         assert e.loc[method, "note"].startswith("not estimable"), method
         assert np.isnan(e.loc[method, "estimate"])
-    two = run_mr(simulate(k=2), FAST, "x", "y", seed=1).estimates.set_index("method")
+    two = run_mr(simulate(k=2), FAST, "x", "y", seed=1).to_tidy().set_index("method")
     assert two.loc["Inverse variance weighted", "note"] == ""
     assert "Wald ratio" not in two.index  # with more than one instrument the ratios are in single_snp
     assert two.loc["MR Egger", "note"].startswith("not estimable: MR Egger needs at least 3")
@@ -185,14 +187,14 @@ def test_not_estimable_rows_one_and_two_instruments() -> None:
 
 def test_run_mr_tables_and_labels() -> None:
     res = run_mr(simulate(k=40, pleio=4), FAST, "grip", "cognition", seed=3)
-    methods = res.estimates["method"].tolist()
+    methods = res.to_tidy()["method"].tolist()
     assert methods == [
         "Inverse variance weighted", "Inverse variance weighted (fixed effects)", "MR Egger", "Weighted median",
         "Simple median", "Penalised weighted median", "Simple mode", "Weighted mode", "MR-PRESSO (raw)",
         "MR-PRESSO (outlier-corrected)",
     ]
-    assert (res.estimates["scale"] == "beta").all()
-    assert (res.estimates["nsnp"].iloc[:8] == 40).all()
+    assert (res.to_tidy()["scale"] == "beta").all()
+    assert (res.to_tidy()["nsnp"].iloc[:8] == 40).all()
     assert set(res.heterogeneity["statistic"]) == {"Cochran's Q", "Rucker's Q'", "Q - Q'"}
     assert {"egger_intercept", "se", "pval", "i2_gx"} <= set(res.pleiotropy.columns)
     assert {"snp_r2.exposure", "snp_r2.outcome", "correct_causal_direction", "steiger_pval"} <= set(res.directionality.columns)
@@ -209,8 +211,9 @@ def test_binary_outcome_adds_odds_ratios() -> None:
     h["units.outcome"] = "log odds"
     h["ncase.outcome"], h["ncontrol.outcome"], h["prevalence.outcome"] = 20_000, 80_000, 0.15
     res = run_mr(h, MRSettings(methods=("ivw", "egger")), "grip", "impairment", seed=1)
-    beta = res.estimates[res.estimates["scale"] == "beta"].set_index("method")
-    ors = res.estimates[res.estimates["scale"] == "odds_ratio"].set_index("method")
+    tidy = res.to_tidy()
+    beta = tidy[tidy["scale"] == "beta"].set_index("method")
+    ors = tidy[tidy["scale"] == "odds_ratio"].set_index("method")
     assert list(ors.index) == ["Inverse variance weighted", "MR Egger"]
     for m in ors.index:
         assert ors.loc[m, "estimate"] == pytest.approx(np.exp(beta.loc[m, "estimate"]))
@@ -221,13 +224,13 @@ def test_binary_outcome_adds_odds_ratios() -> None:
 
 def test_seeded_and_independent_streams() -> None:
     h = simulate(k=30)
-    a = run_mr(h, FAST, "x", "y", seed=11).estimates
-    b = run_mr(h, FAST, "x", "y", seed=11).estimates
+    a = run_mr(h, FAST, "x", "y", seed=11).to_tidy()
+    b = run_mr(h, FAST, "x", "y", seed=11).to_tidy()
     pd.testing.assert_frame_equal(a, b)
-    only = run_mr(h, MRSettings(methods=("weighted_median",), nboot=200), "x", "y", seed=11).estimates
+    only = run_mr(h, MRSettings(methods=("weighted_median",), nboot=200), "x", "y", seed=11).to_tidy()
     wm = a.set_index("method").loc["Weighted median", "std_error"]
     assert only.set_index("method").loc["Weighted median", "std_error"] == wm
-    c = run_mr(h, FAST, "x", "y", seed=12).estimates.set_index("method")
+    c = run_mr(h, FAST, "x", "y", seed=12).to_tidy().set_index("method")
     assert c.loc["Weighted median", "std_error"] != wm
 
 
@@ -251,7 +254,7 @@ def test_bad_input_fails_loudly() -> None:
     # mr_keep = False rows are ignored, not checked
     ignored = bad.copy()
     ignored.loc[3, "mr_keep"] = False
-    assert run_mr(ignored, FAST, "x", "y", seed=1).estimates["nsnp"].iloc[0] == 9
+    assert run_mr(ignored, FAST, "x", "y", seed=1).to_tidy()["nsnp"].iloc[0] == 9
 
 
 def test_settings_from_config() -> None:
@@ -322,7 +325,8 @@ def test_presso_vectorised_loo_and_outliers() -> None:
     for i in (0, 17, 39):
         keep = np.arange(40) != i
         assert loo[i] == pytest.approx(np.sum(w[keep] * bx[keep] * by[keep]) / np.sum(w[keep] * bx[keep] ** 2))
-    res = mr_presso(bx, by, sx, sy, h["SNP"].tolist(), n_distribution=2000, rng=np.random.default_rng(4))
+    res = mr_presso(bx, by, sx, sy, h["SNP"].tolist(), settings=PressoSettings(n_distribution=2000),
+                    rng=np.random.default_rng(4))
     assert res.global_pval < 0.05
     assert set(res.outlier_snps) >= {"rs0", "rs1", "rs2"}
     assert abs(res.corrected["b"] - 0.3) < abs(res.raw["b"] - 0.3)
@@ -330,18 +334,18 @@ def test_presso_vectorised_loo_and_outliers() -> None:
     with pytest.raises(DataError, match="at least 4"):
         mr_presso(bx[:3], by[:3], sx[:3], sy[:3])
     with pytest.raises(DataError, match="n_distribution"):
-        mr_presso(bx, by, sx, sy, n_distribution=30)
+        mr_presso(bx, by, sx, sy, settings=PressoSettings(n_distribution=30))
 
 
 def test_figures() -> None:
     import matplotlib.pyplot as plt
 
     res = run_mr(simulate(k=15), FAST, "grip", "cognition", seed=1)
-    figs = res.figures()
+    figs = all_figures(res)
     assert set(figs) == {"scatter", "forest", "funnel", "leave_one_out"}
     for fig in figs.values():
         assert fig.axes
         plt.close(fig)
-    one = run_mr(simulate(k=1), FAST, "grip", "cognition", seed=1).figures()
+    one = all_figures(run_mr(simulate(k=1), FAST, "grip", "cognition", seed=1))
     for fig in one.values():
         plt.close(fig)

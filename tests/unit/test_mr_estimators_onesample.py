@@ -9,6 +9,7 @@ import pytest
 from musclecog.analyses import run_analysis
 from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError, DataError, ModelError
+from musclecog.plots import draw
 
 CTX = RunContext(analysis="grip_rt_mr", cohort="synthetic", seed=1)
 
@@ -49,7 +50,7 @@ def test_polygenic_score_is_just_identified() -> None:
     t = res.to_tidy()
     assert "Sargan" not in set(t["method"])
     assert t.loc[t["method"] == "2SLS", "nsnp"].iloc[0] == 1
-    fig = res.figure()
+    fig = draw(res)
     assert fig.axes
 
 

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import musclecog.mr.gwas as gwas
+import musclecog.mr.gwas.parquet as gwas_parquet
 from musclecog.errors import DataError
 from musclecog.mr.gwas import GwasSpec, read_standardised, read_variants, standardise, write_standardised
 from musclecog.mr.harmonise import _join_rows, harmonise_arrow
@@ -34,7 +35,7 @@ def pair(tmp_path_factory):
 
 def test_layout_head_first_and_file_order_restored(pair, monkeypatch):
     tmp, std = pair
-    monkeypatch.setattr(gwas, "ROW_GROUP_ROWS", 500)  # many row groups at this small size
+    monkeypatch.setattr(gwas_parquet, "ROW_GROUP_ROWS", 500)  # many row groups at this small size
     res = std["grip"][1]
     path = tmp / "grip.parquet"
     write_standardised(res, path)
@@ -62,7 +63,7 @@ def read_standardised_from_table(table: pa.Table) -> pd.DataFrame:
 
 def test_read_variants_equals_filtered_read(pair, monkeypatch):
     tmp, std = pair
-    monkeypatch.setattr(gwas, "ROW_GROUP_ROWS", 300)
+    monkeypatch.setattr(gwas_parquet, "ROW_GROUP_ROWS", 300)
     path = tmp / "ci.parquet"
     write_standardised(std["cognitive_impairment"][1], path)
     snps = std["cognitive_impairment"][1].table.column("SNP").to_pylist()
@@ -76,11 +77,11 @@ def test_read_variants_equals_filtered_read(pair, monkeypatch):
 
 
 def test_duplicate_check_rs_and_other_ids():
-    assert not gwas._has_duplicates(pa.array(["rs3", "rs1", "rs2"]))
-    assert gwas._has_duplicates(pa.array(["rs3", "rs1", "rs3"]))
+    assert not gwas.has_duplicates(pa.array(["rs3", "rs1", "rs2"]))
+    assert gwas.has_duplicates(pa.array(["rs3", "rs1", "rs3"]))
     # rs01 is not rs1 (leading zero: not parsed as a number, compared as strings)
-    assert not gwas._has_duplicates(pa.array(["rs01", "rs1"]))
-    assert gwas._has_duplicates(pa.array(["1:100:A:G", "rs1", "1:100:A:G"]))
+    assert not gwas.has_duplicates(pa.array(["rs01", "rs1"]))
+    assert gwas.has_duplicates(pa.array(["1:100:A:G", "rs1", "1:100:A:G"]))
     assert gwas.rs_numbers(pa.array(["rs1", "RS2"])) is None
 
 

@@ -200,8 +200,9 @@ def test_no_shared_variant_and_bad_settings_fail_clearly():
         HarmoniseSettings.from_config({"ambiguity_band": [0.6, 0.7]})
 
 
-def _reference_22(A1, A2, B1, B2, betaB, fA, fB, tol=0.08, action=2):
+def _reference_22(A1, A2, B1, B2, betaB, fA, fB, action=2):
     """Literal scalar transcription of TwoSampleMR harmonise_22 + the mr_keep rule (single-base alleles)."""
+    tol = 0.08  # TwoSampleMR's default tolerance
     comp = {"A": "T", "T": "A", "C": "G", "G": "C"}
     if A1 == B2 and A2 == B1:
         B1, B2, betaB, fB = B2, B1, -betaB, 1 - fB

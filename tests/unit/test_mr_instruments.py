@@ -132,6 +132,6 @@ def test_synthetic_pair_recovers_both_effects(tmp_path):
     for exp, out, truth in (("grip", "cognitive_impairment", np.log(0.93)),
                             ("cognitive_impairment", "grip", np.log(0.878))):
         res = run_pair(paths[exp], paths[out], {"steiger_filter": True}, settings, 1)
-        row = res.result.estimates.query("method == 'Inverse variance weighted' and scale == 'beta'").iloc[0]
+        row = res.result.to_tidy().query("method == 'Inverse variance weighted' and scale == 'beta'").iloc[0]
         assert row.conf_low < truth < row.conf_high, (exp, row.estimate, row.conf_low, row.conf_high)
         assert res.flow["n_excluded"].ge(0).all()

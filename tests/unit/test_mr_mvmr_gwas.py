@@ -121,14 +121,14 @@ def test_mvmr_recovers_direct_effects(pairs) -> None:
         est, se = tab.loc[exp, "estimate"], tab.loc[exp, "std_error"]
         assert abs(est - truth) < min(4 * se, 0.02), (exp, est, se)
         assert tab.loc[exp, "conf_low"] < truth < tab.loc[exp, "conf_high"]
-    ivw = uni.result.estimates.query("method == 'Inverse variance weighted' and scale == 'beta'")["estimate"].iloc[0]
+    ivw = uni.result.to_tidy().query("method == 'Inverse variance weighted' and scale == 'beta'")["estimate"].iloc[0]
     assert abs(ivw - B1) > 5 * abs(tab.loc["x1", "estimate"] - B1)
     assert "adjusted for x2" in tab.loc["x1", "note"]
 
 
 def test_univariable_outputs_do_not_change(pairs) -> None:
     mv, uni = pairs
-    pd.testing.assert_frame_equal(mv.result.estimates, uni.result.estimates)
+    pd.testing.assert_frame_equal(mv.result.to_tidy(), uni.result.to_tidy())
     pd.testing.assert_frame_equal(mv.harmonised, uni.harmonised)
     n = len(uni.flow)
     pd.testing.assert_frame_equal(mv.flow.iloc[:n], uni.flow)

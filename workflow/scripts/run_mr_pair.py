@@ -1,14 +1,14 @@
-"""Rules mr_pair / mr_pair_multivariable / mr_harmonised / mr_harmonised_multivariable: instruments -> harmonise ->
-estimator suite for one exposure__outcome pair (multivariable IVW too when the pair has adjust_for)."""
+"""Rules mr_pair / mr_pair_multivariable / mr_harmonised / mr_harmonised_multivariable: instruments ->
+harmonise -> estimator suite for one exposure__outcome pair (multivariable IVW too when the pair has adjust_for),
+then its tables and figures."""
 
 import shutil
 
 from musclecog.log import log_to
 from musclecog.mr.analysis import MRSettings
-from musclecog.mr.pipeline import run_harmonised, run_pair, write_pair
-
-TABLES = ["harmonised", "instruments", "estimates", "heterogeneity", "pleiotropy", "directionality",
-          "single_snp", "leave_one_out", "presso", "flow"]
+from musclecog.mr.pipeline import TABLES, PairRun, run_harmonised, run_pair, write_pair
+from musclecog.plots import save_figure
+from musclecog.plots.mr import all_figures
 
 with log_to(snakemake.log[0]) as log:
     out, params = snakemake.output, snakemake.params
@@ -19,11 +19,13 @@ with log_to(snakemake.log[0]) as log:
         adjust = snakemake.input.get("adjust", [])
         adjust = [adjust] if isinstance(adjust, str) else list(adjust)
         pair = run_pair(snakemake.input.exposure, snakemake.input.outcome, params.spec, settings, params.seed,
-                        workdir=params.workdir, threads=snakemake.threads, adjust_parquets=adjust)
+                        run=PairRun(workdir=params.workdir, threads=snakemake.threads), adjust_parquets=adjust)
         shutil.rmtree(params.workdir, ignore_errors=True)
-    figures = {"scatter": out.scatter, "forest": out.forest, "funnel": out.funnel,
-               "leave_one_out": out.leave_one_out_plot}
     # multivariable.tsv: only pairs with adjust_for (rules mr_pair_multivariable, mr_harmonised_multivariable)
-    tables = TABLES + (["multivariable"] if "multivariable" in out.keys() else [])
-    write_pair(pair, {name: out[name] for name in tables}, figures)
+    tables = [*TABLES, *(["multivariable"] if "multivariable" in out.keys() else [])]
+    write_pair(pair, {name: out[name] for name in tables})
+    figures = all_figures(pair.result)
+    for name, path in (("scatter", out.scatter), ("forest", out.forest), ("funnel", out.funnel),
+                       ("leave_one_out", out.leave_one_out_plot)):
+        save_figure(figures[name], path)
     log.info("%s: %d instruments used", snakemake.wildcards.pair, int(pair.harmonised["mr_keep"].sum()))

@@ -2,8 +2,8 @@
 
 :func:`run_mr` is the single entry point the pipeline calls (rule ``mr_pair``): it takes the
 harmonised table (TwoSampleMR column names), an :class:`MRSettings` built from the ``mr`` config,
-and returns an :class:`MRResult` whose tables are written to ``results/mr/{pair}/`` and whose
-``figures()`` are the scatter, forest, funnel and leave-one-out plots.
+and returns an :class:`MRResult` whose tables are written to ``results/mr/{pair}/``; its scatter, forest,
+funnel and leave-one-out plots are :func:`musclecog.plots.mr.all_figures`.
 
 Method labels are TwoSampleMR's (``mr_method_list()$name``). Estimators that cannot be computed
 on the instruments available (one instrument: only the Wald ratio; two: no MR-Egger, medians or
@@ -13,19 +13,19 @@ modes) appear as rows with ``note = "not estimable: ..."`` rather than being dro
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from musclecog.core.inference import wald_interval
+from musclecog.core.results import AnalysisResult, Estimate
 from musclecog.errors import ConfigError, DataError, show_values
 from musclecog.mr import estimators as est
 from musclecog.mr import sensitivity as sens
-from musclecog.mr.presso import PressoResult, mr_presso
-from musclecog.results import tidy_frame
+from musclecog.mr.presso import PressoResult, PressoSettings, mr_presso
 from musclecog.seeds import derive_seed
 
 logger = logging.getLogger(__name__)
@@ -63,6 +63,9 @@ DEFAULT_METHODS: tuple[str, ...] = (
 """TwoSampleMR's default set plus IVW fixed effects, simple/penalised medians and MR-PRESSO."""
 
 PRESSO_LABELS = ("MR-PRESSO (raw)", "MR-PRESSO (outlier-corrected)")
+MEDIAN_METHODS = ("simple_median", "weighted_median", "penalised_weighted_median")
+SUMMARY_COHORT = "summary_statistics"
+"""The ``cohort`` column of two-sample MR tables."""
 
 REQUIRED_COLUMNS = ("SNP", "beta.exposure", "se.exposure", "beta.outcome", "se.outcome")
 
@@ -133,12 +136,25 @@ class MRSettings:
                 f"mr_settings.density_coords = {self.density_coords!r}: use one of {list(est.DENSITY_COORDS)} "
                 "('r44' = R >= 4.4 density(), 'r_legacy' = R <= 4.3)"
             )
-        if self.median_weights not in ("second_order", "first_order"):
+        if self.median_weights not in est.MEDIAN_WEIGHTS:
             raise ConfigError(
                 f"mr_settings.median_weights = {self.median_weights!r}: use 'second_order' or 'first_order'"
             )
         if not 0 < self.presso_signif_threshold <= 1:
             raise ConfigError("mr_settings.presso_signif_threshold must be in (0, 1]")
+
+    @property
+    def bootstrap(self) -> est.BootstrapSettings:
+        """The settings of the median and mode estimators."""
+        return est.BootstrapSettings(nboot=self.nboot, penk=self.penk, phi=self.phi,
+                                     median_weights=self.median_weights, density_coords=self.density_coords)
+
+    @property
+    def presso(self) -> PressoSettings:
+        """The settings of MR-PRESSO."""
+        return PressoSettings(n_distribution=self.presso_n_distribution,
+                              signif_threshold=self.presso_signif_threshold,
+                              outlier_test=self.presso_outlier_test, distortion_test=self.presso_distortion_test)
 
     @classmethod
     def from_config(cls, mapping: Mapping[str, Any] | None) -> MRSettings:
@@ -153,13 +169,20 @@ class MRSettings:
         return cls(**mapping)
 
 
-@dataclass
-class MRResult:
-    """Everything :func:`run_mr` computes for one pair (tables in TwoSampleMR's column names)."""
+@dataclass(frozen=True, kw_only=True)
+class MRResult(AnalysisResult):
+    """Everything :func:`run_mr` computes for one pair.
 
+    ``estimates`` are the reported rows (TwoSampleMR method labels; odds ratios after the betas for a binary
+    outcome) and :meth:`to_tidy` the ``estimates.tsv`` table; ``methods`` the typed estimator results they were
+    made from. The sensitivity tables carry TwoSampleMR's column names. Figures:
+    :func:`musclecog.plots.mr.all_figures`.
+    """
+
+    figure_kind: ClassVar[str] = "mr_pair"
     exposure: str
     outcome: str
-    estimates: pd.DataFrame
+    methods: tuple[est.MREstimate, ...]
     heterogeneity: pd.DataFrame
     pleiotropy: pd.DataFrame
     directionality: pd.DataFrame
@@ -173,7 +196,7 @@ class MRResult:
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables keyed by file stem (``estimates`` -> ``estimates.tsv``, ...)."""
         return {
-            "estimates": self.estimates,
+            "estimates": self.to_tidy(),
             "heterogeneity": self.heterogeneity,
             "pleiotropy": self.pleiotropy,
             "directionality": self.directionality,
@@ -181,16 +204,6 @@ class MRResult:
             "leave_one_out": self.leave_one_out,
             "presso": self.presso,
         }
-
-    def to_tidy(self) -> pd.DataFrame:
-        """The estimates in the shared tidy schema (same as :attr:`estimates`)."""
-        return self.estimates
-
-    def figures(self) -> dict[str, Any]:
-        """Scatter, forest, funnel and leave-one-out figures (matplotlib)."""
-        from musclecog.plots import mr as mrplots
-
-        return mrplots.all_figures(self)
 
 
 def _check(harmonised: pd.DataFrame, exposure: str, outcome: str) -> pd.DataFrame:
@@ -200,7 +213,10 @@ def _check(harmonised: pd.DataFrame, exposure: str, outcome: str) -> pd.DataFram
             f"harmonised data for {exposure} -> {outcome} lack the columns {missing}; "
             f"run the harmonise step (TwoSampleMR column names) first"
         )
-    keep = harmonised["mr_keep"].astype(bool) if "mr_keep" in harmonised.columns else pd.Series(True, index=harmonised.index)
+    if "mr_keep" in harmonised.columns:
+        keep = harmonised["mr_keep"].astype(bool)
+    else:
+        keep = pd.Series(True, index=harmonised.index)
     dat = harmonised.loc[keep].reset_index(drop=True)
     if dat.empty:
         raise DataError(
@@ -239,21 +255,82 @@ def _is_binary_outcome(dat: pd.DataFrame, settings: MRSettings) -> bool:
     return "ncase.outcome" in dat.columns and dat["ncase.outcome"].notna().any()
 
 
-def _estimate_rows(fits: list[est.MREstimate], alpha: float) -> list[dict[str, Any]]:
-    z = stats.norm.isf(alpha / 2)
-    rows = []
-    for f in fits:
-        rows.append({
-            "method": f.method,
-            "estimate": f.b,
-            "std_error": f.se,
-            "conf_low": f.b - z * f.se,
-            "conf_high": f.b + z * f.se,
-            "p_value": f.pval,
-            "nsnp": f.nsnp,
-            "note": f.note,
-        })
-    return rows
+def causal_estimates(
+    fits: Sequence[est.MREstimate], exposure: str, outcome: str, alpha: float, odds_ratios: bool
+) -> tuple[Estimate, ...]:
+    """The reported rows of estimator results: Wald z intervals for every method (TwoSampleMR's
+    ``generate_odds_ratios``), then, for a binary outcome, the same rows as odds ratios.
+
+    Parameters
+    ----------
+    fits : sequence of MREstimate
+    exposure, outcome : str
+        Trait names.
+    alpha : float
+        1 - confidence level.
+    odds_ratios : bool
+        Add ``exp(b)`` rows (scale ``odds_ratio``, limits exponentiated, ``std_error`` on the log scale).
+    """
+    b = np.array([f.b for f in fits], float)
+    se = np.array([f.se for f in fits], float)
+    lo, hi = wald_interval(b, se, None, 1 - alpha)
+    rows = [
+        Estimate(term="causal_effect", estimate=f.b, scale="beta", std_error=f.se, conf_low=float(lo[i]),
+                 conf_high=float(hi[i]), p_value=f.pval, n=f.nsnp, nsnp=f.nsnp, note=f.note, method=f.method,
+                 exposure=exposure, outcome=outcome)
+        for i, f in enumerate(fits)
+    ]
+    if odds_ratios:
+        rows += [e.replace(scale="odds_ratio", estimate=float(np.exp(e.estimate)), conf_low=float(np.exp(e.conf_low)),
+                           conf_high=float(np.exp(e.conf_high))) for e in list(rows)]
+    return tuple(rows)
+
+
+def fit_methods(
+    bx: np.ndarray, by: np.ndarray, sx: np.ndarray, sy: np.ndarray, settings: MRSettings, seed: int
+) -> dict[str, est.MREstimate]:
+    """Every estimator of ``settings.methods`` except MR-PRESSO, keyed by method; each bootstrap method draws
+    from its own stream (``derive_seed(seed, "mr", method)``)."""
+    methods = settings.methods
+    boot = settings.bootstrap
+    fits: dict[str, est.MREstimate] = {}
+    if "wald_ratio" in methods and bx.size == 1:
+        fits["wald_ratio"] = est.wald_ratio(bx, by, sx, sy)
+    for key, model in (("ivw", "default"), ("ivw_mre", "mre"), ("ivw_fe", "fe")):
+        if key in methods:
+            fits[key] = est.ivw(bx, by, sx, sy, model=model)
+    if "egger" in methods:
+        fits["egger"] = est.egger(bx, by, sx, sy)
+    for m in (m for m in methods if m in MEDIAN_METHODS):
+        fits.update(est.median_estimates(bx, by, sx, sy, which=(m,), settings=boot, rng=_rng(seed, m)))
+    for m in (m for m in methods if m.endswith("_mode") or m.endswith("_mode_nome")):
+        fits.update(est.mode_estimates(bx, by, sx, sy, which=(m,), settings=boot, rng=_rng(seed, m)))
+    return fits
+
+
+def _rng(seed: int, key: str) -> np.random.Generator:
+    return np.random.default_rng(derive_seed(seed, "mr", key))
+
+
+def _sensitivity_tables(
+    dat: pd.DataFrame, arrays: tuple[np.ndarray, ...], snp: list[str], settings: MRSettings
+) -> dict[str, pd.DataFrame]:
+    """Heterogeneity, pleiotropy, directionality, single-SNP and leave-one-out tables (TwoSampleMR columns)."""
+    bx, by, sx, sy = arrays
+    if settings.steiger:
+        direc = sens.directionality(dat)
+    else:
+        direc = pd.DataFrame([{"note": "not run: mr_settings.steiger is false"}])
+    single = sens.single_snp(snp, bx, by, sx, sy)
+    if "samplesize.outcome" in dat.columns:
+        single["samplesize"] = float(pd.to_numeric(dat["samplesize.outcome"], errors="coerce").max())
+    return {
+        "heterogeneity": sens.heterogeneity(bx, by, sx, sy),
+        "pleiotropy": sens.pleiotropy(bx, by, sx, sy),
+        "directionality": direc,
+        "single_snp": single,
+        "leave_one_out": sens.leave_one_out(snp, bx, by, sx, sy),
+    }
 
 
 def run_mr(
@@ -292,83 +369,31 @@ def run_mr(
         No usable instrument, missing columns, non-finite values, se <= 0, duplicated SNPs.
     """
     dat = _check(harmonised, exposure, outcome)
-    bx, by, sx, sy = (dat[c].to_numpy(dtype=float) for c in ("beta.exposure", "beta.outcome", "se.exposure", "se.outcome"))
+    arrays = tuple(dat[c].to_numpy(dtype=float) for c in ("beta.exposure", "beta.outcome", "se.exposure", "se.outcome"))
+    bx, by, sx, sy = arrays
     snp = dat["SNP"].astype(str).tolist()
-    k = len(snp)
     methods = settings.methods
-    logger.info("MR %s -> %s on %d instruments: %s", exposure, outcome, k, ", ".join(methods))
-
-    def rng(key: str) -> np.random.Generator:
-        return np.random.default_rng(derive_seed(seed, "mr", key))
-
-    fits: dict[str, est.MREstimate] = {}
-    if "wald_ratio" in methods and k == 1:
-        fits["wald_ratio"] = est.wald_ratio(bx, by, sx, sy)
-    for key, model in (("ivw", "default"), ("ivw_mre", "mre"), ("ivw_fe", "fe")):
-        if key in methods:
-            fits[key] = est.ivw(bx, by, sx, sy, model=model)
-    if "egger" in methods:
-        fits["egger"] = est.egger(bx, by, sx, sy)
-    med = tuple(m for m in methods if m in ("simple_median", "weighted_median", "penalised_weighted_median"))
-    if med:
-        for m in med:
-            fits.update(est.median_estimates(bx, by, sx, sy, which=(m,), nboot=settings.nboot, penk=settings.penk,
-                                             weights=settings.median_weights, rng=rng(m)))
-    modes = tuple(m for m in methods if m.endswith("_mode") or m.endswith("_mode_nome"))
-    if modes:
-        for m in modes:
-            fits.update(est.mode_estimates(bx, by, sx, sy, which=(m,), nboot=settings.nboot, phi=settings.phi,
-                                           penk=settings.penk, rng=rng(m), density_coords=settings.density_coords))
+    logger.info("MR %s -> %s on %d instruments: %s", exposure, outcome, len(snp), ", ".join(methods))
+    fits = fit_methods(bx, by, sx, sy, settings, seed)
     ordered = [fits[m] for m in methods if m in fits]
-
     presso_table = pd.DataFrame(columns=["test", "SNP", "statistic", "pval", "n_distribution", "note"])
     if "presso" in methods:
-        presso_fits, presso_table = _run_presso(bx, by, sx, sy, snp, settings, rng("presso"))
+        presso_fits, presso_table = _run_presso(bx, by, sx, sy, snp, settings, _rng(seed, "presso"))
         ordered.extend(presso_fits)
-
     binary = _is_binary_outcome(dat, settings)
-    rows = _estimate_rows(ordered, settings.alpha)
-    base = {
-        "analysis": analysis or f"{exposure}__{outcome}",
-        "cohort": "summary_statistics",
-        "outcome": outcome,
-        "exposure": exposure,
-        "term": "causal_effect",
-        "stratum": "overall",
-        "scale": "beta",
-    }
-    tidy_rows = [{**base, **r, "n": r["nsnp"]} for r in rows]
-    if binary:
-        for r in rows:
-            tidy_rows.append({
-                **base, **r, "n": r["nsnp"], "scale": "odds_ratio",
-                "estimate": np.exp(r["estimate"]), "conf_low": np.exp(r["conf_low"]), "conf_high": np.exp(r["conf_high"]),
-            })
-    estimates = tidy_frame(tidy_rows)
-
-    het = sens.heterogeneity(bx, by, sx, sy)
-    ple = sens.pleiotropy(bx, by, sx, sy)
-    if settings.steiger:
-        direc = sens.directionality(dat)
-    else:
-        direc = pd.DataFrame([{"note": "not run: mr_settings.steiger is false"}])
-    single = sens.single_snp(snp, bx, by, sx, sy)
-    if "samplesize.outcome" in dat.columns:
-        single["samplesize"] = float(pd.to_numeric(dat["samplesize.outcome"], errors="coerce").max())
-    loo = sens.leave_one_out(snp, bx, by, sx, sy)
-    for table in (het, ple, direc, single, loo, presso_table):
+    tables = {**_sensitivity_tables(dat, (bx, by, sx, sy), snp, settings), "presso": presso_table}
+    for table in tables.values():
         table.insert(0, "outcome", outcome)
         table.insert(0, "exposure", exposure)
     return MRResult(
+        analysis=analysis or f"{exposure}__{outcome}",
+        cohort=SUMMARY_COHORT,
+        estimates=causal_estimates(ordered, exposure, outcome, settings.alpha, binary),
+        title=f"{exposure} \u2192 {outcome}: {len(snp)} instruments",
         exposure=exposure,
         outcome=outcome,
-        estimates=estimates,
-        heterogeneity=het,
-        pleiotropy=ple,
-        directionality=direc,
-        single_snp=single,
-        leave_one_out=loo,
-        presso=presso_table,
+        methods=tuple(ordered),
+        **tables,
         data=dat,
         settings=settings,
         binary_outcome=binary,
@@ -386,14 +411,7 @@ def _run_presso(
 ) -> tuple[list[est.MREstimate], pd.DataFrame]:
     k = bx.size
     try:
-        res: PressoResult = mr_presso(
-            bx, by, sx, sy, snp,
-            n_distribution=settings.presso_n_distribution,
-            signif_threshold=settings.presso_signif_threshold,
-            outlier_test=settings.presso_outlier_test,
-            distortion_test=settings.presso_distortion_test,
-            rng=rng,
-        )
+        res: PressoResult = mr_presso(bx, by, sx, sy, snp, settings=settings.presso, rng=rng)
     except DataError as exc:
         reason = f"not estimable: {exc}"
         fits = [est.MREstimate(label, np.nan, np.nan, np.nan, k, note=reason) for label in PRESSO_LABELS]

@@ -19,8 +19,7 @@ including its small-sample conventions, so its users get the same numbers:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -62,6 +61,24 @@ LABELS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class Heterogeneity:
+    """Cochran's Q of the IVW fit, or Rücker's Q' of the MR-Egger fit: ``q`` on ``df`` degrees of freedom."""
+
+    q: float
+    df: int
+    pval: float
+
+
+@dataclass(frozen=True)
+class EggerIntercept:
+    """MR-Egger's intercept (average directional pleiotropy): estimate, standard error, t(nsnp - 2) p-value."""
+
+    b: float
+    se: float
+    pval: float
+
+
+@dataclass(frozen=True)
 class MREstimate:
     """One causal estimate.
 
@@ -77,8 +94,12 @@ class MREstimate:
         Empty, or ``"not estimable: <reason>"``, or a remark (e.g. a bootstrap with failed draws).
     dist_df : float or None
         Degrees of freedom of the t distribution the p-value used (None: normal).
-    extra : mapping
-        Further quantities (e.g. Egger's intercept, residual standard error).
+    sigma : float or None
+        Residual standard error of the IVW / MR-Egger regression.
+    heterogeneity : Heterogeneity or None
+        Cochran's Q (IVW) or Rücker's Q' (MR-Egger).
+    intercept : EggerIntercept or None
+        MR-Egger's intercept.
     """
 
     method: str
@@ -88,12 +109,61 @@ class MREstimate:
     nsnp: int
     note: str = ""
     dist_df: float | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    sigma: float | None = None
+    heterogeneity: Heterogeneity | None = None
+    intercept: EggerIntercept | None = None
 
     @property
     def estimable(self) -> bool:
         """Whether the estimate could be computed."""
         return not self.note.startswith("not estimable")
+
+
+DENSITY_COORDS: tuple[str, ...] = ("r44", "r_legacy")
+"""Grids of R's ``density()`` reproduced by :func:`r_density`: ``"r44"`` is R >= 4.4.0
+(``old.coords = FALSE``, the default of current R and of TwoSampleMR's published vignette output);
+``"r_legacy"`` is R <= 4.3.x (equivalently ``density(..., old.coords = TRUE)`` in R >= 4.4)."""
+
+MEDIAN_WEIGHTS: tuple[str, ...] = ("second_order", "first_order")
+"""Weights of the weighted median: TwoSampleMR's second-order inverse variances, MendelianRandomization's
+first-order ``bx^2/sy^2``."""
+
+
+@dataclass(frozen=True)
+class BootstrapSettings:
+    """Settings of the median and mode estimators (TwoSampleMR's arguments of the same names).
+
+    Attributes
+    ----------
+    nboot : int
+        Parametric bootstrap draws (``nboot``, 1000).
+    penk : float
+        Penalisation constant of the penalised weighted median and mode (``penk``, 20).
+    phi : float
+        Mode bandwidth multiplier (``phi``, 1).
+    median_weights : {"second_order", "first_order"}
+        Inverse variances of the ratio estimates used as weighted-median weights: ``sy^2/bx^2 + by^2 sx^2/bx^4``
+        (TwoSampleMR) or ``sy^2/bx^2`` (MendelianRandomization's ``mr_median`` default).
+    density_coords : {"r44", "r_legacy"}
+        Grid of R's ``density()`` that ``mr_mode`` runs on (see :func:`r_density`).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``median_weights`` or ``density_coords``.
+    """
+
+    nboot: int = 1000
+    penk: float = 20.0
+    phi: float = 1.0
+    median_weights: str = "second_order"
+    density_coords: str = "r44"
+
+    def __post_init__(self) -> None:
+        if self.median_weights not in MEDIAN_WEIGHTS:
+            raise ValueError(f"median weights must be 'second_order' or 'first_order', got {self.median_weights!r}")
+        if self.density_coords not in DENSITY_COORDS:
+            raise ValueError(f"density_coords {self.density_coords!r}: use one of {list(DENSITY_COORDS)}")
 
 
 def not_estimable(key: str, nsnp: int, reason: str | None = None) -> MREstimate:
@@ -166,7 +236,7 @@ def ivw(bx: Any, by: Any, sx: Any, sy: Any, model: str = "default") -> MREstimat
     -----
     ``b = sum(bx by / sy^2) / sum(bx^2 / sy^2)``, the slope of ``lm(by ~ -1 + bx, weights = 1/sy^2)``,
     and ``sigma`` is that regression's residual standard error; Cochran's ``Q = sigma^2 (nsnp - 1)``
-    is returned in ``extra``. Reference: Burgess, Butterworth & Thompson (2013) Genet Epidemiol
+    is in ``heterogeneity``. Reference: Burgess, Butterworth & Thompson (2013) Genet Epidemiol
     37:658; TwoSampleMR ``mr_ivw``, ``mr_ivw_mre``, ``mr_ivw_fe``.
     """
     key = {"default": "ivw", "mre": "ivw_mre", "fe": "ivw_fe"}[model]
@@ -177,8 +247,8 @@ def ivw(bx: Any, by: Any, sx: Any, sy: Any, model: str = "default") -> MREstimat
     se = {"default": se_fe * max(1.0, sigma), "mre": se_fe * sigma, "fe": se_fe}[model]
     q_df = bx.size - 1
     q = sigma**2 * q_df
-    extra = {"sigma": sigma, "Q": q, "Q_df": q_df, "Q_pval": float(stats.chi2.sf(q, q_df))}
-    return MREstimate(LABELS[key], b, se, float(_p_normal(b, se)), bx.size, extra=extra)
+    het = Heterogeneity(q, q_df, float(stats.chi2.sf(q, q_df)))
+    return MREstimate(LABELS[key], b, se, float(_p_normal(b, se)), bx.size, sigma=sigma, heterogeneity=het)
 
 
 def _sign0(x: np.ndarray) -> np.ndarray:
@@ -192,8 +262,8 @@ def egger(bx: Any, by: Any, sx: Any, sy: Any) -> MREstimate:
 
     The slope is the causal estimate, the intercept the average directional pleiotropy; both
     standard errors are divided by ``min(1, sigma)`` and tested with t(nsnp - 2), as TwoSampleMR's
-    ``mr_egger_regression``. ``extra`` holds ``b_i, se_i, pval_i`` (intercept), ``Q, Q_df, Q_pval``
-    (Rücker's Q') and ``sigma``.
+    ``mr_egger_regression``. ``intercept`` holds the intercept's estimate, se and p, ``heterogeneity``
+    Rücker's Q' and ``sigma`` the residual standard error.
 
     Reference: Bowden, Davey Smith & Burgess (2015) Int J Epidemiol 44:512; TwoSampleMR
     ``mr_egger_regression``.
@@ -220,16 +290,11 @@ def egger(bx: Any, by: Any, sx: Any, sy: Any) -> MREstimate:
     b_i, b = float(coef[0]), float(coef[1])
     se_i, se = float(ses[0]), float(ses[1])
     q = sigma**2 * df
-    extra = {
-        "b_i": b_i,
-        "se_i": se_i,
-        "pval_i": _p_t(b_i, se_i, df),
-        "sigma": sigma,
-        "Q": q,
-        "Q_df": df,
-        "Q_pval": float(stats.chi2.sf(q, df)),
-    }
-    return MREstimate(LABELS["egger"], b, se, _p_t(b, se, df), n, dist_df=df, extra=extra)
+    return MREstimate(
+        LABELS["egger"], b, se, _p_t(b, se, df), n, dist_df=df, sigma=sigma,
+        heterogeneity=Heterogeneity(q, df, float(stats.chi2.sf(q, df))),
+        intercept=EggerIntercept(b_i, se_i, _p_t(b_i, se_i, df)),
+    )
 
 
 def i_squared_gx(bx: Any, sx: Any) -> float:
@@ -311,9 +376,7 @@ def median_estimates(
     sy: Any,
     *,
     which: tuple[str, ...] = ("simple_median", "weighted_median", "penalised_weighted_median"),
-    nboot: int = 1000,
-    penk: float = 20.0,
-    weights: str = "second_order",
+    settings: BootstrapSettings = BootstrapSettings(),
     rng: np.random.Generator | None = None,
 ) -> dict[str, MREstimate]:
     """Simple, weighted and penalised weighted median estimators with bootstrap standard errors.
@@ -324,13 +387,8 @@ def median_estimates(
         Harmonised associations.
     which : tuple of str
         Any of ``simple_median``, ``weighted_median``, ``penalised_weighted_median``.
-    nboot : int
-        Parametric bootstrap draws (TwoSampleMR ``nboot``, default 1000).
-    penk : float
-        Penalisation constant of the penalised weighted median (TwoSampleMR ``penk``, default 20).
-    weights : {"second_order", "first_order"}
-        Inverse variances of the ratio estimates used as weights: ``sy^2/bx^2 + by^2 sx^2/bx^4``
-        (TwoSampleMR) or ``sy^2/bx^2`` (MendelianRandomization's ``mr_median`` default).
+    settings : BootstrapSettings
+        ``nboot`` (parametric bootstrap draws), ``penk`` (penalisation constant) and ``median_weights``.
     rng : numpy Generator
 
     Notes
@@ -346,12 +404,8 @@ def median_estimates(
     if k < 3:
         return {key: not_estimable(key, k) for key in which}
     b_iv = by / bx
-    if weights == "second_order":
-        w = 1.0 / _second_order_var(bx, by, sx, sy)
-    elif weights == "first_order":
-        w = bx**2 / sy**2
-    else:
-        raise ValueError(f"median weights must be 'second_order' or 'first_order', got {weights!r}")
+    nboot, penk = settings.nboot, settings.penk
+    w = 1.0 / _second_order_var(bx, by, sx, sy) if settings.median_weights == "second_order" else bx**2 / sy**2
     wm = float(weighted_median_point(b_iv, w)[0])
     plan: dict[str, np.ndarray] = {}
     if "simple_median" in which:
@@ -377,12 +431,6 @@ _DENSITY_N = 512
 def _r_mad(x: np.ndarray, axis: int = -1) -> np.ndarray:
     med = np.median(x, axis=axis, keepdims=True)
     return 1.4826 * np.median(np.abs(x - med), axis=axis)
-
-
-DENSITY_COORDS: tuple[str, ...] = ("r44", "r_legacy")
-"""Grids of R's ``density()`` reproduced by :func:`r_density`: ``"r44"`` is R >= 4.4.0
-(``old.coords = FALSE``, the default of current R and of TwoSampleMR's published vignette output);
-``"r_legacy"`` is R <= 4.3.x (equivalently ``density(..., old.coords = TRUE)`` in R >= 4.4)."""
 
 
 def r_density(
@@ -496,11 +544,8 @@ def mode_estimates(
     sy: Any,
     *,
     which: tuple[str, ...] = ("simple_mode", "weighted_mode"),
-    nboot: int = 1000,
-    phi: float = 1.0,
-    penk: float = 20.0,
+    settings: BootstrapSettings = BootstrapSettings(),
     rng: np.random.Generator | None = None,
-    density_coords: str = "r44",
 ) -> dict[str, MREstimate]:
     """Mode-based estimators (Hartwig, Davey Smith & Bowden 2017, Int J Epidemiol 46:1985).
 
@@ -515,15 +560,14 @@ def mode_estimates(
     which : tuple of str
         Any of ``simple_mode``, ``weighted_mode``, ``penalised_mode``, ``simple_mode_nome``,
         ``weighted_mode_nome``.
-    phi : float
-        Bandwidth multiplier (TwoSampleMR ``phi``, default 1).
-    density_coords : {"r44", "r_legacy"}
-        Grid of R's ``density()`` that ``mr_mode`` runs on: ``"r44"`` (R >= 4.4.0, default; matches
-        TwoSampleMR's current vignette output) or ``"r_legacy"`` (R <= 4.3). The two can pick
-        neighbouring grid points as the mode (BMI -> CHD weighted mode 0.379091 vs 0.388825).
+    settings : BootstrapSettings
+        ``nboot``, ``phi`` (bandwidth multiplier), ``penk`` and ``density_coords``: the grid of R's
+        ``density()`` that ``mr_mode`` runs on, ``"r44"`` (R >= 4.4.0, default; matches TwoSampleMR's
+        current vignette output) or ``"r_legacy"`` (R <= 4.3). The two can pick neighbouring grid points as
+        the mode (BMI -> CHD weighted mode 0.379091 vs 0.388825).
+    rng : numpy Generator
     """
-    if density_coords not in DENSITY_COORDS:
-        raise ValueError(f"density_coords {density_coords!r}: use one of {list(DENSITY_COORDS)}")
+    nboot, phi, penk, density_coords = settings.nboot, settings.phi, settings.penk, settings.density_coords
     bx, by, sx, sy = _as_arrays(bx, by, sx, sy)
     rng = rng if rng is not None else np.random.default_rng()
     k = bx.size

@@ -170,19 +170,33 @@ def _recode_indels_22(A1: np.ndarray, A2: np.ndarray, B1: np.ndarray, B2: np.nda
     return (*enc, keep)
 
 
+@dataclass(frozen=True)
+class CodedSide:
+    """One side (exposure or outcome) of the variants to harmonise, row-aligned with the other side.
+
+    Attributes
+    ----------
+    effect, other : ndarray of int
+        Codes (from an :class:`AlleleCodes`) of the effect and other alleles; -1 = missing.
+    beta, eaf : ndarray of float
+        Effects and effect-allele frequencies (NaN = missing).
+    """
+
+    effect: np.ndarray
+    other: np.ndarray
+    beta: np.ndarray
+    eaf: np.ndarray
+
+
 def harmonise_alleles(
-    A1: np.ndarray, A2: np.ndarray, B1: np.ndarray, B2: np.ndarray,
-    beta_a: np.ndarray, beta_b: np.ndarray, f_a: np.ndarray, f_b: np.ndarray,
-    coder: AlleleCodes, settings: HarmoniseSettings = HarmoniseSettings(),
+    exposure: CodedSide, outcome: CodedSide, coder: AlleleCodes, settings: HarmoniseSettings = HarmoniseSettings(),
 ) -> dict[str, np.ndarray]:
     """Harmonise allele-coded arrays (the vectorised core of :func:`harmonise_data`).
 
     Parameters
     ----------
-    A1, A2, B1, B2 : ndarray of int
-        Codes (from ``coder``) of the exposure effect/other and outcome effect/other alleles; -1 = missing.
-    beta_a, beta_b, f_a, f_b : ndarray of float
-        Exposure and outcome betas and effect-allele frequencies (NaN = missing).
+    exposure, outcome : CodedSide
+        Alleles (``A1, A2`` of the exposure and ``B1, B2`` of the outcome below), betas and frequencies.
     coder : AlleleCodes
     settings : HarmoniseSettings
 
@@ -193,8 +207,10 @@ def harmonise_alleles(
         ``palindromic``, ``ambiguous``, ``mr_keep`` (before the missing-value rule), ``reason`` (str) and ``reason_code`` (its index in
         :data:`REASONS`, int8).
     """
-    A1, A2, B1, B2 = (np.asarray(x, dtype=np.int32).copy() for x in (A1, A2, B1, B2))
-    beta_a, beta_b, f_a, f_b = (np.asarray(x, dtype=float).copy() for x in (beta_a, beta_b, f_a, f_b))
+    A1, A2, B1, B2 = (np.asarray(x, dtype=np.int32).copy()
+                      for x in (exposure.effect, exposure.other, outcome.effect, outcome.other))
+    beta_a, beta_b, f_a, f_b = (np.asarray(x, dtype=float).copy()
+                                for x in (exposure.beta, outcome.beta, exposure.eaf, outcome.eaf))
     n = len(A1)
     lo, hi = settings.band
     vals, comp, single, di = coder.arrays()
@@ -393,9 +409,11 @@ def harmonise_data(
         return pd.to_numeric(merged[col], errors="coerce").to_numpy(float) if col in merged.columns else np.full(len(merged), np.nan)
 
     res = harmonise_alleles(
-        codes("effect_allele.exposure"), codes("other_allele.exposure"),
-        codes("effect_allele.outcome"), codes("other_allele.outcome"),
-        num("beta.exposure"), num("beta.outcome"), num("eaf.exposure"), num("eaf.outcome"), coder, settings,
+        CodedSide(codes("effect_allele.exposure"), codes("other_allele.exposure"), num("beta.exposure"),
+                  num("eaf.exposure")),
+        CodedSide(codes("effect_allele.outcome"), codes("other_allele.outcome"), num("beta.outcome"),
+                  num("eaf.outcome")),
+        coder, settings,
     )
     return _assemble(merged, res, coder, settings, flow)
 
@@ -468,22 +486,23 @@ def harmonise_arrow(exposure: Any, outcome: Any, settings: HarmoniseSettings = H
     """
     import pyarrow as pa
 
-    from musclecog.mr.gwas import _allele_codes
+    from musclecog.mr.gwas.columns import allele_codes
 
     i, j = _join_rows(exposure.column("SNP"), outcome.column("SNP"))
     coder = AlleleCodes()
 
     def codes(table: Any, col: str, rows: np.ndarray) -> np.ndarray:
-        c, values = _allele_codes(table.column(col))
+        c, values = allele_codes(table.column(col))
         return coder.remap(c[rows], list(values))
 
     def num(table: Any, col: str, rows: np.ndarray) -> np.ndarray:
         return table.column(col).to_numpy().astype(float)[rows]
 
     res = harmonise_alleles(
-        codes(exposure, "effect_allele", i), codes(exposure, "other_allele", i),
-        codes(outcome, "effect_allele", j), codes(outcome, "other_allele", j),
-        num(exposure, "beta", i), num(outcome, "beta", j), num(exposure, "eaf", i), num(outcome, "eaf", j),
+        CodedSide(codes(exposure, "effect_allele", i), codes(exposure, "other_allele", i), num(exposure, "beta", i),
+                  num(exposure, "eaf", i)),
+        CodedSide(codes(outcome, "effect_allele", j), codes(outcome, "other_allele", j), num(outcome, "beta", j),
+                  num(outcome, "eaf", j)),
         coder, settings,
     )
     se_e, se_o = num(exposure, "se", i), num(outcome, "se", j)
@@ -517,7 +536,7 @@ def _join_rows(exposure_snp: Any, outcome_snp: Any) -> tuple[np.ndarray, np.ndar
     """
     import pyarrow as pa
 
-    from musclecog.mr.gwas import rs_numbers
+    from musclecog.mr.gwas.columns import rs_numbers
 
     x = rs_numbers(exposure_snp)
     y = rs_numbers(outcome_snp) if x is not None else None

@@ -15,28 +15,45 @@ in most one-sample MR on binary outcomes; state it when reporting.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import ClassVar, cast
 
 import numpy as np
 import pandas as pd
 from linearmodels.iv import IV2SLS
+from linearmodels.iv.results import IVResults
 from scipy import stats
 
+from musclecog.core.design import (
+    Design,
+    DesignSpec,
+    build_design,
+    complete_rows,
+    count_exclusions,
+    is_numeric,
+    numeric_values,
+)
+from musclecog.core.results import AnalysisResult, Diagnostics, Estimate, FitResult
+from musclecog.core.spec import AnalysisSpec
 from musclecog.errors import ConfigError, DataError, ModelError, show_values
-from musclecog.results import tidy_frame
 
 logger = logging.getLogger(__name__)
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+COV_TYPES = ("unadjusted", "robust")
+
+TWO_SLS = "2SLS"
+OLS = "OLS (observational)"
+FIRST_STAGE = "2SLS first stage"
 
 
-@dataclass(frozen=True)
-class OneSampleMRSpec:
-    """The config entry of a ``one_sample_mr`` analysis.
+@dataclass(frozen=True, kw_only=True)
+class OneSampleMRSpec(AnalysisSpec):
+    """The config entry of a ``one_sample_mr`` analysis (keys and defaults:
+    ``workflow/schemas/analyses/one_sample_mr.schema.yaml``).
 
     Attributes
     ----------
@@ -48,14 +65,15 @@ class OneSampleMRSpec:
         Alternatively (or additionally), every column whose name starts with this prefix
         (e.g. ``snp_`` selects ``snp_1 .. snp_20``).
     covariates : tuple of str
-        Exogenous covariates in both stages (categorical columns are dummy-coded, first level
-        as reference).
+        Exogenous covariates in both stages (categorical columns are dummy-coded by
+        :func:`musclecog.core.design.build_design`, first level as reference, labels ``col[level]``).
     cov_type : {"unadjusted", "robust"}
         Standard errors: homoskedastic as ``AER::ivreg`` (default) or HC-robust.
     alpha : float
         1 - confidence level.
     """
 
+    TYPE: ClassVar[str] = "one_sample_mr"
     exposure: str
     outcome: str
     instruments: tuple[str, ...] = ()
@@ -64,26 +82,12 @@ class OneSampleMRSpec:
     cov_type: str = "unadjusted"
     alpha: float = 0.05
 
-    @classmethod
-    def from_config(cls, spec: Mapping[str, Any], where: str = "analyses") -> OneSampleMRSpec:
-        """Build from a validated analysis entry (``type``, ``cohort``, ``description``, ``keep_if`` ignored)."""
-        try:
-            out = cls(
-                exposure=str(spec["exposure"]),
-                outcome=str(spec["outcome"]),
-                instruments=tuple(spec.get("instruments", ())),
-                instrument_prefix=spec.get("instrument_prefix"),
-                covariates=tuple(spec.get("covariates", ())),
-                cov_type=str(spec.get("cov_type", "unadjusted")),
-                alpha=float(spec.get("alpha", 0.05)),
-            )
-        except KeyError as exc:
-            raise ConfigError(f"{where}: one_sample_mr needs the key {exc.args[0]!r}") from None
-        if not out.instruments and not out.instrument_prefix:
-            raise ConfigError(f"{where}: give 'instruments' (columns) or 'instrument_prefix' (e.g. snp_)")
-        if out.cov_type not in ("unadjusted", "robust"):
-            raise ConfigError(f"{where}.cov_type = {out.cov_type!r}: use 'unadjusted' or 'robust'")
-        return out
+    def __post_init__(self) -> None:
+        # the schema's anyOf and enum, which a direct library call has not been validated against
+        if not self.instruments and not self.instrument_prefix:
+            raise ConfigError(f"{self.where}: give 'instruments' (columns) or 'instrument_prefix' (e.g. snp_)")
+        if self.cov_type not in COV_TYPES:
+            raise ConfigError(f"{self.where}.cov_type = {self.cov_type!r}: use 'unadjusted' or 'robust'")
 
     def instrument_columns(self, data: pd.DataFrame) -> list[str]:
         """The instrument columns present in ``data`` (explicit list, then the prefix matches)."""
@@ -93,125 +97,229 @@ class OneSampleMRSpec:
         return cols
 
 
-@dataclass
-class OneSampleMRResult:
-    """Fitted one-sample MR: 2SLS and OLS estimates plus diagnostics."""
+@dataclass(frozen=True)
+class InstrumentTests:
+    """The instrument diagnostics of ``summary(AER::ivreg(...), diagnostics = TRUE)``.
 
-    analysis: str
-    cohort: str
+    Attributes
+    ----------
+    first_stage_f, first_stage_p : float
+        Weak-instrument F on ``(n_instruments, first_stage_df)`` degrees of freedom and its p-value.
+    first_stage_df : int
+    partial_r2 : float
+        Share of the exposure's variance (after the covariates) explained by the instruments.
+    wu_hausman, wu_hausman_p : float
+        F(1, ``wu_hausman_df``) test that the exposure is exogenous.
+    wu_hausman_df : int
+    sargan : float
+        n R² of the 2SLS residuals on all exogenous variables (chi-squared on n_instruments - 1 df);
+        only reported when over-identified.
+    n_instruments : int
+    """
+
+    first_stage_f: float
+    first_stage_p: float
+    first_stage_df: int
+    partial_r2: float
+    wu_hausman: float
+    wu_hausman_p: float
+    wu_hausman_df: int
+    sargan: float
+    n_instruments: int
+
+    @property
+    def sargan_p(self) -> float:
+        """p-value of Sargan's test (NaN when just identified)."""
+        q = self.n_instruments
+        return float(stats.chi2.sf(self.sargan, q - 1)) if q > 1 else float("nan")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OneSampleMRResult(AnalysisResult):
+    """Fitted one-sample MR: the 2SLS, observational OLS and first-stage fits, and the instrument tests.
+
+    ``fits`` holds ``"2SLS"``, ``"OLS (observational)"`` and ``"2SLS first stage"`` (exposure on the
+    covariates and instruments), each with labelled coefficients and covariance.
+    """
+
+    figure_kind: ClassVar[str] = "one_sample_mr"
     exposure: str
     outcome: str
-    instruments: list[str]
-    rows: list[dict[str, Any]]
-    n: int
-    n_excluded: int
-    first_stage_f: float
-    first_stage_partial_r2: float
+    instruments: tuple[str, ...]
+    tests: InstrumentTests
 
-    def to_tidy(self) -> pd.DataFrame:
-        """Rows: ``2SLS`` and ``OLS (observational)`` effects, first-stage F and partial R²,
-        Wu-Hausman and (over-identified) Sargan tests."""
-        return tidy_frame(self.rows)
+    @property
+    def n(self) -> int:
+        """Rows modelled (complete cases)."""
+        return self.fits[TWO_SLS].diagnostics.n
 
-    def figure(self) -> Any:
-        """Forest of OLS vs 2SLS with the first-stage F in the title."""
-        from musclecog.plots.mr import one_sample
+    @property
+    def n_excluded(self) -> int:
+        """Rows left out for missing values."""
+        return self.fits[TWO_SLS].diagnostics.n_excluded
 
-        return one_sample(self)
-
-
-def _design(data: pd.DataFrame, columns: list[str], where: str) -> pd.DataFrame:
-    """Numeric design columns; categorical columns dummy-coded with the first level as reference."""
-    parts = []
-    for col in columns:
-        s = data[col]
-        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-            parts.append(s.astype(float).rename(col))
-        else:
-            dummies = pd.get_dummies(s.astype("category"), prefix=col, drop_first=True, dtype=float)
-            if dummies.shape[1] == 0:
-                raise DataError(f"{where}: covariate {col!r} has a single level in the analysed rows; drop it")
-            parts.append(dummies)
-    return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=data.index)
+    @property
+    def first_stage_f(self) -> float:
+        """The weak-instrument F statistic."""
+        return self.tests.first_stage_f
 
 
-def _diagnostics(w: np.ndarray, z: np.ndarray, x: np.ndarray, y: np.ndarray, b_iv: np.ndarray,
-                 robust: bool) -> dict[str, Any]:
-    """OLS, first-stage F, Wu-Hausman and Sargan from one cross-product matrix (one O(n p^2) pass).
+@dataclass(frozen=True)
+class _CrossProducts:
+    """``A'A`` of ``A = [w, z, x, y]`` and the positions of its blocks (one O(n p^2) pass)."""
 
-    Follows ``summary(AER::ivreg(...), diagnostics = TRUE)``: the weak-instrument F compares the first
-    stage with and without the instruments; Wu-Hausman is the F test of the first-stage residual added
-    to the OLS regression; Sargan is n R² of the 2SLS residuals regressed on all exogenous variables.
-    ``b_iv`` holds the 2SLS coefficients in the order ``[w..., x]``.
-    """
-    n, kw = w.shape
-    q = z.shape[1]
-    a = np.column_stack([w, z, x, y])
-    m = a.T @ a
-    iw, iz = np.arange(kw), np.arange(kw, kw + q)
-    ix, iy = kw + q, kw + q + 1
+    a: np.ndarray
+    m: np.ndarray
+    iw: np.ndarray
+    iz: np.ndarray
+    ix: int
+    iy: int
 
-    def solve(cols: np.ndarray, target: int) -> tuple[np.ndarray, float]:
-        mm = m[np.ix_(cols, cols)]
-        beta = np.linalg.solve(mm, m[cols, target])
-        return beta, float(m[target, target] - m[target, cols] @ beta)
+    @classmethod
+    def of(cls, w: np.ndarray, z: np.ndarray, x: np.ndarray, y: np.ndarray) -> _CrossProducts:
+        kw, q = w.shape[1], z.shape[1]
+        a = np.column_stack([w, z, x, y])
+        return cls(a, a.T @ a, np.arange(kw), np.arange(kw, kw + q), kw + q, kw + q + 1)
 
-    out: dict[str, Any] = {}
-    wz = np.concatenate([iw, iz])
-    wx = np.append(iw, ix)
-    _, rss_r = solve(iw, ix)
-    g, rss_u = solve(wz, ix)
-    df2 = n - kw - q
-    out.update(f=((rss_r - rss_u) / q) / (rss_u / df2), f_df2=df2, partial_r2=(rss_r - rss_u) / rss_r)
-    try:
-        b_ols, rss_ols = solve(wx, iy)
-    except np.linalg.LinAlgError:
-        return {**out, "ols_b": np.nan, "ols_se": np.nan, "ols_p": np.nan, "wh": np.nan, "wh_p": np.nan,
-                "wh_df2": 0, "sargan": np.nan}
-    df_ols = n - kw - 1
-    inv = np.linalg.inv(m[np.ix_(wx, wx)])
-    if robust:
-        xm = a[:, wx]
-        e = y - xm @ b_ols
+    @property
+    def n(self) -> int:
+        return int(self.a.shape[0])
+
+    @property
+    def wz(self) -> np.ndarray:
+        return np.concatenate([self.iw, self.iz])
+
+    @property
+    def wx(self) -> np.ndarray:
+        return np.append(self.iw, self.ix)
+
+    def solve(self, cols: np.ndarray, target: int) -> tuple[np.ndarray, float]:
+        """Least-squares coefficients of column ``target`` on ``cols`` and the residual sum of squares."""
+        mm = self.m[np.ix_(cols, cols)]
+        beta = np.linalg.solve(mm, self.m[cols, target])
+        return beta, float(self.m[target, target] - self.m[target, cols] @ beta)
+
+    def covariance(self, cols: np.ndarray, target: int, beta: np.ndarray, rss: float, robust: bool) -> np.ndarray:
+        """Homoskedastic (``lm``) or HC1-robust covariance of a least-squares fit on ``cols``."""
+        df = self.n - cols.size
+        inv = np.linalg.inv(self.m[np.ix_(cols, cols)])
+        if not robust:
+            return np.asarray(inv * rss / df)
+        xm = self.a[:, cols]
+        e = self.a[:, target] - xm @ beta
         meat = (xm * e[:, None] ** 2).T @ xm
-        vcov = inv @ meat @ inv * n / df_ols
-    else:
-        vcov = inv * rss_ols / df_ols
-    se = float(np.sqrt(vcov[-1, -1]))
-    out.update(ols_b=float(b_ols[-1]), ols_se=se, ols_p=float(2 * stats.t.sf(abs(b_ols[-1] / se), df_ols)))
-    # Wu-Hausman: y on [w, x, v] with v = x - [w, z] g (first-stage residual), cross-products from m
-    m_v = m[:, ix] - m[:, wz] @ g  # a' v
-    vv = rss_u
-    cols = wx
-    mm = np.block([[m[np.ix_(cols, cols)], m_v[cols][:, None]], [m_v[cols][None, :], np.array([[vv]])]])
-    rhs = np.append(m[cols, iy], m_v[iy])
+        return np.asarray(inv @ meat @ inv * self.n / df)
+
+
+@dataclass(frozen=True)
+class _LeastSquares:
+    beta: np.ndarray
+    cov: np.ndarray
+    rss: float
+    df: int
+
+
+def _first_stage(cp: _CrossProducts, robust: bool) -> tuple[_LeastSquares, float, float]:
+    """Exposure on ``[w, z]``: the fit, and the F and partial R² of the instruments against ``w`` alone."""
+    _, rss_r = cp.solve(cp.iw, cp.ix)
+    g, rss_u = cp.solve(cp.wz, cp.ix)
+    df2 = cp.n - cp.wz.size
+    q = cp.iz.size
+    f = ((rss_r - rss_u) / q) / (rss_u / df2)
+    fit = _LeastSquares(g, cp.covariance(cp.wz, cp.ix, g, rss_u, robust), rss_u, df2)
+    return fit, float(f), float((rss_r - rss_u) / rss_r)
+
+
+def _observational(cp: _CrossProducts, robust: bool, where: str) -> _LeastSquares:
+    """Outcome on ``[w, x]`` (OLS)."""
+    try:
+        b, rss = cp.solve(cp.wx, cp.iy)
+    except np.linalg.LinAlgError:
+        raise ModelError(f"{where}: the OLS design [covariates, exposure] is rank-deficient") from None
+    return _LeastSquares(b, cp.covariance(cp.wx, cp.iy, b, rss, robust), rss, cp.n - cp.wx.size)
+
+
+def _wu_hausman(cp: _CrossProducts, first: _LeastSquares, ols: _LeastSquares) -> tuple[float, int]:
+    """F test of the first-stage residual ``v`` added to the OLS regression (cross-products from ``m``)."""
+    m, cols = cp.m, cp.wx
+    m_v = m[:, cp.ix] - m[:, cp.wz] @ first.beta  # a' v
+    mm = np.block([[m[np.ix_(cols, cols)], m_v[cols][:, None]], [m_v[cols][None, :], np.array([[first.rss]])]])
+    rhs = np.append(m[cols, cp.iy], m_v[cp.iy])
     beta_aug = np.linalg.solve(mm, rhs)
-    rss_aug = float(m[iy, iy] - rhs @ beta_aug)
-    wh_df2 = n - kw - 2
-    wh = (rss_ols - rss_aug) / (rss_aug / wh_df2)
-    out.update(wh=float(wh), wh_p=float(stats.f.sf(wh, 1, wh_df2)), wh_df2=wh_df2)
-    # Sargan: u = y - [w, x] b_iv; regress u on [w, z] (w holds the constant)
+    rss_aug = float(m[cp.iy, cp.iy] - rhs @ beta_aug)
+    df2 = cp.n - cp.iw.size - 2
+    return float((ols.rss - rss_aug) / (rss_aug / df2)), df2
+
+
+def _sargan(cp: _CrossProducts, b_iv: np.ndarray) -> float:
+    """n R² of ``u = y - [w, x] b_iv`` regressed on ``[w, z]`` (column 0 of ``w`` is the constant)."""
+    m, wx, wz, iy = cp.m, cp.wx, cp.wz, cp.iy
     m_u = m[:, iy] - m[:, wx] @ b_iv  # a' u
     uu = float(m[iy, iy] - 2 * b_iv @ m[wx, iy] + b_iv @ m[np.ix_(wx, wx)] @ b_iv)
     coef = np.linalg.solve(m[np.ix_(wz, wz)], m_u[wz])
     rss_aux = uu - float(m_u[wz] @ coef)
-    ubar = float(m_u[0]) / n  # column 0 of w is the constant
-    tss = uu - n * ubar**2
-    out["sargan"] = float(n * (1 - rss_aux / tss))
-    return out
+    ubar = float(m_u[0]) / cp.n
+    tss = uu - cp.n * ubar**2
+    return float(cp.n * (1 - rss_aux / tss))
 
 
-def fit_one_sample_mr(data: pd.DataFrame, spec: Mapping[str, Any], context: Any) -> OneSampleMRResult:
+def _checked_instruments(data: pd.DataFrame, spec: OneSampleMRSpec) -> list[str]:
+    """The instrument columns, after checking that every configured column exists, is numeric where it must
+    be, and that no column plays two roles."""
+    where, cohort = spec.where, spec.context.cohort
+    instruments = spec.instrument_columns(data)
+    if not instruments:
+        raise DataError(
+            f"{where}: no instrument columns found (instruments {list(spec.instruments)}, prefix "
+            f"{spec.instrument_prefix!r}) in cohort {cohort}; columns are {show_values(list(data.columns), 12)}"
+        )
+    needed = [spec.outcome, spec.exposure, *instruments, *spec.covariates]
+    missing = [c for c in needed if c not in data.columns]
+    if missing:
+        raise DataError(f"{where}: cohort {cohort} has no columns {missing}; check the names in the config")
+    overlap = set(instruments) & ({spec.exposure, spec.outcome} | set(spec.covariates))
+    if overlap:
+        raise ConfigError(f"{where}: {sorted(overlap)} used both as instrument and as exposure/outcome/covariate")
+    for col in [spec.outcome, spec.exposure, *instruments]:
+        if not is_numeric(data[col]):
+            numeric_values(data[col], where, col)  # raises, naming the column and its values
+    return instruments
+
+
+def _complete_cases(data: pd.DataFrame, spec: OneSampleMRSpec, instruments: list[str]) -> tuple[pd.DataFrame, Design]:
+    """The rows complete in every column used, with the exclusions counted by reason (outcome, exposure,
+    instruments, covariates), and the intercept-and-covariates design on them (dummies ``col[level]``)."""
+    where = spec.where
+    needed = [spec.outcome, spec.exposure, *instruments, *spec.covariates]
+    rows = complete_rows(data, needed)
+    exclusions = count_exclusions(data.loc[~rows, needed], needed)  # only the incomplete rows need a look
+    d = data.loc[rows, needed]
+    design = build_design(d[list(spec.covariates)],
+                          DesignSpec(outcome=None, exposure=None, covariates=spec.covariates, check_rank=False), where)
+    if design.n < len(instruments) + len(spec.covariates) + 10:
+        raise DataError(f"{where}: only {design.n} complete rows for {len(instruments)} instruments; need more data")
+    return d, dataclasses.replace(design, exclusions=MappingProxyType(exclusions), n_input=len(data))
+
+
+def _check_variation(z: np.ndarray, instruments: list[str], where: str) -> None:
+    constant = [c for c, r in zip(instruments, np.ptp(z, axis=0), strict=True) if not r > 0]
+    if constant:
+        raise ModelError(f"{where}: instruments without variation in the analysed rows: {constant}; remove them")
+
+
+def _fit(names: list[str], ls: _LeastSquares, diagnostics: Diagnostics, method: str) -> FitResult:
+    return FitResult.from_arrays(names, ls.beta, ls.cov, float(ls.df), diagnostics, method=method)
+
+
+def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRResult:
     """Fit a ``one_sample_mr`` analysis (see the module docstring).
 
     Parameters
     ----------
     data : DataFrame
         The analysis-ready cohort table.
-    spec : mapping
-        The analysis entry of the config.
-    context : RunContext
-        Names (``analysis``, ``cohort``).
+    spec : OneSampleMRSpec
+        Built from the analysis entry by :func:`musclecog.core.spec.spec_from_config`.
 
     Returns
     -------
@@ -223,83 +331,90 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: Mapping[str, Any], context: Any)
         Missing columns, non-numeric instruments, too few complete rows.
     ModelError
         Instruments without variation or a rank-deficient design.
-    """
-    where = f"analyses.{context.analysis}"
-    s = OneSampleMRSpec.from_config(spec, where)
-    instruments = s.instrument_columns(data)
-    if not instruments:
-        raise DataError(
-            f"{where}: no instrument columns found (instruments {list(s.instruments)}, prefix "
-            f"{s.instrument_prefix!r}) in cohort {context.cohort}; columns are {show_values(list(data.columns), 12)}"
-        )
-    needed = [s.outcome, s.exposure, *instruments, *s.covariates]
-    missing = [c for c in needed if c not in data.columns]
-    if missing:
-        raise DataError(f"{where}: cohort {context.cohort} has no columns {missing}; check the names in the config")
-    overlap = set(instruments) & ({s.exposure, s.outcome} | set(s.covariates))
-    if overlap:
-        raise ConfigError(f"{where}: {sorted(overlap)} used both as instrument and as exposure/outcome/covariate")
-    for col in [s.outcome, s.exposure, *instruments]:
-        if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
-            raise DataError(f"{where}: column {col!r} must be numeric, found {data[col].dtype}")
-    complete = data[needed].notna().all(axis=1)
-    n_excl = int((~complete).sum())
-    if n_excl:
-        logger.info("%s: %d of %d rows excluded for missing %s", where, n_excl, len(data), needed)
-    d = data.loc[complete]
-    n = len(d)
-    if n < len(instruments) + len(s.covariates) + 10:
-        raise DataError(f"{where}: only {n} complete rows for {len(instruments)} instruments; need more data")
-    constant = [c for c in instruments if d[c].nunique() < 2]
-    if constant:
-        raise ModelError(f"{where}: instruments without variation in the analysed rows: {constant}; remove them")
 
-    y = d[s.outcome].astype(float)
-    x = d[[s.exposure]].astype(float)
+    Notes
+    -----
+    The first-stage F, Wu-Hausman and Sargan statistics and the OLS fit come from one cross-product
+    matrix of ``[covariates, instruments, exposure, outcome]``; only 2SLS itself is linearmodels'. With
+    ``cov_type: robust`` the first-stage F is linearmodels' robust Wald F.
+    """
+    where = spec.where
+    instruments = _checked_instruments(data, spec)
+    d, design = _complete_cases(data, spec, instruments)
+    if design.n_excluded:
+        logger.info("%s: %d of %d rows excluded for missing values (%s)", where, design.n_excluded, len(data),
+                    dict(design.exclusions))
+    y = d[spec.outcome].astype(float)
+    x = d[[spec.exposure]].astype(float)
     z = d[instruments].astype(float)
-    w = _design(d, list(s.covariates), where)
-    w.insert(0, "const", 1.0)
-    cov = "unadjusted" if s.cov_type == "unadjusted" else "robust"
+    _check_variation(z.to_numpy(), instruments, where)
+    w = pd.DataFrame(design.x, columns=list(design.names), index=d.index)
+    robust = spec.cov_type == "robust"
     try:
-        iv = IV2SLS(y, w, x, z).fit(cov_type=cov, debiased=True)
+        iv = cast(IVResults, IV2SLS(y, w, x, z).fit(cov_type=spec.cov_type, debiased=True))
     except ValueError as exc:  # linearmodels' rank checks
         raise ModelError(f"{where}: 2SLS could not be fitted: {exc}") from None
-    diag = _diagnostics(w.to_numpy(float), z.to_numpy(float), x.to_numpy(float)[:, 0], y.to_numpy(float),
-                        iv.params.to_numpy(float), robust=s.cov_type == "robust")
-    if not np.isfinite(diag["ols_b"]):
-        raise ModelError(f"{where}: the OLS design [covariates, {s.exposure}] is rank-deficient")
+    cp = _CrossProducts.of(w.to_numpy(float), z.to_numpy(float), x.to_numpy(float)[:, 0], y.to_numpy(float))
+    first, f_stat, partial_r2 = _first_stage(cp, robust)
+    ols = _observational(cp, robust, where)
+    wh, wh_df2 = _wu_hausman(cp, first, ols)
     q = len(instruments)
-    f_stat, df2, partial_r2 = diag["f"], diag["f_df2"], diag["partial_r2"]
-    if s.cov_type == "robust":
-        f_stat = float(iv.first_stage.diagnostics.loc[s.exposure, "f.stat"])
-    f_p = float(stats.f.sf(f_stat, q, df2))
-
-    base = {"analysis": context.analysis, "cohort": context.cohort, "outcome": s.outcome, "exposure": s.exposure,
-            "stratum": "overall", "n": n}
-    tcrit = stats.t.isf(s.alpha / 2, iv.df_resid)
-    rows: list[dict[str, Any]] = []
-    fits = (
-        ("2SLS", float(iv.params[s.exposure]), float(iv.std_errors[s.exposure]), float(iv.pvalues[s.exposure])),
-        ("OLS (observational)", diag["ols_b"], diag["ols_se"], diag["ols_p"]),
+    if robust:
+        f_stat = float(iv.first_stage.diagnostics.loc[spec.exposure, "f.stat"])
+    tests = InstrumentTests(
+        first_stage_f=f_stat, first_stage_p=float(stats.f.sf(f_stat, q, first.df)), first_stage_df=first.df,
+        partial_r2=partial_r2, wu_hausman=wh, wu_hausman_p=float(stats.f.sf(wh, 1, wh_df2)), wu_hausman_df=wh_df2,
+        sargan=_sargan(cp, iv.params.to_numpy(float)), n_instruments=q,
     )
-    for method, b, se, pval in fits:
-        rows.append({**base, "method": method, "term": s.exposure, "estimate": b, "std_error": se,
-                     "conf_low": b - tcrit * se, "conf_high": b + tcrit * se,
-                     "p_value": pval, "scale": "beta", "nsnp": q,
-                     "statistic": b / se, "df": float(iv.df_resid),
-                     "note": f"instruments: {', '.join(instruments)}" if method == "2SLS" else ""})
-    weak = " (weak instruments: F < 10)" if f_stat < 10 else ""
-    rows.append({**base, "method": "2SLS first stage", "term": "first_stage_F", "estimate": f_stat,
-                 "p_value": f_p, "scale": "f_statistic", "nsnp": q, "statistic": f_stat, "df": float(q),
-                 "note": f"F({q}, {df2}){weak}"})
-    rows.append({**base, "method": "2SLS first stage", "term": "partial_r_squared", "estimate": partial_r2,
-                 "scale": "r_squared", "nsnp": q, "note": "share of exposure variance explained by the instruments"})
-    rows.append({**base, "method": "Wu-Hausman", "term": s.exposure, "estimate": diag["wh"],
-                 "p_value": diag["wh_p"], "scale": "test", "statistic": diag["wh"], "df": 1.0,
-                 "note": f"F(1, {diag['wh_df2']}); H0: {s.exposure} is exogenous"})
+    messages = tuple(f"covariate {c} constant in the rows modelled; left out" for c in design.dropped)
+    if f_stat < 10:
+        messages += (f"weak instruments: first-stage F = {f_stat:.3g} < 10",)
+    diag = Diagnostics(n=design.n, exclusions=design.exclusions, messages=messages,
+                       statistics=MappingProxyType({"first_stage_f": f_stat, "partial_r_squared": partial_r2}))
+    w_names, z_names = list(design.names), list(instruments)
+    fits: Mapping[str, FitResult] = MappingProxyType({
+        TWO_SLS: FitResult.from_arrays(
+            [*w_names, spec.exposure], iv.params.to_numpy(float), iv.cov.to_numpy(float), float(iv.df_resid), diag,
+            std_errors=iv.std_errors.to_numpy(float), method=f"two-stage least squares ({spec.cov_type})",
+        ),
+        OLS: _fit([*w_names, spec.exposure], ols, diag, f"least squares ({spec.cov_type})"),
+        FIRST_STAGE: _fit([*w_names, *z_names], first, diag, f"first stage: {spec.exposure} on covariates and "
+                          f"instruments ({spec.cov_type})"),
+    })
+    return OneSampleMRResult(
+        analysis=spec.context.analysis, cohort=spec.context.cohort,
+        estimates=_estimates(spec, fits, tests, instruments),
+        fits=fits, title=f"One-sample MR: {spec.exposure} \u2192 {spec.outcome} ({q} instruments)",
+        exposure=spec.exposure, outcome=spec.outcome, instruments=tuple(instruments), tests=tests,
+    )
+
+
+def _estimates(
+    spec: OneSampleMRSpec, fits: Mapping[str, FitResult], tests: InstrumentTests, instruments: list[str]
+) -> tuple[Estimate, ...]:
+    """The table rows: 2SLS and OLS effects, first-stage F and partial R², Wu-Hausman and (over-identified)
+    Sargan."""
+    x, q = spec.exposure, tests.n_instruments
+    n = fits[TWO_SLS].diagnostics.n
+    level = 1 - spec.alpha
+    rows = [
+        *fits[TWO_SLS].estimates([x], "beta", level=level, df=True, nsnp=q, method=TWO_SLS,
+                                 note=f"instruments: {', '.join(instruments)}", outcome=spec.outcome, exposure=x),
+        *fits[OLS].estimates([x], "beta", level=level, df=True, nsnp=q, method=OLS, note="", outcome=spec.outcome, exposure=x),
+    ]
+    weak = " (weak instruments: F < 10)" if tests.first_stage_f < 10 else ""
+    rows += [
+        Estimate(term="first_stage_F", estimate=tests.first_stage_f, scale="f_statistic", p_value=tests.first_stage_p,
+                 n=n, nsnp=q, statistic=tests.first_stage_f, df=float(q), method=FIRST_STAGE,
+                 note=f"F({q}, {tests.first_stage_df}){weak}", outcome=spec.outcome, exposure=x),
+        Estimate(term="partial_r_squared", estimate=tests.partial_r2, scale="r_squared", n=n, nsnp=q,
+                 method=FIRST_STAGE, note="share of exposure variance explained by the instruments", outcome=spec.outcome, exposure=x),
+        Estimate(term=x, estimate=tests.wu_hausman, scale="test", p_value=tests.wu_hausman_p, n=n,
+                 statistic=tests.wu_hausman, df=1.0, method="Wu-Hausman",
+                 note=f"F(1, {tests.wu_hausman_df}); H0: {x} is exogenous", outcome=spec.outcome, exposure=x),
+    ]
     if q > 1:
-        rows.append({**base, "method": "Sargan", "term": "overidentification", "estimate": diag["sargan"],
-                     "p_value": float(stats.chi2.sf(diag["sargan"], q - 1)), "scale": "test",
-                     "statistic": diag["sargan"], "df": float(q - 1), "note": "H0: all instruments valid (chi-squared)"})
-    return OneSampleMRResult(context.analysis, context.cohort, s.exposure, s.outcome, instruments, rows, n, n_excl,
-                             float(f_stat), float(partial_r2))
+        rows.append(Estimate(term="overidentification", estimate=tests.sargan, scale="test", p_value=tests.sargan_p,
+                             n=n, statistic=tests.sargan, df=float(q - 1), method="Sargan",
+                             note="H0: all instruments valid (chi-squared)", outcome=spec.outcome, exposure=x))
+    return tuple(rows)

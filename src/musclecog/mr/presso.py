@@ -102,6 +102,26 @@ def _loo_slopes(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     return (sxy - wx * y) / (sxx - wx * x)
 
 
+@dataclass(frozen=True)
+class PressoSettings:
+    """The arguments of MRPRESSO's ``mr_presso``.
+
+    Attributes
+    ----------
+    n_distribution : int
+        Simulated data sets (``NbDistribution``, default 1000); must exceed nsnp.
+    signif_threshold : float
+        ``SignifThreshold`` (default 0.05) for the global test gate and outlier calls.
+    outlier_test, distortion_test : bool
+        ``OUTLIERtest`` / ``DISTORTIONtest``.
+    """
+
+    n_distribution: int = 1000
+    signif_threshold: float = 0.05
+    outlier_test: bool = True
+    distortion_test: bool = True
+
+
 def mr_presso(
     bx: np.ndarray,
     by: np.ndarray,
@@ -109,10 +129,7 @@ def mr_presso(
     sy: np.ndarray,
     snp: list[str] | None = None,
     *,
-    n_distribution: int = 1000,
-    signif_threshold: float = 0.05,
-    outlier_test: bool = True,
-    distortion_test: bool = True,
+    settings: PressoSettings = PressoSettings(),
     rng: np.random.Generator | None = None,
 ) -> PressoResult:
     """Run MR-PRESSO on one exposure.
@@ -123,12 +140,7 @@ def mr_presso(
         Harmonised associations and standard errors.
     snp : list of str, optional
         Variant names for the outlier table.
-    n_distribution : int
-        Simulated data sets (MRPRESSO ``NbDistribution``, default 1000); must exceed nsnp.
-    signif_threshold : float
-        ``SignifThreshold`` (default 0.05) for the global test gate and outlier calls.
-    outlier_test, distortion_test : bool
-        ``OUTLIERtest`` / ``DISTORTIONtest``.
+    settings : PressoSettings
     rng : numpy Generator
 
     Raises
@@ -138,6 +150,7 @@ def mr_presso(
         ``n_distribution <= nsnp``.
     """
     rng = rng if rng is not None else np.random.default_rng()
+    n_distribution, signif_threshold = settings.n_distribution, settings.signif_threshold
     bx, by, sx, sy = (np.asarray(a, dtype=float) for a in (bx, by, sx, sy))
     k = bx.size
     snp = list(snp) if snp is not None else [str(i + 1) for i in range(k)]
@@ -167,7 +180,7 @@ def mr_presso(
     corrected: dict[str, float] | None = None
     dist_coef = dist_p = float("nan")
     out_idx: np.ndarray = np.array([], dtype=int)
-    if outlier_test and global_p < signif_threshold:
+    if settings.outlier_test and global_p < signif_threshold:
         dif2 = (by - bx * loo_obs) ** 2
         exp2 = (by_r - bx_r * loo_obs) ** 2
         pvals = np.minimum(np.mean(exp2 > dif2, axis=0) * k, 1.0)
@@ -182,7 +195,7 @@ def mr_presso(
         if 0 < out_idx.size < k:
             keep = ~out_mask
             corrected = _wls_origin(bx[keep], by[keep], w[keep])
-            if distortion_test:
+            if settings.distortion_test:
                 n_out = out_idx.size
                 pool = np.flatnonzero(keep)
                 n_random = k - 2 * n_out
@@ -201,7 +214,7 @@ def mr_presso(
             notes.append("all instruments flagged as outliers")
         else:
             notes.append("no significant outliers")
-    elif outlier_test:
+    elif settings.outlier_test:
         notes.append(f"global test p = {global_p:g} >= {signif_threshold}: outlier test not run")
     if global_p == 0:
         notes.append(f"global test p < {1 / n_distribution:g}")

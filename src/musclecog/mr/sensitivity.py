@@ -55,16 +55,16 @@ def heterogeneity(bx: Any, by: Any, sx: Any, sy: Any) -> pd.DataFrame:
         (LABELS["ivw"], "Cochran's Q", fit_ivw),
         (LABELS["egger"], "Rucker's Q'", fit_egger),
     ):
-        if fit.estimable:
-            q, df = fit.extra["Q"], fit.extra["Q_df"]
+        if fit.estimable and fit.heterogeneity is not None:
+            q, df = fit.heterogeneity.q, fit.heterogeneity.df
             rows.append(
-                {"method": label, "statistic": stat, "Q": q, "Q_df": df, "Q_pval": fit.extra["Q_pval"],
+                {"method": label, "statistic": stat, "Q": q, "Q_df": df, "Q_pval": fit.heterogeneity.pval,
                  "I2": _i2(q, df), "nsnp": n, "note": ""}
             )
         else:
             rows.append({"method": label, "statistic": stat, "nsnp": n, "note": fit.note})
-    if fit_ivw.estimable and fit_egger.estimable:
-        qd = fit_ivw.extra["Q"] - fit_egger.extra["Q"]
+    if fit_ivw.heterogeneity is not None and fit_egger.heterogeneity is not None:
+        qd = fit_ivw.heterogeneity.q - fit_egger.heterogeneity.q
         rows.append(
             {"method": "Rucker's Q - Q'", "statistic": "Q - Q'", "Q": qd, "Q_df": 1,
              "Q_pval": float(stats.chi2.sf(qd, 1)), "I2": np.nan, "nsnp": n, "note": ""}
@@ -84,8 +84,8 @@ def pleiotropy(bx: Any, by: Any, sx: Any, sy: Any) -> pd.DataFrame:
     """
     fit = egger(bx, by, sx, sy)
     row: dict[str, Any] = {"nsnp": len(np.asarray(bx)), "i2_gx": i_squared_gx(bx, sx), "note": fit.note}
-    if fit.estimable:
-        row.update(egger_intercept=fit.extra["b_i"], se=fit.extra["se_i"], pval=fit.extra["pval_i"])
+    if fit.intercept is not None:
+        row.update(egger_intercept=fit.intercept.b, se=fit.intercept.se, pval=fit.intercept.pval)
         if row["i2_gx"] < 0.9:
             row["note"] = f"I2_GX = {row['i2_gx']:.2f} < 0.9: MR Egger slope diluted towards the null"
     cols = ["egger_intercept", "se", "pval", "nsnp", "i2_gx", "note"]
@@ -246,8 +246,9 @@ def variant_rsq(harmonised: pd.DataFrame, side: str) -> tuple[np.ndarray, np.nda
         if prev is None or np.isnan(prev).all():
             logger.warning("prevalence.%s not given: assuming %.2f (TwoSampleMR's default)", side, DEFAULT_PREVALENCE)
             prev = np.full(beta.shape, DEFAULT_PREVALENCE)
-        ncase, ncontrol = _col(harmonised, f"ncase.{side}"), _col(harmonised, f"ncontrol.{side}")
-        r = r_from_lor(beta, _col(harmonised, f"eaf.{side}"), ncase, ncontrol, prev)
+        ncase = harmonised[f"ncase.{side}"].to_numpy(dtype=float)  # present: checked above
+        ncontrol = harmonised[f"ncontrol.{side}"].to_numpy(dtype=float)
+        r = r_from_lor(beta, harmonised[f"eaf.{side}"].to_numpy(dtype=float), ncase, ncontrol, prev)
         return r**2, 2.0 / (1.0 / ncase + 1.0 / ncontrol), "lor"
     n = _col(harmonised, f"samplesize.{side}")
     if n is None or np.isnan(n).any():

@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from musclecog.plots import new_figure
+
+if TYPE_CHECKING:
+    from musclecog.mr.analysis import MRResult
+    from musclecog.mr.estimators import MREstimate
+    from musclecog.mr.onesample import OneSampleMRResult
 
 _LINE_METHODS = (
     "Inverse variance weighted",
@@ -23,12 +28,16 @@ _LINE_METHODS = (
 )
 
 
-def _beta_rows(estimates: pd.DataFrame) -> pd.DataFrame:
-    est = estimates[(estimates["scale"] == "beta") & estimates["estimate"].notna()]
-    return est.drop_duplicates("method")
+def _line_estimates(result: MRResult) -> list[MREstimate]:
+    """The estimable methods, one per label, in table order."""
+    seen: dict[str, MREstimate] = {}
+    for fit in result.methods:
+        if np.isfinite(fit.b) and fit.method not in seen:
+            seen[fit.method] = fit
+    return list(seen.values())
 
 
-def scatter(result: Any) -> Any:
+def scatter(result: MRResult) -> Any:
     """SNP-outcome against SNP-exposure associations (oriented so that the exposure effect is positive),
     with 95% error bars and one line per method (MR-Egger with its intercept)."""
     dat = result.data
@@ -40,15 +49,14 @@ def scatter(result: Any) -> Any:
     z = stats.norm.isf(0.025)
     ax.errorbar(bx, by, xerr=z * sx, yerr=z * sy, fmt="o", ms=3, color="0.3", ecolor="0.75", lw=0.7, zorder=2)
     xs = np.array([0.0, float(np.max(bx + z * sx)) if bx.size else 1.0])
-    est = _beta_rows(result.estimates)
     intercept = np.nan
     if "egger_intercept" in result.pleiotropy.columns and len(result.pleiotropy):
         intercept = float(result.pleiotropy["egger_intercept"].iloc[0])
-    for i, rec in enumerate(est.itertuples(index=False)):
+    for i, rec in enumerate(_line_estimates(result)):
         if rec.method not in _LINE_METHODS and rec.method != "Wald ratio":
             continue
         a = intercept if rec.method == "MR Egger" and np.isfinite(intercept) else 0.0
-        ax.plot(xs, a + rec.estimate * xs, lw=1.2, color=f"C{i % 10}", label=f"{rec.method} ({rec.estimate:.3g})")
+        ax.plot(xs, a + rec.b * xs, lw=1.2, color=f"C{i % 10}", label=f"{rec.method} ({rec.b:.3g})")
     ax.axhline(0, color="0.85", lw=0.6, zorder=0)
     ax.set_xlabel(f"SNP effect on {result.exposure}")
     ax.set_ylabel(f"SNP effect on {result.outcome}")
@@ -70,7 +78,7 @@ def _forest(ax: Any, labels: list[str], b: np.ndarray, se: np.ndarray, highlight
     ax.set_xlabel(xlabel)
 
 
-def forest(result: Any) -> Any:
+def forest(result: MRResult) -> Any:
     """Single-variant Wald ratios with 95% CIs, then the all-variant IVW and MR-Egger estimates."""
     ss = result.single_snp.dropna(subset=["b"])
     is_all = ss["SNP"].astype(str).str.startswith("All - ")
@@ -84,17 +92,16 @@ def forest(result: Any) -> Any:
     return fig
 
 
-def funnel(result: Any) -> Any:
+def funnel(result: MRResult) -> Any:
     """Precision of each Wald ratio (1/se) against the ratio, with the IVW and MR-Egger estimates."""
     ss = result.single_snp
     single = ss[~ss["SNP"].astype(str).str.startswith("All - ")]
     fig, ax = new_figure(5.0, 4.0)
     ax.scatter(single["b"], 1.0 / single["se"], s=12, color="0.3")
-    est = _beta_rows(result.estimates)
+    lines = {fit.method: fit.b for fit in _line_estimates(result)}
     for i, method in enumerate(("Inverse variance weighted", "MR Egger", "Weighted median", "Weighted mode")):
-        row = est[est["method"] == method]
-        if len(row):
-            ax.axvline(float(row["estimate"].iloc[0]), color=f"C{i}", lw=1.0, label=method)
+        if method in lines:
+            ax.axvline(lines[method], color=f"C{i}", lw=1.0, label=method)
     ax.set_xlabel(r"Wald ratio $\hat\beta_{IV}$")
     ax.set_ylabel(r"$1/\mathrm{SE}_{IV}$")
     ax.set_title("Funnel plot")
@@ -103,7 +110,7 @@ def funnel(result: Any) -> Any:
     return fig
 
 
-def leave_one_out(result: Any) -> Any:
+def leave_one_out(result: MRResult) -> Any:
     """IVW estimate leaving out each variant in turn, and with all variants."""
     loo = result.leave_one_out
     if loo.empty:
@@ -119,21 +126,18 @@ def leave_one_out(result: Any) -> Any:
     return fig
 
 
-def all_figures(result: Any) -> dict[str, Any]:
+def all_figures(result: MRResult) -> dict[str, Any]:
     """The four figures of a pair, keyed ``scatter, forest, funnel, leave_one_out``."""
     return {"scatter": scatter(result), "forest": forest(result), "funnel": funnel(result),
             "leave_one_out": leave_one_out(result)}
 
 
-def one_sample(result: Any) -> Any:
+def one_sample(result: OneSampleMRResult) -> Any:
     """One-sample MR: observational (OLS) and 2SLS estimates with 95% CIs, annotated with the first-stage F."""
-    tidy = result.to_tidy()
-    rows = tidy[tidy["term"] == result.exposure]
+    labels = [m for m in ("2SLS", "OLS (observational)") if m in result.fits]
+    b = np.array([float(result.fits[m].params[result.exposure]) for m in labels])
+    se = np.array([float(result.fits[m].std_errors[result.exposure]) for m in labels])
     fig, ax = new_figure(5.5, 2.5)
-    labels = rows["method"].tolist()
-    b = rows["estimate"].to_numpy(float)
-    se = rows["std_error"].to_numpy(float)
     _forest(ax, labels, b, se, {m for m in labels if "2SLS" in m}, f"effect of {result.exposure} on {result.outcome}")
-    f = getattr(result, "first_stage_f", np.nan)
-    ax.set_title(f"One-sample MR (first-stage F = {f:.1f})")
+    ax.set_title(f"One-sample MR (first-stage F = {result.first_stage_f:.1f})")
     return fig

@@ -1,0 +1,68 @@
+"""Read GWAS summary statistics in any common layout and standardise them once per trait.
+
+Three layouts are read, each gzip-compressed or not, column-wise with pyarrow (only the needed columns are
+parsed, with fixed types, multi-threaded), so that a 10-million-variant file is standardised in seconds:
+
+* ``twosamplemr``: TwoSampleMR's column names (``SNP, beta, se, effect_allele, other_allele, eaf, pval,
+  samplesize, ncase, ncontrol, chr, pos``), with or without the ``.exposure`` / ``.outcome`` suffix that
+  ``read_exposure_data`` / ``extract_outcome_data`` add;
+* ``ssf``: the GWAS Catalog summary-statistics format (GWAS-SSF and its harmonised TSV): ``variant_id`` or
+  ``rsid, chromosome, base_pair_location, effect_allele, other_allele, beta`` (or ``odds_ratio``),
+  ``standard_error, effect_allele_frequency, p_value`` (or ``neg_log_10_p_value``), ``n``;
+* any delimited table with a column map ``{source column: standard name}``.
+
+The standardised table (``results/gwas/{trait}.parquet``) has the columns of :data:`STANDARD_COLUMNS`,
+alleles in upper case, and the trait's metadata (type, units, build, prevalence) in the parquet schema
+metadata. Every row that is left out is counted with its reason in a flow table.
+
+Modules, by job: :mod:`~musclecog.mr.gwas.formats` (standard names, :class:`GwasSpec`, layout detection and
+column maps), :mod:`~musclecog.mr.gwas.readers` (header, typed column reading, build check),
+:mod:`~musclecog.mr.gwas.checks` (:func:`standardise`: row checks and the standard table),
+:mod:`~musclecog.mr.gwas.parquet` (writing and reading the standardised file) and
+:mod:`~musclecog.mr.gwas.columns` (arrow column helpers). A new GWAS layout: its name map in ``formats``.
+"""
+
+from musclecog.mr.gwas.checks import StandardisedGwas, standardise
+from musclecog.mr.gwas.columns import allele_codes, has_duplicates, rs_numbers
+from musclecog.mr.gwas.formats import (
+    FORMATS,
+    SSF_MAP,
+    STANDARD_COLUMNS,
+    TWOSAMPLEMR_NAMES,
+    GwasSpec,
+    column_map,
+    detect_format,
+)
+from musclecog.mr.gwas.parquet import (
+    HEAD_P,
+    ROW_GROUP_ROWS,
+    read_meta,
+    read_standardised,
+    read_variants,
+    write_standardised,
+)
+from musclecog.mr.gwas.readers import check_build, read_gwas, read_header
+
+__all__ = [
+    "FORMATS",
+    "HEAD_P",
+    "ROW_GROUP_ROWS",
+    "SSF_MAP",
+    "STANDARD_COLUMNS",
+    "TWOSAMPLEMR_NAMES",
+    "GwasSpec",
+    "StandardisedGwas",
+    "allele_codes",
+    "check_build",
+    "column_map",
+    "detect_format",
+    "has_duplicates",
+    "read_gwas",
+    "read_header",
+    "read_meta",
+    "read_standardised",
+    "read_variants",
+    "rs_numbers",
+    "standardise",
+    "write_standardised",
+]

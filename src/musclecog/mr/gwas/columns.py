@@ -1,0 +1,69 @@
+"""Arrow column helpers of the GWAS tables: allele dictionaries as integer codes, rsIDs as numbers, chromosome
+labels. They work on a column's small dictionary or as one vectorised pass, never per variant in Python."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def allele_codes(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Dictionary codes (-1 for missing) and the upper-case dictionary of an allele column."""
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col)
+    col = col.unify_dictionaries() if isinstance(col, pa.ChunkedArray) else pa.chunked_array([col])
+    values = np.asarray(col.chunks[0].dictionary.to_pylist() if col.num_chunks else [], dtype=object)
+    idx = [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in col.chunks]
+    codes = np.concatenate(idx).astype(np.int32, copy=False) if idx else np.zeros(0, np.int32)
+    upper = np.array([str(v).strip().upper() for v in values], dtype=object)
+    uniq, inverse = np.unique(upper, return_inverse=True) if len(upper) else (np.array([], object), np.array([], int))
+    remap = np.append(inverse.astype(np.int32), np.int32(-1))  # code -1 -> the sentinel -1
+    return remap[codes], uniq.astype(object)
+
+
+def dictionary_array(codes: np.ndarray, values: np.ndarray) -> pa.DictionaryArray:
+    mask = codes < 0
+    dictionary = pa.array(list(values), pa.string())
+    if not mask.any():
+        return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32, copy=False)), dictionary)
+    return pa.DictionaryArray.from_arrays(pa.array(np.where(mask, 0, codes).astype(np.int32), mask=mask), dictionary)
+
+
+def rs_numbers(snp: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """The numbers of an id column made only of rsIDs (``rs`` and a number without leading zero, so the map
+    to int64 is one-to-one), or None when any id is not such an rsID (or is missing).
+
+    Sorting or joining ten million int64 numbers is several times cheaper in time and memory than hashing ten
+    million strings, which is what lets the duplicate check and the whole-genome join stay lean.
+    """
+    if len(snp) == 0 or snp.null_count or not pc.all(pc.match_substring_regex(snp, r"^rs[1-9][0-9]{0,17}$")).as_py():
+        return None
+    return np.asarray(pc.cast(pc.utf8_slice_codeunits(snp, 2), pa.int64()).to_numpy())
+
+
+def has_duplicates(snp: pa.Array) -> bool:
+    """Whether an id column (no nulls) repeats a value (rsIDs as sorted numbers, other ids by hashing)."""
+    n = len(snp)
+    if n < 2:
+        return False
+    numbers = rs_numbers(snp)
+    if numbers is not None:
+        if bool((numbers[1:] > numbers[:-1]).all()):  # already in increasing order: no sort needed
+            return False
+        numbers = np.sort(numbers)
+        return bool((numbers[1:] == numbers[:-1]).any())
+    return len(pc.unique(snp)) < n
+
+
+def strip_chr(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Chromosome labels as strings without a ``chr`` prefix; the regex runs on each chunk's small dictionary."""
+    if not pa.types.is_dictionary(col.type):
+        return pc.replace_substring_regex(pc.cast(col, pa.string()), "^(chr|CHR|Chr)", "")
+    chunks = []
+    for chunk in col.chunks:
+        labels = pc.replace_substring_regex(chunk.dictionary, "^(chr|CHR|Chr)", "")
+        chunks.append(pa.DictionaryArray.from_arrays(chunk.indices, labels).dictionary_decode())
+    return pa.chunked_array(chunks, pa.string())
+
+

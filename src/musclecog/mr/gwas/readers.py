@@ -1,0 +1,135 @@
+"""Reading GWAS files: the header and delimiter, the needed columns (pyarrow, typed up front), the build."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+from typing import IO
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import yaml
+
+from musclecog.errors import ConfigError, DataError
+from musclecog.mr.gwas.formats import NULL_VALUES, NUMERIC, GwasSpec, column_map
+
+
+def _open_text(path: Path) -> IO[str]:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rt") if magic == b"\x1f\x8b" else open(path)
+
+
+def read_header(path: str | Path, sep: str | None = None) -> tuple[list[str], str]:
+    """The column names of a delimited (optionally gzip) file and its delimiter (tab, comma, space)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"GWAS file {path} does not exist; correct 'gwas.<trait>.path' in the config")
+    with _open_text(path) as fh:
+        line = fh.readline().rstrip("\r\n")
+    if not line:
+        raise DataError(f"GWAS file {path} is empty (no header line)")
+    if sep is None:
+        counts = {d: line.count(d) for d in ("\t", ",", " ")}
+        sep = max(counts, key=lambda d: counts[d])
+        if counts[sep] == 0:
+            raise DataError(f"GWAS file {path}: cannot tell the delimiter of the header {line[:80]!r}; set 'sep'")
+    names = [c.strip().strip('"').strip("'") for c in line.split(sep)]
+    return names, sep
+
+
+def _column_types(mapping: dict[str, str], pos_type: pa.DataType) -> dict[str, pa.DataType]:
+    """Arrow types of the mapped columns: numbers float64, alleles and chromosome dictionary-encoded."""
+    out: dict[str, pa.DataType] = {}
+    for src, std in mapping.items():
+        if std in NUMERIC:
+            out[src] = pa.float64()
+        elif std in ("effect_allele", "other_allele", "chr"):
+            out[src] = pa.dictionary(pa.int32(), pa.string())
+        elif std == "pos":
+            out[src] = pos_type
+        else:
+            out[src] = pa.string()
+    return out
+
+
+def _read_columns(path: Path, sep: str, mapping: dict[str, str], pos_type: pa.DataType) -> pa.Table:
+    return pacsv.read_csv(
+        str(path),
+        read_options=pacsv.ReadOptions(block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(delimiter=sep),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=list(mapping),
+            column_types=_column_types(mapping, pos_type),
+            null_values=NULL_VALUES,
+            strings_can_be_null=True,
+        ),
+    )
+
+
+def _failing_column(exc: pa.ArrowInvalid, header: list[str]) -> str:
+    col = re.search(r"column #(\d+)", str(exc))
+    return header[int(col.group(1))] if col and int(col.group(1)) < len(header) else "?"
+
+
+def read_gwas(spec: GwasSpec) -> tuple[pa.Table, str, int]:
+    """Read the columns of a GWAS file that the standard table needs.
+
+    Only the mapped columns are parsed (pyarrow CSV reader, multi-threaded), with their types declared up front:
+    numbers as float64, the position as int64 (float64 when the file writes positions as decimals), alleles and
+    chromosome dictionary-encoded (a handful of distinct values, so millions of rows cost 4 bytes each).
+
+    Returns
+    -------
+    (pyarrow.Table with standard names, detected format, number of data rows)
+    """
+    if spec.path is None:
+        raise ConfigError(f"config: gwas.{spec.name} has neither 'path' nor a written synthetic file")
+    path = Path(spec.path)
+    header, sep = read_header(path, spec.sep)
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise DataError(f"GWAS file {path} has duplicated column names {dup}; rename them")
+    mapping, fmt = column_map(header, spec, path)
+    pos_src = next((s for s, t in mapping.items() if t == "pos"), None)
+    try:
+        try:
+            table = _read_columns(path, sep, mapping, pa.int64())
+        except pa.ArrowInvalid as exc:
+            if pos_src is None or _failing_column(exc, header) != pos_src:
+                raise
+            table = _read_columns(path, sep, mapping, pa.float64())  # positions written as decimals (12345.0)
+    except pa.ArrowInvalid as exc:
+        msg = str(exc)
+        name = _failing_column(exc, header)
+        if name == pos_src:
+            raise DataError(
+                f"GWAS file {path}: the position column '{name}' is not numeric ({msg.splitlines()[0]}). "
+                "Positions must be whole numbers (missing as NA or empty)."
+            ) from None
+        raise DataError(
+            f"GWAS file {path}: cannot parse column '{name}' ({mapping.get(name, '?')}): {msg.splitlines()[0]}. "
+            "Numeric columns must hold numbers (missing as NA or empty)."
+        ) from None
+    table = table.rename_columns([mapping[c] for c in table.column_names])
+    return table, fmt, table.num_rows
+
+
+def check_build(spec: GwasSpec) -> str | None:
+    """The declared build, checked against a GWAS-SSF metadata file (``<file>-meta.yaml``) if there is one."""
+    declared = spec.build
+    if spec.path is None:
+        return declared
+    for meta_path in (Path(f"{spec.path}-meta.yaml"), Path(spec.path).with_suffix(".yaml")):
+        if meta_path.exists():
+            with open(meta_path) as fh:
+                meta = yaml.safe_load(fh) or {}
+            found = meta.get("genome_assembly")
+            if found and declared and str(found).lower() != str(declared).lower():
+                raise DataError(
+                    f"GWAS file {spec.path}: gwas.{spec.name}.build is {declared!r} but its metadata {meta_path} "
+                    f"declares genome_assembly {found!r}. Lift the file over or correct the declared build."
+                )
+            return str(found) if found and not declared else declared
+    return declared
