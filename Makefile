@@ -31,6 +31,7 @@ report: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src workflow tests benchmarks scripts
+	$(BIN)/mypy
 	$(BIN)/snakefmt --check Snakefile workflow
 	$(BIN)/snakemake --lint --cores 1 > /dev/null
 

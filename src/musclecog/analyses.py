@@ -14,7 +14,6 @@ fit function in its family, one line here (``docs/architecture.md``).
 from __future__ import annotations
 
 import importlib
-import inspect
 import logging
 import typing
 from collections.abc import Callable, Mapping
@@ -68,23 +67,17 @@ def find_analysis(analysis_type: str) -> Callable[..., AnalysisResult]:
     return fn
 
 
-def spec_class(fn: Callable[..., AnalysisResult]) -> type[AnalysisSpec] | None:
+def spec_class(fn: Callable[..., AnalysisResult]) -> type[AnalysisSpec]:
     """The spec class a fitting function takes (its ``spec`` parameter's annotation)."""
-    params = inspect.signature(fn).parameters
-    if "context" in params:
-        return None
-    hints = typing.get_type_hints(fn)
-    cls = hints.get("spec")
-    return cls if isinstance(cls, type) and issubclass(cls, AnalysisSpec) else None
+    cls = typing.get_type_hints(fn).get("spec")
+    if not (isinstance(cls, type) and issubclass(cls, AnalysisSpec)):
+        raise TypeError(f"{fn.__module__}.{fn.__qualname__}: the 'spec' parameter must be annotated with its AnalysisSpec")
+    return cls
 
 
 def build_spec(entry: Mapping[str, Any], context: RunContext) -> AnalysisSpec:
-    """The typed spec of one analysis entry."""
-    fn = find_analysis(str(entry["type"]))
-    cls = spec_class(fn)
-    if cls is None:
-        raise ConfigError(f"{context.where}: type {entry['type']!r} takes no typed spec")
-    return spec_from_config(cls, entry, context)
+    """The typed spec of one analysis entry (schema defaults filled in)."""
+    return spec_from_config(spec_class(find_analysis(str(entry["type"]))), entry, context)
 
 
 def run_analysis(data: pd.DataFrame, entry: Mapping[str, Any], context: RunContext) -> AnalysisResult:
@@ -108,7 +101,4 @@ def run_analysis(data: pd.DataFrame, entry: Mapping[str, Any], context: RunConte
     for row in flow:
         logger.info("%s: %d of %d rows kept (%s)", row["step"], row["n_out"], row["n_in"], row["reason"])
     fn = find_analysis(str(entry["type"]))
-    cls = spec_class(fn)
-    if cls is None:  # a family not yet on typed specs
-        return fn(data, entry, context)
-    return fn(data, spec_from_config(cls, entry, context))
+    return fn(data, spec_from_config(spec_class(fn), entry, context))

@@ -94,7 +94,7 @@ def _read_text(path: Path, fmt: str, columns: Sequence[str] | None) -> pd.DataFr
 def _header(path: Path, delimiter: str) -> list[str]:
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:  # type: ignore[operator]
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:
             line = fh.readline().rstrip("\r\n")
     except OSError as exc:
         raise DataError(f"{path}: cannot be opened ({exc}); is it really a (gzipped) text table?") from None

@@ -47,14 +47,13 @@ FIGURES: dict[str, str] = {
     "trajectories": "musclecog.plots.trajectories:trajectory_figure",
     "kaplan_meier": "musclecog.plots.survival:km_figure",
     "one_sample_mr": "musclecog.plots.mr:one_sample",
+    "mr_pair": "musclecog.plots.mr:scatter",
 }
 """A result's ``figure_kind`` -> the ``module:function`` that draws it (imported when needed)."""
 
 
 def draw(result: Any) -> Any:
     """The figure of one analysis result (a :class:`musclecog.core.results.AnalysisResult`)."""
-    if hasattr(result, "figure"):  # a family whose result still draws itself
-        return result.figure()
     kind = type(result).figure_kind
     try:
         module, name = FIGURES[kind].split(":")
