@@ -90,26 +90,3 @@ def apply_keep_if(
             data = data.loc[keep]
             rows.append(flow_row(f"{source}.{column}.{op}", n_in, len(data), f"excluded: {reason}"))
     return data, rows
-
-
-def exclusion_rows(base: Mapping[str, Any], flow: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Flow rows as ``count`` rows of a tidy result table: one per exclusion reason (term ``excluded (<step>)``).
-
-    Used where an analysis excludes rows itself (e.g. exit not after entry) and the exclusions must appear
-    in its own result table, since the cohort flow table is written before the analysis runs.
-    """
-    rows = []
-    for r in flow:
-        step = str(r["step"]).rsplit(": ", 1)[-1]
-        rows.append(
-            {
-                **base,
-                "stratum": "overall",
-                "term": f"excluded ({step})",
-                "estimate": float(r["n_excluded"]),
-                "n": int(r["n_in"]),
-                "scale": "count",
-                "note": r["reason"],
-            }
-        )
-    return rows

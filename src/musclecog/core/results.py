@@ -116,6 +116,44 @@ class Estimate:
         return cls(term=term, estimate=math.nan, scale=scale, n=n, note=reason, **labels)
 
 
+@dataclass(frozen=True)
+class Exclusion:
+    """Rows (people) a preparation step of an analysis left out, reported in its own result table (the cohort
+    flow table is written before the analysis runs).
+
+    Attributes
+    ----------
+    step : str
+        What was checked (a column, ``time at risk``, ``baseline_only``); the term is ``excluded (<step>)``.
+    n_in : int
+        Rows before the step.
+    n_excluded : int
+    reason : str
+        In words (``excluded: 'cognition' missing``).
+    """
+
+    step: str
+    n_in: int
+    n_excluded: int
+    reason: str
+
+    @property
+    def why(self) -> str:
+        """The reason without its ``excluded:`` prefix (the key of :attr:`Diagnostics.exclusions`)."""
+        return self.reason.removeprefix("excluded: ")
+
+    def count_estimate(self, **labels: Any) -> Estimate:
+        """The exclusion as a ``count`` row (``n`` = rows before the step, the reason as note)."""
+        return Estimate(
+            term=f"excluded ({self.step})",
+            estimate=float(self.n_excluded),
+            scale="count",
+            n=self.n_in,
+            note=self.reason,
+            **labels,
+        )
+
+
 _OPTIONAL_FIELDS = ("statistic", "df", "p_fdr", "n_events", "nsnp", "note")
 _LABEL_FIELDS = ("method", "outcome", "exposure", "stratum", "term")
 _VALUE_FIELDS = ("estimate", "std_error", "conf_low", "conf_high", "p_value", "n", "scale")

@@ -17,34 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from musclecog.core.results import Exclusion
 from musclecog.errors import ConfigError, DataError, show_values
 from musclecog.longitudinal.spec import TIME, LongitudinalSpec
 
 log = logging.getLogger(__name__)
 
 __all__ = ["TIME", "Exclusion", "Prepared", "prepare_long"]
-
-
-@dataclass(frozen=True)
-class Exclusion:
-    """Rows a step of :func:`prepare_long` left out.
-
-    Attributes
-    ----------
-    step : str
-        What was checked (``time``, ``exposure`` or a column name); the result table's term is
-        ``excluded (<step>)``.
-    n_in : int
-        Rows before the step.
-    n_excluded : int
-    reason : str
-        In words (``excluded: 'cognition' missing``).
-    """
-
-    step: str
-    n_in: int
-    n_excluded: int
-    reason: str
 
 
 @dataclass(frozen=True)

@@ -73,17 +73,7 @@ def coefficients(fit: FitResult, scale: str, n: int, note: str, label: Labels) -
 def flow_estimates(prep: Prepared, spec: LongitudinalSpec, method: str) -> list[Estimate]:
     """Exclusions (a ``count`` row per reason, term ``excluded (<step>)``) and people with a single visit."""
     lab = labels(spec, method, "overall")
-    out = [
-        Estimate(
-            term=f"excluded ({x.step})",
-            estimate=float(x.n_excluded),
-            scale="count",
-            n=x.n_in,
-            note=x.reason,
-            **lab,
-        )
-        for x in prep.exclusions
-    ]
+    out = [x.count_estimate(**lab) for x in prep.exclusions]
     out.append(
         Estimate(
             term="people with a single visit",

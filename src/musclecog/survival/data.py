@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from musclecog.core.design import check_columns, complete_rows, count_exclusions, numeric_values
-from musclecog.core.results import Estimate
+from musclecog.core.results import Estimate, Exclusion
 from musclecog.core.spec import AnalysisSpec
 from musclecog.errors import ConfigError, DataError, ModelError, show_values
 
@@ -110,21 +110,6 @@ class SurvivalSpec(AnalysisSpec):
 
 
 @dataclass(frozen=True)
-class Exclusion:
-    """People left out at one step: ``step`` (``baseline_only``, a column, ``time at risk``) and why."""
-
-    step: str
-    n_in: int
-    n_excluded: int
-    reason: str
-
-    @property
-    def why(self) -> str:
-        """The reason without its ``excluded:`` prefix (the key of :attr:`Diagnostics.exclusions`)."""
-        return self.reason.removeprefix("excluded: ")
-
-
-@dataclass(frozen=True)
 class SurvivalData:
     """One row per person: the model columns, ``T`` (exit or duration), ``E`` (event 0/1) and, with delayed
     entry, ``T0`` (entry); and the exclusions (steps that left someone out) in order."""
@@ -152,17 +137,7 @@ class SurvivalData:
         appear in its result table.
         """
         return [
-            Estimate(
-                term=f"excluded ({x.step})",
-                estimate=float(x.n_excluded),
-                scale="count",
-                n=x.n_in,
-                note=x.reason,
-                method=method,
-                outcome=outcome,
-                exposure=exposure,
-            )
-            for x in self.exclusions
+            x.count_estimate(method=method, outcome=outcome, exposure=exposure) for x in self.exclusions
         ]
 
 
