@@ -132,6 +132,9 @@ def _iter_paths(config: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], s
     for name, pair in (config.get("mr") or {}).items():
         if pair.get("reference_panel"):
             yield f"mr.{name}.reference_panel", pair, "reference_panel"
+    for name, analysis in (config.get("analyses") or {}).items():
+        if isinstance(analysis, dict) and isinstance(analysis.get("studies"), dict) and "path" in analysis["studies"]:
+            yield f"analyses.{name}.studies.path", analysis["studies"], "path"
     if config.get("targets"):
         yield "targets", config, "targets"
 
@@ -149,8 +152,9 @@ def _check_analyses(cfg: dict[str, Any], schema_dir: Path) -> None:
                 f"config: '{where}.type' is {atype!r}, which is not an analysis type. Known types: "
                 f"{', '.join(known_types)}." + (f" Did you mean '{close[0]}'?" if close else "")
             )
-        _check(analysis, load_schema(schema_dir / "analyses" / f"{atype}.schema.yaml"), where, "config")
-        if analysis["cohort"] not in cohorts:
+        schema = load_schema(schema_dir / "analyses" / f"{atype}.schema.yaml")
+        _check(analysis, schema, where, "config")
+        if "cohort" in schema.get("required", []) and analysis["cohort"] not in cohorts:
             close = difflib.get_close_matches(str(analysis["cohort"]), list(cohorts), n=1)
             raise ConfigError(
                 f"config: '{where}.cohort' names the cohort {analysis['cohort']!r}, which is not defined under "

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from datetime import datetime, timezone
 
+from musclecog.analyses import analysis_input
 from musclecog.config import validate_config
 from musclecog.errors import ConfigError, MusclecogError
 from musclecog.reproduce import load_targets, parse_mapping, required_sources
@@ -84,7 +85,9 @@ def get_analysis_spec(wildcards):
 
 
 def get_analysis_cohort(wildcards):
-    return f"{OUT}/cohorts/{ANALYSES[wildcards.analysis]['cohort']}.parquet"
+    # a cohort table, or a meta-analysis' study table
+    entry = ANALYSES[wildcards.analysis]
+    return analysis_input(entry, f"{OUT}/cohorts/{entry.get('cohort')}.parquet")
 
 
 def get_analysis_seed(wildcards):
@@ -92,7 +95,8 @@ def get_analysis_seed(wildcards):
 
 
 def get_analysis_survey(wildcards):
-    return COHORTS[ANALYSES[wildcards.analysis]["cohort"]].get("survey")
+    cohort = ANALYSES[wildcards.analysis].get("cohort")
+    return COHORTS[cohort].get("survey") if cohort in COHORTS else None
 
 
 def get_cohort_outputs():
@@ -172,6 +176,9 @@ def get_provenance_input_files(wildcards=None):
         if "path" in trait
     ]
     files += [str(p) for p in sorted(Path("resources").glob("*.tsv"))]
+    files += [
+        entry["studies"]["path"] for entry in ANALYSES.values() if "studies" in entry
+    ]
     files += [CONFIG["targets"]] if CONFIG.get("targets") else []
     files += [str(path) for path in workflow.configfiles]
     return files
