@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import logging
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -70,21 +70,27 @@ def analysis_cohort(entry: Mapping[str, Any]) -> str:
     return str(entry.get("cohort", DEFAULT_COHORT_LABEL))
 
 
-def analysis_input(entry: Mapping[str, Any], cohort_path: str) -> str:
-    """The file an analysis reads: its study table (``studies.path``) or the cohort table ``cohort_path``."""
-    if str(entry["type"]) in INPUT_READERS:
-        return str(entry["studies"]["path"])
-    return cohort_path
+def analysis_input(
+    entry: Mapping[str, Any], cohort_path: str, estimates_dir: str = "results/estimates"
+) -> str | list[str]:
+    """The file(s) an analysis reads: its cohort table ``cohort_path``; a meta-analysis' study table
+    (``studies.path``); or, for ``pool:``, the estimates tables ``<estimates_dir>/<analysis>.tsv`` it pools."""
+    if str(entry["type"]) not in INPUT_READERS:
+        return cohort_path
+    if entry.get("pool"):
+        return [f"{estimates_dir}/{name}.tsv" for name in entry["pool"]["analyses"]]
+    return str(entry["studies"]["path"])
 
 
-def load_analysis_data(entry: Mapping[str, Any], path: str) -> pd.DataFrame:
+def load_analysis_data(entry: Mapping[str, Any], path: str | Sequence[str]) -> pd.DataFrame:
     """The table an analysis is fitted on: the cohort parquet at ``path``, or the type's own input
-    (:data:`INPUT_READERS`, e.g. the study table of a meta-analysis, read through :mod:`musclecog.io`)."""
+    (:data:`INPUT_READERS`: a meta-analysis' study table read through :mod:`musclecog.io`, or the estimates
+    tables it pools)."""
     reader = INPUT_READERS.get(str(entry["type"]))
     if reader is None:
-        return pd.read_parquet(path)
+        return pd.read_parquet(path if isinstance(path, str) else path[0])
     module, name = reader.split(":")
-    data: pd.DataFrame = getattr(importlib.import_module(module), name)(entry)
+    data: pd.DataFrame = getattr(importlib.import_module(module), name)(entry, path)
     return data
 
 

@@ -87,7 +87,9 @@ def get_analysis_spec(wildcards):
 def get_analysis_cohort(wildcards):
     # a cohort table, or a meta-analysis' study table
     entry = ANALYSES[wildcards.analysis]
-    return analysis_input(entry, f"{OUT}/cohorts/{entry.get('cohort')}.parquet")
+    return analysis_input(
+        entry, f"{OUT}/cohorts/{entry.get('cohort')}.parquet", f"{OUT}/estimates"
+    )
 
 
 def get_analysis_seed(wildcards):

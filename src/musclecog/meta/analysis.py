@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -37,6 +37,7 @@ from musclecog.errors import DataError, ModelError, show_values
 from musclecog.io import read_input_table
 from musclecog.meta.effects import MEASURES, log_ratio_from_counts
 from musclecog.meta.models import MetaFit, egger_test, fit_rma, subgroup_difference
+from musclecog.meta.pool import pooled_studies
 
 REPORTED_SCALE = {
     "log_risk_ratio": "risk_ratio",
@@ -54,6 +55,7 @@ class MetaAnalysisSpec(AnalysisSpec):
 
     TYPE: ClassVar[str] = "meta_analysis"
     studies: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    pool: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     effect: str = "estimate_se"
     columns: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     measure: str = "RR"
@@ -75,6 +77,8 @@ class MetaAnalysisSpec(AnalysisSpec):
     @property
     def source(self) -> str:
         """The study table, for messages."""
+        if self.pool:
+            return f"{self.where} (pooled analyses {', '.join(self.pool.get('analyses', ()))})"
         return f"{self.where} ({self.studies.get('path', 'study table')})"
 
     @property
@@ -121,12 +125,25 @@ class MetaAnalysisResult(AnalysisResult):
     method: str = ""
 
 
-def read_studies(entry: Mapping[str, Any]) -> pd.DataFrame:
-    """The study table of a ``meta_analysis`` entry (its ``studies.path``, read by :mod:`musclecog.io`)."""
+def read_studies(entry: Mapping[str, Any], paths: str | Sequence[str] = ()) -> pd.DataFrame:
+    """The study table of a ``meta_analysis`` entry: its ``studies.path`` (read by :mod:`musclecog.io`), or
+    with ``pool:`` one row of each source analysis' estimates table (``paths``,
+    :func:`musclecog.meta.pool.pooled_studies`)."""
+    if entry.get("pool"):
+        return pooled_studies(entry, [paths] if isinstance(paths, str) else list(paths))
     studies = entry.get("studies") or {}
     if "path" not in studies:
-        raise DataError("meta_analysis: 'studies.path' (the table of study estimates) is required")
+        raise DataError("meta_analysis: 'studies.path' (the table of study estimates) or 'pool' is required")
     return read_input_table(studies["path"], studies.get("format", "auto"))
+
+
+def pooled_spec(spec: MetaAnalysisSpec, data: pd.DataFrame) -> MetaAnalysisSpec:
+    """For ``pool:``: estimates and SEs on the rows' own scale (``scale`` column), n summed when known."""
+    scales = sorted(set(data["scale"].astype(str))) if "scale" in data else []
+    if len(scales) != 1:
+        raise DataError(f"{spec.source}: the pooled rows must share one scale, got {scales}")
+    columns = {"n": "n"} if "n" in data and data["n"].notna().all() else {}
+    return replace(spec, effect="estimate_se", scale=scales[0], columns=MappingProxyType(columns))
 
 
 def _numeric(data: pd.DataFrame, column: str, spec: MetaAnalysisSpec, labels: np.ndarray) -> np.ndarray:
@@ -218,6 +235,8 @@ def fit_meta_analysis(data: pd.DataFrame, spec: MetaAnalysisSpec) -> MetaAnalysi
     DataError
         Bad input (see :func:`study_effects`); fewer than two studies.
     """
+    if spec.pool:
+        spec = pooled_spec(spec, data)
     labels, yi, vi = study_effects(data, spec)
     k = len(yi)
     if k < 2:
