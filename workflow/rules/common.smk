@@ -9,6 +9,7 @@ from musclecog.analyses import analysis_input
 from musclecog.config import validate_config
 from musclecog.errors import ConfigError, MusclecogError
 from musclecog.reproduce import load_targets, parse_mapping, required_sources
+from musclecog.robustness import OBSERVATIONAL_TYPES
 from musclecog.seeds import derive_seed
 
 # One BLAS thread per job unless the user says otherwise: jobs already run in parallel.
@@ -101,6 +102,32 @@ def get_analysis_survey(wildcards):
     return COHORTS[cohort].get("survey") if cohort in COHORTS else None
 
 
+def robustness_analyses():
+    """Analyses whose exposure estimates get E-values (observational types)."""
+    return sorted(
+        name
+        for name, entry in ANALYSES.items()
+        if entry["type"] in OBSERVATIONAL_TYPES and entry.get("cohort") in COHORTS
+    )
+
+
+def get_robustness_estimates(wildcards):
+    return [f"{OUT}/estimates/{name}.tsv" for name in robustness_analyses()]
+
+
+def get_robustness_cohort_paths(wildcards=None):
+    cohorts = sorted({ANALYSES[name]["cohort"] for name in robustness_analyses()})
+    return {name: f"{OUT}/cohorts/{name}.parquet" for name in cohorts}
+
+
+def get_robustness_cohorts(wildcards):
+    return sorted(get_robustness_cohort_paths().values())
+
+
+def get_robustness_outputs():
+    return [f"{OUT}/robustness.tsv"] if robustness_analyses() else []
+
+
 def get_cohort_outputs():
     outputs = []
     for name in COHORTS:
@@ -166,6 +193,7 @@ def get_result_outputs(wildcards=None):
         + get_analysis_outputs()
         + get_mr_outputs()
         + get_reproduction_outputs()
+        + get_robustness_outputs()
     )
 
 
