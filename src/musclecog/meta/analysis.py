@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from musclecog.core.design import DesignSpec, build_design, factor_levels, fmt_level
+from musclecog.core.inference import wald_interval
 from musclecog.core.results import RATIO_SCALES, AnalysisResult, Estimate, FitResult
 from musclecog.core.spec import AnalysisSpec
 from musclecog.errors import DataError, ModelError, show_values
@@ -241,10 +242,11 @@ def fit_meta_analysis(data: pd.DataFrame, spec: MetaAnalysisSpec) -> MetaAnalysi
     k = len(yi)
     if k < 2:
         raise DataError(
-            f"{spec.source}: {k} study after filtering; a meta-analysis pools 2 or more studies "
+            f"{spec.source}: {k} stud{'y' if k == 1 else 'ies'} after filtering; a meta-analysis pools 2 or more studies "
             "(one study's estimate is its own result, not a pooled one)"
         )
-    n_total = _total_n(data, spec, labels)
+    n_study = _study_n(data, spec, labels)
+    n_total = None if np.isnan(n_study).any() else int(n_study.sum())
     lab = {"outcome": spec.outcome or "", "exposure": spec.exposure or "", "n": n_total}
     x1 = np.ones((k, 1))
     names = ("(Intercept)",)
@@ -252,7 +254,7 @@ def fit_meta_analysis(data: pd.DataFrame, spec: MetaAnalysisSpec) -> MetaAnalysi
     fe = fit_rma(yi, vi, x1, names, "FE", False, spec.source) if spec.fixed_effect else None
     w = 1 / (vi + re.tau2)
     weights = 100 * w / w.sum()
-    out = _study_rows(labels, yi, vi, weights, spec)
+    out = _study_rows(labels, yi, vi, weights, spec, n_study)
     if fe is not None:
         out += _pooled_rows(fe, spec, lab, with_pi=False)
     out += _pooled_rows(re, spec, lab, with_pi=True)
@@ -285,13 +287,14 @@ def fit_meta_analysis(data: pd.DataFrame, spec: MetaAnalysisSpec) -> MetaAnalysi
     )
 
 
-def _total_n(data: pd.DataFrame, spec: MetaAnalysisSpec, labels: np.ndarray) -> int | None:
+def _study_n(data: pd.DataFrame, spec: MetaAnalysisSpec, labels: np.ndarray) -> np.ndarray:
+    """Participants per study (``columns.n``), NaN when the table does not give them."""
     col = spec.columns.get("n")
     if col is None:
-        return None
+        return np.full(len(data), np.nan)
     if col not in data.columns:
         raise DataError(f"{spec.source}: column {col!r} (columns.n) not in the study table")
-    return int(_numeric(data, col, spec, labels).sum())
+    return _numeric(data, col, spec, labels)
 
 
 def _pooled_triple(fit: MetaFit) -> tuple[float, float, float]:
@@ -304,10 +307,15 @@ def _ratio(scale: str) -> bool:
 
 
 def _study_rows(
-    labels: np.ndarray, yi: np.ndarray, vi: np.ndarray, weights: np.ndarray, spec: MetaAnalysisSpec
+    labels: np.ndarray,
+    yi: np.ndarray,
+    vi: np.ndarray,
+    weights: np.ndarray,
+    spec: MetaAnalysisSpec,
+    n: np.ndarray,
 ) -> list[Estimate]:
     se = np.sqrt(vi)
-    lo, hi = yi - 1.959963984540054 * se, yi + 1.959963984540054 * se
+    lo, hi = wald_interval(yi, se, None)
     scale = spec.reported_scale
     f = np.exp if _ratio(scale) else (lambda a: a)
     est, low, high = f(yi), f(lo), f(hi)
@@ -319,6 +327,7 @@ def _study_rows(
             std_error=float(se[i]),
             conf_low=float(low[i]),
             conf_high=float(high[i]),
+            n=None if np.isnan(n[i]) else int(n[i]),
             method="study estimate",
             outcome=spec.outcome or "",
             exposure=spec.exposure or "",

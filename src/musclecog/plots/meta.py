@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
+from musclecog.core.inference import critical_value
 from musclecog.core.results import RATIO_SCALES
 from musclecog.plots import new_figure
 
-Z = 1.959963984540054
+Z = critical_value(0.95, None)
 
 
 def meta_figure(result: Any) -> Any:
