@@ -2,7 +2,8 @@
 
 The study table (one row per study) is read by :func:`read_studies` through :mod:`musclecog.io`; each
 study gives an estimate and its SE, ``yi`` and its variance ``vi``, or 2x2 counts (log RR or log OR as
-``escalc``, :mod:`musclecog.meta.effects`). Reported, in table order:
+``escalc``, :mod:`musclecog.meta.effects`). With ``pool:`` the studies are one row of each of several
+analyses of the run (:mod:`musclecog.meta.pool`). Reported, in table order:
 
 * each study's estimate and 95% CI (term ``study: <label>``, with its random-effects weight in percent);
 * the fixed-effect pooled estimate (``fixed_effect: true``) and the random-effects one (``tau2_method``,
