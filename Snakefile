@@ -17,6 +17,7 @@ include: "workflow/rules/cohorts.smk"
 include: "workflow/rules/analyses.smk"
 include: "workflow/rules/mr.smk"
 include: "workflow/rules/reproduce.smk"
+include: "workflow/rules/robustness.smk"
 
 
 rule all:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import logging
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -50,8 +50,48 @@ ANALYSIS_TYPES: dict[str, str] = {
     "kaplan_meier": "musclecog.survival:fit_kaplan_meier",
     # Mendelian randomization in one sample
     "one_sample_mr": "musclecog.mr.onesample:fit_one_sample_mr",
+    # pooling study estimates
+    "meta_analysis": "musclecog.meta.analysis:fit_meta_analysis",
 }
 """Analysis type -> ``module:function``. The schema files in ``workflow/schemas/analyses/`` name the same set."""
+
+
+INPUT_READERS: dict[str, str] = {
+    "meta_analysis": "musclecog.meta.analysis:read_studies",
+}
+"""Analysis types whose input is not a cohort table -> the ``module:function`` reading it from the entry."""
+
+DEFAULT_COHORT_LABEL = "pooled"
+"""The ``cohort`` column of an analysis that names no cohort (a meta-analysis of a study table)."""
+
+
+def analysis_cohort(entry: Mapping[str, Any]) -> str:
+    """The cohort an analysis entry names (its label, :data:`DEFAULT_COHORT_LABEL`, when it names none)."""
+    return str(entry.get("cohort", DEFAULT_COHORT_LABEL))
+
+
+def analysis_input(
+    entry: Mapping[str, Any], cohort_path: str, estimates_dir: str = "results/estimates"
+) -> str | list[str]:
+    """The file(s) an analysis reads: its cohort table ``cohort_path``; a meta-analysis' study table
+    (``studies.path``); or, for ``pool:``, the estimates tables ``<estimates_dir>/<analysis>.tsv`` it pools."""
+    if str(entry["type"]) not in INPUT_READERS:
+        return cohort_path
+    if entry.get("pool"):
+        return [f"{estimates_dir}/{name}.tsv" for name in entry["pool"]["analyses"]]
+    return str(entry["studies"]["path"])
+
+
+def load_analysis_data(entry: Mapping[str, Any], path: str | Sequence[str]) -> pd.DataFrame:
+    """The table an analysis is fitted on: the cohort parquet at ``path``, or the type's own input
+    (:data:`INPUT_READERS`: a meta-analysis' study table read through :mod:`musclecog.io`, or the estimates
+    tables it pools)."""
+    reader = INPUT_READERS.get(str(entry["type"]))
+    if reader is None:
+        return pd.read_parquet(path if isinstance(path, str) else path[0])
+    module, name = reader.split(":")
+    data: pd.DataFrame = getattr(importlib.import_module(module), name)(entry, path)
+    return data
 
 
 def find_analysis(analysis_type: str) -> Callable[..., AnalysisResult]:

@@ -132,6 +132,10 @@ def _iter_paths(config: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], s
     for name, pair in (config.get("mr") or {}).items():
         if pair.get("reference_panel"):
             yield f"mr.{name}.reference_panel", pair, "reference_panel"
+    for name, analysis in (config.get("analyses") or {}).items():
+        studies = analysis.get("studies") if isinstance(analysis, dict) else None
+        if isinstance(studies, dict) and "path" in studies:
+            yield f"analyses.{name}.studies.path", analysis["studies"], "path"
     if config.get("targets"):
         yield "targets", config, "targets"
 
@@ -149,14 +153,40 @@ def _check_analyses(cfg: dict[str, Any], schema_dir: Path) -> None:
                 f"config: '{where}.type' is {atype!r}, which is not an analysis type. Known types: "
                 f"{', '.join(known_types)}." + (f" Did you mean '{close[0]}'?" if close else "")
             )
-        _check(analysis, load_schema(schema_dir / "analyses" / f"{atype}.schema.yaml"), where, "config")
-        if analysis["cohort"] not in cohorts:
+        schema = load_schema(schema_dir / "analyses" / f"{atype}.schema.yaml")
+        _check(analysis, schema, where, "config")
+        if "pool" in analysis:
+            _check_pool(name, analysis, cfg)
+        if "cohort" in schema.get("required", []) and analysis["cohort"] not in cohorts:
             close = difflib.get_close_matches(str(analysis["cohort"]), list(cohorts), n=1)
             raise ConfigError(
                 f"config: '{where}.cohort' names the cohort {analysis['cohort']!r}, which is not defined under "
                 f"'cohorts'. Defined cohorts: {', '.join(cohorts) or '(none)'}."
                 + (f" Did you mean '{close[0]}'?" if close else "")
             )
+
+
+def _check_pool(name: str, entry: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+    """A ``pool:`` entry names analyses of the config, none of them a meta-analysis, whose cohorts are all
+    synthetic or all real."""
+    analyses = config.get("analyses") or {}
+    cohorts = config.get("cohorts") or {}
+    where = f"analyses.{name}.pool.analyses"
+    unknown = [a for a in entry["pool"]["analyses"] if a not in analyses]
+    if unknown:
+        raise ConfigError(f"config: '{where}' names {unknown}, which are not analyses of this config")
+    nested = [a for a in entry["pool"]["analyses"] if analyses[a].get("type") == "meta_analysis"]
+    if nested:
+        raise ConfigError(f"config: '{where}' names the meta-analyses {nested}; pool cohort analyses only")
+    kinds: dict[str, list[str]] = {}
+    for a in entry["pool"]["analyses"]:
+        cohort = cohorts.get(analyses[a].get("cohort"), {})
+        kinds.setdefault("synthetic" if "simulate" in cohort else "real", []).append(a)
+    if len(kinds) > 1:
+        raise ConfigError(
+            f"config: '{where}' mixes synthetic cohorts ({kinds['synthetic']}) with real ones ({kinds['real']}). "
+            "Synthetic recovery and real replication are different evidence: pool them in two meta_analysis entries."
+        )
 
 
 def _check_mr(cfg: dict[str, Any], schema_dir: Path) -> None:

@@ -66,6 +66,9 @@ SCALES = frozenset(
         "proportion",
         "f_statistic",
         "test",
+        "percent",
+        "h_squared",
+        "e_value",
     }
 )
 """Allowed values of ``scale``. Extend here (one place) when a new kind of estimate appears."""

@@ -5,9 +5,11 @@ from pathlib import Path
 
 from datetime import datetime, timezone
 
+from musclecog.analyses import analysis_input
 from musclecog.config import validate_config
 from musclecog.errors import ConfigError, MusclecogError
 from musclecog.reproduce import load_targets, parse_mapping, required_sources
+from musclecog.robustness import OBSERVATIONAL_TYPES
 from musclecog.seeds import derive_seed
 
 # One BLAS thread per job unless the user says otherwise: jobs already run in parallel.
@@ -84,7 +86,11 @@ def get_analysis_spec(wildcards):
 
 
 def get_analysis_cohort(wildcards):
-    return f"{OUT}/cohorts/{ANALYSES[wildcards.analysis]['cohort']}.parquet"
+    # a cohort table, or a meta-analysis' study table
+    entry = ANALYSES[wildcards.analysis]
+    return analysis_input(
+        entry, f"{OUT}/cohorts/{entry.get('cohort')}.parquet", f"{OUT}/estimates"
+    )
 
 
 def get_analysis_seed(wildcards):
@@ -92,7 +98,34 @@ def get_analysis_seed(wildcards):
 
 
 def get_analysis_survey(wildcards):
-    return COHORTS[ANALYSES[wildcards.analysis]["cohort"]].get("survey")
+    cohort = ANALYSES[wildcards.analysis].get("cohort")
+    return COHORTS[cohort].get("survey") if cohort in COHORTS else None
+
+
+def robustness_analyses():
+    """Analyses whose exposure estimates get E-values (observational types)."""
+    return sorted(
+        name
+        for name, entry in ANALYSES.items()
+        if entry["type"] in OBSERVATIONAL_TYPES and entry.get("cohort") in COHORTS
+    )
+
+
+def get_robustness_estimates(wildcards):
+    return [f"{OUT}/estimates/{name}.tsv" for name in robustness_analyses()]
+
+
+def get_robustness_cohort_paths(wildcards=None):
+    cohorts = sorted({ANALYSES[name]["cohort"] for name in robustness_analyses()})
+    return {name: f"{OUT}/cohorts/{name}.parquet" for name in cohorts}
+
+
+def get_robustness_cohorts(wildcards):
+    return sorted(get_robustness_cohort_paths().values())
+
+
+def get_robustness_outputs():
+    return [f"{OUT}/robustness.tsv"] if robustness_analyses() else []
 
 
 def get_cohort_outputs():
@@ -160,6 +193,7 @@ def get_result_outputs(wildcards=None):
         + get_analysis_outputs()
         + get_mr_outputs()
         + get_reproduction_outputs()
+        + get_robustness_outputs()
     )
 
 
@@ -172,6 +206,9 @@ def get_provenance_input_files(wildcards=None):
         if "path" in trait
     ]
     files += [str(p) for p in sorted(Path("resources").glob("*.tsv"))]
+    files += [
+        entry["studies"]["path"] for entry in ANALYSES.values() if "studies" in entry
+    ]
     files += [CONFIG["targets"]] if CONFIG.get("targets") else []
     files += [str(path) for path in workflow.configfiles]
     return files

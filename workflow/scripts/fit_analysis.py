@@ -1,8 +1,6 @@
 """Rule fit_analysis: fit one configured analysis and write its tidy table and figure."""
 
-import pandas as pd
-
-from musclecog.analyses import run_analysis
+from musclecog.analyses import analysis_cohort, load_analysis_data, run_analysis
 from musclecog.core.spec import RunContext
 from musclecog.log import log_to
 from musclecog.plots import draw, save_figure
@@ -12,12 +10,13 @@ with log_to(snakemake.log[0]) as log:
     entry = snakemake.params.spec
     context = RunContext(
         analysis=snakemake.wildcards.analysis,
-        cohort=entry["cohort"],
+        cohort=analysis_cohort(entry),
         seed=snakemake.params.seed,
         survey=snakemake.params.survey,
         threads=snakemake.threads,
     )
-    result = run_analysis(pd.read_parquet(snakemake.input.cohort), entry, context)
+    data = load_analysis_data(entry, snakemake.input.cohort)
+    result = run_analysis(data, entry, context)
     write_table(result.to_tidy(), snakemake.output.table)
     save_figure(draw(result), snakemake.output.figure)
     log.info("analysis %s (%s) done", context.analysis, entry["type"])

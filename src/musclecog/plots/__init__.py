@@ -48,6 +48,7 @@ FIGURES: dict[str, str] = {
     "kaplan_meier": "musclecog.plots.survival:km_figure",
     "one_sample_mr": "musclecog.plots.mr:one_sample",
     "mr_pair": "musclecog.plots.mr:scatter",
+    "meta_analysis": "musclecog.plots.meta:meta_figure",
 }
 """A result's ``figure_kind`` -> the ``module:function`` that draws it (imported when needed)."""
 
