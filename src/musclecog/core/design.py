@@ -56,7 +56,15 @@ def numeric_values(series: pd.Series, where: str, column: str) -> np.ndarray:
             f"{show_values(pd.unique(series.dropna())[:3])}. Use a numeric column, or list it under "
             f"'factors' where a categorical variable is allowed"
         )
-    return pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
+    values = pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
+    bad = np.isinf(values)
+    if bad.any():
+        raise DataError(
+            f"{where}: column {column!r} has {int(bad.sum())} infinite values (rows "
+            f"{show_values(series.index[bad].tolist())}); a model needs finite numbers. Fix them in the cohort "
+            f"table, or set them missing (missing_codes: {{{column}: [.inf, -.inf]}})"
+        )
+    return values
 
 
 def is_factor(series: pd.Series, column: str, factors: Sequence[str] = ()) -> bool:
@@ -331,6 +339,23 @@ def _interaction_blocks(
     return blocks, names
 
 
+def no_complete_rows(data: pd.DataFrame, needed: Sequence[str], exclusions: Mapping[str, int],
+                      where: str) -> DataError:
+    """The error when no row has every needed value: name an all-missing column, else the exclusions."""
+    empty = [c for c in dict.fromkeys(needed) if data[c].isna().all()]
+    if empty:
+        return DataError(
+            f"{where}: column {empty[0]!r} is missing in all {len(data)} rows, so nothing can be fitted. Check the "
+            "cohort's column mapping and missing_codes (is it read from the right file and column?), or leave "
+            "the column out of this analysis"
+        )
+    lost = ", ".join(f"{k}: {v}" for k, v in exclusions.items())
+    return DataError(
+        f"{where}: none of the {len(data)} rows has every value the model needs ({lost}). Use fewer covariates "
+        "with missing values, or a cohort where they are measured together"
+    )
+
+
 def build_design(data: pd.DataFrame, spec: DesignSpec, where: str) -> Design:
     """Build ``y`` and ``X`` (intercept, exposure, covariates, interactions) on complete cases.
 
@@ -360,6 +385,8 @@ def build_design(data: pd.DataFrame, spec: DesignSpec, where: str) -> Design:
     needed = variables + list(spec.required)
     rows = complete_rows(data, needed)
     exclusions = count_exclusions(data, needed)
+    if len(data) and not rows.any():
+        raise no_complete_rows(data, needed, exclusions, where)
     df = data.loc[rows]
     n = len(df)
     y = None
