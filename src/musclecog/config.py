@@ -260,7 +260,7 @@ def check_results_dir(cfg: Mapping[str, Any], base_dir: str | Path = ".") -> Pat
     if not target.is_relative_to(base) and not cfg.get("allow_outside", False):
         raise ConfigError(
             f"config: 'results_dir' is {given!r}, which resolves to {target}, outside the working directory "
-            f"{base}. Set `allow_outside: true` in the config (or --config allow_outside=true) to write there, "
+            f"{base}. Set `allow_outside: true` in the config (or --config allow_outside=True) to write there, "
             "or choose a folder inside the working directory."
         )
     return target
