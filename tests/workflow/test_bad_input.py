@@ -432,3 +432,47 @@ def test_wrong_delimiter_fails_the_pipeline(tmp_path):
         f"musclecog DataError: {path}: wrong delimiter? set `sep: ';'` for this table in the config"
     )
     assert _written(results) == []
+
+
+# ----------------------------------------------------------- the same two crashes in every analysis family
+FAMILIES = {  # default-config analyses, on smaller synthetic cohorts of the same designs
+    "cohort7y_decline_mixed": 600,
+    "charls_grip_gee": 800,
+    "charls_impairment_cox": 800,
+    "grip_reaction_time_one_sample_mr": 3000,
+    "wang_dsst_knee_force": 600,
+}
+
+
+@pytest.fixture(scope="module")
+def default_config() -> dict:
+    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def _family_case(default_config: dict, name: str) -> tuple[dict, pd.DataFrame]:
+    entry = dict(default_config["analyses"][name])
+    cohort = dict(default_config["cohorts"][entry["cohort"]])
+    cohort["simulate"] = {**cohort["simulate"], "n": FAMILIES[name]}
+    return entry, build_cohort(entry["cohort"], cohort, seed=1).data
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_all_missing_exposure_in_every_family_is_an_error(tmp_path, capsys, default_config, name):
+    entry, data = _family_case(default_config, name)
+    line = analysis_job(tmp_path, capsys, data.assign(**{entry["exposure"]: np.nan}), entry)
+    assert line.startswith("musclecog DataError: analyses.bad"), line
+    assert repr(entry["exposure"]) in line and "missing" in line
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_inf_covariate_in_every_family_is_an_error(tmp_path, capsys, default_config, name):
+    entry, data = _family_case(default_config, name)
+    extra = np.random.default_rng(0).normal(size=len(data))
+    extra[:60] = np.inf  # early rows: baseline visits of long cohorts included
+    if "models" in entry:
+        entry["models"] = {k: [*v, "extra"] for k, v in entry["models"].items()}
+    else:
+        entry["covariates"] = [*entry.get("covariates", []), "extra"]
+    line = analysis_job(tmp_path, capsys, data.assign(extra=extra), entry)
+    assert line.startswith("musclecog DataError: analyses.bad"), line
+    assert "column 'extra' has" in line and "infinite values" in line

@@ -385,7 +385,9 @@ def build_design(data: pd.DataFrame, spec: DesignSpec, where: str) -> Design:
     needed = variables + list(spec.required)
     rows = complete_rows(data, needed)
     exclusions = count_exclusions(data, needed)
-    if len(data) and not rows.any():
+    if not rows.any():
+        if not len(data):
+            raise DataError(f"{where}: no rows to fit (the data given to the model are empty); check the filters")
         raise no_complete_rows(data, needed, exclusions, where)
     df = data.loc[rows]
     n = len(df)
@@ -483,6 +485,8 @@ def per_unit_scale(data: pd.DataFrame, column: str, per: object, where: str) -> 
         return 1.0, "per unit"
     if per == "sd":
         values = pd.to_numeric(data[column], errors="coerce").dropna()
+        if len(data) and values.empty:
+            raise no_complete_rows(data, [column], {}, where)
         sd = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
         if not np.isfinite(sd) or sd == 0:
             raise ConfigError(f"{where}: cannot scale {column!r} per SD: its SD is {sd} in the analysis rows")
