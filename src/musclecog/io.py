@@ -5,12 +5,19 @@ The format is taken from the file extension (``.csv``, ``.tsv``/``.tab``/``.txt`
 column-wise by pyarrow's multi-threaded CSV reader; missing values are the empty string, ``NA``,
 ``NaN``, ``.`` and the usual spellings. SAS transport files from NHANES store exact zeros as about
 5.4e-79: values with ``|x| < zero_threshold`` (default 1e-70) are set to 0.
+
+Every reader checks that it read the whole file and decoded its text (docs/ingest.md "Complete files
+only", "Encodings"): a SAS transport file must be whole 80-byte records holding whole observations, a
+gzip stream must end properly, parquet pages must pass their checksums, a warning of the SAS/Stata/SPSS
+reader is an error, and text not valid in the table's ``encoding`` (default UTF-8) is an error naming
+the line, column and byte; no reader returns byte strings.
 """
 
 from __future__ import annotations
 
 import codecs
 import gzip
+import mmap
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -123,12 +130,19 @@ def encoding_error(path: str | Path, encoding: str, delimiter: str = ",") -> Dat
     line = raw[line_start : line_end if line_end >= 0 else len(raw)]
     field = raw[line_start:pos].count(delimiter.encode("ascii", "replace"))
     header = raw[: max(raw.find(b"\n"), 0)].decode(encoding, errors="replace").rstrip("\r").split(delimiter)
-    column = header[field].strip().strip('"') if field < len(header) else f"field {field + 1}"
     lineno = raw.count(b"\n", 0, pos) + 1
+    if lineno == 1:
+        where = "line 1 (the header)"
+    else:
+        column = header[field].strip().strip('"') if field < len(header) else f"field {field + 1}"
+        where = f"line {lineno}, column {column!r}"
     snippet = line[max(0, pos - line_start - 20) : pos - line_start + 20]
-    suggest = "utf-8" if _codec_name(encoding) != "utf-8" else "latin-1"
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a UTF-16 byte-order mark (Excel's "Unicode text")
+        suggest = "utf-16"
+    else:
+        suggest = "utf-8" if _codec_name(encoding) != "utf-8" else "latin-1"
     return DataError(
-        f"{path}: text is not valid {encoding} at line {lineno}, column '{column}', byte {pos} "
+        f"{path}: text is not valid {encoding} at {where}, byte {pos} "
         f"({raw[pos:pos + 1]!r} in {snippet!r}). Set `encoding: {suggest}` (or the file's real encoding, "
         "e.g. cp1252) for this table in the config."
     )
@@ -162,13 +176,13 @@ def _header_line(path: Path, encoding: str) -> str:
 
 
 def _text_read_error(path: Path, fmt: str, delimiter: str, encoding: str, exc: Exception) -> DataError:
-    if isinstance(exc, UnicodeDecodeError):
-        return encoding_error(path, encoding, delimiter)
     if _is_gzip(path) and isinstance(exc, OSError) and not isinstance(exc, pa.ArrowInvalid):
         return DataError(
             f"{path}: the gzip stream is truncated or corrupt ({exc}). The file was probably cut short by an "
             f"interrupted download or copy: fetch it again (check it with `gzip -t {path}`)."
         )
+    if isinstance(exc, UnicodeDecodeError) or not _decodes(_raw_bytes(path), encoding):
+        return encoding_error(path, encoding, delimiter)
     hint = delimiter_hint(path, delimiter, encoding)
     return DataError(
         f"{path}: cannot be read as a {fmt} table ({exc}). "
@@ -223,16 +237,16 @@ def check_xpt_complete(path: str | Path) -> None:
             f"{path}: a SAS transport file is a sequence of 80-byte records, but its size {size} bytes is not a "
             f"multiple of 80 ({size % 80} bytes over). {fix}"
         )
-    with open(p, "rb") as fh:
-        fh.seek(start)
-        data = fh.read()
-    end = data.find(b"HEADER RECORD*******MEMBER  HEADER RECORD!!!!!!!")
-    data = data if end < 0 else data[:end]
-    tail = data[len(data) - len(data) % record :] if record else b""
-    if len(tail) >= 80 or tail.strip(b" "):
+    with open(p, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        # the first member's data end where a second member starts, else at the end of the file
+        end = data.find(b"HEADER RECORD*******MEMBER  HEADER RECORD!!!!!!!", start)
+        length = (size if end < 0 else end) - start
+        over = length % record if record else 0
+        tail = data[start + length - over : start + length]
+    if over >= 80 or tail.strip(b" "):
         raise DataError(
-            f"{path}: the data section ({len(data)} bytes) is not a whole number of observations of "
-            f"{record} bytes plus blank padding: the last {len(tail)} bytes are part of an observation. {fix}"
+            f"{path}: the data section ({length} bytes) is not a whole number of observations of "
+            f"{record} bytes plus blank padding: the last {over} bytes are part of an observation. {fix}"
         )
 
 

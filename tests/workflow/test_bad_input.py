@@ -24,6 +24,7 @@ from runner import REPO, SNAKEMAKE
 
 from musclecog.analyses import run_analysis
 from musclecog.core.spec import RunContext
+from musclecog.errors import DataError
 from musclecog.ingest import build_cohort, write_cohort
 from musclecog.io import write_input_table, write_parquet
 from musclecog.log import log_to
@@ -172,9 +173,8 @@ def test_truncated_gwas_gzip_is_an_error(tmp_path):
     frame.to_csv(full, sep="\t", index=False)
     cut = _truncate(full, tmp_path / "gwas.tsv.gz", 0.6)
     spec = GwasSpec(name="grip", path=str(cut), n=1000)
-    with pytest.raises(Exception) as info:
+    with pytest.raises(DataError) as info:
         read_gwas(spec)
-    assert type(info.value).__name__ == "DataError"
     assert str(info.value).startswith(f"GWAS file {cut}: the compressed stream is truncated or corrupt")
 
 
@@ -476,3 +476,24 @@ def test_inf_covariate_in_every_family_is_an_error(tmp_path, capsys, default_con
     line = analysis_job(tmp_path, capsys, data.assign(extra=extra), entry)
     assert line.startswith("musclecog DataError: analyses.bad"), line
     assert "column 'extra' has" in line and "infinite values" in line
+
+
+def test_semicolon_gwas_file_names_the_delimiter(tmp_path):
+    path = tmp_path / "gwas.txt"
+    pd.DataFrame({"SNP": ["rs1", "rs2"], "effect_allele": ["A", "C"], "other_allele": ["G", "T"], "beta": [0.1, 0.2],
+                  "se": [0.01, 0.02], "pval": [0.01, 0.2]}).to_csv(path, sep=";", index=False)
+    with pytest.raises(DataError) as info:
+        read_gwas(GwasSpec(name="g", path=str(path), n=100))
+    assert str(info.value).startswith(f"GWAS file {path}: cannot tell the delimiter of the header")
+    assert "wrong delimiter? set `sep: ';'` under 'gwas.<trait>'" in str(info.value)
+
+
+def test_utf16_file_suggests_utf16(tmp_path, capsys):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("id,age\n1,70\n2,71\n".encode("utf-16"))
+    line = ingest_job(tmp_path, capsys, [{"path": path.name, "columns": {"id": "id", "age": "age"}}])
+    assert line.startswith(f"musclecog DataError: {path}: text is not valid utf-8 at line 1 (the header), byte 0 ")
+    assert "Set `encoding: utf-16`" in line
+    ok = build_cohort("c", {"tables": [{"path": path.name, "encoding": "utf-16", "columns": {"id": "id", "age": "age"}}]},
+                      seed=1, base_dir=tmp_path)
+    assert ok.data["age"].tolist() == [70, 71]

@@ -40,7 +40,12 @@ def read_header(path: str | Path, sep: str | None = None) -> tuple[list[str], st
         counts = {d: line.count(d) for d in ("\t", ",", " ")}
         sep = max(counts, key=lambda d: counts[d])
         if counts[sep] == 0:
-            raise DataError(f"GWAS file {path}: cannot tell the delimiter of the header {line[:80]!r}; set 'sep'")
+            other = max((";", "|"), key=line.count)
+            hint = f"wrong delimiter? set `sep: '{other}'`" if line.count(other) else "set 'sep'"
+            raise DataError(
+                f"GWAS file {path}: cannot tell the delimiter of the header {line[:80]!r}; {hint} under "
+                "'gwas.<trait>' in the config"
+            )
     names = [c.strip().strip('"').strip("'") for c in line.split(sep)]
     return names, sep
 
