@@ -340,17 +340,21 @@ def _interaction_blocks(
 
 
 def no_complete_rows(data: pd.DataFrame, needed: Sequence[str], exclusions: Mapping[str, int],
-                      where: str) -> DataError:
-    """The error when no row has every needed value: name an all-missing column, else the exclusions."""
+                      where: str) -> ModelError:
+    """The error when no row has every needed value: name an all-missing column, else the exclusions.
+
+    A :class:`ModelError` (nothing to fit on these rows), so that a stratum becomes a note row where the
+    analysis notes inestimable strata, and the whole analysis stops with this message otherwise.
+    """
     empty = [c for c in dict.fromkeys(needed) if data[c].isna().all()]
     if empty:
-        return DataError(
+        return ModelError(
             f"{where}: column {empty[0]!r} is missing in all {len(data)} rows, so nothing can be fitted. Check the "
             "cohort's column mapping and missing_codes (is it read from the right file and column?), or leave "
             "the column out of this analysis"
         )
     lost = ", ".join(f"{k}: {v}" for k, v in exclusions.items())
-    return DataError(
+    return ModelError(
         f"{where}: none of the {len(data)} rows has every value the model needs ({lost}). Use fewer covariates "
         "with missing values, or a cohort where they are measured together"
     )
@@ -387,7 +391,7 @@ def build_design(data: pd.DataFrame, spec: DesignSpec, where: str) -> Design:
     exclusions = count_exclusions(data, needed)
     if not rows.any():
         if not len(data):
-            raise DataError(f"{where}: no rows to fit (the data given to the model are empty); check the filters")
+            raise ModelError(f"{where}: no rows to fit (the data given to the model are empty); check the filters")
         raise no_complete_rows(data, needed, exclusions, where)
     df = data.loc[rows]
     n = len(df)
