@@ -86,3 +86,12 @@ def test_mr_resamples_are_bounded():
         MRSettings(nboot=10**8)
     with pytest.raises(ConfigError, match=r"mr_settings.presso_n_distribution = 5,000,000: above the limit"):
         MRSettings(presso_n_distribution=5 * 10**6)
+
+
+def test_size_bounds_name_the_limit():
+    from musclecog.config import schema_dir, validate_config
+
+    cfg = {"seed": 1, "gwas": {"g": {"simulate": {"design": "gwas_grip", "n_variants": 10**9}}}}
+    with pytest.raises(ConfigError, match=r"^config: 'gwas.g.simulate.n_variants' is 1,000,000,000, above the limit "
+                                          r"of 20,000,000"):
+        validate_config(cfg, schema_dir(), check_files=False)

@@ -497,3 +497,21 @@ def test_utf16_file_suggests_utf16(tmp_path, capsys):
     ok = build_cohort("c", {"tables": [{"path": path.name, "encoding": "utf-16", "columns": {"id": "id", "age": "age"}}]},
                       seed=1, base_dir=tmp_path)
     assert ok.data["age"].tolist() == [70, 71]
+
+
+def test_stata_text_is_decoded_in_the_declared_encoding(tmp_path):
+    """Stata files carry their own encoding; ``encoding:`` overrides it and no bytes reach the table."""
+    path = tmp_path / "towns.dta"
+    write_input_table(pd.DataFrame({"id": [1.0, 2.0], "age": [70.0, 71.0], "town": ["Besançon", "Nîmes"]}), path)
+    got = build_cohort("t", {"tables": [{"path": path.name}]}, seed=1, base_dir=tmp_path).data
+    assert got["town"].tolist() == ["Besançon", "Nîmes"]
+    got = build_cohort("t", {"tables": [{"path": path.name, "encoding": "utf-8"}]}, seed=1, base_dir=tmp_path).data
+    assert got["town"].tolist() == ["Besançon", "Nîmes"]
+
+
+def test_stata_text_not_in_the_declared_encoding_is_an_error(tmp_path, capsys):
+    path = tmp_path / "towns.dta"
+    write_input_table(pd.DataFrame({"id": [1.0, 2.0], "age": [70.0, 71.0], "town": ["Besançon", "Nîmes"]}), path)
+    line = ingest_job(tmp_path, capsys, [{"path": path.name, "encoding": "ascii"}])
+    assert line.startswith(f"musclecog DataError: {path}: cannot be read as dta (")
+    assert "check its encoding (`encoding:`)" in line
