@@ -12,7 +12,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: run test lint install report clean
+.PHONY: run test lint install report clean unlock resume
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --profile profiles/default
+
+# After a kill (Ctrl-C twice, kill -9, lost session, out of memory): remove Snakemake's stale lock, then rerun.
+# Only when no other snakemake runs in this folder. README "Resuming after a kill".
+unlock: $(STAMP)
+	$(BIN)/snakemake --unlock
+
+resume: unlock run
 
 report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --profile profiles/default --report results/report.html

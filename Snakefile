@@ -6,6 +6,12 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
+from musclecog.config import refuse_code_in_files
+
+# A config is data: refuse YTE templating and YAML tags (profiles/default already checks before Snakemake
+# reads a --configfile; this covers the default config and runs with --workflow-profile none).
+refuse_code_in_files(workflow.config_settings.configfiles or ["config/config.yaml"])
+
 if not workflow.config_settings.configfiles:
 
     configfile: "config/config.yaml"

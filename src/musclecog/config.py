@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import difflib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,12 @@ def _format_error(err: jsonschema.ValidationError, prefix: str, source: str) -> 
         return (
             f"{source}: '{where}' is {err.instance!r}, which is not one of "
             f"{', '.join(map(str, err.validator_value))}.{hint}"
+        )
+    if err.validator in ("maximum", "exclusiveMaximum"):
+        why = err.schema.get("description", "")
+        return (
+            f"{source}: '{where}' is {err.instance:,}, above the limit of {err.validator_value:,}"
+            + (f" ({why})" if why else "") + ". Lower it."
         )
     if err.validator == "type":
         return (
@@ -261,4 +267,132 @@ def validate_config(
     _check_analyses(cfg, schema_dir)
     _check_mr(cfg, schema_dir)
     _resolve_paths(cfg, Path(base_dir), check_files)
+    check_results_dir(cfg, base_dir)
     return cfg
+
+
+def check_results_dir(cfg: Mapping[str, Any], base_dir: str | Path = ".") -> Path:
+    """``results_dir`` must lie inside the working directory unless ``allow_outside: true``.
+
+    Returns
+    -------
+    Path
+        The resolved results folder.
+
+    Raises
+    ------
+    ConfigError
+        Naming the path, the working directory and the key that allows it.
+    """
+    base = Path(base_dir).resolve()
+    given = str(cfg.get("results_dir", "results"))
+    target = (base / given).resolve()
+    if not target.is_relative_to(base) and not cfg.get("allow_outside", False):
+        raise ConfigError(
+            f"config: 'results_dir' is {given!r}, which resolves to {target}, outside the working directory "
+            f"{base}. Set `allow_outside: true` in the config (or --config allow_outside=True) to write there, "
+            "or choose a folder inside the working directory."
+        )
+    return target
+
+
+# --------------------------------------------------------------------------------------------------
+# a config is data: refuse templating and YAML tags before anything loads the file
+
+_TEMPLATE_KEYS = ("__use_yte__", "__definitions__", "__variables__")
+_CODE_FIX = (
+    "A musclecog config is data, never code: write the values out (use {name_dir} placeholders and "
+    "--config overrides for what changes between runs)."
+)
+
+
+def refuse_code_in_config(path: str | Path) -> None:
+    """Refuse a config file that could run code or build objects when loaded.
+
+    Snakemake loads a YAML config with YTE templating: a top-level ``__use_yte__: true`` makes every
+    ``?expression`` value Python that runs while the file is read. YAML tags (``!!python/object``, any
+    ``!tag``) ask the loader to build objects. This reads the file with YAML's scanner only (no
+    constructor runs) and refuses both, before Snakemake parses the file.
+
+    Parameters
+    ----------
+    path : path
+        The config file (YAML or JSON).
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, the line and the key or tag, and the fix.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc}). Save it as UTF-8 text.") from None
+    try:
+        tokens = list(yaml.scan(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc}). Fix the syntax (indent with spaces, quote values with ':').") from None
+    for token in tokens:
+        if isinstance(token, yaml.TagToken):
+            handle, suffix = token.value
+            tag = f"{handle or ''}{suffix}"
+            raise ConfigError(
+                f"{path}: line {token.start_mark.line + 1} has the YAML tag {tag!r}, which is refused (tags make "
+                f"the loader build objects). Remove the tag and write the plain value. {_CODE_FIX}"
+            )
+    doc = yaml.safe_load(text)
+    keys = [k for k in _TEMPLATE_KEYS if isinstance(doc, dict) and k in doc]
+    if keys:
+        line = next((i + 1 for i, s in enumerate(text.splitlines()) if s.lstrip().startswith(keys[0])), 1)
+        raise ConfigError(
+            f"{path}: line {line} sets {keys[0]!r}, which turns on Snakemake's YTE templating (Python code in "
+            f"'?' values runs when the file is loaded); refused. Remove the key. {_CODE_FIX}"
+        )
+
+
+def config_files_in_command_line(argv: list[str], cwd: str | Path = ".") -> list[Path]:
+    """The config files a Snakemake command line will load.
+
+    The files after ``--configfile``/``--configfiles`` (or an abbreviation of them, or ``--configfile=``),
+    plus ``config/config.yaml`` of ``cwd`` when no config file is given (the Snakefile's default).
+    """
+    files: list[str] = []
+    taking = False
+    for arg in argv:
+        name, eq, value = arg.partition("=")
+        if arg.startswith("-"):
+            taking = len(name) >= len("--configf") and "--configfiles".startswith(name)
+            if taking and eq:
+                files.append(value)
+                taking = False
+        elif taking:
+            files.append(arg)
+    if not files:
+        default = Path(cwd) / "config" / "config.yaml"
+        return [default] if default.exists() else []
+    return [Path(cwd) / f for f in files]
+
+
+def refuse_code_in_command_line(argv: list[str] | None = None, cwd: str | Path = ".") -> None:
+    """Check every config file a Snakemake command line names (see :func:`refuse_code_in_config`).
+
+    Runs from the workflow profile (``profiles/default``), which Snakemake reads before it loads any
+    config file; on a refused file it prints the message and exits with status 1.
+    """
+    import sys
+
+    refuse_code_in_files(config_files_in_command_line(list(sys.argv[1:] if argv is None else argv), cwd))
+
+
+def refuse_code_in_files(paths: Iterable[str | Path]) -> None:
+    """:func:`refuse_code_in_config` on each existing file; on a refused one print the message and exit 1."""
+    import sys
+
+    for path in map(Path, paths):
+        if path.is_file():
+            try:
+                refuse_code_in_config(path)
+            except ConfigError as exc:
+                print(f"musclecog ConfigError: {exc}", file=sys.stderr)
+                raise SystemExit(1) from None

@@ -37,7 +37,7 @@ import pandas as pd
 from musclecog import derive as derive_mod
 from musclecog.errors import ConfigError, DataError, show_values
 from musclecog.filters import apply_keep_if, flow_frame, flow_row
-from musclecog.io import XPT_ZERO_THRESHOLD, read_input_table, write_parquet
+from musclecog.io import XPT_ZERO_THRESHOLD, delimiter_hint, detect_format, read_input_table, write_parquet
 from musclecog.results import write_table
 from musclecog.table1 import table1 as make_table1
 from musclecog.variables import VariableDictionary, conversion_factor, load_dictionary
@@ -133,19 +133,11 @@ def _read_table(i: int, entry: Mapping[str, Any], cohort: str, base_dir: Path, z
     keep_all = bool(entry.get("keep_all_columns", False)) or not mapping
     table_filters: Mapping[str, Any] = entry.get("keep_if") or {}
     wanted = None if keep_all else list(dict.fromkeys(list(mapping) + list(table_filters)))
-    df = read_input_table(path, entry.get("format", "auto"), wanted, zero_threshold=entry.get("zero_threshold", zero))
+    fmt, enc, sep = entry.get("format", "auto"), entry.get("encoding"), entry.get("sep")
+    df = read_input_table(path, fmt, wanted, zero_threshold=entry.get("zero_threshold", zero), encoding=enc, sep=sep)
     missing = [c for c in mapping if c not in df.columns]
     if missing:
-        # the reader was asked for these columns only; list the file's real columns for the hint
-        all_cols = list(read_input_table(path, entry.get("format", "auto"), None, zero).columns) if wanted else list(df.columns)
-        hints = []
-        for c in missing:
-            close = difflib.get_close_matches(c, all_cols, n=1) or difflib.get_close_matches(c.upper(), all_cols, n=1)
-            hints.append(f"'{c}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-        raise DataError(
-            f"{entry['path']}: the mapped column(s) {', '.join(hints)} (config '{where}.columns') are not in the "
-            f"file. Its columns: {show_values(all_cols, 30)}. Fix the name in the config."
-        )
+        _missing_columns(path, entry, where, missing, df if not wanted else None, zero)
     targets = list(mapping.values())
     dup_targets = sorted({t for t in targets if targets.count(t) > 1})
     if dup_targets:
@@ -183,6 +175,32 @@ def _read_table(i: int, entry: Mapping[str, Any], cohort: str, base_dir: Path, z
             )
         renamed["id"] = _normalise_id(renamed["id"])
     return _Table(str(entry["path"]), renamed, sources), flow
+
+
+def _missing_columns(path: Path, entry: Mapping[str, Any], where: str, missing: list[str],
+                     df: pd.DataFrame | None, zero: float) -> None:
+    """Raise the error for mapped columns a table lacks: a wrong delimiter first, else close names."""
+    fmt, enc, sep = entry.get("format", "auto"), entry.get("encoding"), entry.get("sep")
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if df is None:  # the reader was asked for the mapped columns only; list the file's real columns for the hint
+        df = read_input_table(path, fmt, None, zero_threshold=entry.get("zero_threshold", zero), encoding=enc, sep=sep)
+    all_cols = list(map(str, df.columns))
+    if fmt in ("csv", "tsv"):
+        delimiter = sep or ("\t" if fmt == "tsv" else ",")
+        hint = delimiter_hint(path, delimiter, enc or "utf-8")
+        if hint:
+            raise DataError(
+                f"{entry['path']}: {hint} (the mapped column(s) {', '.join(map(repr, missing))} of config "
+                f"'{where}.columns' are not among the {len(all_cols)} column(s) read: {show_values(all_cols, 5)})"
+            )
+    hints = []
+    for c in missing:
+        close = difflib.get_close_matches(c, all_cols, n=1) or difflib.get_close_matches(c.upper(), all_cols, n=1)
+        hints.append(f"'{c}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    raise DataError(
+        f"{entry['path']}: the mapped column(s) {', '.join(hints)} (config '{where}.columns') are not in the "
+        f"file. Its columns: {show_values(all_cols, 30)}. Fix the name in the config."
+    )
 
 
 def _number_waves(t: _Table, wave: Mapping[str, Any], cohort: str) -> _Table:
@@ -472,6 +490,20 @@ def check_columns(df: pd.DataFrame, dic: VariableDictionary, sources: Mapping[st
     return df
 
 
+def _check_finite(df: pd.DataFrame, sources: Mapping[str, str], cohort: str) -> None:
+    """No infinite numbers in any column (inf breaks every model); missing values are NaN, never inf."""
+    for col in df.columns:
+        if pd.api.types.is_float_dtype(df[col]):
+            bad = np.isinf(df[col].to_numpy(dtype=float, na_value=np.nan))
+            if bad.any():
+                raise DataError(
+                    f"{_source_label(sources, col)}: column '{col}' has {int(bad.sum())} infinite values "
+                    f"({show_values(pd.unique(df[col].to_numpy()[bad]).tolist())}; {_where_rows(df, bad)}). Fix "
+                    f"them in the file, or set them missing with cohorts.{cohort}.missing_codes: "
+                    f"{{{col}: [.inf, -.inf]}}."
+                )
+
+
 def _check_survey(df: pd.DataFrame, survey: Mapping[str, Any] | None, cohort: str) -> None:
     for role in ("weight", "strata", "psu"):
         if survey and survey.get(role):
@@ -528,6 +560,7 @@ def _finish(name: str, df: pd.DataFrame, spec: Mapping[str, Any], flow: list[dic
     for col in added:
         sources.setdefault(col, f"derived ({col})")
     df = check_columns(df, dic, sources)  # ranges, on the rows that passed the filters
+    _check_finite(df, sources, name)
     _check_survey(df, survey, name)
     sort_keys = [k for k in KEYS if k in df.columns]
     if sort_keys and not _is_sorted(df, sort_keys):

@@ -93,7 +93,7 @@ def test_empty_table_is_an_error(tmp_path):
 def test_unreadable_file_names_format_and_fix(tmp_path):
     path = tmp_path / "broken.parquet"
     path.write_bytes(b"this is not parquet")
-    with pytest.raises(DataError, match=r"broken\.parquet: cannot be read as parquet .*valid parquet file"):
+    with pytest.raises(DataError, match=r"broken\.parquet: cannot be read as parquet .*truncated, corrupt or not parquet"):
         read_input_table(path)
     xpt = tmp_path / "broken.xpt"
     xpt.write_text("id,grip\n1,2\n")

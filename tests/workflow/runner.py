@@ -19,7 +19,7 @@ def run_snakemake(
     ``config`` adds ``--config key=value`` overrides (one ``--config`` flag: a second one would replace the first).
     """
     overrides = [f"{key}={value}" for key, value in (config or {}).items()]
-    cmd = [str(SNAKEMAKE), "--nolock", "--cores", str(cores), *extra, "--config", f"results_dir={results}", *overrides]
+    cmd = [str(SNAKEMAKE), "--nolock", "--cores", str(cores), *extra, "--config", f"results_dir={results}", "allow_outside=True", *overrides]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=timeout)
 

@@ -39,7 +39,7 @@ def _config(tmp_path: Path, **mr_extra) -> Path:
 
 def _run(config: Path, results: Path, *targets: str) -> subprocess.CompletedProcess:
     cmd = [str(SNAKEMAKE), "--nolock", "--cores", "2", "--configfile", str(config),
-           "--config", f"results_dir={results}", "--", *targets]
+           "--config", f"results_dir={results}", "allow_outside=True", "--", *targets]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "PYTHONHASHSEED": "0"})
 

@@ -95,7 +95,7 @@ def _slurm_args(profile: Path, results: Path, logdir: Path) -> list[str]:
     Status checks are made frequent (the defaults, 40 s before the first check, suit busy clusters).
     """
     return [
-        "--config", f"results_dir={results}",
+        "--config", f"results_dir={results}", "allow_outside=True",
         "--workflow-profile", str(profile),
         "--slurm-status-command", "squeue",
         "--slurm-no-account",
@@ -211,7 +211,7 @@ def _small_analysis() -> str:
 def test_profile_without_partition_names_the_setting(tmp_path: Path) -> None:
     """The shipped profile has no partition: the run stops at once and says what to fill in."""
     proc = _snakemake(
-        ["-n", "--workflow-profile", str(PROFILE.parent), "--config", f"results_dir={tmp_path}"]
+        ["-n", "--workflow-profile", str(PROFILE.parent), "--config", f"results_dir={tmp_path}", "allow_outside=True"]
     )
     assert proc.returncode != 0
     assert "slurm_partition" in proc.stderr and "profiles/slurm/config.yaml" in proc.stderr, proc.stderr[
@@ -233,7 +233,7 @@ def test_profile_without_slurm_installed_says_so(tmp_path: Path) -> None:
     assert shutil.which("sbatch", path=env["PATH"]) is None
     profile = _profile_with_partition(tmp_path / "profile")
     proc = _snakemake(
-        ["-n", "--workflow-profile", str(profile), "--config", f"results_dir={tmp_path / 'r'}"], env=env
+        ["-n", "--workflow-profile", str(profile), "--config", f"results_dir={tmp_path / 'r'}", "allow_outside=True"], env=env
     )
     assert proc.returncode != 0
     assert "sbatch" in proc.stderr and "not on PATH" in proc.stderr, proc.stderr[-3000:]
@@ -245,7 +245,7 @@ def test_profile_resources_name_existing_rules() -> None:
     assert profile["executor"] == "slurm"
     defaults = profile["default-resources"]
     assert {"mem_mb", "runtime", "slurm_partition"} <= set(defaults)
-    proc = _snakemake(["--list-rules", "--config", "results_dir=/tmp/unused_by_list_rules"])
+    proc = _snakemake(["--list-rules", "--config", "results_dir=/tmp/unused_by_list_rules", "allow_outside=True"])
     assert proc.returncode == 0, _failure(proc, "snakemake --list-rules")
     rules = set(proc.stdout.split())
     unknown = set(profile["set-resources"]) - rules
@@ -287,7 +287,7 @@ def test_many_pairs_and_analyses_are_one_job_each(tmp_path: Path) -> None:
     configfile = tmp_path / "many.yaml"
     configfile.write_text(yaml.safe_dump(config, sort_keys=False))
     proc = _snakemake(
-        ["-n", "--cores", "2", "--configfile", str(configfile), "--config", f"results_dir={tmp_path / 'b'}"]
+        ["-n", "--cores", "2", "--configfile", str(configfile), "--config", f"results_dir={tmp_path / 'b'}", "allow_outside=True"]
     )
     stats = _job_stats(proc)
     assert stats.get("mr_pair", 0) == base["mr_pair"] + 100, stats

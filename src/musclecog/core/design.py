@@ -56,7 +56,15 @@ def numeric_values(series: pd.Series, where: str, column: str) -> np.ndarray:
             f"{show_values(pd.unique(series.dropna())[:3])}. Use a numeric column, or list it under "
             f"'factors' where a categorical variable is allowed"
         )
-    return pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
+    values = pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
+    bad = np.isinf(values)
+    if bad.any():
+        raise DataError(
+            f"{where}: column {column!r} has {int(bad.sum())} infinite values (rows "
+            f"{show_values(series.index[bad].tolist())}); a model needs finite numbers. Fix them in the cohort "
+            f"table, or set them missing (missing_codes: {{{column}: [.inf, -.inf]}})"
+        )
+    return values
 
 
 def is_factor(series: pd.Series, column: str, factors: Sequence[str] = ()) -> bool:
@@ -331,6 +339,27 @@ def _interaction_blocks(
     return blocks, names
 
 
+def no_complete_rows(data: pd.DataFrame, needed: Sequence[str], exclusions: Mapping[str, int],
+                      where: str) -> ModelError:
+    """The error when no row has every needed value: name an all-missing column, else the exclusions.
+
+    A :class:`ModelError` (nothing to fit on these rows), so that a stratum becomes a note row where the
+    analysis notes inestimable strata, and the whole analysis stops with this message otherwise.
+    """
+    empty = [c for c in dict.fromkeys(needed) if data[c].isna().all()]
+    if empty:
+        return ModelError(
+            f"{where}: column {empty[0]!r} is missing in all {len(data)} rows, so nothing can be fitted. Check the "
+            "cohort's column mapping and missing_codes (is it read from the right file and column?), or leave "
+            "the column out of this analysis"
+        )
+    lost = ", ".join(f"{k}: {v}" for k, v in exclusions.items())
+    return ModelError(
+        f"{where}: none of the {len(data)} rows has every value the model needs ({lost}). Use fewer covariates "
+        "with missing values, or a cohort where they are measured together"
+    )
+
+
 def build_design(data: pd.DataFrame, spec: DesignSpec, where: str) -> Design:
     """Build ``y`` and ``X`` (intercept, exposure, covariates, interactions) on complete cases.
 
@@ -360,6 +389,10 @@ def build_design(data: pd.DataFrame, spec: DesignSpec, where: str) -> Design:
     needed = variables + list(spec.required)
     rows = complete_rows(data, needed)
     exclusions = count_exclusions(data, needed)
+    if not rows.any():
+        if not len(data):
+            raise ModelError(f"{where}: no rows to fit (the data given to the model are empty); check the filters")
+        raise no_complete_rows(data, needed, exclusions, where)
     df = data.loc[rows]
     n = len(df)
     y = None
@@ -456,6 +489,8 @@ def per_unit_scale(data: pd.DataFrame, column: str, per: object, where: str) -> 
         return 1.0, "per unit"
     if per == "sd":
         values = pd.to_numeric(data[column], errors="coerce").dropna()
+        if len(data) and values.empty:
+            raise no_complete_rows(data, [column], {}, where)
         sd = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
         if not np.isfinite(sd) or sd == 0:
             raise ConfigError(f"{where}: cannot scale {column!r} per SD: its SD is {sd} in the analysis rows")

@@ -25,6 +25,8 @@ from musclecog.core.design import (
     complete_rows,
     count_exclusions,
     is_numeric,
+    no_complete_rows,
+    numeric_values,
 )
 from musclecog.core.inference import logistic_regression, ols
 from musclecog.core.results import Diagnostics, FitResult
@@ -138,8 +140,10 @@ def model_frame(
             len(data),
             exclusions,
         )
+    if len(data) and not rows.any():
+        raise no_complete_rows(data, used, exclusions, source)
     sub = data.loc[rows]
-    blocks = [np.ones((len(sub), 1)), sub[list(variables)].to_numpy(dtype=float)]
+    blocks = [np.ones((len(sub), 1)), *(numeric_values(sub[v], source, v)[:, None] for v in variables)]
     cov_names: list[str] = []
     if covariates:
         design = build_design(

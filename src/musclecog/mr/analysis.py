@@ -66,6 +66,7 @@ PRESSO_LABELS = ("MR-PRESSO (raw)", "MR-PRESSO (outlier-corrected)")
 MEDIAN_METHODS = ("simple_median", "weighted_median", "penalised_weighted_median")
 SUMMARY_COHORT = "summary_statistics"
 """The ``cohort`` column of two-sample MR tables."""
+MAX_RESAMPLES = 1_000_000  # nboot and presso_n_distribution: the same bound as the mediation bootstrap
 
 REQUIRED_COLUMNS = ("SNP", "beta.exposure", "se.exposure", "beta.outcome", "se.outcome")
 
@@ -127,6 +128,12 @@ class MRSettings:
             raise ConfigError(f"mr_settings.methods: unknown methods {unknown}; choose from {list(METHODS)}")
         if self.nboot < 10:
             raise ConfigError(f"mr_settings.nboot = {self.nboot}: use at least 10 (1000 recommended)")
+        for key in ("nboot", "presso_n_distribution"):
+            if getattr(self, key) > MAX_RESAMPLES:
+                raise ConfigError(
+                    f"mr_settings.{key} = {getattr(self, key):,}: above the limit of {MAX_RESAMPLES:,} resamples "
+                    "(each costs time and memory per instrument); lower it (1000 is the packages' default)."
+                )
         if not 0 < self.alpha < 1:
             raise ConfigError(f"mr_settings.alpha = {self.alpha}: must be between 0 and 1")
         if self.phi <= 0:

@@ -35,6 +35,7 @@ from musclecog.core.design import (
     complete_rows,
     count_exclusions,
     is_numeric,
+    no_complete_rows,
     numeric_values,
 )
 from musclecog.core.results import AnalysisResult, Diagnostics, Estimate, FitResult
@@ -293,6 +294,8 @@ def _complete_cases(data: pd.DataFrame, spec: OneSampleMRSpec, instruments: list
     needed = [spec.outcome, spec.exposure, *instruments, *spec.covariates]
     rows = complete_rows(data, needed)
     exclusions = count_exclusions(data.loc[~rows, needed], needed)  # only the incomplete rows need a look
+    if len(data) and not rows.any():
+        raise no_complete_rows(data, needed, exclusions, where)
     d = data.loc[rows, needed]
     design = build_design(d[list(spec.covariates)],
                           DesignSpec(outcome=None, exposure=None, covariates=spec.covariates, check_rank=False), where)

@@ -18,7 +18,7 @@ from musclecog.mr.gwas.formats import NULL_VALUES, NUMERIC, GwasSpec, column_map
 def _open_text(path: Path) -> IO[str]:
     with open(path, "rb") as fh:
         magic = fh.read(2)
-    return gzip.open(path, "rt") if magic == b"\x1f\x8b" else open(path)
+    return gzip.open(path, "rt", errors="replace") if magic == b"\x1f\x8b" else open(path, errors="replace")
 
 
 def read_header(path: str | Path, sep: str | None = None) -> tuple[list[str], str]:
@@ -26,15 +26,26 @@ def read_header(path: str | Path, sep: str | None = None) -> tuple[list[str], st
     path = Path(path)
     if not path.exists():
         raise DataError(f"GWAS file {path} does not exist; correct 'gwas.<trait>.path' in the config")
-    with _open_text(path) as fh:
-        line = fh.readline().rstrip("\r\n")
+    try:
+        with _open_text(path) as fh:
+            line = fh.readline().rstrip("\r\n")
+    except (OSError, EOFError) as exc:
+        raise DataError(
+            f"GWAS file {path}: the compressed stream is truncated or corrupt ({exc}); fetch the file again "
+            f"(check it with `gzip -t {path}`)"
+        ) from None
     if not line:
         raise DataError(f"GWAS file {path} is empty (no header line)")
     if sep is None:
         counts = {d: line.count(d) for d in ("\t", ",", " ")}
         sep = max(counts, key=lambda d: counts[d])
         if counts[sep] == 0:
-            raise DataError(f"GWAS file {path}: cannot tell the delimiter of the header {line[:80]!r}; set 'sep'")
+            other = max((";", "|"), key=line.count)
+            hint = f"wrong delimiter? set `sep: '{other}'`" if line.count(other) else "set 'sep'"
+            raise DataError(
+                f"GWAS file {path}: cannot tell the delimiter of the header {line[:80]!r}; {hint} under "
+                "'gwas.<trait>' in the config"
+            )
     names = [c.strip().strip('"').strip("'") for c in line.split(sep)]
     return names, sep
 
@@ -101,19 +112,35 @@ def read_gwas(spec: GwasSpec) -> tuple[pa.Table, str, int]:
                 raise
             table = _read_columns(path, sep, mapping, pa.float64())  # positions written as decimals (12345.0)
     except pa.ArrowInvalid as exc:
-        msg = str(exc)
-        name = _failing_column(exc, header)
-        if name == pos_src:
-            raise DataError(
-                f"GWAS file {path}: the position column '{name}' is not numeric ({msg.splitlines()[0]}). "
-                "Positions must be whole numbers (missing as NA or empty)."
-            ) from None
+        raise _parse_error(exc, path, header, mapping, pos_src) from None
+    except OSError as exc:  # pyarrow's decompressor: a gzip stream cut short or damaged
         raise DataError(
-            f"GWAS file {path}: cannot parse column '{name}' ({mapping.get(name, '?')}): {msg.splitlines()[0]}. "
-            "Numeric columns must hold numbers (missing as NA or empty)."
+            f"GWAS file {path}: the compressed stream is truncated or corrupt ({exc}). The file was probably cut "
+            f"short by an interrupted download or copy: fetch it again (check it with `gzip -t {path}`)."
         ) from None
     table = table.rename_columns([mapping[c] for c in table.column_names])
     return table, fmt, table.num_rows
+
+
+def _parse_error(exc: pa.ArrowInvalid, path: Path, header: list[str], mapping: dict[str, str],
+                 pos_src: str | None) -> DataError:
+    """The error for a column pyarrow could not parse (the position column, or any other)."""
+    msg = str(exc)
+    name = _failing_column(exc, header)
+    if name == pos_src:
+        return DataError(
+            f"GWAS file {path}: the position column '{name}' is not numeric ({msg.splitlines()[0]}). "
+            "Positions must be whole numbers (missing as NA or empty)."
+        )
+    if "UTF8" in msg or "UTF-8" in msg:
+        return DataError(
+            f"GWAS file {path}: column '{name}' ({mapping.get(name, '?')}) has text that is not valid UTF-8 "
+            f"({msg.splitlines()[0]}). Re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
+        )
+    return DataError(
+        f"GWAS file {path}: cannot parse column '{name}' ({mapping.get(name, '?')}): {msg.splitlines()[0]}. "
+        "Numeric columns must hold numbers (missing as NA or empty)."
+    )
 
 
 def check_build(spec: GwasSpec) -> str | None:
