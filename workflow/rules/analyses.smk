@@ -18,6 +18,7 @@ rule fit_analysis:
             category="Analyses",
             subcategory="{analysis}",
         ),
+        svg=f"{OUT}/figures/{{analysis}}.svg",
     log:
         f"{OUT}/logs/estimates/{{analysis}}.log",
     benchmark:

@@ -1,4 +1,4 @@
-"""Rule fit_analysis: fit one configured analysis and write its tidy table and figure."""
+"""Rule fit_analysis: fit one configured analysis and write its tidy table and figure (PNG and SVG)."""
 
 import pandas as pd
 
@@ -19,5 +19,5 @@ with log_to(snakemake.log[0]) as log:
     )
     result = run_analysis(pd.read_parquet(snakemake.input.cohort), entry, context)
     write_table(result.to_tidy(), snakemake.output.table)
-    save_figure(draw(result), snakemake.output.figure)
+    save_figure(draw(result), snakemake.output.figure, snakemake.output.svg)
     log.info("analysis %s (%s) done", context.analysis, entry["type"])
