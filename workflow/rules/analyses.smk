@@ -19,6 +19,9 @@ rule fit_analysis:
             subcategory="{analysis}",
         ),
         svg=f"{OUT}/figures/{{analysis}}.svg",
+        table2=multiext(
+            f"{OUT}/manuscript/{{analysis}}.table2", ".tsv", ".html", ".docx"
+        ),
     log:
         f"{OUT}/logs/estimates/{{analysis}}.log",
     benchmark:

@@ -67,3 +67,17 @@ rule ingest_cohort:
         seed=get_cohort_seed,
     script:
         "../scripts/build_cohort.py"
+
+
+# Table 1 laid out for a paper (a view of the cohort's table1.tsv): TSV, HTML and .docx.
+rule render_table1:
+    input:
+        table1=f"{OUT}/cohorts/{{cohort}}.table1.tsv",
+    output:
+        multiext(f"{OUT}/manuscript/{{cohort}}.table1", ".tsv", ".html", ".docx"),
+    log:
+        f"{OUT}/logs/manuscript/{{cohort}}.table1.log",
+    conda:
+        "../envs/musclecog.yaml"
+    script:
+        "../scripts/render_table1.py"
