@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from musclecog.core.results import RATIO_SCALES, AnalysisResult, Estimate
-from musclecog.plots.labels import SCALE_WORDS, estimate_label, quantity_label, stratum_words
+from musclecog.labels import SCALE_WORDS, estimate_label, quantity_label, stratum_words
 from musclecog.results import write_table
 
 TABLE2_SCALES = frozenset(

@@ -14,9 +14,10 @@ from matplotlib import pyplot as plt
 from musclecog.analyses import run_analysis
 from musclecog.core.results import AnalysisResult, Estimate
 from musclecog.core.spec import RunContext
+from musclecog.labels import estimate_label
 from musclecog.plots import draw, save_figure
 from musclecog.plots.forest import forest_panels, short_method
-from musclecog.plots.labels import estimate_label, ratio_ticks
+from musclecog.plots.ticks import ratio_ticks
 from musclecog.plots.trajectories import predicted_trajectories
 from musclecog.simulate.charls import simulate_charls
 from musclecog.simulate.cohort7y import simulate_cohort7y
@@ -175,3 +176,55 @@ def test_figures_written_as_svg_and_300_dpi_png(tmp_path: pd.DataFrame) -> None:
     with Image.open(tmp_path / "f.png") as im:
         assert im.info["dpi"][0] == pytest.approx(300, abs=1)
         assert im.size[1] > 0.8 * 300 * size[1]
+
+
+def _low_mm(data: pd.DataFrame) -> pd.DataFrame:
+    """The FNIH ALM cut-offs of the default config (19.75 kg men, 15.02 kg women)."""
+    cut = np.where(data["sex"] == "male", 19.75, 15.02)
+    return data.assign(low_mm_fnih_alm=(data["alm_kg"] < cut).astype(int))
+
+
+def test_cox_adjusted_survival_matches_lifelines() -> None:
+    """The adjusted curve is lifelines' ``CoxPHFitter.predict_survival_function`` at the same profile
+    (Breslow baseline; lifelines fits the same Efron partial likelihood independently)."""
+    from lifelines import CoxPHFitter
+
+    from musclecog.plots.survival import adjusted_profiles
+    from musclecog.simulate.nhanes import simulate_nhanes
+
+    data = _low_mm(simulate_nhanes(seed=5, n=1500).data)
+    res = run_analysis(data, {"type": "cox", "event": "death", "duration": "followup_years",
+                              "exposure": "low_mm_fnih_alm", "covariates": ["age", "sex"]}, CTX)
+    profiles, labels, held = adjusted_profiles(res, "overall")
+    times, surv = res.adjusted_survival("overall", profiles)
+    frame = res.data.frame.iloc[res.fit_rows["overall"]]
+    df = pd.DataFrame({"x": frame["low_mm_fnih_alm"].astype(float), "age": frame["age"].astype(float),
+                       "male": (frame["sex"] == "male").astype(float), "T": frame["T"], "E": frame["E"]})
+    cph = CoxPHFitter().fit(df, "T", "E")
+    new = pd.DataFrame({"x": [0.0, 1.0], "age": profiles["age"].astype(float), "male": [0.0, 0.0]})
+    ref = cph.predict_survival_function(new, times=times).to_numpy().T
+    np.testing.assert_allclose(surv, ref, rtol=1e-5, atol=1e-6)
+    assert labels == ["0", "1"] and any("Sex = female" in h for h in held)
+    fig = draw(res)
+    assert {"kaplan_meier", "adjusted", "hazard_ratio"} <= {ax.get_gid() for ax in fig.axes}
+    adj = next(ax for ax in fig.axes if ax.get_gid() == "adjusted")
+    line = next(ln for ln in adj.get_lines() if ln.get_gid() == "1")
+    np.testing.assert_allclose(np.asarray(line.get_ydata(), float)[1:], surv[1])
+    hr = next(ax for ax in fig.axes if ax.get_gid() == "hazard_ratio")
+    assert len(hr.get_yticklabels()) == sum(e.scale == "hazard_ratio" for e in res.estimates)
+    plt.close(fig)
+
+
+def test_at_risk_counts_below_five_are_suppressed() -> None:
+    from musclecog.plots.survival import at_risk_table
+    from musclecog.simulate.nhanes import simulate_nhanes
+
+    data = _low_mm(simulate_nhanes(seed=5, n=400).data)
+    res = run_analysis(data, {"type": "kaplan_meier", "event": "death", "duration": "followup_years",
+                              "exposure": "low_mm_fnih_alm"}, CTX)
+    T = res.data.frame["T"].to_numpy()
+    late = float(np.sort(T)[-3])  # three people still followed
+    table = at_risk_table(res, np.array([0.0, late]))
+    assert set(table.iloc[:, 1]) <= {"<5", "0"}
+    g = res.display_groups()
+    assert table.iloc[:, 0].tolist() == [str(int((g == lv).sum())) for lv in sorted(g.unique(), key=str)]

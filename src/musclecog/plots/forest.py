@@ -8,7 +8,7 @@ Structure, so that a reader never parses a long concatenated label:
   is the term in words from the variable dictionary (``Grip strength, per SD (11 kg)``);
 * the model (the ``method`` column, shortened) as colour and marker with a legend when there is more than one;
 * the estimate and its CI printed in a column to the right;
-* ratio scales (odds/hazard/risk ratio) on a log axis with ticks from :func:`musclecog.plots.labels.ratio_ticks`
+* ratio scales (odds/hazard/risk ratio) on a log axis with ticks from :func:`musclecog.labels.ratio_ticks`
   and a reference line at 1, other scales with a line at 0; the x label names the scale and the outcome with
   its unit.
 
@@ -30,15 +30,15 @@ from matplotlib.ticker import FixedLocator, NullLocator
 
 from musclecog.core.design import Coding
 from musclecog.core.results import RATIO_SCALES, AnalysisResult, Estimate
-from musclecog.plots import new_figure
-from musclecog.plots.labels import (
+from musclecog.labels import (
     estimate_label,
     plain_label,
     quantity_label,
-    ratio_ticks,
     scale_label,
     stratum_words,
 )
+from musclecog.plots import new_figure
+from musclecog.plots.ticks import ratio_ticks
 
 _NO_PLOT = frozenset({"sd", "mean", "f_statistic", "chi_squared", "test", "count", "variance", "log_likelihood"})
 _INTERCEPTS = frozenset({"Intercept", "(Intercept)"})

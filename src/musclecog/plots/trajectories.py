@@ -21,9 +21,10 @@ from scipy.special import expit
 
 from musclecog.core.design import INTERCEPT, Design
 from musclecog.core.results import FitResult
+from musclecog.labels import quantity_label, stratum_words
 from musclecog.longitudinal.spec import TIME
 from musclecog.plots import new_figure
-from musclecog.plots.labels import quantity_label, stratum_words
+from musclecog.plots.profiles import exposure_levels, held_values
 from musclecog.variables import variable_label
 
 if TYPE_CHECKING:  # for the annotation only
@@ -77,33 +78,10 @@ def _rows(result: LongitudinalResult, stratum: str) -> pd.DataFrame:
     return frame.loc[frame[column].astype(str) == value]
 
 
-def exposure_levels(result: LongitudinalResult, fit: FitResult, rows: pd.DataFrame) -> list[tuple[str, object]]:
-    """The exposure values drawn, as ``(legend label, value)``."""
-    coding = fit.codings.get(result.exposure)
-    if coding is not None and coding.is_factor:
-        return [(f"{level}{' (reference)' if i == 0 else ''}", level) for i, level in enumerate(coding.levels or ())]
-    values = pd.to_numeric(rows[result.exposure]).to_numpy(float)
-    if set(np.unique(values[np.isfinite(values)])) <= {0.0, 1.0}:
-        return [("0", 0.0), ("1", 1.0)]
-    first = pd.Series(values, index=rows.index).groupby(rows["id"].to_numpy(), sort=False).first()
-    m, sd = float(first.mean()), float(first.std())
-    return [(f"mean − 1 SD ({m - sd:.3g})", m - sd), (f"mean ({m:.3g})", m), (f"mean + 1 SD ({m + sd:.3g})", m + sd)]
-
-
 def _new_rows(result: LongitudinalResult, fit: FitResult, rows: pd.DataFrame, times: np.ndarray, value: object
               ) -> tuple[pd.DataFrame, list[str]]:
     """The rows to predict at, and how the covariates were held."""
-    new: dict[str, object] = {}
-    held: list[str] = []
-    for var, coding in fit.codings.items():
-        if var == result.exposure or var == result.time_label:
-            continue
-        if coding.is_factor:
-            new[var] = (coding.levels or (None,))[0]
-            held.append(f"{variable_label(var, unit=False)} = {new[var]}")
-        else:
-            new[var] = float(pd.to_numeric(rows[var]).mean())
-            held.append(f"{variable_label(var, unit=False)} at its mean ({new[var]:.3g})")
+    new, held = held_values(fit, rows, (result.exposure, result.time_label))
     frame = pd.DataFrame({result.time_label: times, **{k: [v] * len(times) for k, v in new.items()}})
     frame[result.exposure] = [value] * len(times)
     return frame, held
@@ -141,7 +119,7 @@ def predicted_trajectories(result: LongitudinalResult) -> tuple[pd.DataFrame, di
         names = tuple(INTERCEPT if term == "Intercept" else term for term in fit.terms)
         design = Design(None, np.empty((0, len(names))), names, np.zeros(0, bool), fit.codings, ())
         b, v = fit.params.to_numpy(), fit.cov.to_numpy()
-        for label, value in exposure_levels(result, fit, rows):
+        for label, value in exposure_levels(result.exposure, fit, rows):
             new, held = _new_rows(result, fit, rows, times, value)
             x = design.transform(new, f"{result.analysis} [{stratum}] figure")
             eta = x @ b

@@ -1,16 +1,12 @@
-"""Axis and row labels of figures from the variable dictionary (:mod:`musclecog.variables`): a variable as
-"Label, unit", an estimate's term in words (with the exposure's per-unit scaling), a scale in words, and
-readable ticks for ratio axes. The dictionary stays the one source of labels; this module only phrases them.
+"""Labels of figures and manuscript tables from the variable dictionary (:mod:`musclecog.variables`): a
+variable as "Label, unit", an estimate's term in words (with the exposure's per-unit scaling), a scale and a
+stratum in words. The dictionary stays the one source of labels and units; this module only phrases them.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
-
-import numpy as np
-from matplotlib.ticker import MaxNLocator
 
 from musclecog.core.design import Coding
 from musclecog.core.results import RATIO_SCALES, Estimate
@@ -105,26 +101,3 @@ def scale_label(scale: str, outcome: str | None = None) -> str:
     elif outcome and scale in RATIO_SCALES:
         words = f"{words} for {variable_label(outcome, unit=False)}"
     return f"{words} (95% CI{', log scale' if scale in RATIO_SCALES else ''})"
-
-
-NICE_RATIOS = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 0.8, 1.0, 1.25, 2.0, 4.0, 5.0, 10.0, 20.0, 50.0, 100.0])
-"""Ticks of a wide ratio axis (in reciprocal pairs, so symmetric on the log scale about 1; each prints exactly)."""
-WIDE_RATIOS = np.array([0.01, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0])
-DECADES = 10.0 ** np.arange(-6, 7)
-
-
-def ratio_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
-    """Ticks and their labels for a ratio axis spanning ``[low, high]`` (both > 0), always including 1
-    when in range: the nice ratios of :data:`NICE_RATIOS` (fewer on a very wide axis: at most 8 ticks), evenly spaced values on a
-    narrow one, each printed exactly (so labels never repeat: never "1, 1, 1.01")."""
-    if not (math.isfinite(low) and math.isfinite(high)) or low <= 0 or high <= 0:
-        raise ValueError(f"ratio axis needs positive finite limits, got {low}, {high}")
-    lo, hi = min(low, high, 1.0), max(low, high, 1.0)
-    for keep in (NICE_RATIOS, WIDE_RATIOS, DECADES):
-        ticks = keep[(keep >= lo) & (keep <= hi)]
-        if len(ticks) <= 8:
-            break
-    if len(ticks) < 3:
-        raw = np.asarray(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]).tick_values(lo, hi), float)
-        ticks = np.unique(np.round(np.concatenate([raw[(raw >= lo) & (raw <= hi)], [1.0]]), 10))
-    return [float(t) for t in ticks], [f"{t:.10g}" for t in ticks]
