@@ -38,8 +38,7 @@ class ManuscriptTable:
 
     def write(self, stem: str | Path) -> list[Path]:
         """Write ``<stem>.tsv``, ``<stem>.html`` and ``<stem>.docx``; returns the paths."""
-        stem = Path(stem)
-        paths = [stem.with_suffix(".tsv"), stem.with_suffix(".html"), stem.with_suffix(".docx")]
+        paths = [Path(f"{stem}{ext}") for ext in (".tsv", ".html", ".docx")]  # the stem may hold dots
         write_table(self.frame, paths[0])
         paths[1].write_text(self.html(), encoding="utf-8")
         self.docx(paths[2])

@@ -49,7 +49,8 @@ def test_table2_cells_are_the_estimates_formatted(tmp_path: Path) -> None:
 
 def test_table2_written_as_tsv_html_docx(tmp_path: Path) -> None:
     t2 = table2(_result())
-    tsv, html, path = t2.write(tmp_path / "t2")
+    tsv, html, path = t2.write(tmp_path / "a.table2")
+    assert [tsv.name, html.name, path.name] == ["a.table2.tsv", "a.table2.html", "a.table2.docx"]
     back = read_table(tsv).fillna("").astype(str)
     assert back.shape == t2.frame.shape
     text = html.read_text()

@@ -228,3 +228,25 @@ def test_at_risk_counts_below_five_are_suppressed() -> None:
     assert set(table.iloc[:, 1]) <= {"<5", "0"}
     g = res.display_groups()
     assert table.iloc[:, 0].tolist() == [str(int((g == lv).sum())) for lv in sorted(g.unique(), key=str)]
+
+
+def test_mr_axes_carry_units() -> None:
+    """Scatter, funnel, leave-one-out and single-SNP axes name the traits and the GWAS units (SD, log odds)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_mr_estimators import FAST, simulate
+
+    from musclecog.mr.analysis import run_mr
+    from musclecog.plots.mr import all_figures
+
+    dat = simulate(k=15).assign(**{"units.exposure": "SD", "units.outcome": "log odds"})
+    figs = all_figures(run_mr(dat, FAST, "grip_kg", "dementia", seed=1))
+    scatter = figs["scatter"].axes[0]
+    assert scatter.get_xlabel() == "SNP effect on Grip strength (SD per effect allele)"
+    assert scatter.get_ylabel() == "SNP effect on Incident dementia (log odds per effect allele)"
+    for name in ("forest", "funnel", "leave_one_out"):
+        assert "(log odds per SD)" in figs[name].axes[0].get_xlabel(), name
+    for fig in figs.values():
+        plt.close(fig)
