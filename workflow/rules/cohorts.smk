@@ -74,7 +74,14 @@ rule render_table1:
     input:
         table1=f"{OUT}/cohorts/{{cohort}}.table1.tsv",
     output:
-        multiext(f"{OUT}/manuscript/{{cohort}}.table1", ".tsv", ".html", ".docx"),
+        tsv=f"{OUT}/manuscript/{{cohort}}.table1.tsv",
+        html=report(
+            f"{OUT}/manuscript/{{cohort}}.table1.html",
+            caption="../report/table1_rendered.rst",
+            category="Cohorts",
+            subcategory="{cohort}",
+        ),
+        docx=f"{OUT}/manuscript/{{cohort}}.table1.docx",
     log:
         f"{OUT}/logs/manuscript/{{cohort}}.table1.log",
     conda:

@@ -185,7 +185,11 @@ def get_cohort_tables_by_name(name):
 
 
 def get_final_outputs():
-    return get_result_outputs() + [f"{OUT}/provenance.json"]
+    return get_result_outputs() + [
+        f"{OUT}/provenance.json",
+        f"{OUT}/report/run.html",
+        f"{OUT}/report/strobe.html",
+    ]
 
 
 onstart:

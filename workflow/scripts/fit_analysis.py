@@ -22,5 +22,5 @@ with log_to(snakemake.log[0]) as log:
     result = run_analysis(pd.read_parquet(snakemake.input.cohort), entry, context)
     write_table(result.to_tidy(), snakemake.output.table)
     save_figure(draw(result), snakemake.output.figure, snakemake.output.svg)
-    table2(result).write(snakemake.output.table2[0].removesuffix(".tsv"))
+    table2(result).write(snakemake.output.table2.removesuffix(".tsv"))
     log.info("analysis %s (%s) done", context.analysis, entry["type"])

@@ -6,5 +6,5 @@ from musclecog.results import read_table
 
 with log_to(snakemake.log[0]) as log:
     table = read_table(snakemake.input.table1)
-    table1_rendered(table, snakemake.wildcards.cohort).write(snakemake.output[0].removesuffix(".tsv"))
+    table1_rendered(table, snakemake.wildcards.cohort).write(snakemake.output.tsv.removesuffix(".tsv"))
     log.info("table 1 of %s rendered", snakemake.wildcards.cohort)
