@@ -146,7 +146,8 @@ def _group_key(e: Estimate, multi: Mapping[str, bool]) -> str:
 
 def panel_rows(panel: Panel, codings: Mapping[str, Coding] | None = None) -> list[_Row]:
     """The rows of a panel top to bottom: group headings (outcome, exposure, stratum when several) and
-    one row per estimate (at most :data:`MAX_ROWS` estimates)."""
+    one row per estimate (at most :data:`MAX_ROWS` estimates), labelled by its term; where a group's rows
+    share one term (models of one exposure), the term joins the heading and each row names its model."""
     sub = list(panel.estimates[:MAX_ROWS])
     multi = {c: len({getattr(e, c) for e in sub}) > 1 for c in ("outcome", "exposure", "stratum")}
     groups: dict[str, list[Estimate]] = {}
@@ -154,6 +155,13 @@ def panel_rows(panel: Panel, codings: Mapping[str, Coding] | None = None) -> lis
         groups.setdefault(_group_key(e, multi), []).append(e)
     rows: list[_Row] = []
     for key, members in groups.items():
+        one_term = len(members) > 1 and len({e.term for e in members}) == 1
+        if one_term:  # the rows differ by model only: the term goes in the heading, the model labels the row
+            term = estimate_label(members[0], codings)
+            rest = _group_key(members[0], {**multi, "exposure": False})  # the term names the exposure
+            rows.append(_Row(f"{term}; {rest}" if rest else term, None))
+            rows += [_Row(short_method(e.method), e) for e in members]
+            continue
         if key:
             rows.append(_Row(key, None))
         rows += [_Row(estimate_label(e, codings), e) for e in members]
