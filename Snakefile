@@ -17,6 +17,9 @@ if not workflow.config_settings.configfiles:
     configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/mr_common.smk"
 include: "workflow/rules/cohorts.smk"

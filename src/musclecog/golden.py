@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-SKIP_DIRS = frozenset({"benchmarks", "logs", "gwas", "golden"})
-"""Result sub-folders that hold no result tables (timings, logs, large standardised GWAS)."""
+SKIP_DIRS = frozenset({"benchmarks", "logs", "gwas", "golden", "manuscript"})
+"""Result sub-folders that hold no result tables (timings, logs, large standardised GWAS, manuscript tables:
+formatted views of the estimates and table 1, which are compared)."""
 
 
 def result_tables(results_dir: str | Path) -> Iterator[Path]:

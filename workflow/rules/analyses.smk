@@ -18,6 +18,15 @@ rule fit_analysis:
             category="Analyses",
             subcategory="{analysis}",
         ),
+        svg=f"{OUT}/figures/{{analysis}}.svg",
+        table2=f"{OUT}/manuscript/{{analysis}}.table2.tsv",
+        table2_html=report(
+            f"{OUT}/manuscript/{{analysis}}.table2.html",
+            caption="../report/table2.rst",
+            category="Analyses",
+            subcategory="{analysis}",
+        ),
+        table2_docx=f"{OUT}/manuscript/{{analysis}}.table2.docx",
     log:
         f"{OUT}/logs/estimates/{{analysis}}.log",
     benchmark:

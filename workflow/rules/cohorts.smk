@@ -67,3 +67,24 @@ rule ingest_cohort:
         seed=get_cohort_seed,
     script:
         "../scripts/build_cohort.py"
+
+
+# Table 1 laid out for a paper (a view of the cohort's table1.tsv): TSV, HTML and .docx.
+rule render_table1:
+    input:
+        table1=f"{OUT}/cohorts/{{cohort}}.table1.tsv",
+    output:
+        tsv=f"{OUT}/manuscript/{{cohort}}.table1.tsv",
+        html=report(
+            f"{OUT}/manuscript/{{cohort}}.table1.html",
+            caption="../report/table1_rendered.rst",
+            category="Cohorts",
+            subcategory="{cohort}",
+        ),
+        docx=f"{OUT}/manuscript/{{cohort}}.table1.docx",
+    log:
+        f"{OUT}/logs/manuscript/{{cohort}}.table1.log",
+    conda:
+        "../envs/musclecog.yaml"
+    script:
+        "../scripts/render_table1.py"

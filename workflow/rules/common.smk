@@ -133,14 +133,17 @@ def get_cohort_outputs():
     for name in COHORTS:
         outputs += [f"{OUT}/cohorts/{name}.parquet", f"{OUT}/cohorts/{name}.flow.tsv"]
         outputs.append(f"{OUT}/cohorts/{name}.table1.tsv")
+        outputs.append(f"{OUT}/manuscript/{name}.table1.docx")
     outputs += [f"{OUT}/cohorts/{name}.truth.tsv" for name in SIM_COHORTS]
     return outputs
 
 
 def get_analysis_outputs():
-    return [f"{OUT}/estimates/{name}.tsv" for name in ANALYSES] + [
-        f"{OUT}/figures/{name}.png" for name in ANALYSES
-    ]
+    return (
+        [f"{OUT}/estimates/{name}.tsv" for name in ANALYSES]
+        + [f"{OUT}/figures/{name}.png" for name in ANALYSES]
+        + [f"{OUT}/manuscript/{name}.table2.docx" for name in ANALYSES]
+    )
 
 
 def mr_pair_dirs():
@@ -219,7 +222,11 @@ def get_cohort_tables_by_name(name):
 
 
 def get_final_outputs():
-    return get_result_outputs() + [f"{OUT}/provenance.json"]
+    return get_result_outputs() + [
+        f"{OUT}/provenance.json",
+        f"{OUT}/report/run.html",
+        f"{OUT}/report/strobe.html",
+    ]
 
 
 onstart:

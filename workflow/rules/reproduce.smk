@@ -51,3 +51,32 @@ rule write_provenance:
         started=f"{OUT}/logs/run_started.txt",
     script:
         "../scripts/write_provenance.py"
+
+
+# The report's own pages: what this run did, and the STROBE / STROBE-MR checklist.
+rule report_pages:
+    input:
+        provenance=f"{OUT}/provenance.json",
+        table1=[f"{OUT}/cohorts/{name}.table1.tsv" for name in COHORTS],
+        checklist="resources/strobe_checklist.tsv",
+    output:
+        run=report(
+            f"{OUT}/report/run.html",
+            caption="../report/run.rst",
+            category="1. Run",
+        ),
+        strobe=report(
+            f"{OUT}/report/strobe.html",
+            caption="../report/strobe.rst",
+            category="2. Reporting checklists",
+        ),
+    log:
+        f"{OUT}/logs/report_pages.log",
+    localrule: True
+    conda:
+        "../envs/musclecog.yaml"
+    params:
+        config=CONFIG,
+        config_files=[str(path) for path in workflow.configfiles],
+    script:
+        "../scripts/report_pages.py"

@@ -1,5 +1,5 @@
 """Figures. One module per kind of figure (``forest``, ``paths``, ``trajectories``, ``survival``, ``mr``,
-``reproduction``); this package owns the shared style, the deterministic writer and :func:`draw`, which
+``reproduction``; ``ticks`` the ticks of ratio axes); this package owns the shared style, the deterministic writer and :func:`draw`, which
 turns an analysis result into its figure. Plots read results and never fit; results never import plots."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 
 STYLE: Any = {  # matplotlib types rcParams keys as literals
     "figure.dpi": 100,
-    "savefig.dpi": 150,
+    "savefig.dpi": 300,
     "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -30,13 +30,15 @@ def new_figure(width: float = 6.0, height: float = 4.0, **kwargs: Any) -> tuple[
         return plt.subplots(figsize=(width, height), **kwargs)
 
 
-def save_figure(fig: Any, path: str | Path) -> None:
-    """Write a figure as PNG (and SVG next to it when ``path`` ends in .svg), without volatile metadata,
-    and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with plt.rc_context(STYLE):
-        fig.savefig(path, metadata={"Software": None} if path.suffix == ".png" else {"Date": None}, bbox_inches="tight")
+def save_figure(fig: Any, *paths: str | Path) -> None:
+    """Write a figure to each path (PNG at 300 dpi, SVG with its text as text; the format from the suffix),
+    without volatile metadata, and close it."""
+    for p in paths:
+        path = Path(p)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"Software": None} if path.suffix == ".png" else {"Date": None}
+        with plt.rc_context({**STYLE, "svg.fonttype": "none"}):
+            fig.savefig(path, metadata=meta, bbox_inches="tight")
     plt.close(fig)
 
 

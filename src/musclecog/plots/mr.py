@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from musclecog.plots import new_figure
+from musclecog.variables import load_dictionary, variable_label
 
 if TYPE_CHECKING:
     from musclecog.mr.analysis import MRResult
@@ -26,6 +27,36 @@ _LINE_METHODS = (
     "Simple mode",
     "MR-PRESSO (outlier-corrected)",
 )
+
+
+def trait_unit(result: MRResult, side: str) -> str:
+    """The unit of a trait's GWAS effects: the harmonised ``units.<side>`` column (``SD``, ``log odds``,
+    ...), ``log odds`` for a binary outcome, else ``trait units``."""
+    units = result.data.get(f"units.{side}") if isinstance(result.data, pd.DataFrame) else None
+    if units is not None:
+        values = units.dropna().astype(str).str.strip()
+        values = values[values != ""]
+        if len(values):
+            return str(values.iloc[0])
+    if side == "outcome" and result.binary_outcome:
+        return "log odds"
+    return "trait units"
+
+
+def _name(trait: str) -> str:
+    return variable_label(trait, unit=False) if trait in load_dictionary() else trait
+
+
+def snp_axis(result: MRResult, side: str) -> str:
+    """``"SNP effect on Grip strength (SD per effect allele)"``."""
+    trait = result.exposure if side == "exposure" else result.outcome
+    return f"SNP effect on {_name(trait)} ({trait_unit(result, side)} per effect allele)"
+
+
+def effect_axis(result: MRResult, what: str = "MR effect") -> str:
+    """``"MR effect of X on Y (log odds per SD)"``: outcome units per unit of the exposure."""
+    return (f"{what} of {_name(result.exposure)} on {_name(result.outcome)} "
+            f"({trait_unit(result, 'outcome')} per {trait_unit(result, 'exposure')})")
 
 
 def _line_estimates(result: MRResult) -> list[MREstimate]:
@@ -58,8 +89,8 @@ def scatter(result: MRResult) -> Any:
         a = intercept if rec.method == "MR Egger" and np.isfinite(intercept) else 0.0
         ax.plot(xs, a + rec.b * xs, lw=1.2, color=f"C{i % 10}", label=f"{rec.method} ({rec.b:.3g})")
     ax.axhline(0, color="0.85", lw=0.6, zorder=0)
-    ax.set_xlabel(f"SNP effect on {result.exposure}")
-    ax.set_ylabel(f"SNP effect on {result.outcome}")
+    ax.set_xlabel(snp_axis(result, "exposure"))
+    ax.set_ylabel(snp_axis(result, "outcome"))
     ax.set_title(f"{result.exposure} \u2192 {result.outcome}: {bx.size} instruments")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, frameon=False, loc="best")
@@ -87,7 +118,7 @@ def forest(result: MRResult) -> Any:
     fig, ax = new_figure(5.5, max(2.5, 0.14 * n + 1.0))
     labels = ss["SNP"].astype(str).tolist()
     _forest(ax, labels, ss["b"].to_numpy(float), ss["se"].to_numpy(float),
-            {lab for lab in labels if lab.startswith("All - ")}, f"MR effect of {result.exposure} on {result.outcome}")
+            {lab for lab in labels if lab.startswith("All - ")}, effect_axis(result))
     ax.set_title("Single-variant estimates")
     return fig
 
@@ -102,8 +133,8 @@ def funnel(result: MRResult) -> Any:
     for i, method in enumerate(("Inverse variance weighted", "MR Egger", "Weighted median", "Weighted mode")):
         if method in lines:
             ax.axvline(lines[method], color=f"C{i}", lw=1.0, label=method)
-    ax.set_xlabel(r"Wald ratio $\hat\beta_{IV}$")
-    ax.set_ylabel(r"$1/\mathrm{SE}_{IV}$")
+    ax.set_xlabel(effect_axis(result, "Wald ratio"))
+    ax.set_ylabel("Precision of the Wald ratio, 1/SE")
     ax.set_title("Funnel plot")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, frameon=False)
@@ -121,7 +152,7 @@ def leave_one_out(result: MRResult) -> Any:
     fig, ax = new_figure(5.5, max(2.5, 0.14 * len(loo) + 1.0))
     labels = loo["SNP"].astype(str).tolist()
     _forest(ax, labels, loo["b"].to_numpy(float), loo["se"].to_numpy(float), {"All"},
-            f"IVW effect of {result.exposure} on {result.outcome}, leaving out the variant")
+            effect_axis(result, "IVW effect") + ", leaving out the variant")
     ax.set_title("Leave-one-out")
     return fig
 
@@ -132,12 +163,21 @@ def all_figures(result: MRResult) -> dict[str, Any]:
             "leave_one_out": leave_one_out(result)}
 
 
+def _one_sample_axis(result: OneSampleMRResult) -> str:
+    """The outcome's unit per the exposure's (from the variable dictionary)."""
+    d = load_dictionary()
+    out = d[result.outcome].unit if result.outcome in d else ""
+    exp = d[result.exposure].unit if result.exposure in d else ""
+    per = f" ({out or 'outcome units'} per {exp or 'exposure unit'})"
+    return f"Effect of {_name(result.exposure)} on {_name(result.outcome)}{per}"
+
+
 def one_sample(result: OneSampleMRResult) -> Any:
     """One-sample MR: observational (OLS) and 2SLS estimates with 95% CIs, annotated with the first-stage F."""
     labels = [m for m in ("2SLS", "OLS (observational)") if m in result.fits]
     b = np.array([float(result.fits[m].params[result.exposure]) for m in labels])
     se = np.array([float(result.fits[m].std_errors[result.exposure]) for m in labels])
     fig, ax = new_figure(5.5, 2.5)
-    _forest(ax, labels, b, se, {m for m in labels if "2SLS" in m}, f"effect of {result.exposure} on {result.outcome}")
+    _forest(ax, labels, b, se, {m for m in labels if "2SLS" in m}, _one_sample_axis(result))
     ax.set_title(f"One-sample MR (first-stage F = {result.first_stage_f:.1f})")
     return fig

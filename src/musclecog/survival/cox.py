@@ -282,6 +282,7 @@ def fit_cox(data: pd.DataFrame, spec: CoxSpec) -> CoxResult:
     estimates: list[Estimate] = []
     fits: dict[str, FitResult] = {}
     ph_tests: dict[str, PHTest] = {}
+    fit_rows: dict[str, np.ndarray] = {}
     for stratum in strata(sd.frame, spec.stratify_by, where, overall=spec.overall):
         at = f"{where} [{stratum.label}]"
         d = _stratum_data(sd, stratum, spec, at)
@@ -293,6 +294,7 @@ def fit_cox(data: pd.DataFrame, spec: CoxSpec) -> CoxResult:
         labels = Labels(method=method, outcome=spec.event, exposure=spec.exposure, stratum=stratum.label)
         estimates += _model_estimates(fit, ph, model, _note(sd, stratum, model), labels)
         fits[stratum.label] = fit
+        fit_rows[stratum.label] = np.flatnonzero(np.asarray(stratum.mask))[d.design.rows]
         if ph is not None:
             ph_tests[stratum.label] = ph
     estimates += sd.estimates(method=method, outcome=spec.event, exposure=spec.exposure)
@@ -306,4 +308,5 @@ def fit_cox(data: pd.DataFrame, spec: CoxSpec) -> CoxResult:
         group=spec.exposure,
         time_label=spec.time_name,
         ph_tests=ph_tests,
+        fit_rows=fit_rows,
     )

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
-from musclecog.core.results import AnalysisResult
+from musclecog.core.design import Design
+from musclecog.core.results import AnalysisResult, FitResult
 from musclecog.survival.data import SurvivalData
 from musclecog.survival.ph import PHTest
 
@@ -67,6 +69,64 @@ class CoxResult(SurvivalResult):
     diagnostics with the null log-likelihood in ``statistics``) and its proportional-hazards tests."""
 
     ph_tests: Mapping[str, PHTest] = field(default_factory=lambda: MappingProxyType({}))
+    fit_rows: Mapping[str, np.ndarray] = field(default_factory=lambda: MappingProxyType({}))
+    """Stratum -> the positions in ``data.frame`` of the rows its fit used (complete cases of the stratum)."""
+
+    def baseline_cumulative_hazard(self, stratum: str) -> tuple[np.ndarray, np.ndarray]:
+        """Breslow's baseline cumulative hazard of one fit at its distinct event times, at covariates 0
+        (``H0(t) = sum over event times s <= t of d(s) / sum over the risk set at s of exp(x b)``; with
+        delayed entry the risk set at ``s`` is ``T0 < s <= T``), as lifelines' ``baseline_cumulative_hazard_``
+        and R's ``basehaz(fit, centered = FALSE)`` with Breslow increments.
+
+        Returns
+        -------
+        times, H0 : ndarray
+        """
+        fit = self.fits[stratum]
+        rows = self.data.frame.iloc[self.fit_rows[stratum]]
+        x = _design_rows(fit, rows, f"{self.analysis} [{stratum}]")
+        risk = np.exp(x @ fit.params.to_numpy(float))
+        T, E = rows["T"].to_numpy(float), rows["E"].to_numpy(int)
+        times = np.unique(T[E == 1])
+        order = np.argsort(T)
+        # sum of risk over T >= s: total minus those with T < s
+        csum = np.concatenate([[0.0], np.cumsum(risk[order])])
+        at_risk = csum[-1] - csum[np.searchsorted(T[order], times, side="left")]
+        if self.data.delayed_entry:
+            T0 = rows["T0"].to_numpy(float)
+            o0 = np.argsort(T0)
+            c0 = np.concatenate([[0.0], np.cumsum(risk[o0])])
+            at_risk -= c0[-1] - c0[np.searchsorted(T0[o0], times, side="left")]  # not yet entered: T0 >= s
+        deaths = np.bincount(np.searchsorted(times, T[E == 1]), minlength=len(times)).astype(float)
+        return times, np.cumsum(deaths / at_risk)
+
+    def adjusted_survival(self, stratum: str, profiles: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Model-based survival ``S(t | x) = exp(-H0(t) exp(x b))`` of one fit at covariate profiles.
+
+        Parameters
+        ----------
+        stratum : str
+            The fit (a key of ``fits``).
+        profiles : DataFrame
+            One row per profile, with every column the fit's design codes (exposure and covariates).
+
+        Returns
+        -------
+        times : ndarray
+            The fit's distinct event times.
+        survival : ndarray (n_profiles, n_times)
+        """
+        fit = self.fits[stratum]
+        times, h0 = self.baseline_cumulative_hazard(stratum)
+        x = _design_rows(fit, profiles, f"{self.analysis} [{stratum}] profiles")
+        lp = x @ fit.params.to_numpy(float)
+        return times, np.exp(-np.outer(np.exp(lp), h0))
+
+
+def _design_rows(fit: FitResult, rows: pd.DataFrame, where: str) -> np.ndarray:
+    """The fit's design matrix for ``rows`` (its codings: levels and scales), by core.design."""
+    names = tuple(fit.terms)
+    return Design(None, np.empty((0, len(names))), names, np.zeros(0, bool), fit.codings, ()).transform(rows, where)
 
 
 @dataclass(frozen=True, kw_only=True)
