@@ -49,5 +49,6 @@ rule write_provenance:
         config=CONFIG,
         input_files=get_provenance_input_files,
         started=f"{OUT}/logs/run_started.txt",
+        source_dir=workflow.basedir,
     script:
         "../scripts/write_provenance.py"
