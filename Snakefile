@@ -2,13 +2,32 @@
 # Default run: `snakemake --cores all` on config/config.yaml (synthetic cohorts, no download).
 # Own data: `snakemake --cores all --configfile config/examples/<your>.yaml` (see config/README.md):
 # a config given with --configfile REPLACES the default one (it is not merged into it).
+# Used as a module (`module musclecog: snakefile: "<clone>/Snakefile"`) or deployed with snakedeploy, every
+# path is resolved from this file's folder (MUSCLECOG_DIR), never from the working directory. (In a module,
+# workflow.basedir is the folder of the user's Snakefile; workflow.snakefile is the file being parsed.)
+import os
+import sys
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
+# The library this workflow was written with: its own src/ (a clone needs no install step), put first on
+# sys.path and on PYTHONPATH so that rule scripts (separate Python processes, also on a cluster) import it.
+MUSCLECOG_DIR = Path(workflow.snakefile).resolve().parent
+MUSCLECOG_SRC = MUSCLECOG_DIR / "src"
+if (MUSCLECOG_SRC / "musclecog" / "__init__.py").is_file():
+    sys.path.insert(0, str(MUSCLECOG_SRC))
+    os.environ.update(
+        PYTHONPATH=os.pathsep.join(
+            [str(MUSCLECOG_SRC), *filter(None, [os.environ.get("PYTHONPATH")])]
+        )
+    )
+
 if not workflow.config_settings.configfiles:
 
-    configfile: "config/config.yaml"
+    configfile: str(MUSCLECOG_DIR / "config" / "config.yaml")
 
 
 include: "workflow/rules/common.smk"

@@ -123,6 +123,7 @@ def build_provenance(
         files[f] = {"sha256": sha256(p), "bytes": p.stat().st_size} if p.is_file() else {"sha256": None, "missing": True}
     record: dict[str, Any] = {
         "musclecog_version": __version__,
+        "musclecog_library": str(Path(__file__).resolve().parent),
         "seed": config.get("seed"),
         "started": started,
         "ended": (ended or datetime.now(UTC)).isoformat(timespec="seconds"),

@@ -21,8 +21,6 @@ rule reproduce_review:
         f"{OUT}/logs/reproduction.log",
     benchmark:
         f"{OUT}/benchmarks/reproduction.tsv"
-    conda:
-        "../envs/musclecog.yaml"
     params:
         mapping=CONFIG.get("reproduction"),
         estimate_paths=get_reproduction_estimate_paths,
@@ -43,12 +41,10 @@ rule write_provenance:
     log:
         f"{OUT}/logs/provenance.log",
     localrule: True
-    conda:
-        "../envs/musclecog.yaml"
     params:
         config=CONFIG,
         input_files=get_provenance_input_files,
         started=f"{OUT}/logs/run_started.txt",
-        source_dir=workflow.basedir,
+        source_dir=str(MUSCLECOG_DIR),
     script:
         "../scripts/write_provenance.py"
