@@ -13,9 +13,18 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
+# A remote module source has no folder to read from: say what works instead of failing later.
+if not Path(workflow.snakefile).is_file():
+    sys.exit(
+        f"musclecog: this workflow was loaded from {workflow.snakefile}, not from a folder on this machine. "
+        "It reads its library, schemas and resources from its own folder, so a remote module source "
+        "(github(...), gitfile(...), a URL) is not supported: clone it (git clone <repository> musclecog && "
+        'git -C musclecog checkout <tag>) and give the module `snakefile: "<clone>/Snakefile"` '
+        "(README: Installing and deploying)."
+    )
+MUSCLECOG_DIR = Path(workflow.snakefile).resolve().parent
 # The library this workflow was written with: its own src/ (a clone needs no install step), put first on
 # sys.path and on PYTHONPATH so that rule scripts (separate Python processes, also on a cluster) import it.
-MUSCLECOG_DIR = Path(workflow.snakefile).resolve().parent
 MUSCLECOG_SRC = MUSCLECOG_DIR / "src"
 if (MUSCLECOG_SRC / "musclecog" / "__init__.py").is_file():
     sys.path.insert(0, str(MUSCLECOG_SRC))

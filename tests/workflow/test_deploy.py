@@ -132,3 +132,17 @@ def test_snakedeploy_deployment(clone: Path, tmp_path: Path) -> None:
     plan = _snakemake(dest, "-n", "--cores", "1")
     assert plan.returncode == 0, _failure(plan)
     assert "write_provenance" in plan.stdout and "fit_analysis" in plan.stdout
+
+
+def test_remote_module_source_is_refused_with_the_supported_way(clone: Path, tmp_path: Path) -> None:
+    """A module read from git objects (gitfile(<clone>, tag=...), as github(...) would be read from GitHub) has no
+    folder for the library and schemas: the run stops at once, names the source and says to use a clone."""
+    user = tmp_path / "remote_user"
+    (user / "config").mkdir(parents=True)
+    shutil.copy(clone / "config" / "config.yaml", user / "config" / "config.yaml")
+    declaration = f'gitfile("{clone}", path="Snakefile", tag="{TAG}")'
+    (user / "Snakefile").write_text(MODULE_SNAKEFILE.replace('"{snakefile}"', declaration))
+    proc = _snakemake(user, "-n", "--cores", "1", timeout=300)
+    assert proc.returncode != 0
+    assert f"loaded from git+file://{clone}/Snakefile@{TAG}" in proc.stderr, _failure(proc)
+    assert "remote module source" in proc.stderr and '"<clone>/Snakefile"' in proc.stderr
