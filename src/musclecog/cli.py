@@ -28,7 +28,6 @@ import yaml
 from musclecog import __version__
 from musclecog.errors import MusclecogError
 
-REPO = Path(__file__).resolve().parents[2]
 MUSCLE = ("grip_kg", "grip_best_kg", "grip_combined_kg", "alm_kg", "knee_ext_kg", "sts30")
 COGNITION = ("dsst", "mmse", "moca", "cognition", "nback2_acc", "reaction_time_ms", "fluid_intelligence")
 ADJUST = ("age", "sex", "education", "bmi")
@@ -251,6 +250,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from musclecog.config import workflow_dir
+
     snakemake = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or shutil.which("snakemake")
     if snakemake is None:
         raise MusclecogError("snakemake is not installed in this environment (pip install -r requirements.lock)")
@@ -258,7 +259,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if passed[:1] == ["--"]:
         passed = passed[1:]
     if not any(a in ("-s", "--snakefile") or a.startswith("--snakefile=") for a in passed):
-        passed = ["--snakefile", str(REPO / "Snakefile"), *passed]
+        passed = ["--snakefile", str(workflow_dir() / "Snakefile"), *passed]
     if not any(a in ("-c", "--cores", "-j", "--jobs") or a.startswith(("--cores=", "--jobs=")) for a in passed):
         passed += ["--cores", "all"]
     return subprocess.call([snakemake, *passed], env=dict(os.environ))
