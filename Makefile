@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make run   -> create .venv, install the pinned dependencies, run the default (synthetic) pipeline
-#   make test  -> same environment, lint + the whole test suite
+#   make test  -> same environment, lint + the whole test suite (what CI runs; see README "Development")
+#   make test-fast -> unit and reference tests only (a few minutes; does NOT replace make test / CI)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +13,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: run test lint install report clean unlock resume
+.PHONY: run test test-fast lint install report clean unlock resume
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,10 +41,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check src workflow tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/snakefmt --check Snakefile workflow
-	$(BIN)/snakemake --lint --cores 1 > /dev/null
+	$(BIN)/python scripts/lint_workflow.py
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+# Contributors' quick loop: no workflow runs, no SLURM cluster, no golden run. CI still runs `make test`.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests/unit tests/reference
 
 clean:
 	rm -rf results logs .snakemake benchmarks/out

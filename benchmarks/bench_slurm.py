@@ -28,6 +28,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -39,7 +40,8 @@ SCRIPT = REPO / "scripts" / "slurm_local_cluster.sh"
 PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 OUT = REPO / "benchmarks" / "out" / "slurm"
-STATE = Path(os.environ.get("MUSCLECOG_SLURM_DIR", "/tmp/musclecog-slurm"))
+# a cluster already running in MUSCLECOG_SLURM_DIR is reused; otherwise a fresh state dir (the script's rule)
+STATE = Path(os.environ.get("MUSCLECOG_SLURM_DIR") or tempfile.mkdtemp(prefix="musclecog-slurm."))
 
 
 def run(cmd: list[str], env: dict[str, str], log_path: Path) -> tuple[float, float, str]:
@@ -108,6 +110,7 @@ def main() -> None:
     if not already:
         subprocess.run([str(SCRIPT), "start"], env=env, check=True)
     env["SLURM_CONF"] = str(STATE / "slurm.conf")
+    env["PATH"] = f"{STATE / 'bin'}{os.pathsep}{env['PATH']}"  # job steps reach this cluster (script header)
     try:
         shutil.rmtree(OUT, ignore_errors=True)
         profile = OUT / "profile"

@@ -6,12 +6,16 @@
 #   scripts/slurm_local_cluster.sh stop     stop exactly the daemons `start` started (by their pid files)
 #   scripts/slurm_local_cluster.sh env      print `export SLURM_CONF=...` (eval it to use sbatch/squeue by hand)
 #
-# Everything lives in one state directory (MUSCLECOG_SLURM_DIR, default /tmp/musclecog-slurm): slurm.conf,
-# the munge key and socket, pid files, logs, spool and controller state. The daemons use their own ports and
-# their own munge socket, so they do not collide with a system SLURM or munge. Clients find the cluster through
-# SLURM_CONF=<state dir>/slurm.conf and through /etc/slurm/slurm.conf, which `start` links to it (the Snakemake
-# job step drops SLURM_CONF before its inner srun, so jobs need the default path) and `stop` removes again; a
-# machine that has its own /etc/slurm/slurm.conf is refused, and only one such cluster runs at a time.
+# Hermetic: everything lives in one state directory, fresh per cluster: slurm.conf, the munge key and socket,
+# pid files, logs, spool, controller state, and bin/ with wrappers of the SLURM client commands (sbatch, srun,
+# squeue, ...) that set SLURM_CONF to this cluster's slurm.conf. Nothing outside it is written (no /etc/slurm):
+# clients find the cluster through SLURM_CONF, and job steps through the wrappers on PATH (the Snakemake job
+# step drops SLURM_CONF before its inner `srun`, but keeps PATH). The daemons listen on two free ports chosen at
+# start, with their own munge socket, so several clusters (two users, two CI runs) and a system SLURM or munge
+# on the same machine do not collide.
+#
+#   start prints the state dir; `eval "$(MUSCLECOG_SLURM_DIR=<dir> scripts/slurm_local_cluster.sh env)"` then
+#   points this shell at the cluster (SLURM_CONF and PATH).
 #
 # Cluster layout: one node (this host: its short hostname, nproc CPUs, its total memory (`free -m`) minus a
 # reserve), one partition `debug` (default, no time limit), cons_tres with CPU+memory as consumable resources,
@@ -19,21 +23,31 @@
 # the Snakemake SLURM executor). Memory limits are enforced: a job step that uses more than its --mem is killed
 # (JobAcctGatherParams=OverMemoryKill), as on a production cluster.
 #
-# Environment: MUSCLECOG_SLURM_DIR (state dir), MUSCLECOG_SLURM_PORT (controller port, default 16817; slurmd uses
-# port+1), MUSCLECOG_SLURM_TIMEOUT (seconds to wait for the node to become idle, default 90),
+# Environment: MUSCLECOG_SLURM_DIR (state dir; `start` creates a fresh one with mktemp when unset; the other
+# commands need it), MUSCLECOG_SLURM_PORT (controller port; default: a free port pair found at start, slurmd
+# uses port+1), MUSCLECOG_SLURM_TIMEOUT (seconds to wait for the node to become idle, default 90),
 # MUSCLECOG_SLURM_RESERVE_MB (memory kept back from the node, default 512).
 set -euo pipefail
 
-STATE_DIR="${MUSCLECOG_SLURM_DIR:-/tmp/musclecog-slurm}"
-PORT="${MUSCLECOG_SLURM_PORT:-16817}"
+if [[ -z "${MUSCLECOG_SLURM_DIR:-}" ]]; then
+    if [[ "${1:-}" == "start" ]]; then
+        MUSCLECOG_SLURM_DIR="$(mktemp -d "${TMPDIR:-/tmp}/musclecog-slurm.XXXXXX")"
+    elif [[ -n "${1:-}" ]]; then
+        echo "slurm_local_cluster: ERROR: set MUSCLECOG_SLURM_DIR to the state dir that \`start\` printed" >&2
+        exit 2
+    fi
+fi
+STATE_DIR="${MUSCLECOG_SLURM_DIR:-}"
+PORT="${MUSCLECOG_SLURM_PORT:-}"
 TIMEOUT="${MUSCLECOG_SLURM_TIMEOUT:-90}"
 RESERVE_MB="${MUSCLECOG_SLURM_RESERVE_MB:-512}"
 PARTITION="debug"
 CONF="$STATE_DIR/slurm.conf"
 MUNGE_DIR="$STATE_DIR/munge"
 MUNGE_SOCKET="$MUNGE_DIR/munge.socket"
-SYSTEM_CONF="/etc/slurm/slurm.conf"
+BIN_DIR="$STATE_DIR/bin"
 MARKER="# written by musclecog scripts/slurm_local_cluster.sh"
+CLIENTS=(sbatch srun squeue sinfo scontrol scancel salloc sacct)
 
 # daemon name -> pid file, log file, expected /proc/<pid>/comm
 pid_file() { echo "$STATE_DIR/run/$1.pid"; }
@@ -112,6 +126,9 @@ write_config() {
     mem_total="$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)"
     mem=$((mem_total - RESERVE_MB))
     [[ "$mem" -gt 256 ]] || mem="$mem_total"
+    if [[ -z "$PORT" ]]; then
+        PORT="$(free_port_pair)" || die "could not find two free ports; set MUSCLECOG_SLURM_PORT"
+    fi
     mkdir -p "$STATE_DIR"/{run,log,spool,state} "$MUNGE_DIR"
     chmod 700 "$MUNGE_DIR"
     cat >"$CONF" <<EOF
@@ -158,34 +175,38 @@ SlurmdTimeout=60
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=$PARTITION Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
-    link_system_conf
+    write_wrappers
 }
 
-# Jobs find the controller through /etc/slurm/slurm.conf: the Snakemake SLURM job step removes SLURM_CONF
-# from the environment of its inner `srun`. So this cluster owns that path while it runs (a symlink to its
-# slurm.conf), and a machine with its own SLURM configuration there is refused.
-link_system_conf() {
-    if [[ -L "$SYSTEM_CONF" ]]; then
-        local target other
-        target="$(readlink "$SYSTEM_CONF")"
-        if [[ "$target" != "$CONF" ]]; then
-            other="$(dirname "$target")"
-            if [[ -f "$target" ]] && grep -qF "$MARKER" "$target" &&
-                MUSCLECOG_SLURM_DIR="$other" "$0" status >/dev/null 2>&1; then
-                die "another local cluster is running from $other (it owns $SYSTEM_CONF). Stop it with" \
-                    "MUSCLECOG_SLURM_DIR=$other $0 stop, or use it: MUSCLECOG_SLURM_DIR=$other $0 start"
-            fi
-            rm -f "$SYSTEM_CONF"
-        fi
-    elif [[ -e "$SYSTEM_CONF" ]]; then
-        die "$SYSTEM_CONF exists: this machine has its own SLURM configuration. Use that cluster" \
-            "(sinfo, and the profile profiles/slurm) instead of a local test cluster."
-    fi
-    if [[ ! -L "$SYSTEM_CONF" ]]; then
-        mkdir -p "$(dirname "$SYSTEM_CONF")" 2>/dev/null || true
-        ln -s "$CONF" "$SYSTEM_CONF" 2>/dev/null ||
-            die "cannot create $SYSTEM_CONF (run as root): jobs find the controller through it"
-    fi
+# Client wrappers: each sets SLURM_CONF to this cluster's configuration and runs the real command. Job steps
+# inherit PATH (not SLURM_CONF), so a job's inner `srun` reaches this cluster and no other.
+write_wrappers() {
+    mkdir -p "$BIN_DIR"
+    local name real
+    for name in "${CLIENTS[@]}"; do
+        real="$(command -v "$name" 2>/dev/null || true)"
+        [[ -n "$real" && "$real" != "$BIN_DIR/$name" ]] || continue
+        printf '#!/bin/sh\n%s\nexport SLURM_CONF="%s"\nexec "%s" "$@"\n' "$MARKER" "$CONF" "$real" >"$BIN_DIR/$name"
+        chmod 755 "$BIN_DIR/$name"
+    done
+}
+
+# Two consecutive free TCP ports on 127.0.0.1 (controller, slurmd), unless MUSCLECOG_SLURM_PORT is set.
+free_port_pair() {
+    python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    port = random.randint(20000, 60000)
+    try:
+        with socket.socket() as a, socket.socket() as b:
+            a.bind(("", port)); b.bind(("", port + 1))
+    except OSError:
+        continue
+    print(port)
+    break
+else:
+    raise SystemExit("no two free consecutive ports found")
+PY
 }
 
 start_munge() {
@@ -213,10 +234,11 @@ cmd_start() {
     install_packages
     if running_pid slurmctld >/dev/null && running_pid slurmd >/dev/null && running_pid munged >/dev/null; then
         echo "slurm_local_cluster: already running (state dir $STATE_DIR)"
-        link_system_conf
     else
         # a half-started cluster from an earlier run: stop what is left, start fresh
         cmd_stop quiet
+        # interrupted while starting: stop whatever did start
+        trap 'cmd_stop quiet; exit 130' INT TERM
         local name
         for name in munged slurmctld slurmd; do
             [[ -f "$(log_file "$name")" ]] && mv -f "$(log_file "$name")" "$(log_file "$name").old"
@@ -236,8 +258,11 @@ cmd_start() {
             fail_with_logs "slurmctld exited"; }
         state="$(sinfo -h -N -p "$PARTITION" -o '%t' 2>/dev/null | head -n 1 || true)"
         if [[ "$state" == "idle" || "$state" == "mix" || "$state" == "alloc" ]]; then
+            trap - INT TERM
             echo "slurm_local_cluster: node $(hostname -s) is $state in partition $PARTITION" \
-                "($(nproc) CPUs); SLURM_CONF=$CONF"
+                "($(nproc) CPUs), ports $(awk -F= '/^SlurmctldPort=/ {print $2}' "$CONF")+1;" \
+                "state dir $STATE_DIR; SLURM_CONF=$CONF"
+            echo "slurm_local_cluster: use it with: eval \"\$(MUSCLECOG_SLURM_DIR=$STATE_DIR $0 env)\""
             return 0
         fi
         # a node left drained/down by an earlier run comes back when told to
@@ -254,6 +279,14 @@ cmd_start() {
 
 cmd_stop() {
     local quiet="${1:-}" name pid i stopped=0
+    # jobs still queued or running on this cluster: cancel them so their job steps end with them
+    if running_pid slurmctld >/dev/null && [[ -f "$CONF" ]]; then
+        SLURM_CONF="$CONF" scancel --quiet --user="$(id -un)" >/dev/null 2>&1 || true
+        for i in $(seq 1 50); do
+            [[ -z "$(SLURM_CONF="$CONF" squeue -h -t PENDING,RUNNING,COMPLETING -o %i 2>/dev/null)" ]] && break
+            sleep 0.2
+        done
+    fi
     for name in slurmd slurmctld munged; do
         if pid="$(running_pid "$name")"; then
             kill -TERM "$pid" 2>/dev/null || true
@@ -269,10 +302,6 @@ cmd_stop() {
         fi
         rm -f "$(pid_file "$name")"
     done
-    # jobs started by slurmd run in slurmstepd processes we spawned; they end with their steps
-    if [[ -L "$SYSTEM_CONF" && "$(readlink "$SYSTEM_CONF")" == "$CONF" ]]; then
-        rm -f "$SYSTEM_CONF"
-    fi
     rm -f "$MUNGE_SOCKET" "$MUNGE_SOCKET.lock"
     [[ -n "$quiet" || $stopped -gt 0 ]] || echo "slurm_local_cluster: nothing to stop (state dir $STATE_DIR)"
 }
@@ -297,7 +326,7 @@ case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
-env) echo "export SLURM_CONF=$CONF" ;;
+env) echo "export SLURM_CONF=$CONF PATH=$BIN_DIR:\$PATH" ;;
 logs) show_logs 2>&1 ;;
 *)
     echo "usage: $0 start|stop|status|env|logs" >&2

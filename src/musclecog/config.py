@@ -7,7 +7,9 @@ Then cross-references are checked: an analysis names a known cohort, an MR pair 
 traits, and every input file exists. Every message names the key's path and the fix.
 
 Paths may use placeholders of top-level ``*_dir`` keys, e.g. ``{nhanes_dir}/DEMO_G.XPT`` with
-``--config nhanes_dir=/data/nhanes``; a config is data, never evaluated as code.
+``--config nhanes_dir=/data/nhanes``; a config is data, never evaluated as code. ``{workflow_dir}`` is built
+in: the folder of the workflow's Snakefile (the clone this package comes from), so that a config copied
+elsewhere (a Snakemake module, a snakedeploy deployment) still finds the workflow's own ``resources/``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 
 def schema_dir() -> Path:
     """The ``workflow/schemas/`` folder of the repository this package was installed from."""
-    return Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+    return workflow_dir() / "workflow" / "schemas"
 
 
 def load_schema(path: Path) -> dict[str, Any]:
@@ -112,11 +114,21 @@ def check_against_schema(instance: Any, schema: Mapping[str, Any], where: str) -
     _check(instance, schema, where, "config")
 
 
+def workflow_dir() -> Path:
+    """The folder holding the workflow's ``Snakefile``, ``workflow/`` and ``resources/`` (this package's clone)."""
+    return Path(__file__).resolve().parents[2]
+
+
 def substitute_placeholders(value: str, config: Mapping[str, Any], where: str) -> str:
-    """Replace ``{name_dir}`` placeholders in a path by the top-level config value of that name."""
+    """Replace ``{name_dir}`` placeholders in a path by the top-level config value of that name.
+
+    ``{workflow_dir}`` defaults to :func:`workflow_dir` when the config does not set it.
+    """
 
     def repl(match: re.Match[str]) -> str:
         key = match.group(1)
+        if key == "workflow_dir" and config.get(key) in (None, ""):
+            return str(workflow_dir())
         if key not in config or config[key] in (None, ""):
             raise ConfigError(
                 f"config: '{where}' uses the placeholder {{{key}}} but '{key}' is not set. "

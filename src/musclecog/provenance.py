@@ -1,16 +1,21 @@
-"""Provenance of a run: resolved config, package versions, input checksums, seed, start and end time."""
+"""Provenance of a run: resolved config, package versions, input checksums, seed, start and end time, and the
+git commit (with its dirty state) of the workflow source that ran."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import platform
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from musclecog import __version__
 
 PACKAGES: tuple[str, ...] = (
     "musclecog",
@@ -48,11 +53,49 @@ def package_versions(packages: Iterable[str] = PACKAGES) -> dict[str, str]:
     return out
 
 
+def _git(source_dir: Path, *args: str) -> str:
+    """Output of one git command in ``source_dir`` (raises CalledProcessError / OSError on failure)."""
+    return subprocess.run(
+        ["git", "-C", str(source_dir), *args], capture_output=True, text=True, check=True, timeout=30
+    ).stdout.rstrip("\n")
+
+
+def git_state(source_dir: str | Path) -> dict[str, Any]:
+    """The git commit of the workflow source and whether its tracked files differ from it.
+
+    Parameters
+    ----------
+    source_dir : path
+        The folder the workflow ran from (its ``Snakefile`` directory, ``workflow.basedir``).
+
+    Returns
+    -------
+    dict
+        ``commit`` (40 hex digits), ``describe`` (``git describe --tags --always --dirty``), ``dirty``
+        (True when a tracked file is modified or staged; untracked files do not count) and
+        ``modified`` (the porcelain status lines of those files, at most 50). When the source is not a git
+        checkout (e.g. an unpacked release archive) or git is not installed, ``commit`` and ``dirty`` are None
+        and ``reason`` says why.
+    """
+    source = Path(source_dir)
+    if shutil.which("git") is None:
+        return {"commit": None, "dirty": None, "reason": "git is not installed"}
+    try:
+        commit = _git(source, "rev-parse", "HEAD")
+        status = _git(source, "status", "--porcelain", "--untracked-files=no").splitlines()
+        describe = _git(source, "describe", "--tags", "--always", "--dirty")
+    except (subprocess.CalledProcessError, OSError, subprocess.TimeoutExpired) as exc:
+        detail = getattr(exc, "stderr", None) or str(exc)
+        return {"commit": None, "dirty": None, "reason": f"{source} is not a git checkout ({detail.strip()})"}
+    return {"commit": commit, "describe": describe, "dirty": bool(status), "modified": status[:50]}
+
+
 def build_provenance(
     config: Mapping[str, Any],
     input_files: Iterable[str | Path],
     started: str | None,
     ended: datetime | None = None,
+    source_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Everything needed to say how a run's results were made.
 
@@ -66,6 +109,9 @@ def build_provenance(
         ISO time the run started (written by the workflow's ``onstart`` handler).
     ended : datetime, optional
         Defaults to now (UTC).
+    source_dir : path, optional
+        The workflow source (``workflow.basedir``): its git commit and dirty state are recorded under
+        ``source`` (see :func:`git_state`); omitted when None.
 
     Returns
     -------
@@ -75,7 +121,9 @@ def build_provenance(
     for f in sorted({str(p) for p in input_files}):
         p = Path(f)
         files[f] = {"sha256": sha256(p), "bytes": p.stat().st_size} if p.is_file() else {"sha256": None, "missing": True}
-    return {
+    record: dict[str, Any] = {
+        "musclecog_version": __version__,
+        "musclecog_library": str(Path(__file__).resolve().parent),
         "seed": config.get("seed"),
         "started": started,
         "ended": (ended or datetime.now(UTC)).isoformat(timespec="seconds"),
@@ -85,6 +133,9 @@ def build_provenance(
         "input_files": files,
         "config": config,
     }
+    if source_dir is not None:
+        record["source"] = {"path": str(source_dir), **git_state(source_dir)}
+    return record
 
 
 def write_provenance(record: Mapping[str, Any], path: str | Path) -> None:

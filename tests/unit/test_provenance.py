@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import subprocess
 
 import pandas as pd
+import pytest
 
+import musclecog
 from musclecog.plots import save_figure
 from musclecog.plots.reproduction import reproduction_figure
-from musclecog.provenance import build_provenance, write_provenance
+from musclecog.provenance import build_provenance, git_state, write_provenance
 from musclecog.reproduce import REPRODUCTION_COLUMNS
 
 
@@ -36,3 +40,33 @@ def test_reproduction_figure_draws_each_scale(tmp_path):
     assert [ax.get_title(loc="left").split(" (")[0] for ax in fig.axes] == ["correlations", "ratios"]
     save_figure(fig, tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 1000
+
+
+def _git(repo, *args):
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed (the record then says so)")
+def test_provenance_records_git_commit_and_dirty_state(tmp_path):
+    """A clean checkout: its HEAD and dirty False; a modified tracked file: dirty True and the file named;
+    an untracked file does not make it dirty; a folder that is no checkout: commit None and the reason."""
+    repo = tmp_path / "src"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    (repo / "Snakefile").write_text("rule all:\n")
+    _git(repo, "add", "Snakefile")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "first")
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    clean = build_provenance({"seed": 1}, [], None, source_dir=repo)["source"]
+    assert clean["commit"] == head.strip() and len(clean["commit"]) == 40
+    assert clean["dirty"] is False and clean["path"] == str(repo)
+    (repo / "untracked.txt").write_text("x")
+    assert git_state(repo)["dirty"] is False
+    (repo / "Snakefile").write_text("rule all:\n    input: []\n")
+    dirty = git_state(repo)
+    assert dirty["dirty"] is True and dirty["modified"] == [" M Snakefile"]
+    assert dirty["describe"].endswith("-dirty")
+    outside = git_state(tmp_path / "not_a_repo_dir")
+    assert outside["commit"] is None and outside["dirty"] is None and "not a git checkout" in outside["reason"]
+    assert "source" not in build_provenance({"seed": 1}, [], None)
+    assert build_provenance({"seed": 1}, [], None)["musclecog_version"] == musclecog.__version__

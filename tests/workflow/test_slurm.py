@@ -1,8 +1,11 @@
 """The pipeline on a real (single-node) SLURM cluster through snakemake-executor-plugin-slurm.
 
 The cluster is started by ``scripts/slurm_local_cluster.sh`` (installing Debian's slurm-wlm and munge when
-missing, as root) and stopped at the end. If it cannot start, the tests FAIL with the daemons' log lines:
-a cluster that does not come up is a broken test environment, not a reason to skip.
+missing, as root) in a fresh state directory (tempfile.mkdtemp) on two free ports, with no file written
+outside that directory, and every daemon it started is stopped at the end, also when a test fails.
+Where SLURM is missing and cannot be installed (not root, or no apt-get) the cluster test is SKIPPED with
+that reason, except under CI (env CI set), where it FAILS. If the cluster cannot start, the test FAILS with
+the daemons' log lines: a cluster that does not come up is a broken test environment, not a reason to skip.
 
 Also here: the bad-input checks of the SLURM profile (no partition named, no SLURM installed), which need
 no cluster.
@@ -13,8 +16,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,29 +114,66 @@ def _failure(proc: subprocess.CompletedProcess, what: str) -> str:
     return f"{what} failed (exit {proc.returncode}).\n--- stdout ---\n{proc.stdout[-6000:]}\n--- stderr ---\n{proc.stderr[-12000:]}"
 
 
+def _free_port_pair() -> int:
+    """A port p with p and p + 1 free on this machine (controller and slurmd)."""
+    for _ in range(100):
+        with socket.socket() as first:
+            first.bind(("", 0))
+            port = int(first.getsockname()[1])
+            if port >= 65535:
+                continue
+            with socket.socket() as second:
+                try:
+                    second.bind(("", port + 1))
+                except OSError:
+                    continue
+        return port
+    pytest.fail("no two free consecutive TCP ports on this machine")
+
+
+def _cannot_install_slurm() -> str | None:
+    """Why SLURM can neither be found nor installed here (None when it can run)."""
+    needed = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scontrol", "srun")
+    missing = [name for name in needed if shutil.which(name) is None]
+    if not missing:
+        return None
+    if os.geteuid() != 0:
+        return f"SLURM is not installed (missing {', '.join(missing)}) and installing it needs root"
+    if shutil.which("apt-get") is None:
+        return f"SLURM is not installed (missing {', '.join(missing)}) and apt-get is not available"
+    return None
+
+
 @pytest.fixture(scope="module")
 def slurm_cluster() -> Iterator[dict[str, str]]:
-    """A running single-node cluster; yields the environment that points clients (and the plugin) at it.
+    """A fresh single-node cluster; yields the environment that points clients (and the plugin) at it.
 
-    Uses the script's state dir (MUSCLECOG_SLURM_DIR, default /tmp/musclecog-slurm). A cluster already running
-    there is used and left running; one this fixture starts is stopped at the end.
+    State directory: a new ``tempfile.mkdtemp`` folder; ports: a free pair found now. The daemons are
+    stopped (and the folder removed) in the finalizer, which runs whether the tests pass or fail.
     """
-    env = dict(os.environ)
-    state = Path(env.setdefault("MUSCLECOG_SLURM_DIR", "/tmp/musclecog-slurm"))
-    already = subprocess.run([str(SCRIPT), "status"], env=env, capture_output=True, text=True).returncode == 0
-    start = subprocess.run([str(SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=1200)
-    if start.returncode != 0:
-        logs = _cluster_logs(env)
-        if not already:
-            subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, text=True)
-        pytest.fail(f"{_failure(start, 'scripts/slurm_local_cluster.sh start')}\n{logs}")
-    env["SLURM_CONF"] = str(state / "slurm.conf")
+    reason = _cannot_install_slurm()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; under CI the SLURM test must run (install slurm-wlm and munge)")
+        pytest.skip(f"{reason}; CI runs this test (as root, installing slurm-wlm and munge with apt-get)")
+    state = Path(tempfile.mkdtemp(prefix="musclecog-slurm."))
+    env = dict(os.environ, MUSCLECOG_SLURM_DIR=str(state), MUSCLECOG_SLURM_PORT=str(_free_port_pair()))
     try:
+        start = subprocess.run([str(SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=1200)
+        if start.returncode != 0:
+            pytest.fail(f"{_failure(start, 'scripts/slurm_local_cluster.sh start')}\n{_cluster_logs(env)}")
+        env["SLURM_CONF"] = str(state / "slurm.conf")
+        env["PATH"] = f"{state / 'bin'}{os.pathsep}{env['PATH']}"
         yield env
     finally:
-        if not already:
-            stop = subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, text=True, timeout=120)
-            assert stop.returncode == 0, _failure(stop, "scripts/slurm_local_cluster.sh stop")
+        stop = subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, text=True, timeout=120)
+        status = subprocess.run([str(SCRIPT), "status"], env=env, capture_output=True, text=True)
+        left = [line for line in status.stdout.splitlines() if ": running" in line]
+        if stop.returncode == 0 and not left:
+            shutil.rmtree(state, ignore_errors=True)
+        assert stop.returncode == 0 and not left, (
+            _failure(stop, "scripts/slurm_local_cluster.sh stop") + f"\nstill running: {left} (state dir {state})"
+        )
 
 
 @pytest.mark.slurm

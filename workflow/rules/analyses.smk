@@ -31,8 +31,6 @@ rule fit_analysis:
         f"{OUT}/logs/estimates/{{analysis}}.log",
     benchmark:
         f"{OUT}/benchmarks/estimates/{{analysis}}.tsv"
-    conda:
-        "../envs/musclecog.yaml"
     params:
         spec=get_analysis_spec,
         seed=get_analysis_seed,

@@ -28,8 +28,6 @@ rule simulate_cohort:
         f"{OUT}/benchmarks/cohorts/{{cohort}}.tsv"
     wildcard_constraints:
         cohort=names_regex(SIM_COHORTS),
-    conda:
-        "../envs/musclecog.yaml"
     params:
         spec=get_cohort_spec,
         seed=get_cohort_seed,
@@ -60,8 +58,6 @@ rule ingest_cohort:
         f"{OUT}/benchmarks/cohorts/{{cohort}}.tsv"
     wildcard_constraints:
         cohort=names_regex(REAL_COHORTS),
-    conda:
-        "../envs/musclecog.yaml"
     params:
         spec=get_cohort_spec,
         seed=get_cohort_seed,
@@ -84,7 +80,5 @@ rule render_table1:
         docx=f"{OUT}/manuscript/{{cohort}}.table1.docx",
     log:
         f"{OUT}/logs/manuscript/{{cohort}}.table1.log",
-    conda:
-        "../envs/musclecog.yaml"
     script:
         "../scripts/render_table1.py"

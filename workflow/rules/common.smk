@@ -16,7 +16,7 @@ from musclecog.seeds import derive_seed
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
+SCHEMA_DIR = MUSCLECOG_DIR / "workflow" / "schemas"
 
 # Cluster runs (profiles/slurm, docs/slurm.md): before anything is submitted, name the setting to fill in.
 _SLURM_PARTITION = (workflow.resource_settings.default_resources or {}).get(
@@ -208,7 +208,7 @@ def get_provenance_input_files(wildcards=None):
         for trait in (CONFIG.get("gwas") or {}).values()
         if "path" in trait
     ]
-    files += [str(p) for p in sorted(Path("resources").glob("*.tsv"))]
+    files += [str(p) for p in sorted((MUSCLECOG_DIR / "resources").glob("*.tsv"))]
     files += [
         entry["studies"]["path"] for entry in ANALYSES.values() if "studies" in entry
     ]

@@ -18,8 +18,6 @@ rule simulate_gwas:
         f"{OUT}/benchmarks/gwas/{{trait}}.simulate.tsv"
     wildcard_constraints:
         trait=names_regex(SIM_TRAITS),
-    conda:
-        "../envs/musclecog.yaml"
     params:
         simulate=get_gwas_entry,
         seed=get_gwas_seed,
@@ -42,8 +40,6 @@ rule standardise_gwas:
         f"{OUT}/logs/gwas/{{trait}}.standardise.log",
     benchmark:
         f"{OUT}/benchmarks/gwas/{{trait}}.standardise.tsv"
-    conda:
-        "../envs/musclecog.yaml"
     threads: 2
     params:
         spec=get_gwas_entry,
@@ -63,8 +59,6 @@ rule mr_pair:
         f"{OUT}/benchmarks/mr/{{pair}}.tsv"
     wildcard_constraints:
         pair=names_regex(GWAS_PAIRS),
-    conda:
-        "../envs/musclecog.yaml"
     params:
         spec=get_pair_spec,
         settings=get_pair_settings,
@@ -87,8 +81,6 @@ rule mr_pair_multivariable:
         f"{OUT}/benchmarks/mr/{{pair}}.tsv"
     wildcard_constraints:
         pair=names_regex(GWAS_MULTIVARIABLE_PAIRS),
-    conda:
-        "../envs/musclecog.yaml"
     params:
         spec=get_pair_spec,
         settings=get_pair_settings,
@@ -109,8 +101,6 @@ rule mr_harmonised:
         f"{OUT}/benchmarks/mr/{{pair}}.tsv"
     wildcard_constraints:
         pair=names_regex(HARMONISED_PAIRS),
-    conda:
-        "../envs/musclecog.yaml"
     params:
         spec=get_pair_spec,
         settings=get_pair_settings,
@@ -130,8 +120,6 @@ rule mr_harmonised_multivariable:
         f"{OUT}/benchmarks/mr/{{pair}}.tsv"
     wildcard_constraints:
         pair=names_regex(MULTIVARIABLE_PAIRS),
-    conda:
-        "../envs/musclecog.yaml"
     params:
         spec=get_pair_spec,
         settings=get_pair_settings,

@@ -21,8 +21,6 @@ rule reproduce_review:
         f"{OUT}/logs/reproduction.log",
     benchmark:
         f"{OUT}/benchmarks/reproduction.tsv"
-    conda:
-        "../envs/musclecog.yaml"
     params:
         mapping=CONFIG.get("reproduction"),
         estimate_paths=get_reproduction_estimate_paths,
@@ -43,12 +41,11 @@ rule write_provenance:
     log:
         f"{OUT}/logs/provenance.log",
     localrule: True
-    conda:
-        "../envs/musclecog.yaml"
     params:
         config=CONFIG,
         input_files=get_provenance_input_files,
         started=f"{OUT}/logs/run_started.txt",
+        source_dir=str(MUSCLECOG_DIR),
     script:
         "../scripts/write_provenance.py"
 
@@ -58,7 +55,7 @@ rule report_pages:
     input:
         provenance=f"{OUT}/provenance.json",
         table1=[f"{OUT}/cohorts/{name}.table1.tsv" for name in COHORTS],
-        checklist="resources/strobe_checklist.tsv",
+        checklist=str(MUSCLECOG_DIR / "resources" / "strobe_checklist.tsv"),
     output:
         run=report(
             f"{OUT}/report/run.html",
@@ -73,8 +70,6 @@ rule report_pages:
     log:
         f"{OUT}/logs/report_pages.log",
     localrule: True
-    conda:
-        "../envs/musclecog.yaml"
     params:
         config=CONFIG,
         config_files=[str(path) for path in workflow.configfiles],

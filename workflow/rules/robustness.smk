@@ -16,8 +16,6 @@ rule robustness:
         f"{OUT}/logs/robustness.log",
     benchmark:
         f"{OUT}/benchmarks/robustness.tsv"
-    conda:
-        "../envs/musclecog.yaml"
     params:
         cohort_paths=get_robustness_cohort_paths,
     script:

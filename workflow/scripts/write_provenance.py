@@ -1,4 +1,4 @@
-"""Rule write_provenance: resolved config, package versions, input checksums, seed, start/end time."""
+"""Rule write_provenance: resolved config, package versions, input checksums, seed, start/end time, git state of the source."""
 
 from pathlib import Path
 
@@ -8,5 +8,10 @@ from musclecog.provenance import build_provenance, write_provenance
 with log_to(snakemake.log[0]):
     started_file = Path(snakemake.params.started)
     started = started_file.read_text().strip() if started_file.exists() else None
-    record = build_provenance(snakemake.params.config, snakemake.params.input_files, started)
+    record = build_provenance(
+        snakemake.params.config,
+        snakemake.params.input_files,
+        started,
+        source_dir=snakemake.params.source_dir,
+    )
     write_provenance(record, snakemake.output[0])
