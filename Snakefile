@@ -38,7 +38,10 @@ from musclecog.config import refuse_code_in_files
 
 # A config is data: refuse YTE templating and YAML tags (profiles/default already checks before Snakemake
 # reads a --configfile; this covers the default config and runs with --workflow-profile none).
-refuse_code_in_files(workflow.config_settings.configfiles or [str(MUSCLECOG_DIR / "config" / "config.yaml")])
+refuse_code_in_files(
+    workflow.config_settings.configfiles
+    or [str(MUSCLECOG_DIR / "config" / "config.yaml")]
+)
 
 if not workflow.config_settings.configfiles:
 
