@@ -66,6 +66,7 @@ SCALES = frozenset(
         "proportion",
         "f_statistic",
         "test",
+        "withheld",
     }
 )
 """Allowed values of ``scale``. Extend here (one place) when a new kind of estimate appears."""

@@ -6,6 +6,7 @@ from pathlib import Path
 from datetime import datetime, timezone
 
 from musclecog.config import validate_config
+from musclecog.disclosure import min_cell_of
 from musclecog.errors import ConfigError, MusclecogError
 from musclecog.reproduce import load_targets, parse_mapping, required_sources
 from musclecog.seeds import derive_seed
@@ -95,6 +96,10 @@ def get_analysis_survey(wildcards):
     return COHORTS[ANALYSES[wildcards.analysis]["cohort"]].get("survey")
 
 
+def get_min_cell(wildcards):
+    return min_cell_of(CONFIG)
+
+
 def get_cohort_outputs():
     outputs = []
     for name in COHORTS:
@@ -105,9 +110,11 @@ def get_cohort_outputs():
 
 
 def get_analysis_outputs():
-    return [f"{OUT}/estimates/{name}.tsv" for name in ANALYSES] + [
-        f"{OUT}/figures/{name}.png" for name in ANALYSES
-    ]
+    return (
+        [f"{OUT}/estimates/{name}.tsv" for name in ANALYSES]
+        + [f"{OUT}/estimates/{name}.flow.tsv" for name in ANALYSES]
+        + [f"{OUT}/figures/{name}.png" for name in ANALYSES]
+    )
 
 
 def mr_pair_dirs():

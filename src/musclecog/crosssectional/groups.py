@@ -215,10 +215,8 @@ class Comparison:
         for i, level in enumerate(self.levels):
             term = f"{self.group}={fmt_level(level)}"
             if counts[i] < spec.min_n:
-                reason = (
-                    f"too few people: n = {counts[i]} in {term} ({stratum.label}; "
-                    f"minimum min_n = {spec.min_n})"
-                )
+                # no count in the note: a small n is not released (musclecog.disclosure)
+                reason = f"too few people: fewer than min_n = {spec.min_n} in {term} ({stratum.label})"
                 labels = self.labels(stratum, mean_method)
                 estimates += [
                     Estimate.missing(term, scale, reason, counts[i], **labels) for scale in ("mean", "sd")
@@ -227,7 +225,7 @@ class Comparison:
             sel = ok & (self.codes == i)
             estimates += self.level_estimates(sel, weighted, term=term, **self.labels(stratum, mean_method))
         fits: dict[str, FitResult] = {}
-        small = {fmt_level(lv): c for lv, c in zip(self.levels, counts, strict=True) if c < spec.min_n}
+        small = [fmt_level(lv) for lv, c in zip(self.levels, counts, strict=True) if c < spec.min_n]
         for i in range(1, len(self.levels)):
             term = f"{self.group}={fmt_level(self.levels[i])} vs {fmt_level(self.levels[0])}"
             methods = [_diff_method(weighted, ())]
@@ -235,8 +233,8 @@ class Comparison:
                 methods.append(_diff_method(weighted, spec.covariates))
             if counts[i] < spec.min_n or counts[0] < spec.min_n:
                 reason = (
-                    f"too few people for a comparison in {stratum.label}: {small} "
-                    f"(minimum min_n = {spec.min_n})"
+                    f"too few people for a comparison in {stratum.label}: fewer than min_n = {spec.min_n} "
+                    f"in {self.group}={', '.join(small)}"
                 )
                 n = counts[i] + counts[0]
                 for method in methods:
