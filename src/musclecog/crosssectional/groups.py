@@ -31,7 +31,7 @@ from musclecog.core.design import (
     strata,
 )
 from musclecog.core.inference import wald_interval, wald_p_value
-from musclecog.core.results import Estimate, FitResult
+from musclecog.core.results import Estimate, Exclusion, FitResult
 from musclecog.core.spec import AnalysisSpec
 from musclecog.crosssectional.common import CrossSectionalResult, one_of, resolve_weighting, survey_design
 from musclecog.crosssectional.models import ols_fit
@@ -212,6 +212,13 @@ class Comparison:
         counts = [int((ok & (self.codes == i)).sum()) for i in range(len(self.levels))]
         estimates: list[Estimate] = []
         mean_method = "survey mean (Taylor linearisation)" if weighted else "sample mean"
+        if stratum.label == "overall" and log and int(ok.sum()) < len(data):
+            # counted in the table (and so in the analysis's flow table), not only in the log
+            dropped = Exclusion(
+                f"{self.outcome}, {self.group}", len(data), len(data) - int(ok.sum()),
+                f"excluded: '{self.outcome}' or '{self.group}' missing",
+            )
+            estimates.append(dropped.count_estimate(**self.labels(stratum, mean_method)))
         for i, level in enumerate(self.levels):
             term = f"{self.group}={fmt_level(level)}"
             if counts[i] < spec.min_n:
