@@ -21,8 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from musclecog.core.results import AnalysisResult
+from musclecog.core.results import AnalysisResult, Exclusion
 from musclecog.core.spec import AnalysisSpec, RunContext, spec_from_config
+from musclecog.disclosure import ReleaseRule, release, withheld_result
 from musclecog.errors import ConfigError
 from musclecog.filters import apply_keep_if
 
@@ -121,7 +122,12 @@ def build_spec(entry: Mapping[str, Any], context: RunContext) -> AnalysisSpec:
 
 
 def run_analysis(data: pd.DataFrame, entry: Mapping[str, Any], context: RunContext) -> AnalysisResult:
-    """Fit one configured analysis on its cohort table.
+    """Fit one configured analysis on its cohort table and release its result.
+
+    Every analysis type goes through the same release rule (:func:`musclecog.disclosure.release`): an
+    estimate from fewer than ``max(min_n, min_cell)`` people is withheld with the reason in its note (the
+    type's own ``min_n`` where its schema has one; the overall sample included), small counts and notes
+    are suppressed, and the result's ``flow`` holds the run's exclusion counts.
 
     Parameters
     ----------
@@ -136,9 +142,22 @@ def run_analysis(data: pd.DataFrame, entry: Mapping[str, Any], context: RunConte
     Returns
     -------
     AnalysisResult
+        As released (:func:`musclecog.disclosure.release`).
     """
+    n_cohort = len(data)
     data, flow = apply_keep_if(data, entry.get("keep_if"), source=f"{context.where}.keep_if")
     for row in flow:
         logger.info("%s: %d of %d rows kept (%s)", row["step"], row["n_out"], row["n_in"], row["reason"])
     fn = find_analysis(str(entry["type"]))
-    return fn(data, spec_from_config(spec_class(fn), entry, context))
+    spec = spec_from_config(spec_class(fn), entry, context)
+    min_n = getattr(spec, "min_n", None)
+    rule = ReleaseRule(min_cell=context.min_cell, min_n=int(min_n) if min_n is not None else None)
+    people = int(data["id"].nunique()) if "id" in data.columns else len(data)
+    # too few people for any estimate: nothing is fitted (a fit on 3 people can only fail or disclose)
+    result = fn(data, spec) if people >= rule.threshold else withheld_result(entry, context, rule)
+    preparation = [Exclusion(r["step"], int(r["n_in"]), int(r["n_excluded"]), str(r["reason"])) for r in flow]
+    released = release(result, rule, people=people, preparation=preparation, n_cohort=n_cohort)
+    n_withheld = sum(1 for s in released.flow if s.step == "withheld (min_n)")
+    if n_withheld:
+        logger.info("%s: %d estimate(s) withheld (%s)", context.where, n_withheld, rule.reason())
+    return released

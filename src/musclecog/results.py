@@ -69,6 +69,7 @@ SCALES = frozenset(
         "percent",
         "h_squared",
         "e_value",
+        "withheld",
     }
 )
 """Allowed values of ``scale``. Extend here (one place) when a new kind of estimate appears."""

@@ -1,11 +1,15 @@
 """Table 1: descriptive statistics of a cohort, optionally by a grouping column, with small-cell suppression.
 
 Numeric variables: n (non-missing), n missing, mean (SD). Binary and categorical variables: n (%) per
-level, percentages of the non-missing. A count between 1 and ``min_cell - 1`` (default: fewer than
-5 people) is suppressed — count and percentage are blank and the summary reads ``<5`` — and so is one
-more cell where the hidden one could otherwise be recovered from the total (complementary suppression:
-a binary variable whose complement is small; a categorical variable with a single small cell). The
-table says so in its last row. Long tables (with ``id`` and ``wave``) are described at each person's first
+level, percentages of the non-missing. Every count goes through :mod:`musclecog.disclosure`: for each
+variable, the people of each stratum split into its levels (the 0s of a binary variable included) and the
+missing, and those counts, the strata's totals and the overall counts form one two-way table with its
+margins (:func:`musclecog.disclosure.protect_table`). A count between 1 and ``min_cell - 1`` (default:
+fewer than 5 people) is hidden (summary ``<5``), and more cells are hidden (``suppressed``) until no hidden
+count can be recovered from a total or from the other strata by subtraction; ``n`` (non-missing) is shown
+only where the stratum's N and its missing are, and a percentage only where its count and ``n`` are (a
+percentage and its count give the denominator back). A numeric variable's mean and SD are withheld below
+``min_cell`` observations. The table says so in its last row. Long tables (with ``id`` and ``wave``) are described at each person's first
 wave. This follows the usual disclosure rule of cohort data-access agreements (e.g. UK Biobank,
 NHANES restricted data: no cell below 5).
 """
@@ -13,10 +17,12 @@ NHANES restricted data: no cell below 5).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from musclecog import disclosure
 from musclecog.variables import VariableDictionary, load_dictionary
 
 TABLE1_COLUMNS: tuple[str, ...] = (
@@ -81,82 +87,98 @@ def _label(x: object) -> str:
     return str(x)
 
 
-def _suppressed(levels: list[str], counts: dict[str, int], n_obs: int, min_cell: int, binary: bool) -> set[str]:
-    """Levels whose count is hidden: 1 to ``min_cell - 1`` people (primary suppression), plus enough other
-    cells that a hidden one cannot be recovered from the total (complementary suppression).
-
-    A binary variable shows only level 1, so it is hidden when either it or its complement (the people
-    with 0) is small. For a categorical variable, if exactly one cell is hidden, the smallest other
-    non-zero cell is hidden too.
-    """
-    def small(c: int) -> bool:
-        return 0 < c < min_cell
-
-    if binary:
-        c = int(counts.get("1", 0))
-        return {"1"} if small(c) or small(n_obs - c) else set()
-    hidden = {lv for lv in levels if small(int(counts.get(lv, 0)))}
-    if len(hidden) == 1:
-        others = sorted((int(counts.get(lv, 0)), lv) for lv in levels if lv not in hidden and counts.get(lv, 0) > 0)
-        if others:
-            hidden.add(others[0][1])
-    return hidden
-
-
-def _hidden_text(count: int, min_cell: int) -> str:
-    return f"<{min_cell}" if count < min_cell else "suppressed"
-
-
 def _fmt(x: float, digits: int) -> str:
     return f"{x:.{digits}f}"
 
 
-def _describe(df: pd.DataFrame, stratum: str, cols: list[tuple[str, str, str]], min_cell: int, digits: int) -> list[dict]:
-    rows: list[dict] = [
-        {"stratum": stratum, "variable": "N", "label": "participants", "level": "", "n": len(df), "n_missing": 0,
-         "summary": str(len(df)) if len(df) >= min_cell or len(df) == 0 else f"<{min_cell}"}
-    ]
-    if 0 < len(df) < min_cell:
-        rows[0]["n"] = np.nan
-    for col, label, kind in cols:
-        s = df[col]
-        n_obs = int(s.notna().sum())
-        n_miss = int(len(s) - n_obs)
-        if kind in ("numeric", "integer"):
-            v = pd.to_numeric(s, errors="coerce").astype(float)
-            small = 0 < n_obs < min_cell
-            mean = float(v.mean()) if n_obs and not small else np.nan
-            sd = float(v.std(ddof=1)) if n_obs > 1 and not small else np.nan
-            summary = (
-                f"<{min_cell}" if small else (f"{_fmt(mean, digits)} ({_fmt(sd, digits)})" if n_obs > 1 else "NA")
-            )
-            rows.append({"stratum": stratum, "variable": col, "label": label, "level": "",
-                         "n": np.nan if small else n_obs, "n_missing": n_miss, "mean": mean, "sd": sd,
-                         "summary": summary})
-            continue
-        counts: dict[str, int] = {}
-        if kind == "binary":
-            levels = ["1"]
-            counts["1"] = int((pd.to_numeric(s, errors="coerce") == 1).sum())
+@dataclass(frozen=True)
+class _Block:
+    """One stratum's rows of the table."""
+
+    label: str
+    frame: pd.DataFrame
+    shown: bool = True  # False: people with a missing grouping value (in 'overall' only; known by subtraction)
+
+
+def _cells(s: pd.Series, kind: str) -> tuple[list[str], list[int]]:
+    """The partition of one stratum's people by one variable: levels (or observed) and the missing."""
+    n_obs = int(s.notna().sum())
+    n_miss = int(len(s) - n_obs)
+    if kind in ("numeric", "integer"):
+        return ["observed"], [n_obs, n_miss]
+    if kind == "binary":
+        ones = int((pd.to_numeric(s, errors="coerce") == 1).sum())
+        return ["1"], [ones, n_obs - ones, n_miss]
+    counts: dict[str, int] = {}
+    # count the raw values once, then label them (no per-row Python work)
+    for value, c in s.value_counts(dropna=True, sort=False).items():
+        counts[_label(value)] = counts.get(_label(value), 0) + int(c)
+    return list(counts), [*counts.values(), n_miss]
+
+
+def _levels(s: pd.Series, kind: str, seen: Sequence[str]) -> list[str]:
+    """The levels of a categorical variable in table order."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return [str(c) for c in s.cat.categories]
+    if pd.api.types.is_numeric_dtype(s):
+        return [_label(v) for v in sorted(pd.unique(s.dropna()))]
+    return sorted(seen)
+
+
+def _grid(blocks: list[_Block], col: str, kind: str, data: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Cell names and counts: overall (1-D) and by stratum (2-D), last cell the missing."""
+    if kind in ("numeric", "integer", "binary"):
+        names = ["observed"] if kind != "binary" else ["1", "0"]
+    else:
+        names = _levels(data[col], kind, _cells(data[col], kind)[0])
+
+    def counts(frame: pd.DataFrame) -> list[int]:
+        s = frame[col]
+        if kind in ("numeric", "integer", "binary"):
+            return _cells(s, kind)[1]
+        found, c = _cells(s, kind)
+        by_name = dict(zip(found, c[:-1], strict=True))
+        return [by_name.get(n, 0) for n in names] + [c[-1]]
+
+    overall = np.array(counts(data), np.int64)
+    strata = np.array([counts(b.frame) for b in blocks], np.int64).reshape(len(blocks), len(overall))
+    return [*names, "missing"], overall, strata
+
+
+def _variable_rows(
+    stratum: str, var: tuple[str, str, str], frame: pd.DataFrame,
+    cells: tuple[list[str], np.ndarray, np.ndarray], total_hidden: bool, style: tuple[int, int],
+) -> list[dict]:
+    """The rows of one variable (column, label, kind) in one stratum: its cells (names, counts, hidden
+    flags) with the hidden ones blanked; ``style`` is (min_cell, digits)."""
+    col, label, kind = var
+    names, counts, hidden = cells
+    min_cell, digits = style
+    n_miss, miss_hidden = int(counts[-1]), bool(hidden[-1])
+    n_obs = int(counts[:-1].sum())
+    n_shown = not (total_hidden or miss_hidden) and not (kind in ("numeric", "integer") and hidden[0])
+    base = {"stratum": stratum, "variable": col, "label": label,
+            "n": n_obs if n_shown else np.nan, "n_missing": np.nan if miss_hidden else n_miss}
+    if kind in ("numeric", "integer"):
+        v = pd.to_numeric(frame[col], errors="coerce").astype(float)
+        small = disclosure.is_small(n_obs, min_cell)
+        mean = float(v.mean()) if n_obs and not small else np.nan
+        sd = float(v.std(ddof=1)) if n_obs > 1 and not small else np.nan
+        summary = disclosure.marker(min_cell) if small else (
+            f"{_fmt(mean, digits)} ({_fmt(sd, digits)})" if n_obs > 1 else "NA")
+        return [{**base, "level": "", "mean": mean, "sd": sd, "summary": summary}]
+    rows = []
+    printed = names[:1] if kind == "binary" else names[:-1]
+    for j, level in enumerate(printed):
+        c, cell_hidden = int(counts[j]), bool(hidden[j])
+        pct = 100.0 * c / n_obs if n_obs else np.nan
+        pct_shown = n_shown and not cell_hidden
+        if cell_hidden:
+            summary = disclosure.shown(c, True, min_cell)
         else:
-            # count the raw values once, then label them (no per-row Python work)
-            for value, c in s.value_counts(dropna=True, sort=False).items():
-                counts[_label(value)] = counts.get(_label(value), 0) + int(c)
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                levels = [str(c) for c in s.cat.categories]
-            elif pd.api.types.is_numeric_dtype(s):
-                levels = [_label(v) for v in sorted(pd.unique(s.dropna()))]
-            else:
-                levels = sorted(counts)
-        hidden = _suppressed(levels, counts, n_obs, min_cell, binary=kind == "binary")
-        for level in levels:
-            c = int(counts.get(level, 0))
-            small = level in hidden
-            pct = 100.0 * c / n_obs if n_obs else np.nan
-            rows.append({"stratum": stratum, "variable": col, "label": label, "level": str(level),
-                         "n": n_obs, "n_missing": n_miss, "count": np.nan if small else c,
-                         "percent": np.nan if small else pct,
-                         "summary": _hidden_text(c, min_cell) if small else f"{c} ({_fmt(pct, 1) if n_obs else 'NA'}%)"})
+            summary = f"{c} ({_fmt(pct, 1) if n_obs else 'NA'}%)" if pct_shown else str(c)
+        rows.append({**base, "level": str(level), "count": np.nan if cell_hidden else c,
+                     "percent": pct if pct_shown else np.nan, "summary": summary})
     return rows
 
 
@@ -193,9 +215,11 @@ def table1(
     """
     dictionary = dictionary or load_dictionary()
     df = data
+    m = disclosure.marker(min_cell)
     note = (
-        f"cells with fewer than {min_cell} people are suppressed (shown as <{min_cell}), and so is one more cell "
-        "where the hidden one could be recovered from the total (shown as 'suppressed')"
+        f"cells with fewer than {min_cell} people are suppressed (shown as {m}), and so are more cells where a "
+        "hidden one could be recovered from a total or from the other strata (shown as 'suppressed'; "
+        "docs/disclosure.md)"
     )
     if "id" in df.columns and "wave" in df.columns and df["id"].duplicated().any():
         first = df.groupby("id", sort=False)["wave"].transform("min")
@@ -204,15 +228,28 @@ def table1(
     cols = _variables(df, dictionary, by)
     if columns is not None:
         cols = [c for c in cols if c[0] in set(columns)]
-    rows = _describe(df, "overall", cols, min_cell, digits)
-    if by is not None:
-        keys = df[by]
-        levels = list(keys.cat.categories) if isinstance(keys.dtype, pd.CategoricalDtype) else sorted(pd.unique(keys.dropna()))
-        for level in levels:
-            rows += _describe(df.loc[keys == level], f"{by}={level}", cols, min_cell, digits)
-        n_na = int(keys.isna().sum())
-        if n_na:
-            note += f"; {n_na} rows with missing {by} are in 'overall' only"
+    blocks = _blocks(df, by)
+    grids = {col: _grid(blocks, col, kind, df) for col, _, kind in cols}
+    rows_hidden, protections = _protect(grids, blocks, min_cell)
+    grand_hidden = disclosure.is_small(len(df), min_cell)
+    rows = [_n_row("overall", len(df), grand_hidden, min_cell)]
+    for col, label, kind in cols:
+        names, overall, _ = grids[col]
+        rows += _variable_rows("overall", (col, label, kind), df, (names, overall, protections[col].overall),
+                               grand_hidden, (min_cell, digits))
+    for r, block in enumerate(blocks):
+        if not block.shown:
+            continue
+        rows.append(_n_row(block.label, len(block.frame), r in rows_hidden, min_cell))
+        for col, label, kind in cols:
+            names, _, strata = grids[col]
+            rows += _variable_rows(block.label, (col, label, kind), block.frame,
+                                   (names, strata[r], protections[col].cells[r]), r in rows_hidden,
+                                   (min_cell, digits))
+    if blocks and not blocks[-1].shown:
+        n_na = len(blocks[-1].frame)
+        text = disclosure.shown(n_na, len(blocks) - 1 in rows_hidden, min_cell)
+        note += f"; {text} rows with missing {by} are in 'overall' only"
     rows.append({"stratum": "", "variable": "note", "label": "", "level": "", "summary": note})
     out = pd.DataFrame(rows, columns=list(TABLE1_COLUMNS))
     for c in ("n", "n_missing", "count"):
@@ -220,3 +257,42 @@ def table1(
     for c in ("mean", "sd", "percent"):
         out[c] = out[c].astype(float)
     return out
+
+
+def _blocks(df: pd.DataFrame, by: str | None) -> list[_Block]:
+    """One block per level of ``by`` (and one, not shown, for a missing ``by``)."""
+    if by is None:
+        return []
+    keys = df[by]
+    levels = list(keys.cat.categories) if isinstance(keys.dtype, pd.CategoricalDtype) else sorted(pd.unique(keys.dropna()))
+    blocks = [_Block(f"{by}={level}", df.loc[keys == level]) for level in levels]
+    if keys.isna().any():
+        blocks.append(_Block(f"{by} missing", df.loc[keys.isna()], shown=False))
+    return blocks
+
+
+def _protect(
+    grids: dict[str, tuple[list[str], np.ndarray, np.ndarray]], blocks: list[_Block], min_cell: int
+) -> tuple[set[int], dict[str, disclosure.Protection]]:
+    """Hidden strata totals and each variable's protection.
+
+    The strata's totals are one partition shared by every variable: they are protected until no
+    variable's table hides a further total.
+    """
+    sizes = [float(len(b.frame)) for b in blocks]
+    rows_hidden = disclosure.complement(sizes, (), min_cell) if blocks else set()
+    while True:
+        protections = {
+            col: disclosure.protect_table(overall, strata, min_cell, rows_hidden)
+            for col, (_, overall, strata) in grids.items()
+        }
+        more = {int(r) for p in protections.values() for r in np.flatnonzero(p.rows)} - rows_hidden
+        if not more:
+            return rows_hidden, protections
+        rows_hidden |= more
+
+
+def _n_row(stratum: str, n: int, hidden: bool, min_cell: int) -> dict:
+    """The row ``N`` (participants) of a stratum."""
+    return {"stratum": stratum, "variable": "N", "label": "participants", "level": "",
+            "n": np.nan if hidden else n, "n_missing": 0, "summary": disclosure.shown(n, hidden, min_cell)}

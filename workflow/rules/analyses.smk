@@ -12,6 +12,12 @@ rule fit_analysis:
             category="Analyses",
             subcategory="{analysis}",
         ),
+        flow=report(
+            f"{OUT}/estimates/{{analysis}}.flow.tsv",
+            caption="../report/analysis_flow.rst",
+            category="Analyses",
+            subcategory="{analysis}",
+        ),
         figure=report(
             f"{OUT}/figures/{{analysis}}.png",
             caption="../report/figure.rst",
@@ -35,5 +41,6 @@ rule fit_analysis:
         spec=get_analysis_spec,
         seed=get_analysis_seed,
         survey=get_analysis_survey,
+        min_cell=get_min_cell,
     script:
         "../scripts/fit_analysis.py"

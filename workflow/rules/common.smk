@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from musclecog.analyses import analysis_input
 from musclecog.config import validate_config
+from musclecog.disclosure import min_cell_of
 from musclecog.errors import ConfigError, MusclecogError
 from musclecog.reproduce import load_targets, parse_mapping, required_sources
 from musclecog.robustness import OBSERVATIONAL_TYPES
@@ -128,6 +129,10 @@ def get_robustness_outputs():
     return [f"{OUT}/robustness.tsv"] if robustness_analyses() else []
 
 
+def get_min_cell(wildcards):
+    return min_cell_of(CONFIG)
+
+
 def get_cohort_outputs():
     outputs = []
     for name in COHORTS:
@@ -141,6 +146,7 @@ def get_cohort_outputs():
 def get_analysis_outputs():
     return (
         [f"{OUT}/estimates/{name}.tsv" for name in ANALYSES]
+        + [f"{OUT}/estimates/{name}.flow.tsv" for name in ANALYSES]
         + [f"{OUT}/figures/{name}.png" for name in ANALYSES]
         + [f"{OUT}/manuscript/{name}.table2.docx" for name in ANALYSES]
     )

@@ -154,6 +154,28 @@ class Exclusion:
         )
 
 
+@dataclass(frozen=True)
+class FlowStep:
+    """One line of an analysis's flow table (``results/estimates/{analysis}.flow.tsv``): how many rows a
+    step of the run or of a fit counted (:func:`musclecog.disclosure.flow_table` releases them).
+
+    Attributes
+    ----------
+    model : str
+        ``(all)`` for the run's own steps (cohort, ``keep_if``), else the fit's key or the estimate it concerns.
+    step : str
+        ``cohort``, a filter, ``excluded (<step>)``, ``complete cases``, ``analysed``, ``withheld (min_n)``.
+    reason : str
+    n : int or None
+        The count (rows, or people where the reason says so).
+    """
+
+    model: str
+    step: str
+    reason: str
+    n: int | None
+
+
 _OPTIONAL_FIELDS = ("statistic", "df", "p_fdr", "n_events", "nsnp", "note")
 _LABEL_FIELDS = ("method", "outcome", "exposure", "stratum", "term")
 _VALUE_FIELDS = ("estimate", "std_error", "conf_low", "conf_high", "p_value", "n", "scale")
@@ -365,6 +387,9 @@ class AnalysisResult:
         Fitted models by a readable key (e.g. ``"dsst | adjusted | overall"``).
     title : str
         A one-line description for figures and captions.
+    flow : tuple of FlowStep
+        The run's exclusion counts (the run's filters, preparation steps, each fit's complete cases, the
+        estimates withheld by the min_n rule).
     figure_kind : str
         Which figure :func:`musclecog.plots.draw` makes of it.
     """
@@ -374,6 +399,8 @@ class AnalysisResult:
     estimates: tuple[Estimate, ...]
     fits: Mapping[str, FitResult] = field(default_factory=lambda: MappingProxyType({}))
     title: str = ""
+    flow: tuple[FlowStep, ...] = ()
+    """The exclusion counts of the run (filled when the result is released: :func:`musclecog.disclosure.release`)."""
     figure_kind: ClassVar[str] = "forest"
     fill_note: ClassVar[bool] = False
     """Write an empty note instead of NA where the table has a note column (a family's convention)."""

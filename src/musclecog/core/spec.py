@@ -44,6 +44,9 @@ class RunContext:
         The cohort's survey design (``weight``, ``strata``, ``psu`` columns, ...) when declared.
     threads : int
         Threads the job may use.
+    min_cell : int
+        The small-cell threshold of the run (``disclosure.min_cell``): no released count below it
+        (:mod:`musclecog.disclosure`).
     """
 
     analysis: str
@@ -51,6 +54,7 @@ class RunContext:
     seed: int = 0
     survey: Mapping[str, Any] | None = None
     threads: int = 1
+    min_cell: int = 5
 
     @property
     def where(self) -> str:

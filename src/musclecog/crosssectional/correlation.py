@@ -221,7 +221,7 @@ def _pair_estimates(
         )
     labels = {"exposure": a, "outcome": b, "stratum": stratum.label}
     if n < spec.min_n:
-        reason = f"too few people: {n} complete pairs in {stratum.label} (minimum min_n = {spec.min_n})"
+        reason = f"too few people: fewer than min_n = {spec.min_n} complete pairs in {stratum.label}"
         return [
             Estimate.missing(term, scale, reason, n, method=method, **labels)
             for term, method, scale in spec.terms

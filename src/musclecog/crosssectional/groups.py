@@ -31,7 +31,7 @@ from musclecog.core.design import (
     strata,
 )
 from musclecog.core.inference import wald_interval, wald_p_value
-from musclecog.core.results import Estimate, FitResult
+from musclecog.core.results import Estimate, Exclusion, FitResult
 from musclecog.core.spec import AnalysisSpec
 from musclecog.crosssectional.common import CrossSectionalResult, one_of, resolve_weighting, survey_design
 from musclecog.crosssectional.models import ols_fit
@@ -212,13 +212,18 @@ class Comparison:
         counts = [int((ok & (self.codes == i)).sum()) for i in range(len(self.levels))]
         estimates: list[Estimate] = []
         mean_method = "survey mean (Taylor linearisation)" if weighted else "sample mean"
+        if stratum.label == "overall" and log and int(ok.sum()) < len(data):
+            # counted in the table (and so in the analysis's flow table), not only in the log
+            dropped = Exclusion(
+                f"{self.outcome}, {self.group}", len(data), len(data) - int(ok.sum()),
+                f"excluded: '{self.outcome}' or '{self.group}' missing",
+            )
+            estimates.append(dropped.count_estimate(**self.labels(stratum, mean_method)))
         for i, level in enumerate(self.levels):
             term = f"{self.group}={fmt_level(level)}"
             if counts[i] < spec.min_n:
-                reason = (
-                    f"too few people: n = {counts[i]} in {term} ({stratum.label}; "
-                    f"minimum min_n = {spec.min_n})"
-                )
+                # no count in the note: a small n is not released (musclecog.disclosure)
+                reason = f"too few people: fewer than min_n = {spec.min_n} in {term} ({stratum.label})"
                 labels = self.labels(stratum, mean_method)
                 estimates += [
                     Estimate.missing(term, scale, reason, counts[i], **labels) for scale in ("mean", "sd")
@@ -227,7 +232,7 @@ class Comparison:
             sel = ok & (self.codes == i)
             estimates += self.level_estimates(sel, weighted, term=term, **self.labels(stratum, mean_method))
         fits: dict[str, FitResult] = {}
-        small = {fmt_level(lv): c for lv, c in zip(self.levels, counts, strict=True) if c < spec.min_n}
+        small = [fmt_level(lv) for lv, c in zip(self.levels, counts, strict=True) if c < spec.min_n]
         for i in range(1, len(self.levels)):
             term = f"{self.group}={fmt_level(self.levels[i])} vs {fmt_level(self.levels[0])}"
             methods = [_diff_method(weighted, ())]
@@ -235,8 +240,8 @@ class Comparison:
                 methods.append(_diff_method(weighted, spec.covariates))
             if counts[i] < spec.min_n or counts[0] < spec.min_n:
                 reason = (
-                    f"too few people for a comparison in {stratum.label}: {small} "
-                    f"(minimum min_n = {spec.min_n})"
+                    f"too few people for a comparison in {stratum.label}: fewer than min_n = {spec.min_n} "
+                    f"in {self.group}={', '.join(small)}"
                 )
                 n = counts[i] + counts[0]
                 for method in methods:

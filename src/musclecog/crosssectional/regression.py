@@ -336,11 +336,8 @@ class RegressionRun:
         labels = self.labels(cell)
         needed = [cell.outcome.name, s.exposure, *cell.covariates, *self.required(cell)]
         n_complete = self.designs.n_complete(cell.stratum, needed)
-        if cell.stratum.label != "overall" and n_complete < s.min_n:
-            reason = (
-                f"too few people: {n_complete} complete rows in {cell.stratum.label} "
-                f"(minimum min_n = {s.min_n})"
-            )
+        if n_complete < s.min_n:  # the overall sample included (the release rule also checks every row)
+            reason = f"too few people: fewer than min_n = {s.min_n} complete rows in {cell.stratum.label}"
             return [Estimate.missing(s.exposure, cell.outcome.scale, reason, n_complete, **labels)], {}
         try:
             return self._fit_cell(self.designs.subset(cell.stratum)[0], cell, labels)
