@@ -449,7 +449,9 @@ def evaluate_check(
         passed = passed and covered
         reasons.append(f"synthetic truth {truth:.4g} {'in' if covered else 'OUTSIDE'} our CI")
     status = "fail" if not passed else (UNINFORMATIVE if uninformative else "pass")
-    effect = _distance(published, null, ratio)
+    # the published value is reported (and scales the CI width) only where the rule compares with it
+    compared = published if check.rule == "published_in_ci" else math.nan
+    effect = _distance(compared, null, ratio)
     width = (math.log(hi) - math.log(lo)) if ratio and lo > 0 else hi - lo
     return CheckOutcome(
         status=status,
@@ -458,7 +460,7 @@ def evaluate_check(
         lo=lo,
         hi=hi,
         value=value,
-        published=published,
+        published=compared,
         alternative=alternative,
         width_rel=width / effect if effect > 0 else math.nan,
         null=null,

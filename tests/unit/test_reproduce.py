@@ -299,6 +299,9 @@ def test_direction_rules_fail_on_the_wrong_sign_or_a_large_p(targets_path):
     entry = {"analysis": "a", "where": {"term": "grip_kg"}, "rule": "direction_and_p", "expect": "negative"}
     tid = "wang_dsst_low_alm_bmi_60_69"
     assert _one(targets, entry, _estimates(estimate=2.0, p_value=1e-6), tid=tid)["verdict"] == "not replicated"
+    # a direction rule compares no published number: none is reported, so the figure does not scale by one
+    row = _one(targets, entry, _estimates(estimate=-2.0, p_value=1e-6), tid="jiang_grip_reaction_time")
+    assert math.isnan(row["published_value"]) and math.isnan(row["ci_width_rel"])
     assert _one(targets, entry, _estimates(estimate=-2.0, p_value=0.004), tid=tid)["verdict"] == "not replicated"
     entry = {"analysis": "a", "where": {"term": "grip_kg"}, "rule": "ci_excludes_null", "expect": "positive"}
     assert _one(targets, entry, _estimates(conf_low=-0.01), tid=tid)["verdict"] == "not replicated"

@@ -122,6 +122,7 @@ def test_nhanes_replication_verdicts(nhanes):
         "jiang_grip_prospective_memory": "replicated",
     }
     assert all("differs from" in n for n in mapped["note"])
+    assert mapped["published_value"].isna().all()  # no scale matches: no published number is compared
     assert (table.drop(index=list(config["replication"]))["verdict"] == "not checked").all()
 
 

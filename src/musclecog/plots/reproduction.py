@@ -76,7 +76,13 @@ def reproduction_figure(table: pd.DataFrame) -> Any:
     ax.set_yticklabels(labels, fontsize=7)
     ax.set_ylim(-0.7, len(order) - 0.3)
     ax.tick_params(axis="x", labelsize=7)
-    ax.set_title(f"{len(order)} of {n_targets} targets with a number to compare", fontsize=8, loc="left")
+    hidden = len(df) - len(drawable)
+    ax.set_title(
+        f"{len(order)} of {n_targets} targets with a number to compare"
+        + (f"; {hidden} rows without one (direction-only checks, not checked) are in the table only" if hidden else ""),
+        fontsize=8,
+        loc="left",
+    )
     ax.set_xlabel(
         "estimate / published (log ratio / log published for ratios); 1 = published, 0 = null\n"
         "circle: synthetic recovery, square: real replication; hollow: scaled by the synthetic truth "
