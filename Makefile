@@ -13,7 +13,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: run test test-fast lint install report clean unlock resume
+.PHONY: run test test-fast lint install report clean unlock resume coverage
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ resume: unlock run
 
 report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --profile profiles/default --report results/report.html
+
+# Recovery over R seeds (issue 13): every synthetic design re-simulated and refitted in-process -> results/coverage.tsv
+R ?= 200
+PROCESSES ?= 2
+coverage: $(STAMP)
+	$(BIN)/python scripts/coverage.py --R $(R) --processes $(PROCESSES)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src workflow tests benchmarks scripts

@@ -20,6 +20,7 @@ Two kinds of derivation:
   ``low_grip_ewgsop2``         ``grip_best_kg`` (else ``grip_kg``),  < 27 kg men, < 16 kg women (EWGSOP2;
                                ``sex``                               Cruz-Jentoft et al. 2019)
   ``age_group``                ``age``                               <60, 60-69, 70-79, 80+
+  ``cerad_learning``           ``cerad_trial_1`` .. ``_3``           sum of the three CERAD word-learning trials
   ============================ ===================================== ==========================================
 
   A flag is missing where any input is missing.
@@ -54,6 +55,8 @@ CUTOFFS: dict[str, dict[str, float]] = {
 }
 """Sex-specific cut-offs: a value strictly below the cut-off is flagged 1."""
 
+CERAD_TRIALS: tuple[str, ...] = ("cerad_trial_1", "cerad_trial_2", "cerad_trial_3")
+"""The three immediate-recall trials of the CERAD word list (0-10 words each)."""
 AGE_GROUP_EDGES: tuple[float, ...] = (60.0, 70.0, 80.0)
 AGE_GROUP_LABELS: tuple[str, ...] = ("<60", "60-69", "70-79", "80+")
 
@@ -159,6 +162,12 @@ ROW_DERIVATIONS: dict[str, RowDerivation] = {
             "EWGSOP2 low grip (best single trial where available, else grip_kg)",
         ),
         RowDerivation("age_group", (("age",),), lambda d: age_group(d["age"]), "age group"),
+        RowDerivation(
+            "cerad_learning",
+            tuple((c,) for c in CERAD_TRIALS),
+            lambda d: d[list(CERAD_TRIALS)].sum(axis=1, skipna=False),
+            "CERAD word learning: sum of the three trials (missing if any trial is)",
+        ),
     )
 }
 """Row-wise derivations in dependency order (later ones may use earlier ones)."""

@@ -30,14 +30,39 @@ def test_provenance_checksums_versions_and_config(tmp_path):
     assert json.loads((tmp_path / "p.json").read_text())["config"] == {"seed": 7, "cohorts": {}}
 
 
-def test_reproduction_figure_draws_each_scale(tmp_path):
+def test_reproduction_figure_one_scale_each_target_once(tmp_path):
+    from musclecog.plots.reproduction import relative_scale
+
+    cols = list(REPRODUCTION_COLUMNS)
+    base = dict.fromkeys(cols, "")
+    nan = float("nan")
     rows = [
-        ["a", 1, "r", "0.3", 0.31, 0.2, 0.4, 0.3, "c", "x", "reproduced", ""],
-        ["b", 1, "odds ratio", "1.27", 1.2, 1.1, 1.3, 1.25, "c", "x", "reproduced", ""],
-        ["c", 1, "direction", "up", float("nan"), float("nan"), float("nan"), float("nan"), "", "", "not yet reproduced", ""],
+        base | dict(target_id="a", evidence="synthetic_recovery", statistic="r", published="0.3", published_value=0.3,
+                    estimate=0.33, conf_low=0.2, conf_high=0.4, null_value=0.0, synthetic_truth=0.3,
+                    verdict="recovered"),
+        base | dict(target_id="a", evidence="real_replication", statistic="r", published="0.3", published_value=0.3,
+                    estimate=0.15, conf_low=0.1, conf_high=0.2, null_value=0.0, synthetic_truth=nan,
+                    verdict="not replicated"),
+        base | dict(target_id="b", evidence="synthetic_recovery", statistic="odds ratio", published="1.27",
+                    published_value=1.27, estimate=1.27 ** 0.5, conf_low=1.1, conf_high=1.3, null_value=1.0,
+                    synthetic_truth=1.27, verdict="uninformative"),
+        base | dict(target_id="c", evidence="synthetic_recovery", statistic="p value", published="NA",
+                    published_value=nan, estimate=-4.0, conf_low=-6.0, conf_high=-2.0, null_value=0.0,
+                    synthetic_truth=-5.0, verdict="recovered"),
+        base | dict(target_id="d", evidence="", statistic="direction", published="up", published_value=nan,
+                    estimate=nan, conf_low=nan, conf_high=nan, null_value=nan, synthetic_truth=nan,
+                    verdict="not checked"),
     ]
-    fig = reproduction_figure(pd.DataFrame(rows, columns=list(REPRODUCTION_COLUMNS)))
-    assert [ax.get_title(loc="left").split(" (")[0] for ax in fig.axes] == ["correlations", "ratios"]
+    table = pd.DataFrame(rows, columns=cols)
+    rel = relative_scale(table)
+    assert rel["rel_estimate"].iloc[0] == pytest.approx(1.1)
+    assert rel["rel_estimate"].iloc[2] == pytest.approx(0.5)  # half the log odds
+    assert rel["reference"].iloc[3] == "synthetic truth"
+    assert rel["rel_low"].iloc[3] == pytest.approx(0.4) and rel["rel_high"].iloc[3] == pytest.approx(1.2)
+    fig = reproduction_figure(table)
+    ax = fig.axes[0]
+    assert len(ax.get_yticks()) == 3  # a, b, c once each; d has no number
+    assert ax.get_title(loc="left").startswith("3 of 4 targets")
     save_figure(fig, tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 1000
 

@@ -40,8 +40,10 @@ def test_targets_copy_matches_shared_reference(repo_dir):
     ours = load_targets(repo_dir / "resources" / "review_targets.tsv")
     assert ours["source_doi"].str.startswith("10.").sum() >= 18
     shared = repo_dir.parent / "shared" / "reference" / "review_targets.tsv"
-    if shared.exists():
-        pd.testing.assert_frame_equal(ours, load_targets(shared))
+    if shared.exists():  # our copy adds the column 'alternative' (the value a check's CI must exclude)
+        theirs = load_targets(shared)
+        pd.testing.assert_frame_equal(ours[[c for c in theirs.columns if c != "alternative"]],
+                                      theirs.drop(columns="alternative"))
 
 
 @pytest.mark.parametrize(
@@ -58,12 +60,12 @@ def test_p_bound():
     assert p_bound("NA") == 0.05
 
 
-def test_unmapped_targets_say_not_yet_reproduced(targets_path):
+def test_unmapped_targets_say_not_checked(targets_path):
     targets = load_targets(targets_path)
     table = reproduce(targets, {}, {}, {})
     assert list(table.columns) == list(REPRODUCTION_COLUMNS)
     assert len(table) == len(targets)
-    assert (table["verdict"] == "not yet reproduced").all()
+    assert (table["verdict"] == "not checked").all()
     assert table["estimate"].isna().all()
 
 
@@ -79,11 +81,13 @@ def test_published_in_ci_verdicts_and_truth(targets_path):
     truths = {"liao": pd.DataFrame({"parameter": ["r_grip_nback1"], "value": [0.342]})}
     est = {("analysis", "liao_r"): _estimates(), ("analysis", "liao_r2"): _estimates(conf_low=0.25, conf_high=0.5)}
     table = reproduce(targets, mapping, est, truths).set_index("target_id")
-    assert table.loc["liao_grip_1back", "verdict"] == "reproduced"
+    assert table.loc["liao_grip_1back", "verdict"] == "recovered"  # 0.342 in [0.22, 0.40], half 0.171 outside
+    assert table.loc["liao_grip_1back", "evidence"] == "synthetic_recovery"
     assert table.loc["liao_grip_1back", "synthetic_truth"] == 0.342
+    assert table.loc["liao_grip_1back", "ci_width_rel"] == pytest.approx(0.18 / 0.342)
     assert "in our CI" in table.loc["liao_grip_1back", "note"]
-    assert table.loc["liao_grip_2back", "verdict"] == "not reproduced"  # 0.215 < 0.25
-    assert table.loc["liao_sts_1back", "verdict"] == "not yet reproduced"
+    assert table.loc["liao_grip_2back", "verdict"] == "not recovered"  # 0.215 < 0.25
+    assert table.loc["liao_sts_1back", "verdict"] == "not checked"
 
 
 def test_direction_and_p_and_null_rules(targets_path):
@@ -111,12 +115,16 @@ def test_direction_and_p_and_null_rules(targets_path):
     t = _estimates(statistic=-18.5)
     est = {("analysis", "w"): w, ("analysis", "m"): m, ("analysis", "j"): j, ("analysis", "t"): t}
     table = reproduce(targets, mapping, est, {}).set_index("target_id")
-    assert table.loc["wang_dsst_low_alm_bmi_60_69", "verdict"] == "reproduced"  # p 0.0005 < 0.001
-    assert table.loc["wang_dsst_low_alm_bmi_80p", "verdict"] == "reproduced"  # exact p 0.009 -> bound 0.05
-    assert table.loc["mavros_smart_mediation", "verdict"] == "reproduced"
-    assert table.loc["jiang_grip_prospective_memory", "verdict"] == "reproduced"
-    # t = -18.5 +/- 1.96 covers -19.56
-    assert table.loc["jiang_grip_reaction_time", "verdict"] == "reproduced"
+    assert table.loc["wang_dsst_low_alm_bmi_60_69", "verdict"] == "replicated"  # p 0.0005 < 0.001
+    assert table.loc["wang_dsst_low_alm_bmi_80p", "verdict"] == "replicated"  # exact p 0.009 -> bound 0.05
+    assert table.loc["mavros_smart_mediation", "verdict"] == "replicated"
+    # OR 1.27 in [1.2, 1.3]; half the effect sqrt(1.27) = 1.127 outside
+    assert table.loc["jiang_grip_prospective_memory", "verdict"] == "replicated"
+    assert table.loc["jiang_grip_prospective_memory", "alternative"] == pytest.approx(math.sqrt(1.27))
+    assert table.loc["jiang_grip_prospective_memory", "ci_width_rel"] == pytest.approx(
+        (math.log(1.3) - math.log(1.2)) / math.log(1.27))
+    # t = -18.5 +/- 1.96 covers -19.56, and not half of it (-9.78)
+    assert table.loc["jiang_grip_reaction_time", "verdict"] == "replicated"
     assert table.loc["jiang_grip_reaction_time", "conf_low"] == pytest.approx(-18.5 - 1.959964, abs=1e-5)
 
 
@@ -198,6 +206,146 @@ def test_published_override_and_log_transform(targets_path):
     }
     truths = {"grip": pd.DataFrame({"parameter": ["beta"], "value": [math.log(0.878)]})}
     row = reproduce(targets, mapping, est, truths).set_index("target_id").loc["mr_grip_cognition_bidirectional"]
-    assert row["verdict"] == "reproduced"  # log(0.878) = -0.130 lies in [-0.147, -0.108]
+    # log(0.878) = -0.130 lies in [-0.147, -0.108], but half the forward effect, sqrt(0.93) = 0.964, lies in
+    # [0.89, 0.976] too (as it does in the published CI 0.89-0.97)
+    assert row["verdict"] == "uninformative"
+    assert row["alternative"] == pytest.approx(math.sqrt(0.93))
+    assert row["evidence"] == "synthetic_recovery"
+    assert row["published_value"] == 0.93
     with pytest.raises(ConfigError, match="published_transform"):
         parse_mapping({"liao_grip_1back": {"analysis": "x", "published_transform": "sqrt"}}, targets)
+
+
+def _one(targets, entry, table, truths=None, tid="liu_charls_grip_decline"):
+    mapping = parse_mapping({tid: entry}, targets)
+    return reproduce(targets, mapping, {("analysis", "a"): table}, truths or {}).set_index("target_id").loc[tid]
+
+
+CHARLS_TRUTH = {"charls": pd.DataFrame({"parameter": ["w", "m"], "value": [1.061, 1.233]})}
+
+
+def test_stratum_specific_target_is_uninformative_when_ci_covers_the_other_stratum(targets_path):
+    """Issue 13: women 1.23 (0.86-1.61) and men 1.02 against published 1.061 / 1.233 cannot tell the sexes apart."""
+    targets = load_targets(targets_path)
+    est = pd.concat([
+        _estimates(cohort="charls", term="q4", stratum="sex=female", estimate=1.23, conf_low=0.86, conf_high=1.61,
+                   scale="beta"),
+        _estimates(cohort="charls", term="q4", stratum="sex=male", estimate=1.02, conf_low=0.70, conf_high=1.34,
+                   scale="beta"),
+    ])
+    entry = {"checks": [
+        {"analysis": "a", "published": 1.061, "alternative": 1.233, "truth": "w",
+         "where": {"term": "q4", "stratum": "sex=female"}},
+        {"analysis": "a", "published": 1.233, "alternative": 1.061, "truth": "m",
+         "where": {"term": "q4", "stratum": "sex=male"}},
+    ]}
+    row = _one(targets, entry, est, CHARLS_TRUTH)
+    assert row["verdict"] == "uninformative"
+    assert row["evidence"] == "synthetic_recovery"
+    assert row["alternative"] == 1.233
+    assert "uninformative" in row["note"] and "also in" in row["note"]
+    # narrow CIs that each exclude the other sex's value: recovered
+    narrow = pd.concat([
+        _estimates(cohort="charls", term="q4", stratum="sex=female", estimate=1.07, conf_low=0.98, conf_high=1.15),
+        _estimates(cohort="charls", term="q4", stratum="sex=male", estimate=1.22, conf_low=1.14, conf_high=1.31),
+    ])
+    assert _one(targets, entry, narrow, CHARLS_TRUTH)["verdict"] == "recovered"
+    # one sex's CI misses its published value: not recovered (a failure outranks uninformative)
+    off = pd.concat([narrow.iloc[[0]], _estimates(cohort="charls", term="q4", stratum="sex=male", estimate=1.6,
+                                                  conf_low=1.5, conf_high=1.7)])
+    assert _one(targets, entry, off, CHARLS_TRUTH)["verdict"] == "not recovered"
+
+
+def test_r_squared_that_cannot_exclude_half_the_effect_is_uninformative(targets_path):
+    """Issue 13: Li's R^2 0.040 (0.0002-0.141) 'passed' against 0.116; half of it, 0.058, is in the CI too."""
+    targets = load_targets(targets_path)
+    truth = {"li": pd.DataFrame({"parameter": ["r2"], "value": [0.116]})}
+    est = _estimates(cohort="li", term="r_squared", estimate=0.040, conf_low=0.000184, conf_high=0.1407)
+    row = _one(targets, {"analysis": "a", "where": {"term": "r_squared"}, "truth": "r2"}, est, truth,
+               "li_1back_cognition_r2")
+    assert row["verdict"] == "uninformative"
+    assert row["alternative"] == pytest.approx(0.058)
+    assert row["ci_width_rel"] == pytest.approx((0.1407 - 0.000184) / 0.116)
+    # with the null as the alternative (config override) the same CI is informative: 0 lies outside it
+    row = _one(targets, {"analysis": "a", "where": {"term": "r_squared"}, "truth": "r2", "alternative": "null"},
+               est, truth, "li_1back_cognition_r2")
+    assert row["verdict"] == "recovered"
+
+
+def test_truth_outside_ci_is_not_recovered_even_if_published_inside(targets_path):
+    targets = load_targets(targets_path)
+    truth = {"liao": pd.DataFrame({"parameter": ["r"], "value": [0.45]})}
+    row = _one(targets, {"analysis": "a", "where": {"term": "grip_kg"}, "truth": "r"}, _estimates(), truth,
+               "liao_grip_1back")
+    assert row["verdict"] == "not recovered"
+    assert "OUTSIDE" in row["note"]
+
+
+def test_includes_null_check_is_uninformative_when_it_also_covers_the_alternative(targets_path):
+    """'VO2peak does not mediate' says little when its CI also covers the strength effect (-0.64)."""
+    targets = load_targets(targets_path)
+    entry = {"analysis": "a", "where": {"term": "vo2"}, "rule": "ci_includes_null", "alternative": -0.64}
+    wide = _estimates(term="vo2", estimate=-0.2, conf_low=-0.9, conf_high=0.4)
+    assert _one(targets, entry, wide, tid="mavros_smart_mediation")["verdict"] == "uninformative"
+    narrow = _estimates(term="vo2", estimate=-0.05, conf_low=-0.3, conf_high=0.2)
+    assert _one(targets, entry, narrow, tid="mavros_smart_mediation")["verdict"] == "replicated"
+    assert _one(targets, entry | {"where": {"term": "vo2"}},
+                _estimates(term="vo2", estimate=-0.6, conf_low=-1.0, conf_high=-0.2),
+                tid="mavros_smart_mediation")["verdict"] == "not replicated"
+
+
+def test_direction_rules_fail_on_the_wrong_sign_or_a_large_p(targets_path):
+    targets = load_targets(targets_path)
+    entry = {"analysis": "a", "where": {"term": "grip_kg"}, "rule": "direction_and_p", "expect": "negative"}
+    tid = "wang_dsst_low_alm_bmi_60_69"
+    assert _one(targets, entry, _estimates(estimate=2.0, p_value=1e-6), tid=tid)["verdict"] == "not replicated"
+    # a direction rule compares no published number: none is reported, so the figure does not scale by one
+    row = _one(targets, entry, _estimates(estimate=-2.0, p_value=1e-6), tid="jiang_grip_reaction_time")
+    assert math.isnan(row["published_value"]) and math.isnan(row["ci_width_rel"])
+    assert _one(targets, entry, _estimates(estimate=-2.0, p_value=0.004), tid=tid)["verdict"] == "not replicated"
+    entry = {"analysis": "a", "where": {"term": "grip_kg"}, "rule": "ci_excludes_null", "expect": "positive"}
+    assert _one(targets, entry, _estimates(conf_low=-0.01), tid=tid)["verdict"] == "not replicated"
+    assert _one(targets, entry, _estimates(), tid=tid)["verdict"] == "replicated"
+
+
+def test_both_sections_give_one_row_each(targets_path):
+    """A run with synthetic and real configs shows both kinds of evidence for the same target."""
+    targets = load_targets(targets_path)
+    entry = {"analysis": "a", "where": {"term": "grip_kg"}, "truth": "r"}
+    real = {"analysis": "b", "where": {"term": "grip_kg"}}
+    truth = {"liao": pd.DataFrame({"parameter": ["r"], "value": [0.342]})}
+    est = {("analysis", "a"): _estimates(), ("analysis", "b"): _estimates(cohort="nhanes_real")}
+    table = reproduce(targets, parse_mapping({"liao_grip_1back": entry}, targets), est, truth,
+                      parse_mapping({"liao_grip_1back": real}, targets, "replication"))
+    rows = table[table["target_id"] == "liao_grip_1back"]
+    assert list(rows["evidence"]) == ["synthetic_recovery", "real_replication"]
+    assert list(rows["verdict"]) == ["recovered", "replicated"]
+    assert (table.groupby("target_id").size() >= 1).all()
+
+
+def test_no_verdict_ever_says_reproduced(targets_path):
+    from musclecog import reproduce as module
+
+    words = {v for pair in module.VERDICTS.values() for v in pair} | {module.UNINFORMATIVE, module.NOT_CHECKED,
+                                                                      module.MISSING}
+    assert not any("reproduced" in w for w in words)
+
+
+@pytest.mark.parametrize(
+    ("entry", "match"),
+    [
+        ({"analysis": "x", "alternative": "double"}, "alternative"),
+        ({"analysis": "x", "rule": "direction_and_p", "expect": "negative", "alternative": 0.1}, "already tests"),
+    ],
+)
+def test_bad_alternative(targets_path, entry, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_mapping({"liao_grip_1back": entry}, load_targets(targets_path))
+
+
+def test_bad_alternative_column(tmp_path, targets_path):
+    text = targets_path.read_text().replace("\thalf\n", "\ttwice\n", 1)
+    bad = tmp_path / "bad.tsv"
+    bad.write_text(text)
+    with pytest.raises(DataError, match="alternative"):
+        load_targets(bad)

@@ -48,9 +48,15 @@ OUT = CONFIG.get("results_dir", "results")
 COHORTS = CONFIG.get("cohorts") or {}
 ANALYSES = CONFIG.get("analyses") or {}
 try:
+    _TARGETS = load_targets(CONFIG["targets"]) if CONFIG.get("targets") else None
     REPRODUCTION = (
-        parse_mapping(CONFIG.get("reproduction"), load_targets(CONFIG["targets"]))
-        if CONFIG.get("targets")
+        parse_mapping(CONFIG.get("reproduction"), _TARGETS)
+        if _TARGETS is not None
+        else {}
+    )
+    REPLICATION = (
+        parse_mapping(CONFIG.get("replication"), _TARGETS, "replication")
+        if _TARGETS is not None
         else {}
     )
 except MusclecogError as exc:
@@ -168,7 +174,7 @@ def get_reproduction_estimate_paths(wildcards=None):
 
 def get_reproduction_estimates(wildcards):
     """The estimates the reproduction mapping reads (only those this config produces)."""
-    wanted = required_sources(REPRODUCTION)
+    wanted = required_sources(REPRODUCTION, REPLICATION)
     paths = get_reproduction_estimate_paths()
     return sorted(
         paths[f"{kind}:{name}"]

@@ -23,6 +23,7 @@ rule reproduce_review:
         f"{OUT}/benchmarks/reproduction.tsv"
     params:
         mapping=CONFIG.get("reproduction"),
+        replication=CONFIG.get("replication"),
         estimate_paths=get_reproduction_estimate_paths,
         truth_paths=get_truth_table_paths,
     script:

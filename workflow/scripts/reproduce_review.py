@@ -12,6 +12,7 @@ with log_to(snakemake.log[0]) as log:
         snakemake.params.mapping,
         snakemake.params.estimate_paths,
         snakemake.params.truth_paths,
+        snakemake.params.replication,
     )
     write_table(table, snakemake.output.table)
     save_figure(reproduction_figure(table), snakemake.output.figure)
