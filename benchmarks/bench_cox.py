@@ -42,7 +42,7 @@ import pandas as pd
 BETA = np.array([0.3, -0.2, 0.1, 0.0, 0.25])
 COVS = [f"x{i}" for i in range(1, 6)]
 
-R_FALLBACK = {"fit_s": 3.5, "total_s": 8.7, "date": "2026-12-01 (issue 20, this machine)"}
+R_FALLBACK = {"fit_s": 3.5, "total_s": 8.7, "date": "before 2026-12-02 on this machine (issue 20)"}
 """coxph on this problem when R is not installed here (the last committed measurement)."""
 
 R_SCRIPT = """

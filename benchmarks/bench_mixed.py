@@ -43,7 +43,7 @@ SIZES = {"9333x3": (9333, 3), "50000x5": (50000, 5)}
 R_FALLBACK = {
     "9333x3": {"fit_s": 0.60, "total_s": 1.7},
     "50000x5": {"fit_s": 5.5, "total_s": 7.2},
-    "date": "2026-12-01 (issue 20, this machine)",
+    "date": "before 2026-12-02 on this machine (issue 20)",
 }
 """lmer on these problems when R is not installed here (the last committed measurement)."""
 
