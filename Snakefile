@@ -48,7 +48,7 @@ if not workflow.config_settings.configfiles:
     configfile: str(MUSCLECOG_DIR / "config" / "config.yaml")
 
 
-report: "workflow/report/workflow.rst"
+report: str(MUSCLECOG_DIR / "workflow" / "report" / "workflow.rst")
 
 
 include: "workflow/rules/common.smk"

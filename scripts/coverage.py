@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from musclecog.config import refuse_code_in_files, schema_dir, validate_config
 from musclecog.recovery import iter_seeds, plan_coverage, summarise
 from musclecog.results import read_table, write_table
 
@@ -36,7 +37,9 @@ def main() -> int:
     parser.add_argument("--resume", action="store_true",
                         help="keep the seeds already in coverage_seeds.tsv (same config) and run the rest")
     args = parser.parse_args()
-    config = yaml.safe_load(Path(args.configfile).read_text())
+    refuse_code_in_files([args.configfile])  # a config is data
+    # validated and with its placeholders ({workflow_dir}) substituted, as the pipeline reads it
+    config = validate_config(yaml.safe_load(Path(args.configfile).read_text()), schema_dir(), check_files=False)
     out = Path(args.out or config.get("results_dir", "results"))
     out.mkdir(parents=True, exist_ok=True)
     seeds_path = out / "coverage_seeds.tsv"

@@ -153,10 +153,14 @@ def run_analysis(data: pd.DataFrame, entry: Mapping[str, Any], context: RunConte
     min_n = getattr(spec, "min_n", None)
     rule = ReleaseRule(min_cell=context.min_cell, min_n=int(min_n) if min_n is not None else None)
     people = int(data["id"].nunique()) if "id" in data.columns else len(data)
-    # too few people for any estimate: nothing is fitted (a fit on 3 people can only fail or disclose)
-    result = fn(data, spec) if people >= rule.threshold else withheld_result(entry, context, rule)
+    # too few people for any estimate: nothing is fitted (a fit on 3 people can only fail or disclose);
+    # a table of study summaries (meta-analysis) is not a table of people: its estimates carry their n
+    too_few = spec.ROWS_ARE_PEOPLE and people < rule.threshold
+    result = withheld_result(entry, context, rule) if too_few else fn(data, spec)
     preparation = [Exclusion(r["step"], int(r["n_in"]), int(r["n_excluded"]), str(r["reason"])) for r in flow]
-    released = release(result, rule, people=people, preparation=preparation, n_cohort=n_cohort)
+    released = release(
+        result, rule, people=people if spec.ROWS_ARE_PEOPLE else None, preparation=preparation, n_cohort=n_cohort
+    )
     n_withheld = sum(1 for s in released.flow if s.step == "withheld (min_n)")
     if n_withheld:
         logger.info("%s: %d estimate(s) withheld (%s)", context.where, n_withheld, rule.reason())

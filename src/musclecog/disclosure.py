@@ -330,7 +330,7 @@ class ReleaseRule:
 
 
 def _release_estimate(
-    e: Estimate, rule: ReleaseRule, too_few: bool, people: int
+    e: Estimate, rule: ReleaseRule, too_few: bool, people: int | None
 ) -> tuple[Estimate, FlowStep | None]:
     """One estimate as released, and the flow step of its withholding (if withheld)."""
     if e.scale == "count":  # a count of rows (an exclusion step): shown unless small
@@ -341,7 +341,7 @@ def _release_estimate(
         n = None if is_small(e.n, rule.min_cell) else e.n
         return e.replace(estimate=math.nan if small else e.estimate, n=n, note=count_note), None
     if e.scale == "withheld":
-        return e, FlowStep("(all)", "withheld (min_n)", e.note or rule.reason(), people)
+        return e, FlowStep("(all)", "withheld (min_n)", e.note or rule.reason(), people or 0)
     if too_few or (e.n is not None and e.n < rule.threshold):
         reason = _join(rule.reason(), scrub_note(e.note, rule.min_cell))
         return _withhold(e, reason), FlowStep(_model_label(e), "withheld (min_n)", rule.reason(), e.n)
@@ -379,7 +379,7 @@ def release(
     result: AnalysisResult,
     rule: ReleaseRule,
     *,
-    people: int,
+    people: int | None,
     preparation: Sequence[Exclusion] = (),
     n_cohort: int | None = None,
 ) -> AnalysisResult:
@@ -390,8 +390,9 @@ def release(
     result : AnalysisResult
         As the fitting function returned it.
     rule : ReleaseRule
-    people : int
+    people : int or None
         People in the analysed table (after ``keep_if``); below the threshold, no estimate is released.
+        None where the rows are not people (study summaries): each estimate's own ``n`` decides.
     preparation : sequence of Exclusion
         Rows the run left out before the fit (``keep_if``), for the flow.
     n_cohort : int, optional
@@ -402,7 +403,7 @@ def release(
     AnalysisResult
         The same result with released estimates and ``flow`` filled (:func:`flow_table` shows it).
     """
-    too_few = people < rule.threshold
+    too_few = people is not None and people < rule.threshold
     released: list[Estimate] = []
     withheld: list[FlowStep] = []
     for e in result.estimates:
@@ -416,7 +417,7 @@ def release(
 
 
 def _flow_steps(
-    result: AnalysisResult, preparation: Sequence[Exclusion], n_cohort: int | None, people: int
+    result: AnalysisResult, preparation: Sequence[Exclusion], n_cohort: int | None, people: int | None
 ) -> list[FlowStep]:
     """The exclusion counts of one analysis: the run's filters, each preparation step and each fit."""
     steps: list[FlowStep] = []
@@ -425,7 +426,8 @@ def _flow_steps(
     steps += [FlowStep("(all)", x.step, x.reason, x.n_excluded) for x in preparation]
     if n_cohort is not None:
         n_in = n_cohort - sum(x.n_excluded for x in preparation)
-        steps.append(FlowStep("(all)", "analysed table", f"rows after the analysis's filters ({people} people)", n_in))
+        who = f"{people} people" if people is not None else "study rows, not people"
+        steps.append(FlowStep("(all)", "analysed table", f"rows after the analysis's filters ({who})", n_in))
     for e in result.estimates:
         if e.scale == "count" and e.term.startswith("excluded ("):
             step = FlowStep(" | ".join(x for x in (e.outcome, e.method) if x), e.term, e.note or "", int(e.estimate))

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from musclecog.config import substitute_placeholders
 from musclecog.reproduce import SYNTHETIC, VERDICTS, TargetMapping, load_targets, parse_mapping, reproduce
 from musclecog.seeds import derive_seed
 
@@ -82,7 +83,7 @@ def plan_coverage(config: Mapping[str, Any], targets_path: str | Path | None = N
     targets_path : path, optional
         The review targets table; default ``config["targets"]``.
     """
-    targets = load_targets(targets_path or config["targets"])
+    targets = load_targets(targets_path or substitute_placeholders(str(config["targets"]), config, "targets"))
     full = parse_mapping(config.get("reproduction"), targets)
     cohorts_cfg = config.get("cohorts") or {}
     analyses_cfg = config.get("analyses") or {}

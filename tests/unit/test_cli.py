@@ -69,11 +69,12 @@ def test_init_nhanes_guesses_the_example_configs_roles(shared_data_dir: Path, tm
 @pytest.mark.shared_data
 def test_init_paquid_long_table(shared_data_dir: Path, tmp_path: Path, capsys) -> None:
     """PAQUID: ids repeat (2,250 visits of 500 people), so visits are numbered by age; the roles of
-    config/examples/paquid.yaml; `male` is guessed as sex with 1 = male; validate reads all 2,250 rows."""
+    config/examples/paquid.yaml (BVRT and IST by the dictionary's test scores); `male` is guessed as sex with 1 = male; validate reads all 2,250 rows."""
     stub, _ = _stub(tmp_path, str(shared_data_dir / "longitudinal" / "paquid.csv"), "--cohort", "paquid")
     cohort = stub["cohorts"]["paquid"]
     assert _columns(stub, "paquid") == {"ID": "id", "MMSE": "mmse", "age": "age", "agedem": "exit_age",
-                                        "dem": "dementia", "age_init": "entry_age", "male": "sex"}
+                                        "dem": "dementia", "age_init": "entry_age", "male": "sex",
+                                        "BVRT": "bvrt", "IST": "ist"}
     assert cohort["wave"] == {"order_by": "age", "time_from": "age"}
     assert cohort["recode"] == {"sex": {"1": "male", "0": "female"}}
     capsys.readouterr()
@@ -135,7 +136,7 @@ def test_help_everywhere(command: list[str]) -> None:
 def test_run_passes_arguments_to_snakemake(tmp_path: Path) -> None:
     """`musclecog run -n --config results_dir=...` is a Snakemake dry run of this workflow."""
     proc = subprocess.run(
-        [sys.executable, "-m", "musclecog.cli", "run", "-n", "--nolock", "--config", f"results_dir={tmp_path}"],
+        [sys.executable, "-m", "musclecog.cli", "run", "-n", "--nolock", "--config", f"results_dir={tmp_path}", "allow_outside=True"],
         capture_output=True, text=True, timeout=600, cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

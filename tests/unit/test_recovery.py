@@ -57,8 +57,7 @@ def test_summarise_coverage_bias_rmse_pass_share():
 
 def test_plan_covers_every_synthetic_target_but_mr(repo_dir):
     config = yaml.safe_load((repo_dir / "config" / "config.yaml").read_text())
-    config["targets"] = str(repo_dir / config["targets"])
-    plan = plan_coverage(config)
+    plan = plan_coverage(config)  # targets: "{workflow_dir}/resources/review_targets.tsv"
     assert set(plan.skipped) == {"mr_grip_cognition_bidirectional"}
     assert set(plan.mapping) == set(config["reproduction"]) - set(plan.skipped)
     assert "nhanes_like" in plan.cohorts and "charls" in plan.cohorts

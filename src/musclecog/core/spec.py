@@ -71,6 +71,9 @@ class AnalysisSpec:
     """
 
     TYPE: ClassVar[str] = ""
+    ROWS_ARE_PEOPLE: ClassVar[bool] = True
+    """Whether a row of the analysed table describes a person (False for study-level summaries, as in a
+    meta-analysis: the small-cell threshold then applies to the counts the rows carry, not to the rows)."""
     context: RunContext = field(default=RunContext("analysis", "cohort"), metadata={"key": None})
     description: str | None = None
     keep_if: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

@@ -56,6 +56,7 @@ class MetaAnalysisSpec(AnalysisSpec):
     """A ``meta_analysis`` entry of the config (``workflow/schemas/analyses/meta_analysis.schema.yaml``)."""
 
     TYPE: ClassVar[str] = "meta_analysis"
+    ROWS_ARE_PEOPLE: ClassVar[bool] = False
     studies: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     pool: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     effect: str = "estimate_se"

@@ -3,10 +3,12 @@
 Newton-Raphson on the Efron partial likelihood (Efron 1977, JASA 72:557), as R's ``survival::coxph``
 (``ties = "efron"``, counting-process data ``Surv(entry, exit, event)`` for delayed entry): a person is at
 risk at time ``t`` when ``entry < t <= exit``. The risk-set sums ``S0 = sum w``, ``S1 = sum w x``,
-``S2 = sum w x x'`` (``w = exp(x'beta)``) at every event time come from reverse cumulative sums over people
-sorted by exit time, minus those over people sorted by entry time, so one iteration costs a few passes over
-the data (lifelines' Efron fitter loops over rows in Python: about 15 s per fit on 500,000 people; this takes
-about a second).
+``S2 = sum w x x'`` (``w = exp(x'beta)``) are needed only at the ``G`` distinct event times, so the rows are
+binned once by the number of event times at or before their exit and their entry (:class:`RiskSets`); each
+Newton iteration sums the rows into the ``G + 1`` bins in one sparse product and takes reverse cumulative
+sums over the bins, exit bins minus entry bins. Within a tie group only Efron's denominators vary, so the
+per-event work is scalar (:func:`_efron`). benchmarks/bench_cox.py times the fit against ``coxph`` and
+lifelines on 500,000 rows with delayed entry and 1,914 tied event times.
 
 With ``d`` tied events at ``t`` (event-set sums ``S0_D``, ``S1_D``, ``S2_D``), the Efron terms for
 ``l = 0, ..., d - 1`` use ``S0 - (l/d) S0_D`` etc.:
@@ -26,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 
 @dataclass(frozen=True)
@@ -70,90 +73,111 @@ class CoxFit:
 
 
 class RiskSets:
-    """Event times, tie groups and the risk-set sums of one data set (people at risk: ``T0 < t <= T``)."""
+    """Event times, tie groups and the risk-set sums of one data set (people at risk: ``T0 < t <= T``).
+
+    The rows are sorted by exit time and binned once: ``k_exit`` (``k_entry``) is the number of distinct
+    event times at or before a row's exit (entry), so that the row is at risk at the event times ``t_g``
+    with ``k_entry <= g < k_exit``. One sparse matrix ``A`` holds, for every row (a column of ``A``), a one
+    in its exit bin, its entry bin and (for an event) its tie group; per iteration its entries become the
+    weights ``w`` and ``A @ M`` (``M`` the columns ``1``, ``x`` and the products ``x_j x_k``, ``j <= k``,
+    computed once) gives every bin's sums in one pass over the rows in order. The risk-set sums at the
+    ``G`` event times are then reverse cumulative sums over the ``G + 1`` exit bins minus those over the
+    entry bins.
+    """
 
     def __init__(self, T: np.ndarray, E: np.ndarray, X: np.ndarray, T0: np.ndarray | None) -> None:
+        # rows in exit order (ties in row order), so that the exit bins and the tie groups read M in order
+        order = np.argsort(T, kind="stable")
+        T, E, X = T[order], E[order], np.ascontiguousarray(X[order])
+        T0 = None if T0 is None else T0[order]
         self.X = X
-        self.order_exit = np.argsort(T, kind="stable")
-        self.T_sorted = T[self.order_exit]
+        n, p = X.shape
         ev = np.flatnonzero(E == 1)
-        ev = ev[np.argsort(T[ev], kind="stable")]
-        self.events = ev
-        t_ev = T[ev]
-        self.times, self.group, self.d = np.unique(t_ev, return_inverse=True, return_counts=True)
+        self.pos = ev  # events' positions in exit order
+        self.events = order[ev]  # and their rows
+        self.times, self.group, self.d = np.unique(T[ev], return_inverse=True, return_counts=True)
         # rank l of each event within its tie group (0, ..., d - 1)
         first = np.r_[0, np.cumsum(self.d)[:-1]]
         self.l = np.arange(ev.size) - first[self.group]
         self.frac = self.l / self.d[self.group]
-        idx_exit = np.searchsorted(self.T_sorted, self.times, side="left")  # people with T >= t
-        # (order, X in that order, first position at or after each event time); the entry ordering's sums
-        # are subtracted. X is sorted once here, not every iteration (the same products, so the same sums)
-        self.orderings = [(self.order_exit, X[self.order_exit], idx_exit)]
+        G = self.times.size
+        self.G = G
+        self.upper = np.triu_indices(p)
+        self.M = np.empty((n, 1 + p + self.upper[0].size))
+        self.M[:, 0] = 1.0
+        self.M[:, 1 : 1 + p] = X
+        for c, (j, k) in enumerate(zip(*self.upper, strict=True)):
+            np.multiply(X[:, j], X[:, k], out=self.M[:, 1 + p + c])
+        self.x_events = X[ev].sum(axis=0)
+        # a column per row (compressed sparse columns, read in order), its entries in the block rows: exit
+        # bins 0..G, tie groups G+1..2G (events), entry bins 2G+1..3G+1 (with delayed entry)
+        count = 1 + E + (T0 is not None)
+        ptr = np.r_[0, np.cumsum(count)]
+        index = np.empty(ptr[-1], dtype=np.int64)
+        index[ptr[:-1]] = np.searchsorted(self.times, T, side="right")
+        index[ptr[:-1][ev] + 1] = G + 1 + self.group
         if T0 is not None:
-            order_entry = np.argsort(T0, kind="stable")
-            idx_entry = np.searchsorted(T0[order_entry], self.times, side="left")  # people with T0 >= t
-            self.orderings.append((order_entry, X[order_entry], idx_entry))
+            index[ptr[1:] - 1] = 2 * G + 1 + np.searchsorted(self.times, T0, side="right")
+        self.column = np.repeat(np.arange(n), count)
+        shape = (3 * G + 2 if T0 is not None else 2 * G + 1, n)
+        self.A = sparse.csc_array((np.ones(index.size), index, ptr), shape=shape)
+        self.delayed = T0 is not None
 
-    @staticmethod
-    def _rev_cumsum_at(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """``sum(v[i:])`` at every ``i`` in ``idx`` (0 past the end)."""
-        rc = np.cumsum(v[::-1], axis=0)[::-1]
-        out = rc[np.minimum(idx, len(v) - 1)]
-        out[idx >= len(v)] = 0.0
-        return out
-
-    def sums(self, w: np.ndarray, second: bool) -> tuple[np.ndarray, ...]:
-        """``S0``, ``S1`` (and ``S2`` when ``second``) at every distinct event time."""
-        out: list[np.ndarray] = []
-        for k, (order, Xo, idx) in enumerate(self.orderings):
-            wo = w[order]
-            parts = [wo, wo[:, None] * Xo]
-            if second:
-                parts.append(wo[:, None, None] * Xo[:, :, None] * Xo[:, None, :])
-            for j, v in enumerate(parts):
-                s = self._rev_cumsum_at(v, idx)
-                if k == 0:
-                    out.append(s)
-                else:
-                    out[j] = out[j] - s
-        return tuple(out)
+    def sums(self, w: np.ndarray, second: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Risk-set and tie-group sums of ``w`` times the columns of ``M`` at every distinct event time:
+        ``(S, SD)``, each (G, m), with the columns ``1``, ``x`` (and, when ``second``, ``x_j x_k``)."""
+        A = self.A
+        A.data = w[self.column]
+        M = self.M if second else self.M[:, : 1 + self.X.shape[1]]
+        B = A @ M
+        G = self.G
+        S = np.cumsum(B[G:0:-1], axis=0)[::-1]  # exit bins g + 1, ..., G
+        if self.delayed:
+            S = S - np.cumsum(B[3 * G + 1 : 2 * G + 1 : -1], axis=0)[::-1]
+        return S, B[G + 1 : 2 * G + 1]
 
     def residuals(self, beta: np.ndarray) -> np.ndarray:
         """Schoenfeld residuals ``x_k - xbar(t_k)`` at ``beta`` (Breslow-type risk-set means), one row per
         event in event-time order."""
         Xc = self.X
         w = np.exp(Xc @ beta - float((Xc @ beta).max()))
-        S0, S1 = self.sums(w, second=False)
-        return Xc[self.events] - S1[self.group] / S0[self.group][:, None]
+        S, _ = self.sums(w, second=False)
+        g = self.group
+        return Xc[self.pos] - S[g, 1:] / S[g, :1]
 
 
 def _efron(rs: RiskSets, beta: np.ndarray, second: bool = True) -> tuple[float, np.ndarray, np.ndarray]:
+    """Log-likelihood, score and information at ``beta``.
+
+    Within a tie group only the denominators depend on the rank ``l``, so every sum over events is a sum
+    over groups of the group's sums times ``sum_l f_l^a / den_l^b`` (``f_l = l/d``): the per-event work is
+    scalar.
+    """
     X = rs.X
+    p = X.shape[1]
     eta = X @ beta
     shift = float(eta.max())
     w = np.exp(eta - shift)
-    sums = rs.sums(w, second)
-    S0, S1 = sums[0], sums[1]
-    ev = rs.events
-    g = rs.group
-    G = rs.times.size
-    wD = w[ev]
-    S0D = np.bincount(g, weights=wD, minlength=G)
-    S1D = np.zeros((G, X.shape[1]))
-    np.add.at(S1D, g, wD[:, None] * X[ev])
-    f = rs.frac
-    den = S0[g] - f * S0D[g]
-    num1 = S1[g] - f[:, None] * S1D[g]
-    loglik = float(eta[ev].sum() - (np.log(den) + shift).sum())
-    score = X[ev].sum(axis=0) - (num1 / den[:, None]).sum(axis=0)
+    S, SD = rs.sums(w, second)
+    g, f, G = rs.group, rs.frac, rs.G
+    den = S[g, 0] - f * SD[g, 0]
+    loglik = float(eta[rs.pos].sum() - (np.log(den) + shift).sum())
+    inv = 1.0 / den
+    c0 = np.bincount(g, weights=inv, minlength=G)
+    c1 = np.bincount(g, weights=f * inv, minlength=G)
+    S1, S1D = S[:, 1 : 1 + p], SD[:, 1 : 1 + p]
+    score = rs.x_events - (c0 @ S1 - c1 @ S1D)
     if not second:
         return loglik, score, np.empty(0)
-    S2 = sums[2]
-    S2D = np.zeros((G, X.shape[1], X.shape[1]))
-    np.add.at(S2D, g, wD[:, None, None] * X[ev][:, :, None] * X[ev][:, None, :])
-    num2 = S2[g] - f[:, None, None] * S2D[g]
-    a = num1 / den[:, None]
-    info = (num2 / den[:, None, None]).sum(axis=0) - np.einsum("ki,kj->ij", a, a)
+    inv2 = inv * inv
+    e0 = np.bincount(g, weights=inv2, minlength=G)
+    e1 = np.bincount(g, weights=f * inv2, minlength=G)
+    e2 = np.bincount(g, weights=f * f * inv2, minlength=G)
+    info = np.zeros((p, p))
+    info[rs.upper] = c0 @ S[:, 1 + p :] - c1 @ SD[:, 1 + p :]
+    info = info + np.triu(info, 1).T
+    cross = (S1.T * e1) @ S1D
+    info -= (S1.T * e0) @ S1 - cross - cross.T + (S1D.T * e2) @ S1D
     return loglik, score, info
 
 
