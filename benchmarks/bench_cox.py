@@ -27,7 +27,6 @@ import json
 import os
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,10 +37,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _repeat import median_of_runs, result_line  # benchmarks/ is the script's folder
 
 BETA = np.array([0.3, -0.2, 0.1, 0.0, 0.25])
 COVS = [f"x{i}" for i in range(1, 6)]
 
+R_FALLBACK_N = 500_000
 R_FALLBACK = {"fit_s": 3.5, "total_s": 8.7, "date": "before 2026-12-02 on this machine (issue 20)"}
 """coxph on this problem when R is not installed here (the last committed measurement)."""
 
@@ -112,22 +113,12 @@ def task(name: str, n: int, csv: str | None) -> dict[str, Any]:
 
 def run(name: str, n: int, repeats: int, csv: str | None = None) -> dict[str, Any]:
     """``repeats`` subprocess runs of one task; medians of the times, the largest peak memory."""
-    runs = []
-    for _ in range(repeats):
-        cmd = [sys.executable, __file__, "--task", name, "--n", str(n)] + (["--csv", csv] if csv else [])
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    out = dict(runs[0])
-    out["fit_s"] = statistics.median(r["fit_s"] for r in runs)
-    out["total_s"] = statistics.median(r["total_s"] for r in runs)
-    out["peak_mb"] = max(r["peak_mb"] for r in runs)
-    out["fits"] = [round(r["fit_s"], 3) for r in runs]
-    return out
+    cmd = [sys.executable, __file__, "--task", name, "--n", str(n)] + (["--csv", csv] if csv else [])
+    return median_of_runs(cmd, repeats)
 
 
 def _line(label: str, r: dict[str, Any], ref: dict[str, Any] | None) -> str:
-    diff = "" if ref is None else f"  max|coef - musclecog| {np.max(np.abs(np.subtract(r['coef'], ref['coef']))):.1e}"
-    return (f"{label:<26} {r['fit_s']:>8.2f} {r['total_s']:>8.2f} {r['peak_mb']:>8.0f}  runs {r['fits']}" + diff)
+    return result_line(label, r, ref, "coef", 26)
 
 
 def main() -> None:
@@ -155,11 +146,15 @@ def main() -> None:
     if shutil.which("Rscript") and not args.no_r:
         r = run("coxph", args.n, args.repeats)
         print(_line("R coxph", r, mc))
-    else:
+    elif args.n == R_FALLBACK_N:
         r = dict(R_FALLBACK)
         print(f"{'R coxph (committed)':<26} {r['fit_s']:>8.2f} {r['total_s']:>8.2f}  measured {r['date']}")
-    print(f"coxph fit / musclecog fit: {r['fit_s'] / mc['fit_s']:.1f}x; "
-          f"totals {r['total_s'] / mc['total_s']:.1f}x")
+    else:  # the committed figure is for another size: no ratio
+        r = {}
+        print(f"R coxph: not run, and the committed figure is for n = {R_FALLBACK_N:,} (no ratio at n = {args.n:,})")
+    if r:
+        print(f"coxph fit / musclecog fit: {r['fit_s'] / mc['fit_s']:.1f}x; "
+              f"totals {r['total_s'] / mc['total_s']:.1f}x")
     if args.lifelines_n:
         with tempfile.TemporaryDirectory() as tmp:
             csv = str(Path(tmp) / "small.csv")

@@ -27,7 +27,6 @@ import json
 import os
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _repeat import median_of_runs, result_line  # benchmarks/ is the script's folder
 
 SIZES = {"9333x3": (9333, 3), "50000x5": (50000, 5)}
 
@@ -160,23 +160,13 @@ def task(name: str, size: str, people: int) -> dict[str, Any]:
 
 def run(name: str, size: str, repeats: int, people: int = 0) -> dict[str, Any]:
     """``repeats`` subprocess runs of one task; medians of the times, the largest peak memory."""
-    runs = []
-    for _ in range(repeats):
-        cmd = [sys.executable, __file__, "--task", name, "--size", size, "--people", str(people)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    out = dict(runs[0])
-    out["fit_s"] = statistics.median(r["fit_s"] for r in runs)
-    out["total_s"] = statistics.median(r["total_s"] for r in runs)
-    out["peak_mb"] = max(r["peak_mb"] for r in runs)
-    out["fits"] = [round(r["fit_s"], 3) for r in runs]
-    return out
+    cmd = [sys.executable, __file__, "--task", name, "--size", size, "--people", str(people)]
+    return median_of_runs(cmd, repeats)
 
 
 def _line(label: str, r: dict[str, Any], ref: dict[str, Any] | None) -> str:
-    diff = "" if ref is None else f"  max|beta - musclecog| {np.max(np.abs(np.subtract(r['coef'], ref['coef']))):.1e}"
     conv = "" if r.get("converged", True) else "  NOT CONVERGED"
-    return f"{label:<28} {r['fit_s']:>8.2f} {r['total_s']:>8.2f} {r['peak_mb']:>8.0f}  runs {r['fits']}{diff}{conv}"
+    return result_line(label, r, ref, "beta", 28) + conv
 
 
 def main() -> None:

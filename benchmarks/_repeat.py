@@ -1,0 +1,34 @@
+"""Shared by the benchmarks that run each task in its own process: medians over repeated runs.
+
+A task process prints one JSON object on its last stdout line with at least ``fit_s``, ``total_s``,
+``peak_mb`` and ``coef``; :func:`median_of_runs` runs it ``repeats`` times and summarises.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+from typing import Any
+
+import numpy as np
+
+
+def median_of_runs(cmd: list[str], repeats: int) -> dict[str, Any]:
+    """``repeats`` runs of one task command; medians of the times, the largest peak memory, every fit time."""
+    runs = []
+    for _ in range(repeats):
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    out = dict(runs[0])
+    out["fit_s"] = statistics.median(r["fit_s"] for r in runs)
+    out["total_s"] = statistics.median(r["total_s"] for r in runs)
+    out["peak_mb"] = max(r["peak_mb"] for r in runs)
+    out["fits"] = [round(r["fit_s"], 3) for r in runs]
+    return out
+
+
+def result_line(label: str, r: dict[str, Any], ref: dict[str, Any] | None, what: str, width: int) -> str:
+    """One printed row: fit and total seconds, peak MB, each run's fit time, the largest difference from ``ref``."""
+    diff = "" if ref is None else f"  max|{what} - musclecog| {np.max(np.abs(np.subtract(r['coef'], ref['coef']))):.1e}"
+    return f"{label:<{width}} {r['fit_s']:>8.2f} {r['total_s']:>8.2f} {r['peak_mb']:>8.0f}  runs {r['fits']}{diff}"
