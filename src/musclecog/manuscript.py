@@ -10,7 +10,9 @@ open in Word and LibreOffice and are read back by the tests).
 
 from __future__ import annotations
 
+import io
 import math
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +67,25 @@ class ManuscriptTable:
             for cell, value in zip(table.add_row().cells, values, strict=True):
                 cell.text = str(value)
         document.core_properties.created = pd.Timestamp("2000-01-01").to_pydatetime()  # reproducible bytes
-        document.save(str(path))
+        buffer = io.BytesIO()
+        document.save(buffer)
+        Path(path).write_bytes(_fixed_zip_times(buffer.getvalue()))
+
+
+def _fixed_zip_times(data: bytes) -> bytes:
+    """The same zip archive with every member dated 1980-01-01, so equal content gives equal bytes.
+
+    A .docx is a zip archive whose members carry the time of writing; without this, two runs of the
+    same config differ in their Word files although every cell is the same.
+    """
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()
 
 
 def format_p(p: float) -> str:

@@ -63,6 +63,19 @@ def test_table2_written_as_tsv_html_docx(tmp_path: Path) -> None:
     assert cells[1:] == t2.frame.astype(str).values.tolist()
 
 
+def test_docx_bytes_do_not_depend_on_the_time_of_writing(tmp_path: Path, monkeypatch) -> None:
+    """Same cells, same .docx bytes: zip members are dated 1980-01-01 whatever the clock says."""
+    import time as time_module
+
+    t2 = table2(_result())
+    first = t2.write(tmp_path / "first")[2].read_bytes()
+    later = time_module.time() + 86_400 * 400  # a run a year and a month later
+    monkeypatch.setattr(time_module, "time", lambda: later)
+    monkeypatch.setattr(time_module, "localtime", lambda secs=None: time_module.gmtime(later))
+    second = t2.write(tmp_path / "second")[2].read_bytes()
+    assert first == second
+
+
 def test_table1_rendered_keeps_table1_cells(tmp_path: Path) -> None:
     data = simulate_nhanes(seed=4, n=800).data
     t1 = table1(data, by="sex", columns=["age", "sex", "education", "dsst"])
