@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from musclecog import derive as derive_mod
+from musclecog.disclosure import DEFAULT_MIN_CELL
 from musclecog.errors import ConfigError, DataError, show_values
 from musclecog.filters import apply_keep_if, flow_frame, flow_row
 from musclecog.io import XPT_ZERO_THRESHOLD, delimiter_hint, detect_format, read_input_table, write_parquet
@@ -570,7 +571,7 @@ def _finish(name: str, df: pd.DataFrame, spec: Mapping[str, Any], flow: list[dic
     people = f" ({df['id'].nunique()} people)" if "wave" in df.columns and "id" in df.columns else ""
     flow.append(flow_row("analysis table", len(df), len(df), f"rows in the analysis-ready table{people}"))
     t1_spec = spec.get("table1") or {}
-    t1 = make_table1(df, by=t1_spec.get("by"), dictionary=dic, min_cell=int(t1_spec.get("min_cell", 5)))
+    t1 = make_table1(df, by=t1_spec.get("by"), dictionary=dic, min_cell=int(t1_spec.get("min_cell", DEFAULT_MIN_CELL)))
     log.info("cohort %s: %d rows, %d columns; derived %s", name, len(df), df.shape[1], added)
     return Cohort(name, df, flow_frame(flow), t1, truth, survey, tuple(added), sources)
 
@@ -623,6 +624,7 @@ def build_cohort(
     seed: int,
     base_dir: str | Path = ".",
     dictionary: VariableDictionary | None = None,
+    min_cell: int = DEFAULT_MIN_CELL,
 ) -> Cohort:
     """Build one cohort from its config entry.
 
@@ -639,6 +641,9 @@ def build_cohort(
         Relative table paths are read from here.
     dictionary : VariableDictionary, optional
         Default: ``resources/variables.tsv``.
+    min_cell : int
+        The run's small-cell threshold (``disclosure.min_cell``): table 1 suppresses counts below it, or
+        below the cohort's own ``table1.min_cell`` where that is stricter.
 
     Returns
     -------
@@ -651,6 +656,10 @@ def build_cohort(
     """
     dic = dictionary or load_dictionary()
     spec = dict(spec)
+    # the run's small-cell rule is a floor for the cohort's own table1.min_cell (which may only be stricter)
+    t1_spec = dict(spec.get("table1") or {})
+    t1_spec["min_cell"] = max(int(t1_spec.get("min_cell", min_cell)), min_cell)
+    spec["table1"] = t1_spec
     if "simulate" in spec:
         return _simulated_cohort(name, spec, seed, dic)
     if "tables" not in spec:

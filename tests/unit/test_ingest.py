@@ -172,6 +172,18 @@ def test_table1_suppresses_small_cells(demo, grip):
     assert set(t1["stratum"]) == {"overall", "sex=female", "sex=male", ""}
 
 
+def test_table1_threshold_is_the_runs_disclosure_rule_at_least(demo, grip):
+    """disclosure.min_cell (passed as min_cell) reaches table 1 and is a floor for the cohort's own key:
+    with min_cell 6 the 5-person overall age summary is hidden; a cohort key of 2 does not lower it."""
+    for table1_key in ({"by": "sex"}, {"by": "sex", "min_cell": 2}):
+        t1 = build_cohort("t", spec_two_tables(demo, grip, table1=table1_key), seed=1, min_cell=6).table1
+        overall_age = t1[(t1["stratum"] == "overall") & (t1["variable"] == "age")]
+        assert overall_age["summary"].tolist() == ["<6"]
+        assert "fewer than 6 people are suppressed" in t1["summary"].iloc[-1]
+    strict = build_cohort("t", spec_two_tables(demo, grip, table1={"by": "sex", "min_cell": 7}), seed=1, min_cell=6)
+    assert "fewer than 7 people are suppressed" in strict.table1["summary"].iloc[-1]
+
+
 # ------------------------------------------------------------------ synthetic cohorts and writing
 
 

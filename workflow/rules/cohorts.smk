@@ -31,6 +31,7 @@ rule simulate_cohort:
     params:
         spec=get_cohort_spec,
         seed=get_cohort_seed,
+        min_cell=get_min_cell,
     script:
         "../scripts/build_cohort.py"
 
@@ -61,6 +62,7 @@ rule ingest_cohort:
     params:
         spec=get_cohort_spec,
         seed=get_cohort_seed,
+        min_cell=get_min_cell,
     script:
         "../scripts/build_cohort.py"
 
