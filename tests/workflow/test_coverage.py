@@ -21,7 +21,6 @@ TAIL = 1e-4
 @pytest.fixture(scope="module")
 def coverage(repo_dir):
     config = yaml.safe_load((repo_dir / "config" / "config.yaml").read_text())
-    config["targets"] = str(repo_dir / config["targets"])
     return run_coverage(config, R, processes=2)
 
 
@@ -46,7 +45,6 @@ def test_coverage_is_the_same_in_one_process(repo_dir, coverage):
 
     _, per_seed = coverage
     config = yaml.safe_load((repo_dir / "config" / "config.yaml").read_text())
-    config["targets"] = str(repo_dir / config["targets"])
     again = run_seed(plan_coverage(config), 3).sort_values("target_id", ignore_index=True)
     expected = per_seed[per_seed["seed_index"] == 3].reset_index(drop=True)
     assert again.equals(expected[again.columns])
