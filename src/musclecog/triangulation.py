@@ -238,6 +238,12 @@ def cohort_conversion(
     if row.contrast is not None:
         c = row.contrast
         means = sub.groupby(c.group, observed=True)[c.exposure].mean()
+        absent = [g for g in (c.high, c.low) if g not in means.index]
+        if absent:
+            raise DataError(
+                f"triangulation: contrast groups {absent} are not values of '{c.group}' in the cohort table of "
+                f"{row.source} ({where}); values there: {sorted(means.index.tolist())}. Fix contrast.high/low"
+            )
         factor = contrast_factor(float(means[c.high]), float(means[c.low]), sd_x, sd_y)
         note = (f"{c.group} {c.high} vs {c.low} divided by their gap in mean {c.exposure} "
                 f"({means[c.high]:.3g} - {means[c.low]:.3g} = {(means[c.high] - means[c.low]) / sd_x:.3g} SD; "
@@ -320,13 +326,18 @@ def _mr_row(row: TriangulationRow, est: pd.Series, src: Sources) -> dict[str, An
     kept = harm.loc[harm["mr_keep"].astype(str).str.lower() == "true"]
     units = (str(kept["units.exposure"].iloc[0]), str(kept["units.outcome"].iloc[0]))
     conv = mr_conversion(est, units)
-    sizes = [int(kept[f"samplesize.{side}"].max()) for side in ("exposure", "outcome")]
+    sizes = [pd.to_numeric(kept.get(f"samplesize.{side}"), errors="coerce") for side in ("exposure", "outcome")]
+    largest = [float(np.nanmax(s)) if s is not None and np.isfinite(s).any() else math.nan for s in sizes]
     traits = [str(est["exposure"]), str(est["outcome"])]
     kinds = [_data_source("GWAS", t, src.gwas_specs.get(t, {})) for t in traits]
     evidence = SYNTHETIC if any(k[0] == SYNTHETIC for k in kinds) else REAL
-    note = f"{conv.note}; n = the smaller GWAS sample size ({sizes[0]:,} exposure, {sizes[1]:,} outcome)"
+    if all(math.isfinite(x) for x in largest):
+        n: object = int(min(largest))
+        note = f"{conv.note}; n = the smaller GWAS sample size ({largest[0]:,.0f} exposure, {largest[1]:,.0f} outcome)"
+    else:
+        n, note = pd.NA, f"{conv.note}; n unknown: the GWAS files give no sample size"
     return {
-        "evidence": evidence, "data_source": "; ".join(k[1] for k in kinds), "n": min(sizes),
+        "evidence": evidence, "data_source": "; ".join(k[1] for k in kinds), "n": n,
         "n_instruments": int(est["nsnp"]) if "nsnp" in est and pd.notna(est["nsnp"]) else pd.NA,
         "conv": Converted(conv.estimate, conv.conf_low, conv.conf_high, conv.conversion, note), "units": units,
     }

@@ -28,10 +28,10 @@ from musclecog.results import write_table
 from musclecog.triangulation import (
     BIAS,
     COLUMNS,
-    check_sources,
     LONGITUDINAL_LEVEL,
     MR,
     Sources,
+    check_sources,
     contrast_factor,
     parse_rows,
     per_unit_factor,
@@ -150,6 +150,10 @@ def test_mr_row_and_real_source(run: Sources) -> None:
     assert t.loc[0, "scale_kind"] == "log odds of ci per SD of grip"
     assert int(t.loc[0, "n"]) == 461089 and int(t.loc[0, "n_instruments"]) == 3
     assert t.loc[0, "direction"] == "grip -> ci" and t.loc[0, "bias"] == BIAS[MR]
+    harm = pd.read_csv(run.harmonised["grip__ci"], sep="\t").drop(columns=["samplesize.exposure"])
+    harm.to_csv(run.harmonised["grip__ci"], sep="\t", index=False)
+    no_n = triangulation_table(rows, run)
+    assert pd.isna(no_n.loc[0, "n"]) and "n unknown" in no_n.loc[0, "scale_note"]
     real = Sources(run.estimates, run.cohorts, run.harmonised, {"c": {"tables": [], "description": "NHANES"}}, {})
     t2 = triangulation_table(_rows({"design": "cross-sectional", "analysis": "a", "where": {"method": "std"}}), real)
     assert t2.loc[0, "evidence"] == REAL and t2.loc[0, "data_source"] == "real: cohort c (NHANES)"
@@ -159,6 +163,10 @@ def test_mr_row_and_real_source(run: Sources) -> None:
 def test_bad_rows(run: Sources) -> None:
     with pytest.raises(ConfigError, match="matches 5 rows"):
         triangulation_table(_rows({"design": "cross-sectional", "analysis": "a", "where": {"cohort": "c"}}), run)
+    bad = {"design": LONGITUDINAL_LEVEL, "analysis": "a", "where": {"term": "grip_group[4]"}, **BASE,
+           "contrast": {"exposure": "grip_kg", "group": "grip_group", "high": 5, "low": 1}}
+    with pytest.raises(DataError, match=r"contrast groups \[5\] are not values of 'grip_group'.*\[1, 2, 4\]"):
+        triangulation_table(_rows(bad), run)
     with pytest.raises(ConfigError, match="not configured"):
         triangulation_table(_rows({"design": "cross-sectional", "analysis": "zz", "where": {"term": "x"}}), run)
     rows = _rows({"design": MR, "mr_pair": "x__y", "where": {"term": "x"}})
@@ -181,3 +189,19 @@ def test_figure_panels(run: Sources) -> None:
     assert axis_label(panel_order(t)[0]) == "SD of outcome per SD of grip strength"
     fig = triangulation_figure(t)
     assert len(fig.axes) == 2
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"design": "cross-sectional", "where": {"term": "x"}}, "takes exactly one of the keys analysis, mr_pair"),
+        ({"design": "ecological", "analysis": "a", "where": {"term": "x"}}, "'ecological', which is not one of"),
+        ({"design": MR, "mr_pair": "a__b", "where": {}}, "where"),
+    ],
+)
+def test_schema_refuses_bad_rows(row: dict[str, object], message: str) -> None:
+    from musclecog.config import validate_config
+
+    schemas = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+    with pytest.raises(ConfigError, match=message):
+        validate_config({"seed": 1, "gwas": {}, "triangulation": {"rows": [row]}}, schemas, base_dir=Path.cwd())
