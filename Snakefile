@@ -58,6 +58,7 @@ include: "workflow/rules/analyses.smk"
 include: "workflow/rules/mr.smk"
 include: "workflow/rules/reproduce.smk"
 include: "workflow/rules/robustness.smk"
+include: "workflow/rules/triangulation.smk"
 
 
 rule all:

@@ -80,3 +80,24 @@ def test_config_error_stops_before_any_job(tmp_path):
     assert proc.returncode != 0
     assert "unknown key 'keepif' (did you mean 'keep_if'?) under 'cohorts.x'" in proc.stderr + proc.stdout
     assert not (results / "cohorts").exists()
+
+
+@pytest.mark.slow
+def test_default_run_writes_the_triangulation_table(default_run):
+    """One row per configured design/direction, all on the common scale, both MR directions, synthetic evidence."""
+    from musclecog.triangulation import BIAS
+
+    with open(REPO / "config" / "config.yaml") as fh:
+        rows = yaml.safe_load(fh)["triangulation"]["rows"]
+    table = pd.read_csv(default_run / "triangulation.tsv", sep="\t")
+    assert (default_run / "figures" / "triangulation.png").is_file()
+    assert table["design"].tolist() == [r["design"] for r in rows]
+    assert set(table["design"]) == set(BIAS)
+    assert (table["bias"] == table["design"].map(BIAS)).all()
+    assert (table["evidence"] == "synthetic_recovery").all()
+    assert table[["estimate", "conf_low", "conf_high"]].notna().all().all()
+    assert ((table["conf_low"] <= table["estimate"]) & (table["estimate"] <= table["conf_high"])).all()
+    mr = table.loc[table["design"] == "Mendelian randomization"]
+    assert sorted(mr["direction"]) == ["cognitive_impairment -> grip", "grip -> cognitive_impairment"]
+    assert (table["n"] >= 5).all()
+    assert table.loc[table["design"] != "Mendelian randomization", "scale_kind"].str.contains("per SD of grip_kg").all()

@@ -20,7 +20,8 @@ def test_report_is_offline_and_complete(default_run: Path) -> None:
     assert not re.search(r"<script[^>]+src=\"https?://", html), "the report loads a script from the network"
     assert not re.search(r"<link[^>]+href=\"https?://", html), "the report loads a stylesheet from the network"
     for name in ("reproduction.tsv", "reproduction.png", "provenance.json", "wang_dsst_low_muscle_mass.tsv",
-                 "chen_strength_mediation.png", "cohort7y_decline_mixed.tsv", "estimates.tsv", "nhanes_like.flow.tsv"):
+                 "chen_strength_mediation.png", "cohort7y_decline_mixed.tsv", "estimates.tsv", "nhanes_like.flow.tsv",
+                 "triangulation.tsv", "triangulation.png"):
         assert name in html, f"{name} is not in the report"
 
 

@@ -12,6 +12,8 @@ from musclecog.errors import ConfigError, MusclecogError
 from musclecog.reproduce import load_targets, parse_mapping, required_sources
 from musclecog.robustness import OBSERVATIONAL_TYPES
 from musclecog.seeds import derive_seed
+from musclecog.triangulation import parse_rows as parse_triangulation
+from musclecog.triangulation import required_sources as triangulation_sources
 
 # One BLAS thread per job unless the user says otherwise: jobs already run in parallel.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -59,6 +61,7 @@ try:
         if _TARGETS is not None
         else {}
     )
+    TRIANGULATION = parse_triangulation(CONFIG.get("triangulation"))
 except MusclecogError as exc:
     sys.exit(f"musclecog {type(exc).__name__}: {exc}")
 SIM_COHORTS = sorted(name for name, spec in COHORTS.items() if "simulate" in spec)
@@ -135,6 +138,47 @@ def get_robustness_outputs():
     return [f"{OUT}/robustness.tsv"] if robustness_analyses() else []
 
 
+def get_triangulation_estimates(wildcards):
+    """Tidy estimates of the analyses and MR pairs the triangulation rows read."""
+    wanted = triangulation_sources(TRIANGULATION)
+    paths = get_reproduction_estimate_paths()
+    return sorted(
+        paths[f"{kind}:{name}"]
+        for kind, names in wanted.items()
+        for name in names
+        if f"{kind}:{name}" in paths
+    )
+
+
+def get_triangulation_cohort_paths(wildcards=None):
+    """Cohort tables of the triangulation's analyses (for SDs and group means)."""
+    names = triangulation_sources(TRIANGULATION)["analysis"]
+    cohorts = sorted({ANALYSES[n]["cohort"] for n in names if n in ANALYSES})
+    return {
+        name: f"{OUT}/cohorts/{name}.parquet" for name in cohorts if name in COHORTS
+    }
+
+
+def get_triangulation_harmonised_paths(wildcards=None):
+    """Harmonised instrument tables of the triangulation's MR pairs (GWAS units and sample sizes)."""
+    pairs = triangulation_sources(TRIANGULATION)["mr_pair"]
+    return {pair: f"{OUT}/mr/{pair}/harmonised.tsv" for pair in pairs}
+
+
+def get_triangulation_inputs(wildcards):
+    return (
+        get_triangulation_estimates(wildcards)
+        + sorted(get_triangulation_cohort_paths().values())
+        + sorted(get_triangulation_harmonised_paths().values())
+    )
+
+
+def get_triangulation_outputs():
+    if not TRIANGULATION:
+        return []
+    return [f"{OUT}/triangulation.tsv", f"{OUT}/figures/triangulation.png"]
+
+
 def get_min_cell(wildcards):
     return min_cell_of(CONFIG)
 
@@ -209,6 +253,7 @@ def get_result_outputs(wildcards=None):
         + get_mr_outputs()
         + get_reproduction_outputs()
         + get_robustness_outputs()
+        + get_triangulation_outputs()
     )
 
 

@@ -1,5 +1,5 @@
 """Figures. One module per kind of figure (``forest``, ``paths``, ``trajectories``, ``survival``, ``mr``,
-``reproduction``; ``ticks`` the ticks of ratio axes); this package owns the shared style, the deterministic writer and :func:`draw`, which
+``reproduction``, ``triangulation``; ``ticks`` the ticks of ratio axes); this package owns the shared style, the deterministic writer and :func:`draw`, which
 turns an analysis result into its figure. Plots read results and never fit; results never import plots."""
 
 from __future__ import annotations
