@@ -574,7 +574,10 @@ def _finish(name: str, df: pd.DataFrame, spec: Mapping[str, Any], flow: list[dic
     flow.append(flow_row("analysis table", len(df), len(df), f"rows in the analysis-ready table{people}"))
     t1_spec = Table1Spec.from_config({"min_cell": DEFAULT_MIN_CELL, **(spec.get("table1") or {})}, f"cohorts.{name}.table1")
     design = SurveySpec.from_config(survey, f"cohorts.{name}.survey") if survey else None
-    t1 = make_table1(df, dictionary=dic, min_cell=t1_spec.min_cell, spec=t1_spec, survey=design)
+    try:
+        t1 = make_table1(df, dictionary=dic, min_cell=t1_spec.min_cell, spec=t1_spec, survey=design)
+    except (ConfigError, DataError) as err:
+        raise type(err)(f"cohorts.{name}.{err}") from err
     log.info("cohort %s: %d rows, %d columns; derived %s", name, len(df), df.shape[1], added)
     return Cohort(name, df, flow_frame(flow), t1, truth, survey, tuple(added), sources)
 

@@ -332,11 +332,10 @@ def _statistics_note(cols: Sequence[tuple[str, str, str]], spec: Table1Spec, wei
     others = [f"{STATISTIC_WORDS[k]} for {', '.join(v)}" for k, v in groups.items() if k != main]
     if others:
         words += " except " + "; ".join(others)
-    words += "; n (%) for categories"
-    if weights is not None:
-        words = (f"survey-weighted (weights: {weights.column}; design-based means, SDs and percentages, "
-                 f"unweighted n): {words}")
-    return words
+    if weights is None:
+        return words + "; n (%) for categories"
+    return (f"survey-weighted (weights: {weights.column}): weighted {words}; n (weighted %) for categories; "
+            "design-based means, SDs and percentages, unweighted n")
 
 
 def _check_by(df: pd.DataFrame, by: str | None) -> None:

@@ -72,7 +72,7 @@ def test_survey_weighted_means_sds_and_percents_match_r_svymean_svyvar() -> None
         for level, share in shares.items():
             assert c3.loc[(stratum, level), "percent"] == pytest.approx(100 * share, abs=1e-6)
     note = t.loc[t["variable"] == "note", "summary"].iloc[0]
-    assert note.startswith("survey-weighted (weights: w;")
+    assert note.startswith("survey-weighted (weights: w): weighted mean (SD) for continuous variables; n (weighted %)")
 
 
 def test_weighting_off_gives_the_plain_mean_and_sd() -> None:
@@ -151,10 +151,12 @@ def test_cohort_table1_by_a_derived_grouping_and_weighted_by_its_design() -> Non
     c = build_cohort("t", spec, seed=5)
     t = c.table1
     assert {"low_mm_fnih_alm=0", "low_mm_fnih_alm=1"} <= set(t["stratum"])
-    assert "survey-weighted (weights: survey_weight;" in t["summary"].iloc[-1]
+    assert "survey-weighted (weights: survey_weight)" in t["summary"].iloc[-1]
     age = _rows(t, "age").loc["overall"]
     w = c.data["survey_weight"]
     assert age["mean"] == pytest.approx(float((w * c.data["age"]).sum() / w.sum()), abs=1e-9)
+    with pytest.raises(DataError, match=r"cohorts\.t\.table1\.by: the column 'grip_q'"):
+        build_cohort("t", {**spec, "table1": {"by": "grip_q"}}, seed=5)
     off = build_cohort("t", {**spec, "table1": {"by": "low_mm_fnih_alm", "weighted": False}}, seed=5).table1
     assert _rows(off, "age").loc["overall", "mean"] == pytest.approx(float(c.data["age"].mean()), abs=1e-9)
 
@@ -170,5 +172,5 @@ def test_rendered_caption_and_rows_say_which_statistic() -> None:
     rows = list(r.frame["Characteristic"])
     assert rows == ["age (years), mean (SD)", "crp, median (IQR)"]
     weighted = table1_rendered(table1(DESIGN, by="g", columns=["y", "b"], survey=SURVEY), "d")
-    assert "survey-weighted (weights: w;" in weighted.caption
+    assert "survey-weighted (weights: w)" in weighted.caption
     assert "y" in list(weighted.frame["Characteristic"])  # one statistic for all: rows keep their labels
