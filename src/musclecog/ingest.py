@@ -40,6 +40,8 @@ from musclecog.errors import ConfigError, DataError, show_values
 from musclecog.filters import apply_keep_if, flow_frame, flow_row
 from musclecog.io import XPT_ZERO_THRESHOLD, delimiter_hint, detect_format, read_input_table, write_parquet
 from musclecog.results import write_table
+from musclecog.survey import SurveySpec
+from musclecog.table1 import Table1Spec
 from musclecog.table1 import table1 as make_table1
 from musclecog.variables import VariableDictionary, conversion_factor, load_dictionary
 
@@ -570,8 +572,12 @@ def _finish(name: str, df: pd.DataFrame, spec: Mapping[str, Any], flow: list[dic
         df = df.reset_index(drop=True)
     people = f" ({df['id'].nunique()} people)" if "wave" in df.columns and "id" in df.columns else ""
     flow.append(flow_row("analysis table", len(df), len(df), f"rows in the analysis-ready table{people}"))
-    t1_spec = spec.get("table1") or {}
-    t1 = make_table1(df, by=t1_spec.get("by"), dictionary=dic, min_cell=int(t1_spec.get("min_cell", DEFAULT_MIN_CELL)))
+    t1_spec = Table1Spec.from_config({"min_cell": DEFAULT_MIN_CELL, **(spec.get("table1") or {})}, f"cohorts.{name}.table1")
+    design = SurveySpec.from_config(survey, f"cohorts.{name}.survey") if survey else None
+    try:
+        t1 = make_table1(df, dictionary=dic, min_cell=t1_spec.min_cell, spec=t1_spec, survey=design)
+    except (ConfigError, DataError) as err:
+        raise type(err)(f"cohorts.{name}.{err}") from err
     log.info("cohort %s: %d rows, %d columns; derived %s", name, len(df), df.shape[1], added)
     return Cohort(name, df, flow_frame(flow), t1, truth, survey, tuple(added), sources)
 

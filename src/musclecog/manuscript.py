@@ -153,7 +153,16 @@ def table2(result: AnalysisResult, digits: int = 2) -> ManuscriptTable:
 
 
 def table1_caption(table: pd.DataFrame, cohort: str) -> str:
-    """A caption that says what the table shows (the statistics present, the strata, the suppression note)."""
+    """A caption that says what the table shows: the strata, then the table's own last row, which names the
+    statistic of each row (mean (SD) or median (IQR), survey-weighted with its weight column where it is) and
+    the suppression rule. A table without that row's statistics (written before the ``statistic`` column)
+    gets them from the columns that hold values."""
+    strata = [s for s in dict.fromkeys(table["stratum"].astype(str)) if s != "overall"]
+    by = f", overall and by {strata[0].split('=')[0]}" if strata and "=" in strata[0] else ""
+    note = table.loc[table["variable"].astype(str) == "note", "summary"]
+    if "statistic" in table.columns and len(note):
+        text = str(note.iloc[0])
+        return f"Table 1. Characteristics of cohort {cohort}{by}: {text}."
     stats = []
     if "mean" in table.columns and table["mean"].notna().any():
         stats.append("mean (SD) for continuous variables")
@@ -161,9 +170,6 @@ def table1_caption(table: pd.DataFrame, cohort: str) -> str:
         stats.append("median (IQR) for continuous variables")
     if "count" in table.columns and table["count"].notna().any():
         stats.append("n (%) for categories")
-    strata = [s for s in dict.fromkeys(table["stratum"].astype(str)) if s != "overall"]
-    by = f", overall and by {strata[0].split('=')[0]}" if strata and "=" in strata[0] else ""
-    note = table.loc[table["variable"].astype(str) == "note", "summary"]
     tail = f" Note: {note.iloc[0]}." if len(note) else ""
     return f"Table 1. Characteristics of cohort {cohort}{by}: {'; '.join(stats) or 'counts'}.{tail}"
 
@@ -185,6 +191,9 @@ def table1_rendered(table: pd.DataFrame, cohort: str) -> ManuscriptTable:
         f"{lab}: {lev}" if isinstance(lev, str) and lev and lev != "nan" else str(lab)
         for lab, lev in zip(t["label"], t["level"], strict=True)
     ]
+    numeric = t["level"].astype(str).isin(["", "nan"]) & t.get("statistic", pd.Series("", t.index)).astype(str).ne("")
+    if numeric.any() and t.loc[numeric, "statistic"].nunique() > 1:  # mixed summaries: each row says its own
+        t.loc[numeric, "row"] = t.loc[numeric, "row"] + ", " + t.loc[numeric, "statistic"].astype(str)
     header = {s: f"{stratum_words(s)} (n = {n_rows.get(s, '')})" for s in strata}
     wide = t.pivot_table(index="row", columns="stratum", values="summary", aggfunc="first", sort=False)
     order = list(dict.fromkeys(t["row"]))
