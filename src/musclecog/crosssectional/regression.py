@@ -336,7 +336,9 @@ class RegressionRun:
         labels = self.labels(cell)
         needed = [cell.outcome.name, s.exposure, *cell.covariates, *self.required(cell)]
         n_complete = self.designs.n_complete(cell.stratum, needed)
-        if n_complete < s.min_n:  # the overall sample included (the release rule also checks every row)
+        # the overall sample included (the release rule also checks every row); an overall sample with no
+        # complete row at all is an error that names its cause (e.g. a column missing in every row)
+        if n_complete < s.min_n and (n_complete > 0 or cell.stratum.label != "overall"):
             reason = f"too few people: fewer than min_n = {s.min_n} complete rows in {cell.stratum.label}"
             return [Estimate.missing(s.exposure, cell.outcome.scale, reason, n_complete, **labels)], {}
         try:
