@@ -7,11 +7,16 @@ A task process prints one JSON object on its last stdout line with at least ``fi
 from __future__ import annotations
 
 import json
+import resource
 import statistics
 import subprocess
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 def median_of_runs(cmd: list[str], repeats: int) -> dict[str, Any]:
@@ -32,3 +37,22 @@ def result_line(label: str, r: dict[str, Any], ref: dict[str, Any] | None, what:
     """One printed row: fit and total seconds, peak MB, each run's fit time, the largest difference from ``ref``."""
     diff = "" if ref is None else f"  max|{what} - musclecog| {np.max(np.abs(np.subtract(r['coef'], ref['coef']))):.1e}"
     return f"{label:<{width}} {r['fit_s']:>8.2f} {r['total_s']:>8.2f} {r['peak_mb']:>8.0f}  runs {r['fits']}{diff}"
+
+
+def r_task(script: str, data: pd.DataFrame, stem: str) -> dict[str, Any]:
+    """Run an R script on ``data`` (written as CSV, its path the script's first argument) in this process's child.
+
+    The script prints a JSON line with ``fit_s`` (R's own ``system.time`` of the fit) and ``coef``; the
+    total time includes R's start and reading the CSV; the peak memory is that of the Rscript child.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{stem}.csv"
+        data.to_csv(path, index=False)
+        script_path = Path(tmp) / f"{stem}.R"
+        script_path.write_text(script)
+        t1 = time.perf_counter()
+        proc = subprocess.run(["Rscript", str(script_path), str(path)], capture_output=True, text=True, check=True)
+        total = time.perf_counter() - t1
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"fit_s": out["fit_s"], "total_s": total, "coef": out["coef"], "peak_mb": peak}

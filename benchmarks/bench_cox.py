@@ -27,7 +27,6 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _repeat import median_of_runs, result_line  # benchmarks/ is the script's folder
+from _repeat import median_of_runs, r_task, result_line  # benchmarks/ is the script's folder
 
 BETA = np.array([0.3, -0.2, 0.1, 0.0, 0.25])
 COVS = [f"x{i}" for i in range(1, 6)]
@@ -93,17 +92,7 @@ def task(name: str, n: int, csv: str | None) -> dict[str, Any]:
         fit_s = time.perf_counter() - t1
         coef, extra = cph.params_.to_numpy(), {}
     elif name == "coxph":
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "cox.csv"
-            data.to_csv(path, index=False)
-            script = Path(tmp) / "cox.R"
-            script.write_text(R_SCRIPT)
-            t1 = time.perf_counter()
-            proc = subprocess.run(["Rscript", str(script), str(path)], capture_output=True, text=True, check=True)
-            total = time.perf_counter() - t1
-        out = json.loads(proc.stdout.strip().splitlines()[-1])
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        return {"fit_s": out["fit_s"], "total_s": total, "coef": out["coef"], "peak_mb": peak}
+        return r_task(R_SCRIPT, data, "cox")
     else:
         raise SystemExit(f"unknown task {name}")
     total = time.perf_counter() - t0

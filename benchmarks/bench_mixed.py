@@ -27,16 +27,13 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from _repeat import median_of_runs, result_line  # benchmarks/ is the script's folder
+from _repeat import median_of_runs, r_task, result_line  # benchmarks/ is the script's folder
 
 SIZES = {"9333x3": (9333, 3), "50000x5": (50000, 5)}
 
@@ -141,17 +138,7 @@ def task(name: str, size: str, people: int) -> dict[str, Any]:
         fit_s = total = time.perf_counter() - t1
         coef, extra = fit.params, {"converged": fit.converged}
     elif name == "lmer":
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "lmm.csv"
-            design(data).to_csv(path, index=False)
-            script = Path(tmp) / "lmm.R"
-            script.write_text(R_SCRIPT)
-            t1 = time.perf_counter()
-            proc = subprocess.run(["Rscript", str(script), str(path)], capture_output=True, text=True, check=True)
-            total = time.perf_counter() - t1
-        out = json.loads(proc.stdout.strip().splitlines()[-1])
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        return {"fit_s": out["fit_s"], "total_s": total, "coef": out["coef"], "peak_mb": peak}
+        return r_task(R_SCRIPT, design(data), "lmm")
     else:
         raise SystemExit(f"unknown task {name}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
