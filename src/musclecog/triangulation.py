@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from musclecog.core.results import RATIO_SCALES
 from musclecog.errors import ConfigError, DataError
 from musclecog.filters import apply_keep_if
 from musclecog.reproduce import REAL, SYNTHETIC
@@ -54,7 +55,6 @@ BIAS = {
 }
 """The design's main source of bias, one short phrase per design (documented in docs/triangulation.md)."""
 
-RATIO_SCALES = frozenset({"odds_ratio", "hazard_ratio", "risk_ratio"})
 _RATIO_WORDS = {"odds_ratio": "log OR", "hazard_ratio": "log HR", "risk_ratio": "log RR"}
 
 COLUMNS = (
