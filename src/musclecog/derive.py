@@ -35,6 +35,7 @@ Two kinds of derivation:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from musclecog import expr as expr_mod
 from musclecog.errors import ConfigError, DataError
+from musclecog.filters import flow_row
 
 CUTOFFS: dict[str, dict[str, float]] = {
     # Studenski SA et al. The FNIH sarcopenia project. J Gerontol A 2014;69:547-58. doi:10.1093/gerona/glu010
@@ -174,28 +177,228 @@ ROW_DERIVATIONS: dict[str, RowDerivation] = {
 
 SAMPLE_DERIVATIONS: tuple[str, ...] = ("zscore", "change")
 
+STAGES: tuple[str, ...] = ("before_keep_if", "after_keep_if")
+"""When a derivation runs: on every row of the joined table, or on the rows the cohort's ``keep_if`` kept."""
 
-def _explicit(requests: Sequence[str | Mapping[str, Any]] | None, where: str) -> tuple[set[str], list[tuple[str, list[str]]]]:
+_HAND = re.compile(r"^grip_trial_h(\d+)")
+
+
+@dataclass(frozen=True)
+class ExpressionDerivation:
+    """One ``{name, expr, when}`` entry of ``derive:``: a column computed by the expression language."""
+
+    name: str
+    expression: expr_mod.Expression
+    stage: str  # one of STAGES
+
+
+@dataclass(frozen=True)
+class Requests:
+    """The cohort's ``derive:`` list, parsed: row-wise names, sample-wise lists and expressions, in order."""
+
+    row: frozenset[str]
+    steps: tuple[tuple[str, Any], ...]  # ("zscore"|"change", [cols]) or ("expr", ExpressionDerivation)
+
+    @property
+    def expressions(self) -> list[ExpressionDerivation]:
+        """The expression entries, in order."""
+        return [d for kind, d in self.steps if kind == "expr"]
+
+
+@dataclass
+class Derived:
+    """What a derivation stage did: the table, the columns it added and its flow rows."""
+
+    data: pd.DataFrame
+    added: list[str]
+    flow: list[dict[str, Any]]
+
+
+_ENTRY_KEYS = {"name", "expr", "when"}
+
+
+def parse_requests(requests: Sequence[str | Mapping[str, Any]] | None, where: str) -> Requests:
+    """Parse the ``derive:`` list (names, ``{zscore: ...}``, ``{change: ...}``, ``{name, expr, when}``).
+
+    ``when: auto`` (the default) runs an expression after ``keep_if`` if it calls ``zscore`` or
+    ``quantile_group`` (statistics of the analysis sample) or reads a column made after ``keep_if``;
+    otherwise before, so that ``keep_if`` may filter on it.
+
+    Raises
+    ------
+    ConfigError
+        An unknown derived name, a malformed entry, a duplicate name, an expression outside the language.
+    """
     row: set[str] = set()
-    sample: list[tuple[str, list[str]]] = []
+    steps: list[tuple[str, Any]] = []
+    names: dict[str, int] = {}
+    late: set[str] = set()  # columns made after keep_if
     for i, req in enumerate(requests or []):
+        key = f"{where}[{i}]"
         if isinstance(req, str):
             if req not in ROW_DERIVATIONS:
                 raise ConfigError(
-                    f"config: '{where}[{i}]' is {req!r}, not a derived variable. Known: "
-                    f"{', '.join(ROW_DERIVATIONS)}; or {{zscore: [columns]}}, {{change: [columns]}}."
+                    f"config: '{key}' is {req!r}, not a derived variable. Known: "
+                    f"{', '.join(ROW_DERIVATIONS)}; or {{zscore: [columns]}}, {{change: [columns]}}, "
+                    "{name: <new column>, expr: <expression>}."
                 )
             row.add(req)
             continue
+        if isinstance(req, Mapping) and "expr" in req:
+            steps.append(("expr", _expression_entry(req, key, names, late, i)))
+            continue
         if not isinstance(req, Mapping) or len(req) != 1 or next(iter(req)) not in SAMPLE_DERIVATIONS:
             raise ConfigError(
-                f"config: '{where}[{i}]' is {req!r}; write a derived variable name or one of "
-                "{zscore: [columns]}, {change: [columns]}."
+                f"config: '{key}' is {req!r}; write a derived variable name or one of "
+                "{zscore: [columns]}, {change: [columns]}, {name: <new column>, expr: <expression>}."
             )
         kind, cols = next(iter(req.items()))
         cols = [cols] if isinstance(cols, str) else list(cols)
-        sample.append((kind, cols))
-    return row, sample
+        late.update(f"{c}_{'z' if kind == 'zscore' else 'change'}" for c in cols)
+        steps.append((kind, cols))
+    return Requests(frozenset(row), tuple(steps))
+
+
+def _expression_entry(req: Mapping[str, Any], key: str, names: dict[str, int], late: set[str],
+                      i: int) -> ExpressionDerivation:
+    extra = sorted(set(req) - _ENTRY_KEYS)
+    if extra or "name" not in req:
+        raise ConfigError(
+            f"config: '{key}' is {dict(req)!r}; an expression entry has the keys name, expr and (optionally) "
+            f"when" + (f", not {extra}" if extra else "; 'name' is missing") + "."
+        )
+    name = req["name"]
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name.startswith("__"):
+        raise ConfigError(f"config: '{key}.name' is {name!r}; a column name of letters, digits and '_'.")
+    if name in expr_mod.FUNCTIONS or name in expr_mod.CONSTANTS or name in ("id", "wave"):
+        raise ConfigError(f"config: '{key}.name' is {name!r}, a reserved name (a function, a constant, id or wave).")
+    if name in names:
+        raise ConfigError(f"config: '{key}.name' {name!r} is already derived by '{key.rsplit('[', 1)[0]}[{names[name]}]'.")
+    names[name] = i
+    expression = expr_mod.parse(req["expr"], f"{key}.expr")
+    when = req.get("when", "auto")
+    if when not in ("auto", *STAGES):
+        raise ConfigError(f"config: '{key}.when' is {when!r}; one of auto, before_keep_if, after_keep_if.")
+    reads_late = sorted(set(expression.columns) & late)
+    if when == "auto":
+        when = "after_keep_if" if expression.stage == "sample" or reads_late else "before_keep_if"
+    elif when == "before_keep_if" and reads_late:
+        raise ConfigError(
+            f"config: '{key}' runs before keep_if but reads {reads_late}, made after keep_if. "
+            "Set when: after_keep_if (or auto)."
+        )
+    if when == "after_keep_if":
+        late.add(name)
+    return ExpressionDerivation(name, expression, when)
+
+
+def _grip_best_flow(df: pd.DataFrame) -> dict[str, Any]:
+    """How many rows the best grip took from fewer than all trials (and from one hand only)."""
+    trials = _grip_trials(df)
+    present = df[trials].notna().to_numpy()
+    n_present = present.sum(axis=1)
+    partial = int(((n_present > 0) & (n_present < len(trials))).sum())
+    none = int((n_present == 0).sum())
+    hands: dict[str, list[int]] = {}
+    for j, c in enumerate(trials):
+        m = _HAND.match(c)
+        if m:
+            hands.setdefault(m.group(1), []).append(j)
+    one_hand = ""
+    if len(hands) >= 2 and sum(len(v) for v in hands.values()) == len(trials):
+        per_hand = np.column_stack([present[:, idx].any(axis=1) for idx in hands.values()])
+        n_one = int((per_hand.sum(axis=1) == 1).sum())
+        one_hand = f" ({n_one} of them from one hand only)"
+    return flow_row(
+        "derive grip_best_kg", len(df), len(df),
+        f"rows kept; grip_best_kg = max of {len(trials)} trials ({', '.join(trials)}): {partial} rows from "
+        f"fewer than all trials{one_hand}, {none} rows missing (no trial). For a rule on missing trials, "
+        "derive it yourself, e.g. {name: grip_kg, expr: 'max(grip_left, grip_right, min_present=2)'}",
+    )
+
+
+def _builtins(out: pd.DataFrame, wanted: set[str], skip: set[str], where: str, strict: bool) -> Derived:
+    added: list[str] = []
+    flow: list[dict[str, Any]] = []
+    for name, d in ROW_DERIVATIONS.items():
+        if name in out.columns or name in skip:
+            continue
+        if not d.inputs_available(out):
+            if name in wanted and strict:
+                need = " and ".join(" or ".join(alts) for alts in d.requires)
+                raise ConfigError(
+                    f"config: '{where}' asks for {name!r} ({d.description}), which needs {need}; "
+                    f"the table has {', '.join(map(str, out.columns))}. Map the input columns or drop the request."
+                )
+            continue
+        out[name] = d.compute(out)
+        added.append(name)
+        if name == "grip_best_kg":
+            flow.append(_grip_best_flow(out))
+    return Derived(out, added, flow)
+
+
+def _expression_flow(d: ExpressionDerivation, data: pd.DataFrame, value: expr_mod.Value) -> dict[str, Any]:
+    total, new = expr_mod.describe_missing(d.expression, data, value)
+    return flow_row(
+        f"derive {d.name}", len(data), len(data),
+        f"rows kept; {d.name} = {d.expression.text}: missing in {total} rows ({total - new} where an input "
+        f"was missing, {new} newly missing: inputs present but no value, e.g. log of 0, a wave not observed, "
+        "a value outside cut's breaks, fewer than min_present values)",
+    )
+
+
+def _run_expression(out: pd.DataFrame, d: ExpressionDerivation) -> dict[str, Any]:
+    if d.name in out.columns:
+        raise ConfigError(
+            f"config: '{d.expression.where.rsplit('.', 1)[0]}.name' is {d.name!r}, which the table already has. "
+            "Give the derived column a new name (a config never overwrites data)."
+        )
+    value = expr_mod.evaluate(d.expression, out)
+    row = _expression_flow(d, out, value)
+    out[d.name] = value.to_series(out.index, d.name)
+    return row
+
+
+def derive_before_keep_if(df: pd.DataFrame, requests: Sequence[str | Mapping[str, Any]] | None = None,
+                          where: str = "derive", copy: bool = True) -> Derived:
+    """The row-wise built-ins and the expressions that run before ``keep_if``, with their flow rows.
+
+    Built-ins whose inputs are present are derived first (except a name an expression defines), then the
+    expressions in order, then the built-ins their results made possible (e.g. ``age_group`` from an
+    ``age`` expression).
+    """
+    parsed = parse_requests(requests, where)
+    out = df.copy() if copy else df
+    exprs = [d for d in parsed.expressions if d.stage == "before_keep_if"]
+    targets = {d.name for d in parsed.expressions}
+    first = _builtins(out, set(parsed.row), targets, where, strict=False)
+    flow = list(first.flow)
+    added = list(first.added)
+    for d in exprs:
+        flow.append(_run_expression(out, d))
+        added.append(d.name)
+    second = _builtins(out, set(parsed.row), targets, where, strict=True)
+    return Derived(out, added + second.added, flow + second.flow)
+
+
+def derive_after_keep_if(df: pd.DataFrame, requests: Sequence[str | Mapping[str, Any]] | None,
+                         where: str = "derive", copy: bool = True) -> Derived:
+    """The z-scores, change scores and expressions that run after ``keep_if``, in the order listed."""
+    parsed = parse_requests(requests, where)
+    steps = [(k, v) for k, v in parsed.steps if k != "expr" or v.stage == "after_keep_if"]
+    if not steps:
+        return Derived(df, [], [])
+    out = df.copy() if copy else df
+    added: list[str] = []
+    flow: list[dict[str, Any]] = []
+    for kind, spec in steps:
+        if kind == "expr":
+            flow.append(_run_expression(out, spec))
+            added.append(spec.name)
+        else:
+            added += _sample_step(out, kind, spec, where)
+    return Derived(out, added, flow)
 
 
 def derive_rowwise(
@@ -204,7 +407,7 @@ def derive_rowwise(
     where: str = "derive",
     copy: bool = True,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Add every row-wise derived column the table's columns allow.
+    """Add every row-wise derived column the table's columns allow (and the before-``keep_if`` expressions).
 
     Parameters
     ----------
@@ -220,25 +423,11 @@ def derive_rowwise(
     Returns
     -------
     (DataFrame, list of str)
-        The table with the new columns, and the names added.
+        The table with the new columns, and the names added (:func:`derive_before_keep_if` also
+        returns the flow rows).
     """
-    wanted, _ = _explicit(requests, where)
-    out = df.copy() if copy else df
-    added: list[str] = []
-    for name, d in ROW_DERIVATIONS.items():
-        if name in out.columns:
-            continue
-        if not d.inputs_available(out):
-            if name in wanted:
-                need = " and ".join(" or ".join(alts) for alts in d.requires)
-                raise ConfigError(
-                    f"config: '{where}' asks for {name!r} ({d.description}), which needs {need}; "
-                    f"the table has {', '.join(map(str, out.columns))}. Map the input columns or drop the request."
-                )
-            continue
-        out[name] = d.compute(out)
-        added.append(name)
-    return out, added
+    done = derive_before_keep_if(df, requests, where, copy)
+    return done.data, done.added
 
 
 def zscore(values: pd.Series, reference: pd.Series | None = None) -> pd.Series:
@@ -261,40 +450,41 @@ def change_from_baseline(df: pd.DataFrame, column: str) -> pd.Series:
     return (pd.to_numeric(df[column], errors="coerce") - base).astype(float)
 
 
+def _sample_step(out: pd.DataFrame, kind: str, cols: Sequence[str], where: str) -> list[str]:
+    added: list[str] = []
+    for col in cols:
+        if col not in out.columns:
+            raise ConfigError(
+                f"config: '{where}' asks for {kind} of {col!r}, which is not a column. "
+                f"Columns: {', '.join(map(str, out.columns))}."
+            )
+        if not pd.api.types.is_numeric_dtype(out[col]):
+            raise ConfigError(f"config: '{where}' asks for {kind} of {col!r}, which is not numeric.")
+        if kind == "zscore":
+            ref = out.loc[out["wave"] == out["wave"].min(), col] if "wave" in out.columns else None
+            out[f"{col}_z"] = zscore(out[col], ref)
+            added.append(f"{col}_z")
+        else:
+            if "id" not in out.columns or "wave" not in out.columns:
+                raise ConfigError(
+                    f"config: '{where}' asks for the change of {col!r}, which needs 'id' and 'wave' columns "
+                    "(a long table; see the cohort key 'wave')."
+                )
+            out[f"{col}_change"] = change_from_baseline(out, col)
+            added.append(f"{col}_change")
+    return added
+
+
 def derive_samplewise(
     df: pd.DataFrame, requests: Sequence[str | Mapping[str, Any]] | None, where: str = "derive", copy: bool = True
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Add the requested z-scores and change scores (after the cohort's row filters).
+    """Add the requested z-scores, change scores and after-``keep_if`` expressions.
 
     Returns
     -------
     (DataFrame, list of str)
-        The table and the names added (to a copy unless ``copy=False``).
+        The table and the names added (to a copy unless ``copy=False``); :func:`derive_after_keep_if`
+        also returns the flow rows.
     """
-    _, sample = _explicit(requests, where)
-    if not sample:
-        return df, []
-    out = df.copy() if copy else df
-    added: list[str] = []
-    for kind, cols in sample:
-        for col in cols:
-            if col not in out.columns:
-                raise ConfigError(
-                    f"config: '{where}' asks for {kind} of {col!r}, which is not a column. "
-                    f"Columns: {', '.join(map(str, out.columns))}."
-                )
-            if not pd.api.types.is_numeric_dtype(out[col]):
-                raise ConfigError(f"config: '{where}' asks for {kind} of {col!r}, which is not numeric.")
-            if kind == "zscore":
-                ref = out.loc[out["wave"] == out["wave"].min(), col] if "wave" in out.columns else None
-                out[f"{col}_z"] = zscore(out[col], ref)
-                added.append(f"{col}_z")
-            else:
-                if "id" not in out.columns or "wave" not in out.columns:
-                    raise ConfigError(
-                        f"config: '{where}' asks for the change of {col!r}, which needs 'id' and 'wave' columns "
-                        "(a long table; see the cohort key 'wave')."
-                    )
-                out[f"{col}_change"] = change_from_baseline(out, col)
-                added.append(f"{col}_change")
-    return out, added
+    done = derive_after_keep_if(df, requests, where, copy)
+    return done.data, done.added

@@ -547,7 +547,9 @@ def _finish(name: str, df: pd.DataFrame, spec: Mapping[str, Any], flow: list[dic
     elif "id" in df.columns and "wave" not in df.columns:
         _check_unique(_Table(f"cohorts.{name}", df, sources), ["id"])
     requests = spec.get("derive") or []
-    df, added = derive_mod.derive_rowwise(df, requests, where=f"cohorts.{name}.derive", copy=False)
+    before = derive_mod.derive_before_keep_if(df, requests, where=f"cohorts.{name}.derive", copy=False)
+    df, added = before.data, before.added
+    flow += before.flow
     df, rows = apply_keep_if(df, spec.get("keep_if"), f"cohorts.{name}.keep_if")
     flow += rows
     if rows:
@@ -558,8 +560,10 @@ def _finish(name: str, df: pd.DataFrame, spec: Mapping[str, Any], flow: list[dic
             f"cohorts.{name}: no rows are left after the filters (see the flow: "
             f"{summary}). Loosen keep_if."
         )
-    df, added2 = derive_mod.derive_samplewise(df, requests, where=f"cohorts.{name}.derive", copy=False)
-    added += added2
+    after = derive_mod.derive_after_keep_if(df, requests, where=f"cohorts.{name}.derive", copy=False)
+    df = after.data
+    added += after.added
+    flow += after.flow
     for col in added:
         sources.setdefault(col, f"derived ({col})")
     df = check_columns(df, dic, sources)  # ranges, on the rows that passed the filters
