@@ -287,8 +287,27 @@ def _stack(tables: list[_Table], groups: Sequence[Sequence[int]], cohort: str) -
     return out, flow
 
 
+def _row_number_ids(t: _Table, cohort: str) -> tuple[_Table, list[dict]]:
+    """A one-row-per-person table without an id: the row numbers 1, 2, ... are the ids (said in the flow
+    table and the log). A long table (with ``wave``) cannot be numbered so: its visits need their person."""
+    if "wave" in t.frame.columns:
+        raise DataError(
+            f"{t.label}: the table has a wave column but no 'id' column, so the visits of one person cannot be "
+            f"told apart (columns: {show_values(list(t.frame.columns), 20)}). Map the participant identifier "
+            "to id, e.g. columns: {pid: id}."
+        )
+    n = len(t.frame)
+    t.frame["id"] = np.arange(1, n + 1, dtype=np.int64)
+    t.sources["id"] = f"{t.label} [row number]"
+    reason = f"no id column: the row numbers 1-{n} of {t.label} are the ids (one row per person)"
+    log.info("cohorts.%s: %s", cohort, reason)
+    return t, [flow_row("id from row numbers", n, n, reason)]
+
+
 def _join(tables: list[_Table], how: str, join_on: Sequence[str] | None, cohort: str) -> tuple[_Table, list[dict]]:
     flow: list[dict] = []
+    if len(tables) == 1 and "id" not in tables[0].frame.columns and not join_on:
+        return _row_number_ids(tables[0], cohort)
     for t in tables:
         if "id" not in t.frame.columns and not join_on:
             raise DataError(

@@ -14,6 +14,7 @@ import pytest
 
 from musclecog.analyses import run_analysis
 from musclecog.core.spec import RunContext
+from musclecog.errors import ConfigError
 from musclecog.longitudinal import fit_lmm
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -182,3 +183,51 @@ def test_gee_ar1_matches_geepack(sleepstudy: pd.DataFrame) -> None:
         t.loc[["Intercept", "Days"], "std_error"], [6.485359061, 1.448016985], rtol=1e-5
     )
     np.testing.assert_allclose(t.loc["working_correlation", "estimate"], 0.8535763576, rtol=1e-6)
+
+
+# sqrt(diag(vcovHC(m, method = "arellano", type = <type>, cluster = "group"))) for value, capital, printed by
+# tests/data/grunfeld_plm_vcov.R (Debian r-cran-plm 2.6.2).
+PLM_CLUSTERED = {
+    ("within", False): {
+        "HC0": [0.0143421437124, 0.0497926087238],
+        "HC1": [0.0144143967828, 0.0500434546878],
+        "sss": [0.0151560754389, 0.0526183915915],
+    },
+    ("within", True): {
+        "HC0": [0.00971202368684, 0.04293110893997],
+        "HC1": [0.00976095106796, 0.04314738793569],
+        "sss": [0.0102631912366, 0.0453674944848],
+    },
+    ("first_difference", False): {
+        "HC0": [0.0137278233746, 0.1309537601852],
+        "HC1": [0.0134476342358, 0.1282809532668],
+        "sss": [0.0145088304489, 0.1384040172519],
+    },
+}
+
+
+@pytest.mark.parametrize("hc_type", ["HC0", "HC1", "sss"])
+@pytest.mark.parametrize(("model", "time_effects"), list(PLM_CLUSTERED))
+def test_grunfeld_clustered_types_match_plm(
+    grunfeld: pd.DataFrame, model: str, time_effects: bool, hc_type: str
+) -> None:
+    """``vcovHC(m, method = "arellano", type = hc_type, cluster = "group")`` for
+    ``plm(inv ~ value + capital, model = "within")``, ``effect = "twoways"`` (coefficients 0.117715855083,
+    0.357916273073; HC1 SE of value 0.00976095, where linearmodels, counting the wave effects, gives 0.01057)
+    and ``plm(inv ~ value + capital - 1, model = "fd")`` (HC1 below HC0: plm divides by the rows before
+    differencing). SEs to 1e-5 relative."""
+    kw = {"model": model, "hc_type": hc_type, **({"time_effects": True} if time_effects else {})}
+    t = _panel(grunfeld, **kw)
+    np.testing.assert_allclose(
+        t.loc[["value", "capital"], "std_error"], PLM_CLUSTERED[(model, time_effects)][hc_type], rtol=1e-5
+    )
+    if time_effects:
+        np.testing.assert_allclose(
+            t.loc[["value", "capital"], "estimate"], [0.117715855083, 0.357916273073], rtol=1e-6
+        )
+
+
+def test_hc_type_only_with_clustered_within_or_fd(grunfeld: pd.DataFrame) -> None:
+    """hc_type on a random-effects model is a ConfigError that names the key and the fix."""
+    with pytest.raises(ConfigError, match="hc_type: HC0 applies to cov_type: clustered"):
+        _panel(grunfeld, model="random", hc_type="HC0")

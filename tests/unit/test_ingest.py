@@ -373,6 +373,26 @@ def test_bad_table_without_id(tmp_path):
         build_cohort("t", spec, seed=1)
 
 
+def test_one_table_without_id_gets_row_numbers(tmp_path, caplog):
+    """A one-row-per-person table with no id column: ids 1..n, said in the flow table and the log."""
+    path = _csv(tmp_path, "people.csv", **good())
+    with caplog.at_level("INFO", logger="musclecog.ingest"):
+        cohort = build_cohort("t", one_table(path, {"sex": "sex", "age": "age", "dsst": "dsst"}), seed=1)
+    assert cohort.data["id"].tolist() == [1, 2, 3, 4]
+    row = cohort.flow.loc[cohort.flow["step"] == "id from row numbers"].iloc[0]
+    assert (row["n_in"], row["n_out"], row["n_excluded"]) == (4, 4, 0)
+    assert "the row numbers 1-4 of" in row["reason"] and "people.csv" in row["reason"]
+    assert "no id column: the row numbers 1-4" in caplog.text
+
+
+def test_bad_long_table_without_id(tmp_path):
+    """A table with a wave column still needs its id: visits cannot be given to people by row number."""
+    path = _csv(tmp_path, "long.csv", **good(wave=[0, 1, 0, 1]))
+    spec = one_table(path, {"wave": "wave", "age": "age", "dsst": "dsst"})
+    with pytest.raises(DataError, match=r"long\.csv: the table has a wave column but no 'id' column, so .*to id"):
+        build_cohort("t", spec, seed=1)
+
+
 def test_table_level_filter_on_source_columns(tmp_path):
     path = _csv(tmp_path, "cyc.csv", **good(), CYCLE=[7, 8, 7, 8])
     spec = one_table(path)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from musclecog.core.design import strata
@@ -43,6 +44,9 @@ class PanelSpec(LongitudinalSpec):
         Wave fixed effects (``within`` only; the time term is then left out).
     include_time : bool
         Include the time term.
+    hc_type : str
+        Small-sample factor of the clustered covariance (``within`` and ``first_difference``): ``HC1``,
+        ``HC0`` or ``sss``, as ``plm::vcovHC(type = ...)``.
     """
 
     TYPE: ClassVar[str] = "panel_model"
@@ -52,9 +56,17 @@ class PanelSpec(LongitudinalSpec):
     cov_type: str = "clustered"
     time_effects: bool = False
     include_time: bool = True
+    hc_type: str = "HC1"
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.hc_type != "HC1" and not (
+            self.cov_type == "clustered" and self.model in ("within", "first_difference")
+        ):
+            raise ConfigError(
+                f"{self.where}.hc_type: {self.hc_type} applies to cov_type: clustered with model: within or "
+                f"first_difference (got cov_type: {self.cov_type}, model: {self.model}); remove hc_type"
+            )
         if self.time_effects and self.model != "within":
             raise ConfigError(f"{self.where}.time_effects is only available with model: within")
 
@@ -62,6 +74,8 @@ class PanelSpec(LongitudinalSpec):
     def method(self) -> str:
         """The ``method`` column."""
         by = " by person" if self.cov_type == "clustered" else ""
+        if self.hc_type != "HC1":
+            by += f" ({self.hc_type})"
         return f"panel model, {MODEL_LABELS[self.model]}; {self.cov_type} SE{by}"
 
 
@@ -96,6 +110,58 @@ def _fit_panel(df: pd.DataFrame, design: LongDesign, spec: PanelSpec) -> tuple[A
     return res, sorted({str(w.message).splitlines()[0] for w in caught})
 
 
+def _demean(a: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Columns of ``a`` minus their mean within each code."""
+    n_codes = int(codes.max()) + 1
+    sums = np.zeros((n_codes, a.shape[1]))
+    np.add.at(sums, codes, a)
+    counts = np.bincount(codes, minlength=n_codes)[:, None]
+    return a - (sums / counts)[codes]
+
+
+def _arellano_cov(
+    x: np.ndarray, y: np.ndarray, beta: np.ndarray, ids: np.ndarray, waves: np.ndarray, spec: PanelSpec
+) -> np.ndarray:
+    """plm's clustered covariance, ``vcovHC(fit, method = "arellano", type = hc_type, cluster = "group")``.
+
+    The model matrix and response are transformed as plm does (within: minus the person means, and with
+    ``time_effects`` also the wave effects, by Frisch-Waugh-Lovell on the demeaned wave dummies; first
+    differences: consecutive differences within a person, rows sorted by wave); residuals are those of the
+    transformed model. ``HC1`` multiplies by n / (N - k), N the rows before differencing and k the slopes
+    (the absorbed effects are not counted, as in plm; linearmodels counts the wave effects); ``sss`` by
+    G / (G - 1) (n - 1) / (n - k), n the rows of the transformed model, G the people.
+    """
+    order = np.lexsort((waves, ids))
+    x, y, ids, waves = x[order], y[order], ids[order], waves[order]
+    n_rows, k = x.shape
+    person = np.unique(ids, return_inverse=True)[1]
+    if spec.model == "within":
+        xt, yt = _demean(x, person), _demean(y[:, None], person)[:, 0]
+        if spec.time_effects:
+            wave_codes = np.unique(waves, return_inverse=True)[1]
+            dummies = _demean(np.eye(int(wave_codes.max()) + 1)[wave_codes][:, 1:], person)
+            both = np.column_stack([xt, yt])
+            coef = np.linalg.lstsq(dummies, both, rcond=None)[0]
+            both = both - dummies @ coef
+            xt, yt = both[:, :k], both[:, k]
+    else:
+        same = person[1:] == person[:-1]
+        xt, yt, person = (x[1:] - x[:-1])[same], (y[1:] - y[:-1])[same], person[1:][same]
+    resid = yt - xt @ beta
+    n_used = len(resid)
+    g = len(np.unique(person))
+    scores = np.zeros((int(person.max()) + 1, k))
+    np.add.at(scores, person, xt * resid[:, None])
+    bread = np.linalg.inv(xt.T @ xt)
+    factor = {
+        "HC0": 1.0,
+        "HC1": n_used / (n_rows - k),
+        "sss": g / (g - 1) * (n_used - 1) / (n_used - k),
+    }[spec.hc_type]
+    cov: np.ndarray = factor * bread @ (scores.T @ scores) @ bread
+    return cov
+
+
 def _panel_estimates(
     res: Any, fit: FitResult, msgs: list[str], spec: PanelSpec, prep: Prepared, stratum: str
 ) -> list[Estimate]:
@@ -125,9 +191,10 @@ def fit_panel_model(data: pd.DataFrame, spec: PanelSpec) -> PanelResult:
     """Panel model (analysis type ``panel_model``) with linearmodels.
 
     ``within`` matches ``plm(y ~ x, model = "within")``, ``random`` ``plm(..., model = "random")``
-    (Swamy-Arora), ``first_difference`` ``plm(y ~ x - 1, model = "fd")``. Clustered SEs are by person
-    (linearmodels' ``cov_type="clustered", cluster_entity=True``, equal to
-    ``vcovHC(fit, method = "arellano", type = "HC1", cluster = "group")``).
+    (Swamy-Arora), ``first_difference`` ``plm(y ~ x - 1, model = "fd")``. Clustered SEs are by person:
+    for ``within`` and ``first_difference`` :func:`_arellano_cov` (plm's
+    ``vcovHC(fit, method = "arellano", type = hc_type, cluster = "group")``), otherwise linearmodels'
+    ``cov_type="clustered", cluster_entity=True`` (HC1).
 
     Parameters
     ----------
@@ -156,6 +223,17 @@ def fit_panel_model(data: pd.DataFrame, spec: PanelSpec) -> PanelResult:
             exposure_x_time=False,
         )
         res, msgs = _fit_panel(df, design, spec)
+        cov = res.cov.to_numpy()
+        if spec.cov_type == "clustered" and spec.model in ("within", "first_difference"):
+            rows = df.loc[design.x.index]
+            cov = _arellano_cov(
+                design.x[list(res.params.index)].to_numpy(dtype=float),
+                np.asarray(design.y, dtype=float),
+                res.params.to_numpy(),
+                rows["id"].to_numpy(),
+                rows["wave"].to_numpy(),
+                spec,
+            )
         diagnostics = Diagnostics(
             n=int(res.nobs),
             log_likelihood=float(res.loglik),
@@ -167,10 +245,10 @@ def fit_panel_model(data: pd.DataFrame, spec: PanelSpec) -> PanelResult:
         fit = FitResult.from_arrays(
             [str(t) for t in res.params.index],
             res.params.to_numpy(),
-            res.cov.to_numpy(),
+            cov,
             float(res.df_resid),
             diagnostics,
-            std_errors=res.std_errors.to_numpy(),
+            std_errors=np.sqrt(np.diag(cov)),
             method=spec.method,
             codings=design.codings,
         )
