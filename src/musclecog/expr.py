@@ -3,7 +3,7 @@
 An expression is parsed with Python's :mod:`ast` (``mode="eval"``) and every node is checked against a
 whitelist before anything is evaluated; nothing is ever passed to ``eval``, ``exec`` or ``compile``. The
 checked tree is then evaluated column-wise with numpy / pandas (no loop over rows). The language
-(``docs/derive.md`` has the full reference, with the R call each function matches):
+(``docs/ingest.md``, section "Expressions", is the user's reference):
 
 * numbers (``2011``, ``0.5``, ``inf``), text in quotes (``'female'``), ``True`` / ``False``, column names;
 * arithmetic ``+ - * / ** // %`` and unary ``-``; comparisons ``== != < <= > >=`` (chains such as
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ast
 import difflib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,7 +109,7 @@ def language_summary() -> str:
         "The language has numbers, 'text', True/False, inf, column names, + - * / ** // %, comparisons "
         "(== != < <= > >=, in [...]), and/or/not, and the functions "
         + ", ".join(f.usage for f in FUNCTIONS.values())
-        + " (docs/derive.md)."
+        + " (docs/ingest.md, 'Expressions')."
     )
 
 
@@ -763,10 +763,10 @@ def _baseline_values(x: np.ndarray, node: ast.Call, ctx: Context, func: str) -> 
             raise ctx.expression.error(
                 f"{func}(): no row has wave == {target}; waves in the table: "
                 f"{show_values(sorted(pd.unique(wave).tolist()), 10)}", wnode)
-    else:
-        first = pd.Series(wave).groupby(pd.factorize(ids)[0]).transform("min").to_numpy()
-        at = wave == first
-    base = pd.Series(np.where(at, x, np.nan)).groupby(pd.factorize(ids)[0]).transform("max").to_numpy()
+    person = pd.factorize(ids)[0]
+    if wnode is None:
+        at = wave == pd.Series(wave).groupby(person).transform("min").to_numpy()
+    base = pd.Series(np.where(at, x, np.nan)).groupby(person).transform("max").to_numpy()
     return base  # one baseline row per id (id x wave is unique)
 
 
@@ -840,7 +840,3 @@ def describe_missing(expr: Expression, data: pd.DataFrame, value: Value) -> tupl
     miss = value.missing()
     return int(miss.sum()), int((miss & ~input_missing(expr, data)).sum())
 
-
-def allowed_names(columns: Mapping[str, Any] | Sequence[str]) -> str:
-    """The functions and the columns an expression may use (for messages)."""
-    return f"functions {', '.join(FUNCTIONS)}; columns {show_values(sorted(map(str, columns)), 40)}"
