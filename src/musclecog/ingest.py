@@ -503,13 +503,28 @@ def check_columns(df: pd.DataFrame, dic: VariableDictionary, sources: Mapping[st
             bad = (s.notna() & ~s.astype(str).isin(var.levels)).to_numpy(bool)
             if bad.any():
                 what = "unknown sex code(s)" if col == "sex" else f"value(s) not among the levels of '{col}'"
-                hint = " e.g. recode: {sex: {1: male, 2: female}}" if col == "sex" else ""
+                hint = _recode_hint(col, s[bad], var.levels)
                 raise DataError(
                     f"{src}: {what} {show_values(sorted(map(str, pd.unique(s[bad]))))} in {int(bad.sum())} rows "
                     f"({_where_rows(df, bad)}); allowed: {', '.join(var.levels)}. Map the codes in the config "
                     f"with recode,{hint} or set them to missing with missing_codes."
                 )
     return df
+
+
+def _recode_hint(col: str, found: pd.Series, levels: Sequence[str]) -> str:
+    """A recode example built from the codes actually found (never another cohort's coding).
+
+    The codes are paired with the allowed levels in order only as a template (codes beyond the number of
+    levels with ``null``): which code means which level is the codebook's to say, and the hint says so.
+    """
+    codes = sorted(map(str, pd.unique(found)))
+    if not codes or not levels:
+        return ""
+    targets = list(levels)[: len(codes)] + ["null"] * max(0, len(codes) - len(levels))
+    pairs = ", ".join(f"{c}: {t}" for c, t in zip(codes, targets, strict=True))
+    return (f" as a template, recode: {{{col}: {{{pairs}}}}} (check in the codebook which code is which level;"
+            " null sets a code to missing)")
 
 
 def _check_finite(df: pd.DataFrame, sources: Mapping[str, str], cohort: str) -> None:

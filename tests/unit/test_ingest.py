@@ -317,8 +317,20 @@ def test_bad_unknown_sex_code(tmp_path):
         build_cohort("t", one_table(path), seed=1)
     spec = one_table(path)
     del spec["recode"]
-    with pytest.raises(DataError, match=r"unknown sex code\(s\) '1', '2', '3' .*allowed: female, male.*recode: \{sex: \{1: male, 2: female\}\}"):
+    with pytest.raises(DataError, match=r"unknown sex code\(s\) '1', '2', '3' .*allowed: female, male.*"
+                       r"recode: \{sex: \{1: female, 2: male, 3: null\}\} \(check in the codebook"):
         build_cohort("t", spec, seed=1)
+
+
+def test_bad_sex_codes_hint_names_the_codes_found(tmp_path):
+    """A 0/1-coded sex column gets a template with 0 and 1, not another cohort's (NHANES's 1/2) coding."""
+    path = _csv(tmp_path, "s01.csv", **good(sex=[0, 1, 1, 0]))
+    spec = one_table(path)
+    del spec["recode"]
+    with pytest.raises(DataError, match=r"unknown sex code\(s\) '0', '1' .*recode: \{sex: \{0: female, 1: male\}\} "
+                       r"\(check in the codebook which code is which level") as err:
+        build_cohort("t", spec, seed=1)
+    assert "2:" not in str(err.value)
 
 
 def test_bad_join_matches_nothing(tmp_path):
