@@ -126,6 +126,8 @@ class _Table:
     label: str  # "path" or "path + path" after stacking
     frame: pd.DataFrame
     sources: dict[str, str]
+    # value labels (Stata/SPSS) of the mapped columns that get them: column -> {code: label}
+    labels: dict[str, dict[Any, str]] = field(default_factory=dict)
 
 
 def _read_table(i: int, entry: Mapping[str, Any], cohort: str, base_dir: Path, zero: float) -> tuple[_Table, list[dict]]:
@@ -169,6 +171,7 @@ def _read_table(i: int, entry: Mapping[str, Any], cohort: str, base_dir: Path, z
         renamed[name] = value
     sources = {t: f"{entry['path']} [{s}]" for s, t in mapping.items()}
     sources.update({c: f"{entry['path']} [{c}]" for c in renamed.columns if c not in sources})
+    labels = _file_value_labels(path, entry, mapping if not keep_all else {c: mapping.get(c, c) for c in df.columns})
     if "id" in renamed.columns:
         if renamed["id"].isna().any():
             bad = renamed["id"].isna().to_numpy()
@@ -177,7 +180,36 @@ def _read_table(i: int, entry: Mapping[str, Any], cohort: str, base_dir: Path, z
                 f"row {show_values(list(np.flatnonzero(bad) + 1))}). Remove them or fix the id column."
             )
         renamed["id"] = _normalise_id(renamed["id"])
-    return _Table(str(entry["path"]), renamed, sources), flow
+    return _Table(str(entry["path"]), renamed, sources, labels), flow
+
+
+def _file_value_labels(path: Path, entry: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, dict[Any, str]]:
+    """The value labels a Stata or SPSS file stores for the mapped columns, under their new names.
+
+    ``value_labels: true`` (default) takes every labelled column, ``false`` none, a list only those
+    (source names). Other formats carry no labels.
+    """
+    want = entry.get("value_labels", True)
+    fmt = entry.get("format", "auto")
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if want is False or fmt not in ("dta", "sav"):
+        return {}
+    import pyreadstat
+
+    read = pyreadstat.read_dta if fmt == "dta" else pyreadstat.read_sav
+    _, meta = read(str(path), metadataonly=True, encoding=entry.get("encoding"))
+    chosen = set(mapping) if want is True else set(want)
+    unknown = sorted(chosen - set(mapping))
+    if unknown:
+        raise ConfigError(
+            f"config: the value_labels list of table {entry['path']} names {unknown}, which are not mapped columns "
+            f"of that table ({show_values(sorted(mapping), 20)}). Use the file's column names."
+        )
+    out: dict[str, dict[Any, str]] = {}
+    for src, codes in (meta.variable_value_labels or {}).items():
+        if src in chosen and codes:
+            out[mapping[src]] = {code: str(text) for code, text in codes.items()}
+    return out
 
 
 def _missing_columns(path: Path, entry: Mapping[str, Any], where: str, missing: list[str],
@@ -236,7 +268,7 @@ def _number_waves(t: _Table, wave: Mapping[str, Any], cohort: str) -> _Table:
         base = out[time_from].where(out["wave"] == 0).groupby(out["id"], sort=False).transform("max")
         out["time_years"] = (out[time_from] - base).astype(float)
         t.sources["time_years"] = f"{time_from} minus {time_from} at the first visit"
-    return _Table(t.label, out, t.sources)
+    return _Table(t.label, out, t.sources, t.labels)
 
 
 def _check_unique(t: _Table, keys: Sequence[str]) -> None:
@@ -283,8 +315,25 @@ def _stack(tables: list[_Table], groups: Sequence[Sequence[int]], cohort: str) -
         short = " + ".join(Path(m.label).name for m in members)
         sources = {c: " / ".join(dict.fromkeys(m.sources.get(c, m.label) for m in members)) for c in cols}
         flow.append(flow_row(f"stack {short}", len(frame), len(frame), f"{len(members)} tables stacked: {label}"))
-        out.append(_Table(label, frame, sources))
+        out.append(_Table(label, frame, sources, _stacked_labels(members, where)))
     return out, flow
+
+
+def _stacked_labels(members: Sequence[_Table], where: str) -> dict[str, dict[Any, str]]:
+    """The union of stacked tables' value labels; one code with two different labels is an error."""
+    out: dict[str, dict[Any, str]] = {}
+    for m in members:
+        for col, codes in m.labels.items():
+            have = out.setdefault(col, {})
+            for code, text in codes.items():
+                if code in have and have[code] != text:
+                    raise DataError(
+                        f"{where}: column '{col}' has code {code!r} labelled {have[code]!r} in one stacked table and "
+                        f"{text!r} in {m.label}. Recode one of the files, or set value_labels: false for these tables "
+                        "and map the codes with recode."
+                    )
+                have[code] = text
+    return out
 
 
 def _row_number_ids(t: _Table, cohort: str) -> tuple[_Table, list[dict]]:
@@ -353,7 +402,8 @@ def _join(tables: list[_Table], how: str, join_on: Sequence[str] | None, cohort:
         short = " + ".join(Path(p).name for p in right.label.split(" + "))
         flow.append(flow_row(f"join {short}", len(left_df), len(merged), reason))
         merged = merged.drop(columns="_merge")
-        acc = _Table(f"{acc.label} & {right.label}", merged, {**acc.sources, **right.sources})
+        acc = _Table(f"{acc.label} & {right.label}", merged, {**acc.sources, **right.sources},
+                     {**acc.labels, **right.labels})
     return acc, flow
 
 
@@ -428,6 +478,58 @@ def _apply_missing_codes(df: pd.DataFrame, codes: Mapping[str, Sequence[Any]], c
         flow.append(flow_row(f"missing_codes.{col}", len(df), len(df),
                              f"rows kept; {int(hit.sum())} values coded {show_values(values, 10)} set to missing"))
     return df, flow
+
+
+def _apply_value_labels(df: pd.DataFrame, labels: Mapping[str, Mapping[Any, str]], spec: Mapping[str, Any],
+                        dic: VariableDictionary, sources: Mapping[str, str]) -> tuple[pd.DataFrame, list[dict]]:
+    """Stata/SPSS value labels -> factor levels named by their labels, ordered by code.
+
+    Applied to labelled columns that are categories: not in the dictionary, or of kind ``category``. A
+    numeric, integer or binary dictionary column keeps its codes (a model needs the numbers), and so does a
+    column with a ``recode:`` entry (the config's mapping is explicit and wins). The levels are a pandas
+    categorical in code order, so the lowest code is the default reference level (as Stata's ``i.``
+    prefix) and ``reference: {education: secondary}`` names a level by its label.
+
+    Raises
+    ------
+    DataError
+        If a non-missing code has no label (the codes are listed, with the fix).
+    """
+    flow: list[dict] = []
+    recoded = set((spec.get("recode") or {}).keys())
+    for col, codes in labels.items():
+        if col not in df.columns or col in recoded or (col in dic and dic[col].kind != "category"):
+            continue
+        s = df[col]
+        keys = list(codes)
+        mapped = pd.Series(pd.NA, index=df.index, dtype=object)
+        done = np.zeros(len(s), bool)
+        for code in keys:
+            hit = _codes_match(s, [code]) & ~done
+            mapped[hit] = codes[code]
+            done |= hit
+        bad = ~done & s.notna().to_numpy(bool)
+        if bad.any():
+            raise DataError(
+                f"{_source_label(sources, col)}: value(s) {show_values(sorted(map(str, pd.unique(s[bad]))))} of "
+                f"'{col}' in {int(bad.sum())} rows ({_where_rows(df, bad)}) have no value label; the file labels only "
+                f"{show_values(keys, 10)}. Add the labels to the file, set the codes to missing with "
+                f"missing_codes: {{{col}: [...]}}, or keep the codes with value_labels: false for that table."
+            )
+        order = list(dict.fromkeys(codes[c] for c in sorted(keys, key=_code_order)))
+        df[col] = pd.Categorical(mapped.where(mapped.notna(), None), categories=order)
+        n = int(done.sum())
+        flow.append(flow_row(f"value_labels.{col}", len(df), len(df),
+                             f"rows kept; {n} codes replaced by their {len(order)} labels ({show_values(order, 6)})"))
+    return df, flow
+
+
+def _code_order(code: Any) -> tuple[int, float, str]:
+    """Numeric codes in numeric order, then text codes in text order."""
+    try:
+        return (0, float(code), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(code))
 
 
 def _apply_recode(df: pd.DataFrame, recode: Mapping[str, Mapping[Any, Any]], cohort: str,
@@ -560,11 +662,14 @@ def _check_survey(df: pd.DataFrame, survey: Mapping[str, Any] | None, cohort: st
 # public API
 
 
-def _finish(name: str, df: pd.DataFrame, spec: Mapping[str, Any], flow: list[dict], sources: dict[str, str],
+def _finish(name: str, table: _Table, spec: Mapping[str, Any], flow: list[dict],
             dic: VariableDictionary, truth: pd.DataFrame | None, survey: Mapping[str, Any] | None) -> Cohort:
     """Steps shared by synthetic and real cohorts: clean, check, derive, filter, describe."""
-    # codes first (they are in the file's units and may be text), then recodes, then units
+    df, sources = table.frame, table.sources
+    # codes first (they are in the file's units and may be text), then value labels, recodes, units
     df, rows = _apply_missing_codes(df, spec.get("missing_codes") or {}, name)
+    flow += rows
+    df, rows = _apply_value_labels(df, table.labels, spec, dic, sources)
     flow += rows
     df = _apply_recode(df, spec.get("recode") or {}, name, sources)
     df = _apply_units(df, spec.get("units") or {}, name, dic, sources)
@@ -633,7 +738,7 @@ def _simulated_cohort(name: str, spec: dict[str, Any], seed: int, dic: VariableD
     sources = {c: f"{label} [{c}]" for c in df.columns}
     flow = [flow_row("simulate", len(df), len(df), f"{label}: rows generated")]
     survey = spec.get("survey") or sim.survey
-    return _finish(name, df, spec, flow, sources, dic, sim.truth, survey)
+    return _finish(name, _Table(label, df, sources), spec, flow, dic, sim.truth, survey)
 
 
 def _apply_wave(tables: list[_Table], wave: Any, name: str) -> list[_Table]:
@@ -723,7 +828,7 @@ def build_cohort(
     joined, rows = _join(tables, spec.get("join", "inner"), spec.get("join_on"), name)
     flow += rows
     # the joined frame is ours (read, stacked or merged here), so it is cleaned in place
-    return _finish(name, joined.frame, spec, flow, joined.sources, dic, None, spec.get("survey"))
+    return _finish(name, joined, spec, flow, dic, None, spec.get("survey"))
 
 
 def _output(outputs: Any, key: str) -> str | None:
