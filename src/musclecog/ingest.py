@@ -35,10 +35,18 @@ import numpy as np
 import pandas as pd
 
 from musclecog import derive as derive_mod
+from musclecog import ukb
 from musclecog.disclosure import DEFAULT_MIN_CELL
 from musclecog.errors import ConfigError, DataError, show_values
 from musclecog.filters import apply_keep_if, flow_frame, flow_row
-from musclecog.io import XPT_ZERO_THRESHOLD, delimiter_hint, detect_format, read_input_table, write_parquet
+from musclecog.io import (
+    XPT_ZERO_THRESHOLD,
+    delimiter_hint,
+    detect_format,
+    read_input_table,
+    table_header,
+    write_parquet,
+)
 from musclecog.results import write_table
 from musclecog.survey import SurveySpec
 from musclecog.table1 import Table1Spec
@@ -135,10 +143,12 @@ def _read_table(i: int, entry: Mapping[str, Any], cohort: str, base_dir: Path, z
     path = Path(entry["path"])
     path = path if path.is_absolute() else base_dir / path
     mapping: dict[str, str] = dict(entry.get("columns") or {})
-    keep_all = bool(entry.get("keep_all_columns", False)) or not mapping
-    table_filters: Mapping[str, Any] = entry.get("keep_if") or {}
-    wanted = None if keep_all else list(dict.fromkeys(list(mapping) + list(table_filters)))
     fmt, enc, sep = entry.get("format", "auto"), entry.get("encoding"), entry.get("sep")
+    ukb_fields = _ukb_columns(path, entry, mapping, where) if entry.get("ukb") else []
+    keep_all = bool(entry.get("keep_all_columns", False)) or (not mapping and not ukb_fields)
+    table_filters: Mapping[str, Any] = entry.get("keep_if") or {}
+    ukb_sources = [c for f in ukb_fields for c in f.columns]
+    wanted = None if keep_all else list(dict.fromkeys(list(mapping) + list(table_filters) + ukb_sources))
     df = read_input_table(path, fmt, wanted, zero_threshold=entry.get("zero_threshold", zero), encoding=enc, sep=sep)
     missing = [c for c in mapping if c not in df.columns]
     if missing:
@@ -170,6 +180,8 @@ def _read_table(i: int, entry: Mapping[str, Any], cohort: str, base_dir: Path, z
     for name, value in (entry.get("add") or {}).items():
         renamed[name] = value
     sources = {t: f"{entry['path']} [{s}]" for s, t in mapping.items()}
+    if ukb_fields:
+        flow += _ukb_values(df, renamed, ukb_fields, entry, where, sources)
     sources.update({c: f"{entry['path']} [{c}]" for c in renamed.columns if c not in sources})
     labels = _file_value_labels(path, entry, mapping if not keep_all else {c: mapping.get(c, c) for c in df.columns})
     if "id" in renamed.columns:
@@ -181,6 +193,39 @@ def _read_table(i: int, entry: Mapping[str, Any], cohort: str, base_dir: Path, z
             )
         renamed["id"] = _normalise_id(renamed["id"])
     return _Table(str(entry["path"]), renamed, sources, labels), flow
+
+
+def _ukb_columns(path: Path, entry: Mapping[str, Any], mapping: dict[str, str], where: str) -> list[ukb.FieldColumns]:
+    """Resolve ``ukb.fields`` against the file's header; map its ``eid`` to ``id`` unless mapped."""
+    header = table_header(path, entry.get("format", "auto"), entry.get("encoding"), entry.get("sep"))
+    fields = ukb.resolve_fields(header, entry["ukb"], f"{entry['path']} ({where}.ukb)")
+    taken = set(mapping.values())
+    clash = sorted(taken & {f.name for f in fields})
+    if clash:
+        raise ConfigError(f"config: '{where}': {clash} named both in columns and in ukb.fields; name each once.")
+    eid = ukb.id_column(header)
+    if "id" not in taken and eid is not None:
+        mapping[eid] = "id"
+    return fields
+
+
+def _ukb_values(df: pd.DataFrame, renamed: pd.DataFrame, fields: Sequence[ukb.FieldColumns],
+                entry: Mapping[str, Any], where: str, sources: dict[str, str]) -> list[dict]:
+    """Add each UK Biobank field (arrays combined, special codes replaced) to the renamed table; flow rows."""
+    spec: Mapping[str, Any] = entry["ukb"]
+    flow = []
+    for fc in fields:
+        values = ukb.combine_arrays(df, fc, spec.get("array"), f"{where}.ukb")
+        values, counts = ukb.apply_special_codes(values, fc.name, fc.field, spec, f"{entry['path']} ({where}.ukb)")
+        renamed[fc.name] = values.to_numpy()
+        sources[fc.name] = f"{entry['path']} [{' / '.join(fc.columns)}] (UK Biobank field {fc.field})"
+        if counts:
+            codes = ukb.special_codes(spec)
+            said = ", ".join(f"{int(c)}: {n} -> " + ("missing" if codes[c] is None else f"{codes[c]:g}")
+                             for c, n in sorted(counts.items()))
+            flow.append(flow_row(f"ukb special codes {fc.name}", len(renamed), len(renamed),
+                                 f"rows kept; field {fc.field} codes replaced ({said})"))
+    return flow
 
 
 def _file_value_labels(path: Path, entry: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, dict[Any, str]]:

@@ -175,6 +175,26 @@ def _header_line(path: Path, encoding: str) -> str:
         raise DataError(f"{path}: cannot be opened ({exc}); is it really a (gzipped) text table?") from None
 
 
+def table_header(path: str | Path, format: str = "auto", encoding: str | None = None,
+                 sep: str | None = None) -> list[str]:
+    """The column names of a table without reading its rows where the format allows (text, parquet,
+    Stata, SPSS); SAS transport files are read whole."""
+    p = Path(path)
+    fmt = detect_format(p) if format == "auto" else format
+    if fmt in ("csv", "tsv"):
+        delimiter = sep or ("\t" if fmt == "tsv" else ",")
+        return [c.strip().strip('"') for c in _header_line(p, encoding or "utf-8").split(delimiter)]
+    if fmt == "parquet":
+        return list(pq.read_schema(p).names)
+    if fmt in ("dta", "sav"):
+        import pyreadstat
+
+        read = pyreadstat.read_dta if fmt == "dta" else pyreadstat.read_sav
+        _, meta = read(str(p), metadataonly=True, encoding=encoding)
+        return list(meta.column_names)
+    return list(read_input_table(p, fmt, None, encoding=encoding, sep=sep).columns)
+
+
 def _text_read_error(path: Path, fmt: str, delimiter: str, encoding: str, exc: Exception) -> DataError:
     if _is_gzip(path) and isinstance(exc, OSError) and not isinstance(exc, pa.ArrowInvalid):
         return DataError(
