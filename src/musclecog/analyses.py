@@ -26,6 +26,7 @@ from musclecog.core.spec import AnalysisSpec, RunContext, spec_from_config
 from musclecog.disclosure import ReleaseRule, release, withheld_result
 from musclecog.errors import ConfigError
 from musclecog.filters import apply_keep_if
+from musclecog.imputation import IMPUTATION, fit_imputed
 
 logger = logging.getLogger(__name__)
 
@@ -144,8 +145,14 @@ def run_analysis(data: pd.DataFrame, entry: Mapping[str, Any], context: RunConte
     AnalysisResult
         As released (:func:`musclecog.disclosure.release`).
     """
-    n_cohort = len(data)
-    data, flow = apply_keep_if(data, entry.get("keep_if"), source=f"{context.where}.keep_if")
+    imputed = IMPUTATION in data.columns
+    n_cohort = int((data[IMPUTATION] == data[IMPUTATION].min()).sum()) if imputed else len(data)
+    if imputed:  # the filters' counts are those of one imputation (each holds every person once)
+        first = data[IMPUTATION] == data[IMPUTATION].min()
+        _, flow = apply_keep_if(data[first], entry.get("keep_if"), source=f"{context.where}.keep_if")
+        data, _ = apply_keep_if(data, entry.get("keep_if"), source=f"{context.where}.keep_if")
+    else:
+        data, flow = apply_keep_if(data, entry.get("keep_if"), source=f"{context.where}.keep_if")
     for row in flow:
         logger.info("%s: %d of %d rows kept (%s)", row["step"], row["n_out"], row["n_in"], row["reason"])
     fn = find_analysis(str(entry["type"]))
@@ -156,7 +163,12 @@ def run_analysis(data: pd.DataFrame, entry: Mapping[str, Any], context: RunConte
     # too few people for any estimate: nothing is fitted (a fit on 3 people can only fail or disclose);
     # a table of study summaries (meta-analysis) is not a table of people: its estimates carry their n
     too_few = spec.ROWS_ARE_PEOPLE and people < rule.threshold
-    result = withheld_result(entry, context, rule) if too_few else fn(data, spec)
+    if too_few:
+        result = withheld_result(entry, context, rule)
+    elif imputed:
+        result = fit_imputed(data, lambda frame: fn(frame, spec), context.where)
+    else:
+        result = fn(data, spec)
     preparation = [Exclusion(r["step"], int(r["n_in"]), int(r["n_excluded"]), str(r["reason"])) for r in flow]
     released = release(
         result, rule, people=people if spec.ROWS_ARE_PEOPLE else None, preparation=preparation, n_cohort=n_cohort

@@ -55,7 +55,7 @@ from musclecog.variables import VariableDictionary, conversion_factor, load_dict
 
 log = logging.getLogger(__name__)
 
-KEYS: tuple[str, ...] = ("id", "wave")
+KEYS: tuple[str, ...] = ("id", "wave", "imputation")
 
 
 @dataclass
@@ -726,10 +726,8 @@ def _finish(name: str, table: _Table, spec: Mapping[str, Any], flow: list[dict],
         df[new] = df[existing]
         sources[new] = f"{_source_label(sources, existing)} (copied from {existing})"
         df = check_columns(df, dic, sources, columns=[new], ranges=False)
-    if "wave" in df.columns and "id" in df.columns:
-        _check_unique(_Table(f"cohorts.{name}", df, sources), ["id", "wave"])
-    elif "id" in df.columns and "wave" not in df.columns:
-        _check_unique(_Table(f"cohorts.{name}", df, sources), ["id"])
+    if "id" in df.columns:
+        _check_unique(_Table(f"cohorts.{name}", df, sources), [k for k in KEYS if k in df.columns])
     requests = spec.get("derive") or []
     before = derive_mod.derive_before_keep_if(df, requests, where=f"cohorts.{name}.derive", copy=False)
     df, added = before.data, before.added

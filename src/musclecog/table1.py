@@ -410,6 +410,12 @@ def table1(
         "docs/disclosure.md)"
     )
     _check_by(df, by)
+    if "imputation" in df.columns:
+        first_imp = df["imputation"].min()
+        m_imp = int(df["imputation"].nunique())
+        df = df.loc[df["imputation"] == first_imp].drop(columns="imputation")
+        note += (f"; multiply imputed data described in imputation {first_imp:g} of {m_imp} (imputed values "
+                 "differ between imputations; the analyses pool all of them)")
     if "id" in df.columns and "wave" in df.columns and df["id"].duplicated().any():
         first = df.groupby("id", sort=False)["wave"].transform("min")
         df = df.loc[df["wave"] == first]
