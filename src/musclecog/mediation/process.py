@@ -245,8 +245,8 @@ def fit_mediation_model(data: pd.DataFrame, model: MediationModel, context: RunC
         model,
         frame,
         equations,
-        {eq.outcome: fit_equation(frame, eq, source) for eq in equations},
-        fit_equation(frame, total_eq, source),
+        {eq.outcome: fit_equation(frame, eq, source, model.se_type) for eq in equations},
+        fit_equation(frame, total_eq, source, model.se_type),
         bootstrap(frame, equations, model.bootstrap, context.seed, source) if model.bootstrap > 0 else None,
     )
     rows, edges = _paths(f)
