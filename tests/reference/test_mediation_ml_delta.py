@@ -132,3 +132,39 @@ def test_path_model_ml_standard_errors_equal_lavaan(data: pd.DataFrame) -> None:
              ("y", "x"): "cp"}
     for key, label in pairs.items():
         _check(paths.loc[key], LAVAAN_SERIAL[label], what=label)
+
+
+DEFINED = {
+    "simple": {"indirect": "ind", "c": "total", "proportion_mediated": "prop"},
+    "parallel": {"indirect[m1]": "ind1", "indirect[m2]": "ind2", "indirect_total": "total_ind", "c": "total",
+                 "proportion_mediated": "prop"},
+    "serial": {"indirect[m1]": "ind1", "indirect[m2]": "ind2", "indirect[m1->m2]": "ind3",
+               "indirect_total": "total_ind", "c": "total", "proportion_mediated": "prop"},
+}
+
+
+@pytest.mark.parametrize("model", ["simple", "parallel", "serial"])
+def test_delta_method_equals_lavaan_defined_parameters(data: pd.DataFrame, model: str) -> None:
+    """indirect a*b (and a1*d21*b2), total indirect, total c' + indirect and proportion indirect / total."""
+    tidy = _fit(data, model, se_type="ml", delta_method=True, bootstrap=200)
+    for ours, theirs in DEFINED[model].items():
+        _check(tidy.loc[ours], REFERENCE[model][theirs], prefix="delta_", what=ours)
+    # the bootstrap columns stay beside them
+    assert tidy.loc["indirect_total" if model != "simple" else "indirect", "n_boot"] == 200
+
+
+def test_delta_method_with_ols_covariance_is_the_sobel_test(data: pd.DataFrame) -> None:
+    """With se_type: ols the delta SE of a*b is the Sobel SE from the lm SEs (a and b in different equations)."""
+    tidy = _fit(data, "simple", delta_method=True, bootstrap=0)
+    assert tidy.loc["indirect", "delta_std_error"] == pytest.approx(tidy.loc["sobel", "std_error"], rel=1e-12)
+    assert tidy.loc["indirect", "delta_p_value"] == pytest.approx(tidy.loc["sobel", "p_value"], rel=1e-12)
+    assert "delta_std_error" not in _fit(data, "simple", bootstrap=0).columns
+
+
+def test_delta_method_binary_outcome_only_indirect(data: pd.DataFrame) -> None:
+    """Logistic outcome: a*b on the log-odds scale gets delta columns; c (not c' + a b) does not."""
+    config = {"outcome": "ybin", "outcome_type": "binary", "delta_method": True, "bootstrap": 0,
+              "imai_simulations": 100}
+    tidy = _fit(data, "simple", **config)
+    assert tidy.loc["indirect", "delta_std_error"] == pytest.approx(tidy.loc["sobel", "std_error"], rel=1e-12)
+    assert pd.isna(tidy.loc["c", "delta_std_error"])

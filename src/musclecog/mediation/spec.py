@@ -47,6 +47,9 @@ class MediationModel:
         The ``method`` label of the reported rows.
     se_type : {"ols", "ml"}
         Standard errors of the least-squares equations: OLS (``n - p``, t; PROCESS) or ML (``n``, z; lavaan).
+    delta_method : bool
+        Also report delta-method SEs, z tests and Wald CIs of the indirect, total and proportion effects
+        (lavaan ``:=``).
     """
 
     exposure: str
@@ -61,6 +64,7 @@ class MediationModel:
     exposure_contrast: tuple[float, float] | None
     method: str
     se_type: str = "ols"
+    delta_method: bool = False
 
     @property
     def family(self) -> str:
@@ -103,6 +107,7 @@ class _MediationSpec(AnalysisSpec):
     imai_simulations: int = 1000
     exposure_contrast: tuple[float, float] | None = None
     se_type: str = "ols"
+    delta_method: bool = False
 
     @property
     def mediator_columns(self) -> tuple[str, ...]:
@@ -125,6 +130,7 @@ class _MediationSpec(AnalysisSpec):
             exposure_contrast=(float(contrast[0]), float(contrast[1])) if contrast else None,
             method=self.METHOD,
             se_type=self.se_type,
+            delta_method=bool(self.delta_method),
         )
 
 
