@@ -1,5 +1,6 @@
 """lavaan's ML standard errors of the paths and delta-method SEs of the defined effects (``se_type: ml``,
-``delta_method: true``), on ``tests/data/mediation_reference.csv`` (300 rows, ``make_mediation_reference.py``).
+``delta_method: true``), and the quasi-Bayesian ACME of a continuous outcome (``imai_continuous: true``;
+against statsmodels' Mediation and the closed form a b, as R's mediation package is not in Debian), on ``tests/data/mediation_reference.csv`` (300 rows, ``make_mediation_reference.py``).
 
 Reference values computed once with R 4 / lavaan 0.6-14 (Debian r-cran-lavaan) by
 ``Rscript tests/data/mediation_lavaan_se.R`` (the models, with ``:=`` lines for ind, total_ind, total and prop,
@@ -168,3 +169,72 @@ def test_delta_method_binary_outcome_only_indirect(data: pd.DataFrame) -> None:
     tidy = _fit(data, "simple", **config)
     assert tidy.loc["indirect", "delta_std_error"] == pytest.approx(tidy.loc["sobel", "std_error"], rel=1e-12)
     assert pd.isna(tidy.loc["c", "delta_std_error"])
+
+
+# ------------------------------------------------------------------------- quasi-Bayesian, continuous outcome
+def _imai(data: pd.DataFrame, sims: int, **keys: Any) -> pd.DataFrame:
+    return _fit(data, "simple", bootstrap=0, imai_continuous=True, imai_simulations=sims, **keys)
+
+
+def test_imai_continuous_equals_statsmodels_mediation(data: pd.DataFrame) -> None:
+    """The same draws as statsmodels' Mediation with formula models run on the data directly (the analysis seed
+    3 as ``rng``); exposure contrast 0 vs 1 in x's units, which is what the formula interface contrasts."""
+    import statsmodels.formula.api as smf
+    from statsmodels.stats.mediation import Mediation
+
+    tidy = _imai(data, 100, exposure_contrast=[0, 1])
+    outcome = smf.ols("y ~ x + m1 + cov1 + cov2", data)
+    mediator = smf.ols("m1 ~ x + cov1 + cov2", data)
+    ref = Mediation(outcome, mediator, "x", "m1").fit(method="parametric", n_rep=100, rng=3).summary()
+    pairs = {"acme": "ACME (average)", "ade": "ADE (average)", "total_effect_imai": "Total effect",
+             "proportion_mediated_imai": "Prop. mediated (average)", "acme_control": "ACME (control)",
+             "ade_treated": "ADE (treated)"}
+    for ours, theirs in pairs.items():
+        row = ref.loc[theirs]
+        assert tidy.loc[ours, "estimate"] == pytest.approx(row["Estimate"], rel=1e-9), ours
+        assert tidy.loc[ours, "conf_low"] == pytest.approx(row["Lower CI bound"], rel=1e-9), ours
+        assert tidy.loc[ours, "conf_high"] == pytest.approx(row["Upper CI bound"], rel=1e-9), ours
+        assert tidy.loc[ours, "p_value"] == pytest.approx(row["P-value"], abs=1e-12), ours
+    assert tidy.loc["acme", "scale"] == "indirect_effect" and "outcome scale" in tidy.loc["acme", "note"]
+
+
+def test_imai_continuous_recovers_the_closed_form(data: pd.DataFrame) -> None:
+    """Linear mediator and outcome: ACME = a b (x1 - x0), ADE = c' (x1 - x0), total = c (x1 - x0), proportion
+    = a b / c, up to Monte Carlo error. Default contrast: mean vs mean + 1 SD, Delta = SD(x).
+
+    Tolerance: 4 Monte Carlo SEs of the mean of R = 4000 simulations. Per simulation statsmodels' ACME is
+    b_s (a_s Delta + mean(e1 - e0)) (coefficients drawn independently from N(estimate, OLS cov), residuals
+    N(0, sigma_m^2) drawn twice), whose SD is sqrt(se(ab)^2 Delta^2 + b^2 sigma_m^2 2 / n), se(ab) the Sobel SE
+    (OLS cov, as statsmodels draws from); the ADE's SD is se(c') Delta; the total's at most the sum of both.
+    Observed (seed 3): ACME 1.27, ADE 1.09 Monte Carlo SEs from the closed form.
+    """
+    r, n = 4000, len(data)
+    tidy = _imai(data, r)
+    delta = float(data["x"].std(ddof=1))
+    a, b, cp = (float(tidy.loc[t, "estimate"]) for t in ("a", "b", "c_prime"))
+    sigma_m2 = float(smf_resid_var(data))
+    sd_acme = (tidy.loc["sobel", "std_error"] ** 2 * delta**2 + b**2 * sigma_m2 * 2 / n) ** 0.5
+    sd_ade = tidy.loc["c_prime", "std_error"] * delta
+    assert tidy.loc["acme", "estimate"] == pytest.approx(a * b * delta, abs=4 * sd_acme / r**0.5)
+    assert tidy.loc["ade", "estimate"] == pytest.approx(cp * delta, abs=4 * sd_ade / r**0.5)
+    assert tidy.loc["total_effect_imai", "estimate"] == pytest.approx(
+        (a * b + cp) * delta, abs=4 * (sd_acme + sd_ade) / r**0.5
+    )
+    # the percentile interval covers the closed form; its width is 2 * 1.96 * sd_acme (observed ratio 1.001)
+    assert tidy.loc["acme", "conf_low"] < a * b * delta < tidy.loc["acme", "conf_high"]
+    width = tidy.loc["acme", "conf_high"] - tidy.loc["acme", "conf_low"]
+    assert width == pytest.approx(2 * 1.959964 * sd_acme, rel=0.08)
+
+
+def smf_resid_var(data: pd.DataFrame) -> float:
+    """The mediator model's residual variance RSS / (n - p) (statsmodels' scale, the draws' sigma^2)."""
+    import statsmodels.formula.api as smf
+
+    return float(smf.ols("m1 ~ x + cov1 + cov2", data).fit().scale)
+
+
+def test_imai_continuous_refuses_several_mediators(data: pd.DataFrame) -> None:
+    from musclecog.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="imai_continuous.*one mediator"):
+        _fit(data, "parallel", bootstrap=0, imai_continuous=True)

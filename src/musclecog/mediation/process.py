@@ -7,7 +7,8 @@ Process Analysis*, 3rd ed.), with percentile and bias-corrected bootstrap CIs (P
 resamples, percentile CI reported first). The Sobel test is given for one mediator. For a binary outcome the
 outcome model is logistic (``b``, ``c'``, ``c`` as odds ratios; ``a b`` on the log-odds scale, as PROCESS
 does) and, in addition, the Imai, Keele & Tingley (2010) quasi-Bayesian average causal mediation / direct
-effects on the probability scale (:mod:`musclecog.mediation.imai`).
+effects on the probability scale (:mod:`musclecog.mediation.imai`); ``imai_continuous`` adds them for a
+continuous outcome (outcome scale).
 """
 
 from __future__ import annotations
@@ -299,7 +300,7 @@ def fit_mediation_model(data: pd.DataFrame, model: MediationModel, context: RunC
     if model.family == "gaussian":
         rows.append(_proportion(f, c.estimate, total, total_draws))
         effects.append(effect("proportion mediated", rows[-1]))
-    else:
+    if model.family == "binomial" or model.imai_continuous:
         rows += imai_estimates(frame, model, context)
     if model.delta_method:
         rows = _with_delta_method(f, rows)

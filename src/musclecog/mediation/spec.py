@@ -50,6 +50,8 @@ class MediationModel:
     delta_method : bool
         Also report delta-method SEs, z tests and Wald CIs of the indirect, total and proportion effects
         (lavaan ``:=``).
+    imai_continuous : bool
+        The Imai et al. quasi-Bayesian ACME/ADE for a continuous outcome too (a binary outcome always has them).
     """
 
     exposure: str
@@ -65,6 +67,7 @@ class MediationModel:
     method: str
     se_type: str = "ols"
     delta_method: bool = False
+    imai_continuous: bool = False
 
     @property
     def family(self) -> str:
@@ -108,6 +111,7 @@ class _MediationSpec(AnalysisSpec):
     exposure_contrast: tuple[float, float] | None = None
     se_type: str = "ols"
     delta_method: bool = False
+    imai_continuous: bool = False
 
     @property
     def mediator_columns(self) -> tuple[str, ...]:
@@ -131,6 +135,7 @@ class _MediationSpec(AnalysisSpec):
             method=self.METHOD,
             se_type=self.se_type,
             delta_method=bool(self.delta_method),
+            imai_continuous=bool(self.imai_continuous),
         )
 
 
