@@ -238,3 +238,17 @@ def test_imai_continuous_refuses_several_mediators(data: pd.DataFrame) -> None:
 
     with pytest.raises(ConfigError, match="imai_continuous.*one mediator"):
         _fit(data, "parallel", bootstrap=0, imai_continuous=True)
+
+
+def test_trial_mediation_takes_se_type_and_delta_method(data: pd.DataFrame) -> None:
+    """A wide table of change scores: trial_mediation is parallel_mediation of the 0/1 treatment (cov2 here),
+    so its ML and delta-method columns are those of the lavaan-checked parallel fit."""
+    keys = {"se_type": "ml", "delta_method": True, "bootstrap": 0}
+    trial = run_analysis(data, {"type": "trial_mediation", "treatment": "cov2", "mediators": ["m1", "m2"],
+                                "outcome": "y", "covariates": ["cov1"], **keys}, RunContext("ref", "ref", 3))
+    parallel = run_analysis(data, {"type": "parallel_mediation", "exposure": "cov2", "mediators": ["m1", "m2"],
+                                   "outcome": "y", "covariates": ["cov1"], **keys}, RunContext("ref", "ref", 3))
+    cols = ["estimate", "std_error", "p_value", "delta_std_error", "delta_conf_low"]
+    t, p = trial.to_tidy().set_index("term"), parallel.to_tidy().set_index("term")
+    pd.testing.assert_frame_equal(t[cols], p[cols])
+    assert t.loc["indirect_total", "delta_std_error"] > 0 and pd.isna(t.loc["a[m1]", "df"])

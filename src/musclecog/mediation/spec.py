@@ -258,6 +258,8 @@ class TrialMediationSpec(AnalysisSpec):
     covariates: tuple[str, ...] = ()
     bootstrap: int = 5000
     ci_level: float = 0.95
+    se_type: str = "ols"
+    delta_method: bool = False
 
     @property
     def change(self) -> ChangeSpec | None:
