@@ -12,7 +12,7 @@ Each analysis type (one schema each in ``workflow/schemas/analyses/``) has its t
 
 The shared machinery: the model frame and single-sample equation fits (:mod:`~musclecog.mediation.frame`), the
 vectorised bootstrap (:mod:`~musclecog.mediation.bootstrap`), path algebra
-(:mod:`~musclecog.mediation.graph`), the reported estimates (:mod:`~musclecog.mediation.estimates`) and the
+(:mod:`~musclecog.mediation.graph`), delta-method inference (:mod:`~musclecog.mediation.delta`), the reported estimates (:mod:`~musclecog.mediation.estimates`) and the
 result objects (:mod:`~musclecog.mediation.results`).
 """
 

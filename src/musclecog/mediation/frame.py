@@ -256,18 +256,57 @@ def _check_binary(y: np.ndarray, eq: Equation, source: str) -> None:
         )
 
 
-def fit_equation(frame: ModelFrame, eq: Equation, source: str) -> FitResult:
+SE_TYPES = ("ols", "ml")
+"""Standard errors of a least-squares equation: ``ols`` (``RSS / (n - p)``, t on ``n - p`` df; R ``lm``,
+PROCESS) or ``ml`` (``RSS / n``, normal reference; lavaan ``sem(estimator = "ML")``)."""
+
+
+def ml_covariance(fit: FitResult) -> FitResult:
+    """The maximum-likelihood version of a least-squares fit: covariance times ``(n - p) / n``, normal
+    reference distribution (no df).
+
+    Notes
+    -----
+    With uncorrelated disturbances and ``fixed.x = TRUE`` the normal likelihood of a recursive model factorises
+    by equation, so its information is block diagonal and each equation's block of the inverse (expected)
+    information is ``sigma_ML^2 (X'X)^-1`` with ``sigma_ML^2 = RSS / n``: lavaan's standard errors
+    (``sem(..., estimator = "ML")``, ``information = "expected"``, its default for complete data; the observed
+    information gives the same at the estimate of a saturated model), whose z tests and intervals use the normal
+    distribution.
+    """
+    if fit.df_resid is None:
+        return fit  # a logistic equation is ML already
+    n = fit.diagnostics.n
+    factor = fit.df_resid / n
+    return FitResult.from_arrays(
+        fit.terms,
+        fit.params.to_numpy(),
+        fit.cov.to_numpy() * factor,
+        None,
+        fit.diagnostics,
+        method="least squares (ML standard errors: RSS / n, normal reference)",
+        codings=fit.codings,
+    )
+
+
+def fit_equation(frame: ModelFrame, eq: Equation, source: str, se_type: str = "ols") -> FitResult:
     """Fit one equation on the full sample.
 
     Least squares (classical covariance, t on ``n - p`` df; R ``lm``) or logistic regression (IRLS, Wald z;
     R ``glm(family = binomial)``), both from :mod:`musclecog.core.inference`. Point estimates equal lavaan's
-    ML estimates of the recursive model.
+    ML estimates of the recursive model; ``se_type = "ml"`` also gives lavaan's ML standard errors of a
+    least-squares equation (:func:`ml_covariance`).
 
     Returns
     -------
     FitResult
         Terms ``(Intercept)``, the predictors, the covariate columns.
     """
+    fit = _fit_equation(frame, eq, source)
+    return ml_covariance(fit) if se_type == "ml" else fit
+
+
+def _fit_equation(frame: ModelFrame, eq: Equation, source: str) -> FitResult:
     check_identifiable(frame, eq, source)
     idx = rhs(frame, eq)
     X = frame.values[:, idx]

@@ -245,7 +245,7 @@ def fit_path_model(data: pd.DataFrame, spec: PathModelSpec) -> PathModelResult:
     f = _Fitted(
         frame,
         equations,
-        {eq.outcome: fit_equation(frame, eq, source) for eq in equations},
+        {eq.outcome: fit_equation(frame, eq, source, spec.se_type) for eq in equations},
         bootstrap(frame, equations, spec.bootstrap, context.seed, source) if spec.bootstrap > 0 else None,
         order,
         spec.ci_level,

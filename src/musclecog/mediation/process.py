@@ -7,7 +7,8 @@ Process Analysis*, 3rd ed.), with percentile and bias-corrected bootstrap CIs (P
 resamples, percentile CI reported first). The Sobel test is given for one mediator. For a binary outcome the
 outcome model is logistic (``b``, ``c'``, ``c`` as odds ratios; ``a b`` on the log-odds scale, as PROCESS
 does) and, in addition, the Imai, Keele & Tingley (2010) quasi-Bayesian average causal mediation / direct
-effects on the probability scale (:mod:`musclecog.mediation.imai`).
+effects on the probability scale (:mod:`musclecog.mediation.imai`); ``imai_continuous`` adds them for a
+continuous outcome (outcome scale).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from musclecog.core.results import Estimate, FitResult
 from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError
 from musclecog.mediation.bootstrap import BootstrapDraws, bootstrap
+from musclecog.mediation.delta import DeltaMethod, ratio_gradient
 from musclecog.mediation.estimates import (
     bootstrap_estimate,
     coefficient,
@@ -127,6 +129,11 @@ def _paths(f: _Fitted) -> tuple[list[Estimate], list[PathEdge]]:
     return rows, edges
 
 
+def _indirect_term(path: tuple[str, ...], single: bool) -> str:
+    """``indirect`` (one mediator) or ``indirect[M1->M2]``."""
+    return "indirect" if single else f"indirect[{'->'.join(path[1:-1])}]"
+
+
 def _indirect(f: _Fitted) -> tuple[list[Estimate], list[Effect], float, np.ndarray | None]:
     """Specific indirect effects, their total (several mediators) and the Sobel test (one mediator)."""
     m = f.model
@@ -142,7 +149,7 @@ def _indirect(f: _Fitted) -> tuple[list[Estimate], list[Effect], float, np.ndarr
     )
     rows, effects = [], []
     for p in paths:
-        term = "indirect" if single else f"indirect[{'->'.join(p[1:-1])}]"
+        term = _indirect_term(p, single)
         est = bootstrap_estimate(
             term,
             "indirect_effect",
@@ -215,6 +222,43 @@ def _proportion(f: _Fitted, c: float, total: float, total_draws: np.ndarray | No
     )
 
 
+def _with_delta_method(f: _Fitted, rows: list[Estimate]) -> list[Estimate]:
+    """Add delta-method SEs, z tests and Wald CIs (lavaan ``:=``) to the indirect rows and, for a continuous
+    outcome, to the total effect ``c`` (as ``c' +`` the indirect effects) and the proportion mediated.
+
+    The covariance of the paths is that of ``se_type`` (:mod:`musclecog.mediation.delta`). For a binary outcome
+    the indirect effects are on the log-odds scale and ``c' + a b`` is not the total effect ``c`` (odds ratios
+    are not collapsible), so only the indirect rows get the columns.
+    """
+    m = f.model
+    dm = DeltaMethod(f.equations, f.fits, f.frame, m.se_type)
+    paths = [p for p in simple_paths(f.equations, m.exposure, m.outcome) if len(p) > 2]
+    single = len(m.mediators) == 1
+    points = {p: float(path_product(p, f.coefs)) for p in paths}
+    defined: dict[str, tuple[float, np.ndarray]] = {
+        _indirect_term(p, single): (points[p], dm.path_gradient([p])) for p in paths
+    }
+    indirect, g_indirect = float(sum(points.values())), dm.path_gradient(paths)
+    if not single:
+        defined["indirect_total"] = (indirect, g_indirect)
+    if m.family == "gaussian":
+        total = dm.coefficient(m.outcome, m.exposure) + indirect
+        g_total = g_indirect + dm.unit(m.outcome, m.exposure)
+        defined["c"] = (total, g_total)
+        if total != 0:
+            defined["proportion_mediated"] = (
+                indirect / total,
+                ratio_gradient(indirect, g_indirect, total, g_total),
+            )
+    out = []
+    for row in rows:
+        if row.term in defined:
+            est, grad = defined[row.term]
+            row = row.replace(extra={**row.extra, **dm.columns(est, grad, m.ci_level)})
+        out.append(row)
+    return out
+
+
 def fit_mediation_model(data: pd.DataFrame, model: MediationModel, context: RunContext) -> MediationResult:
     """Fit a simple, parallel or serial mediation model.
 
@@ -245,8 +289,8 @@ def fit_mediation_model(data: pd.DataFrame, model: MediationModel, context: RunC
         model,
         frame,
         equations,
-        {eq.outcome: fit_equation(frame, eq, source) for eq in equations},
-        fit_equation(frame, total_eq, source),
+        {eq.outcome: fit_equation(frame, eq, source, model.se_type) for eq in equations},
+        fit_equation(frame, total_eq, source, model.se_type),
         bootstrap(frame, equations, model.bootstrap, context.seed, source) if model.bootstrap > 0 else None,
     )
     rows, edges = _paths(f)
@@ -256,8 +300,10 @@ def fit_mediation_model(data: pd.DataFrame, model: MediationModel, context: RunC
     if model.family == "gaussian":
         rows.append(_proportion(f, c.estimate, total, total_draws))
         effects.append(effect("proportion mediated", rows[-1]))
-    else:
+    if model.family == "binomial" or model.imai_continuous:
         rows += imai_estimates(frame, model, context)
+    if model.delta_method:
+        rows = _with_delta_method(f, rows)
     if f.boot is not None:
         rows.append(failed_resamples(f.boot, **f.labels()))
     effects.append(effect("c (total)", c))

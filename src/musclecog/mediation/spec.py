@@ -45,6 +45,13 @@ class MediationModel:
         mean + 1 SD.
     method : str
         The ``method`` label of the reported rows.
+    se_type : {"ols", "ml"}
+        Standard errors of the least-squares equations: OLS (``n - p``, t; PROCESS) or ML (``n``, z; lavaan).
+    delta_method : bool
+        Also report delta-method SEs, z tests and Wald CIs of the indirect, total and proportion effects
+        (lavaan ``:=``).
+    imai_continuous : bool
+        The Imai et al. quasi-Bayesian ACME/ADE for a continuous outcome too (a binary outcome always has them).
     """
 
     exposure: str
@@ -58,6 +65,9 @@ class MediationModel:
     imai_simulations: int
     exposure_contrast: tuple[float, float] | None
     method: str
+    se_type: str = "ols"
+    delta_method: bool = False
+    imai_continuous: bool = False
 
     @property
     def family(self) -> str:
@@ -99,6 +109,9 @@ class _MediationSpec(AnalysisSpec):
     outcome_type: str = "continuous"
     imai_simulations: int = 1000
     exposure_contrast: tuple[float, float] | None = None
+    se_type: str = "ols"
+    delta_method: bool = False
+    imai_continuous: bool = False
 
     @property
     def mediator_columns(self) -> tuple[str, ...]:
@@ -120,6 +133,9 @@ class _MediationSpec(AnalysisSpec):
             imai_simulations=int(self.imai_simulations),
             exposure_contrast=(float(contrast[0]), float(contrast[1])) if contrast else None,
             method=self.METHOD,
+            se_type=self.se_type,
+            delta_method=bool(self.delta_method),
+            imai_continuous=bool(self.imai_continuous),
         )
 
 
@@ -182,6 +198,8 @@ class PathModelSpec(AnalysisSpec):
         Adjustment columns in every equation.
     bootstrap, ci_level : int, float
         As for the mediation types.
+    se_type : {"ols", "ml"}
+        Standard errors of the path coefficients: OLS (``n - p``, t) or ML (``n``, z; lavaan).
     """
 
     TYPE: ClassVar[str] = "path_model"
@@ -191,6 +209,7 @@ class PathModelSpec(AnalysisSpec):
     covariates: tuple[str, ...] = ()
     bootstrap: int = 5000
     ci_level: float = 0.95
+    se_type: str = "ols"
 
     def equation_list(self) -> list[Equation]:
         """The equations in config order."""
@@ -239,6 +258,8 @@ class TrialMediationSpec(AnalysisSpec):
     covariates: tuple[str, ...] = ()
     bootstrap: int = 5000
     ci_level: float = 0.95
+    se_type: str = "ols"
+    delta_method: bool = False
 
     @property
     def change(self) -> ChangeSpec | None:

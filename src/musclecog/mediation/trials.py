@@ -123,6 +123,8 @@ def fit_trial_mediation(data: pd.DataFrame, spec: TrialMediationSpec) -> Mediati
         imai_simulations=0,
         exposure_contrast=None,
         method=spec.METHOD,
+        se_type=spec.se_type,
+        delta_method=bool(spec.delta_method),
     )
     return fit_mediation_model(data, model, spec.context)
 
