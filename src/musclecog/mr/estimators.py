@@ -297,14 +297,21 @@ def egger(bx: Any, by: Any, sx: Any, sy: Any) -> MREstimate:
     )
 
 
-def i_squared_gx(bx: Any, sx: Any) -> float:
+def i_squared_gx(bx: Any, sx: Any, sy: Any = None) -> float:
     """I²_GX: the NOME-violation measure for MR-Egger (Bowden et al. 2016, Int J Epidemiol 45:1961).
 
-    ``Q = sum(w (|bx| - mu)^2)`` with ``w = 1/sx^2`` and ``mu`` the weighted mean of ``|bx|``;
-    ``I2 = max(0, (Q - (k - 1)) / Q)`` (Bowden's ``Isq`` function, unweighted version).
+    ``Q = sum(w (|b| - mu)^2)`` with ``w = 1/s^2`` and ``mu`` the weighted mean of ``|b|``;
+    ``I2 = max(0, (Q - (k - 1)) / Q)`` (Bowden's ``Isq`` function). With ``sy`` (the default in the MR
+    tables) ``b = bx / sy`` and ``s = sx / sy``: the version for Egger with first-order weights, which is
+    what R's MendelianRandomization reports as ``I^2_GX`` from ``mr_egger`` (lipids example: 0.9194);
+    without ``sy`` the unweighted ``Isq(bx, sx)`` of Bowden's paper (0.9287 there).
     """
     b = np.abs(np.asarray(bx, dtype=float))
-    w = 1.0 / np.asarray(sx, dtype=float) ** 2
+    s = np.asarray(sx, dtype=float)
+    if sy is not None:
+        scale = np.asarray(sy, dtype=float)
+        b, s = b / scale, s / scale
+    w = 1.0 / s**2
     k = b.size
     if k < 2:
         return float("nan")

@@ -79,16 +79,19 @@ def heterogeneity(bx: Any, by: Any, sx: Any, sy: Any) -> pd.DataFrame:
 def pleiotropy(bx: Any, by: Any, sx: Any, sy: Any) -> pd.DataFrame:
     """MR-Egger intercept test (TwoSampleMR ``mr_pleiotropy_test``) and I²_GX.
 
-    Columns: ``egger_intercept, se, pval, nsnp, i2_gx, note``. I²_GX below 0.9 means the Egger slope is
-    noticeably diluted towards the null (Bowden et al. 2016 Int J Epidemiol 45:1961).
+    Columns: ``egger_intercept, se, pval, nsnp, i2_gx, i2_gx_unweighted, note``. ``i2_gx`` is
+    MendelianRandomization's ``I^2_GX`` (``Isq(|bx|/sy, sx/sy)``), ``i2_gx_unweighted`` Bowden's
+    ``Isq(|bx|, sx)``. I²_GX below 0.9 means the Egger slope is noticeably diluted towards the null
+    (Bowden et al. 2016 Int J Epidemiol 45:1961).
     """
     fit = egger(bx, by, sx, sy)
-    row: dict[str, Any] = {"nsnp": len(np.asarray(bx)), "i2_gx": i_squared_gx(bx, sx), "note": fit.note}
+    row: dict[str, Any] = {"nsnp": len(np.asarray(bx)), "i2_gx": i_squared_gx(bx, sx, sy),
+                           "i2_gx_unweighted": i_squared_gx(bx, sx), "note": fit.note}
     if fit.intercept is not None:
         row.update(egger_intercept=fit.intercept.b, se=fit.intercept.se, pval=fit.intercept.pval)
         if row["i2_gx"] < 0.9:
             row["note"] = f"I2_GX = {row['i2_gx']:.2f} < 0.9: MR Egger slope diluted towards the null"
-    cols = ["egger_intercept", "se", "pval", "nsnp", "i2_gx", "note"]
+    cols = ["egger_intercept", "se", "pval", "nsnp", "i2_gx", "i2_gx_unweighted", "note"]
     return pd.DataFrame([row]).reindex(columns=cols)
 
 
