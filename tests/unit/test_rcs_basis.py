@@ -49,3 +49,14 @@ def test_basis_matches_rms_rcs() -> None:
 def test_too_few_distinct_values_is_a_data_error() -> None:
     with pytest.raises(DataError, match="distinct exposure values"):
         rcs_knots(np.tile([1.0, 2.0, 3.0, 4.0, 5.0], 30), 4, where="grip")
+
+
+def test_coding_with_knots_encodes_the_basis() -> None:
+    import pandas as pd
+
+    from musclecog.core.design import Coding
+
+    coding = Coding("x", ("x", "x'"), knots=tuple(R_KNOTS[3]))
+    block = coding.encode(pd.Series(X), where="test")
+    np.testing.assert_allclose(block, rcs_basis(X, np.array(R_KNOTS[3])), rtol=0, atol=0)
+    assert Coding("x", ("x",)).encode(pd.Series(X)).shape == (150, 1)

@@ -185,12 +185,17 @@ class DesignSpec:
 
 @dataclass(frozen=True)
 class Coding:
-    """How one variable became columns: factor levels (reference first) or a numeric scale."""
+    """How one variable became columns: factor levels (reference first), a numeric scale, or spline knots.
+
+    With ``knots`` (on the scaled values) :meth:`encode` emits the restricted cubic spline basis
+    (:func:`rcs_basis`), so a curve over new exposure values reuses the fitted knots.
+    """
 
     variable: str
     columns: tuple[str, ...]
     levels: tuple[object, ...] | None = None
     scale: float = 1.0
+    knots: tuple[float, ...] | None = None
 
     @property
     def is_factor(self) -> bool:
@@ -200,7 +205,10 @@ class Coding:
     def encode(self, series: pd.Series, where: str = "") -> np.ndarray:
         """The variable's columns for new data, with the fitted levels and scale."""
         if self.levels is None:
-            return (numeric_values(series, where, self.variable) / self.scale)[:, None]
+            values = numeric_values(series, where, self.variable) / self.scale
+            if self.knots is not None:
+                return rcs_basis(values, np.asarray(self.knots))
+            return values[:, None]
         codes = pd.Categorical(series, categories=list(self.levels)).codes
         block = np.empty((len(series), len(self.levels) - 1))
         for j in range(1, len(self.levels)):
