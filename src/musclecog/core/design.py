@@ -185,12 +185,17 @@ class DesignSpec:
 
 @dataclass(frozen=True)
 class Coding:
-    """How one variable became columns: factor levels (reference first) or a numeric scale."""
+    """How one variable became columns: factor levels (reference first), a numeric scale, or spline knots.
+
+    With ``knots`` (on the scaled values) :meth:`encode` emits the restricted cubic spline basis
+    (:func:`rcs_basis`), so a curve over new exposure values reuses the fitted knots.
+    """
 
     variable: str
     columns: tuple[str, ...]
     levels: tuple[object, ...] | None = None
     scale: float = 1.0
+    knots: tuple[float, ...] | None = None
 
     @property
     def is_factor(self) -> bool:
@@ -200,7 +205,10 @@ class Coding:
     def encode(self, series: pd.Series, where: str = "") -> np.ndarray:
         """The variable's columns for new data, with the fitted levels and scale."""
         if self.levels is None:
-            return (numeric_values(series, where, self.variable) / self.scale)[:, None]
+            values = numeric_values(series, where, self.variable) / self.scale
+            if self.knots is not None:
+                return rcs_basis(values, np.asarray(self.knots))
+            return values[:, None]
         codes = pd.Categorical(series, categories=list(self.levels)).codes
         block = np.empty((len(series), len(self.levels) - 1))
         for j in range(1, len(self.levels)):
@@ -503,3 +511,56 @@ def per_unit_scale(data: pd.DataFrame, column: str, per: object, where: str) -> 
         raise ConfigError(f"{where}: 'exposure_per' must be positive, got {value}")
     return value, f"per {value:g} units"
 
+
+
+def rcs_knots(x: np.ndarray, nk: int, where: str = "") -> np.ndarray:
+    """Harrell's default knots for a restricted cubic spline (``Hmisc::rcspline.eval``, no ties rule).
+
+    Knots at quantiles (R type 7) equally spaced from ``outer`` to ``1 - outer`` (outer 0.10 for 3 knots,
+    0.05 for 4-6, 0.025 for 7); with fewer than 100 values the outer knots are the 5th smallest and the
+    5th largest value, as in R.
+
+    Raises
+    ------
+    DataError
+        If ``nk`` is not 3..7 or ``x`` has fewer distinct values than ``nk`` + 2 (R would fall back to
+        interior values with a warning; we refuse instead).
+    """
+    values = np.asarray(x, dtype=float)
+    values = values[~np.isnan(values)]
+    if not 3 <= nk <= 7:
+        raise DataError(f"{where}: knots must be 3..7 (got {nk}); give a list of knots instead")
+    distinct = np.unique(values)
+    if distinct.size - 2 <= nk:
+        raise DataError(
+            f"{where}: {nk} knots need more than {nk + 2} distinct exposure values, found {distinct.size}; "
+            "use fewer knots or give the knots"
+        )
+    outer = 0.1 if nk == 3 else (0.025 if nk > 6 else 0.05)
+    knots = np.quantile(values, np.linspace(outer, 1 - outer, nk))
+    if values.size < 100:
+        ordered = np.sort(values)
+        knots[0] = ordered[4]
+        knots[-1] = ordered[-5]
+    return knots
+
+
+def rcs_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Restricted cubic spline basis, linear column first (``rms::rcs``, ``Hmisc::rcspline.eval`` norm=2).
+
+    Columns: ``x`` and, for j = 1..k-2, ``((x-t_j)+^3 - (x-t_{k-1})+^3 (t_k-t_j)/(t_k-t_{k-1})
+    + (x-t_k)+^3 (t_{k-1}-t_j)/(t_k-t_{k-1})) / (t_k-t_1)^2``.
+    """
+    t = np.asarray(knots, dtype=float)
+    v = np.asarray(x, dtype=float)
+    k = t.size
+    scale = (t[-1] - t[0]) ** 2
+    cols = [v]
+    for j in range(k - 2):
+        term = (
+            np.clip(v - t[j], 0, None) ** 3
+            - np.clip(v - t[k - 2], 0, None) ** 3 * (t[k - 1] - t[j]) / (t[k - 1] - t[k - 2])
+            + np.clip(v - t[k - 1], 0, None) ** 3 * (t[k - 2] - t[j]) / (t[k - 1] - t[k - 2])
+        )
+        cols.append(term / scale)
+    return np.column_stack(cols)
