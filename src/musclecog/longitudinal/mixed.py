@@ -44,6 +44,9 @@ class MixedModelSpec(LongitudinalSpec):
 
     Attributes
     ----------
+    exposure : str
+        Optional here: without one (``""``) the model is the outcome on time, covariates and the random
+        effects, e.g. ``lmer(Reaction ~ Days + (Days | Subject))``.
     random : str
         ``intercept`` (random intercept) or ``slope`` (correlated random intercept and slope on time).
     reml : bool
@@ -55,6 +58,7 @@ class MixedModelSpec(LongitudinalSpec):
     """
 
     TYPE: ClassVar[str] = "mixed_model"
+    exposure: str = ""
     random: str = "slope"
     reml: bool = True
     engine: str = "profiled"
@@ -213,5 +217,6 @@ def fit_mixed_model(data: pd.DataFrame, spec: MixedModelSpec) -> MixedModelResul
         result = to_fit_result(fit, design, spec, prep)
         fits[stratum.label] = result
         estimates += mixed_estimates(fit, result, spec, prep, stratum.label)
-    title = f"{spec.context.analysis}: {spec.outcome} by {spec.exposure}"
+    by = f"by {spec.exposure}" if spec.exposure else f"over {spec.time_label}"
+    title = f"{spec.context.analysis}: {spec.outcome} {by}"
     return make_result(MixedModelResult, spec, prep, estimates, fits, title)
