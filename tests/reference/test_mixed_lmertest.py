@@ -77,3 +77,92 @@ def test_no_exposure_trajectory_figure_has_one_line(sleepstudy: pd.DataFrame) ->
     fig = plots.draw(result)
     lines = [line.get_gid() for ax in fig.axes for line in ax.get_lines()]
     assert lines == ["fitted"]
+
+
+def _arrays(ss: pd.DataFrame, slope: bool = True) -> tuple[np.ndarray, ...]:
+    X = np.column_stack([np.ones(len(ss)), ss["Days"].to_numpy(float)])
+    return ss["Reaction"].to_numpy(float), X, X if slope else X[:, :1], ss["Subject"].to_numpy()
+
+
+# lmer's (theta, sigma) and summary(m)$coefficients: t value, df, Pr(>|t|)
+LMER = {
+    "reml_slope": (
+        True, True, [0.966741773967, 0.015169058896, 0.230909953208], 25.5917957217,
+        [36.8380896463, 6.7714814890], [16.9997262885, 16.9999837256], [1.17155811121e-17, 3.26382446993e-06],
+    ),
+    "ml_slope": (
+        False, True, [0.9291906052782, 0.0181657547204, 0.2226432056126], 25.5919070365,
+        [37.90718516851, 6.96783080464], [18.0011347664, 18.0001769285], [1.26375193752e-18, 1.65222790512e-06],
+    ),
+    "reml_intercept": (
+        True, False, [1.19788153283], 30.9912338986,
+        [25.7938261364, 13.0154278198], [22.8101989553, 161.0000000546], [2.24135095934e-18, 6.41260123102e-27],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LMER))
+def test_satterthwaite_at_lmers_estimates(sleepstudy: pd.DataFrame, case: str) -> None:
+    """Satterthwaite df evaluated at lmer's own variance parameters reproduce lmerTest's to 1e-6 and, with
+    lmer's t values, its p-values to 1e-5 (2e-6 here): ``summary(lmer(Reaction ~ Days + (Days | Subject), sleepstudy))``,
+    the same with ``REML = FALSE``, and ``(1 | Subject)``; the variance parameters' covariance is lmerTest's
+    ``m@vcov_varpar`` (REML random slope, first row: 0.05765275101492 -0.00449704273204 0.00181251012879
+    -0.1176587398557) to 1e-6."""
+    import dataclasses
+
+    from scipy import stats
+
+    from musclecog.longitudinal.lmm import fit_lmm, satterthwaite
+
+    reml, slope, theta, sigma, t, df_r, p_r = LMER[case]
+    y, X, Z, g = _arrays(sleepstudy, slope)
+    fit = dataclasses.replace(fit_lmm(y, X, Z, g, reml=reml), theta=np.array(theta), scale=sigma**2)
+    st = satterthwaite(y, X, Z, g, fit)
+    assert st.message == ""
+    np.testing.assert_allclose(st.df, df_r, rtol=1e-6)
+    np.testing.assert_allclose(2 * stats.t.sf(np.abs(t), st.df), p_r, rtol=1e-5)
+    if case == "reml_slope":
+        np.testing.assert_allclose(
+            st.vcov_varpar[0], [0.05765275101492, -0.00449704273204, 0.00181251012879, -0.1176587398557], rtol=1e-6
+        )
+
+
+def test_satterthwaite_rows_match_lmertest(sleepstudy: pd.DataFrame) -> None:
+    """The default (``df_method: satterthwaite``) rows against ``summary(lmerTest::lmer(Reaction ~ Days +
+    (Days | Subject), sleepstudy))``: df 16.9997262885, 16.9999837256; p 1.17155811121e-17,
+    3.26382446993e-06. Our optimum has a lower REML deviance than lmer's (by 1.5e-9, gradient 1e-12 against
+    lmer's 3e-4), so df agree to 1e-4 relative (1.6e-5 here), the Days p-value to 1e-4 (1.3e-5) and the
+    intercept's (t = 36.8, where p moves 17 times faster than t) to 1e-3 (5.7e-4): all from lmer's theta being
+    1e-5 from the optimum (:func:`test_satterthwaite_at_lmers_estimates` matches to 1e-6 at lmer's theta).
+    The CIs are estimate -/+ qt(0.975, df) SE."""
+    from scipy import stats
+
+    t = _tidy(sleepstudy)
+    beta = t.loc[["Intercept", "Days"]]
+    np.testing.assert_allclose(beta["df"], [16.9997262885, 16.9999837256], rtol=1e-4)
+    np.testing.assert_allclose(beta.loc["Intercept", "p_value"], 1.17155811121e-17, rtol=1e-3)
+    np.testing.assert_allclose(beta.loc["Days", "p_value"], 3.26382446993e-06, rtol=1e-4)
+    q = stats.t.ppf(0.975, beta["df"].to_numpy())
+    np.testing.assert_allclose(beta["conf_low"], beta["estimate"] - q * beta["std_error"], rtol=1e-12)
+    assert beta["note"].str.contains("Satterthwaite").all()
+
+
+def test_satterthwaite_rows_ml_and_random_intercept(sleepstudy: pd.DataFrame) -> None:
+    """ML random slope: df 18.0011347664, 18.0001769285 (to 1e-4: lmer's ML optimum is as far off); random
+    intercept: df 22.8101989553, 161.0000000546, p 2.24135095934e-18, 6.41260123102e-27 (to 1e-6: lmer's
+    optimum there is exact to 1e-8)."""
+    ml = _tidy(sleepstudy, reml=False).loc[["Intercept", "Days"]]
+    np.testing.assert_allclose(ml["df"], [18.0011347664, 18.0001769285], rtol=1e-4)
+    ri = _tidy(sleepstudy, random="intercept").loc[["Intercept", "Days"]]
+    np.testing.assert_allclose(ri["df"], [22.8101989553, 161.0000000546], rtol=1e-6)
+    np.testing.assert_allclose(ri["p_value"], [2.24135095934e-18, 6.41260123102e-27], rtol=1e-5)
+
+
+def test_df_method_wald_keeps_z(sleepstudy: pd.DataFrame) -> None:
+    """``df_method: wald``: normal p-values and intervals, no df (the tables before Satterthwaite)."""
+    from scipy import stats
+
+    beta = _tidy(sleepstudy, df_method="wald").loc[["Intercept", "Days"]]
+    assert beta["df"].isna().all()
+    z = (beta["estimate"] / beta["std_error"]).abs().to_numpy()
+    np.testing.assert_allclose(beta["p_value"], 2 * stats.norm.sf(z), rtol=1e-12)

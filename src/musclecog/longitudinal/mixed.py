@@ -23,7 +23,7 @@ from musclecog.core.design import strata
 from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.longitudinal.data import TIME, Prepared, prepare_long
 from musclecog.longitudinal.design import LongDesign, long_design
-from musclecog.longitudinal.lmm import LMMFit, fit_lmm, fit_lmm_statsmodels
+from musclecog.longitudinal.lmm import LMMFit, Satterthwaite, fit_lmm, fit_lmm_statsmodels, satterthwaite
 from musclecog.longitudinal.results import LongitudinalResult, coefficients, fit_note, labels, make_result
 from musclecog.longitudinal.spec import LongitudinalSpec
 
@@ -51,6 +51,9 @@ class MixedModelSpec(LongitudinalSpec):
         ``intercept`` (random intercept) or ``slope`` (correlated random intercept and slope on time).
     reml : bool
         REML (as lme4) or ML (for likelihood-ratio comparisons of fixed effects).
+    df_method : str
+        ``satterthwaite`` (t tests and intervals on each fixed effect's Satterthwaite df, as
+        ``summary(lmerTest::lmer(...))``) or ``wald`` (z, as ``confint(m, method = "Wald")``).
     engine : str
         ``profiled`` (fast; matches lme4) or ``statsmodels`` (MixedLM; slower, for cross-checks).
     max_iter : int
@@ -61,6 +64,7 @@ class MixedModelSpec(LongitudinalSpec):
     exposure: str = ""
     random: str = "slope"
     reml: bool = True
+    df_method: str = "satterthwaite"
     engine: str = "profiled"
     max_iter: int = 2000
 
@@ -94,9 +98,14 @@ def _message(fit: LMMFit) -> str:
     return f"{fit.method}; {fit.message}"
 
 
-def to_fit_result(fit: LMMFit, design: LongDesign, spec: MixedModelSpec, prep: Prepared) -> FitResult:
-    """The labelled fixed effects (Wald z, as lme4's ``confint(method = "Wald")``) and how the fit went."""
+def to_fit_result(
+    fit: LMMFit, design: LongDesign, spec: MixedModelSpec, prep: Prepared, satt: Satterthwaite | None = None
+) -> FitResult:
+    """The labelled fixed effects and how the fit went: t on Satterthwaite df per term when ``satt`` is
+    given (lmerTest's ``summary``), otherwise Wald z (lme4's ``confint(method = "Wald")``)."""
     messages = [_message(fit)]
+    if satt is not None and satt.message:
+        messages.append(f"Satterthwaite df: {satt.message}")
     if fit.polish_steps:
         messages.append(
             f"theta polished by {fit.polish_steps} Newton steps (max |gradient| {fit.gradient:.1e})"
@@ -113,7 +122,7 @@ def to_fit_result(fit: LMMFit, design: LongDesign, spec: MixedModelSpec, prep: P
         messages=tuple(messages),
         statistics=stats,
     )
-    return FitResult.from_arrays(
+    result = FitResult.from_arrays(
         list(design.x.columns),
         fit.params,
         fit.cov_params,
@@ -122,6 +131,7 @@ def to_fit_result(fit: LMMFit, design: LongDesign, spec: MixedModelSpec, prep: P
         method=spec.method,
         codings=design.codings,
     )
+    return result if satt is None else result.with_term_df(satt.df)
 
 
 def mixed_estimates(
@@ -135,7 +145,12 @@ def mixed_estimates(
         note = f"NOT CONVERGED ({_message(fit)}); " + note
         log.warning("%s [%s]: the mixed model did not converge: %s", spec.where, stratum, _message(fit))
     lab = labels(spec, spec.method, stratum)
-    out = coefficients(result, "beta", fit.n_groups, note, lab)
+    satt = result.df_terms is not None
+    if satt:
+        note_beta = note + "; t tests on Satterthwaite df (lmerTest)"
+        if result.df_terms is not None and result.df_terms.isna().any():
+            note_beta += "; Wald z where the df could not be computed"
+    out = coefficients(result, "beta", fit.n_groups, note_beta if satt else note, lab, df=satt)
     vc = variance_components(fit, spec)
     out += [
         Estimate(
@@ -176,24 +191,27 @@ def mixed_estimates(
     return out
 
 
-def _fit_one(df: pd.DataFrame, spec: MixedModelSpec, where: str) -> tuple[LMMFit, LongDesign]:
+def _fit_one(
+    df: pd.DataFrame, spec: MixedModelSpec, where: str
+) -> tuple[LMMFit, LongDesign, Satterthwaite | None]:
     design = long_design(df, spec, where)
     rows = df.loc[design.x.index]
     t = rows[TIME].to_numpy(float)
     Z = np.column_stack([np.ones(len(rows)), t]) if spec.random == "slope" else np.ones((len(rows), 1))
     engine = ENGINES[spec.engine]
-    fit = engine(
-        design.y, design.x.to_numpy(), Z, rows["id"].to_numpy(), reml=spec.reml, maxiter=spec.max_iter
-    )
-    return fit, design
+    X, groups = design.x.to_numpy(), rows["id"].to_numpy()
+    fit = engine(design.y, X, Z, groups, reml=spec.reml, maxiter=spec.max_iter)
+    satt = satterthwaite(design.y, X, Z, groups, fit) if spec.df_method == "satterthwaite" else None
+    return fit, design, satt
 
 
 def fit_mixed_model(data: pd.DataFrame, spec: MixedModelSpec) -> MixedModelResult:
     """Linear mixed model (analysis type ``mixed_model``).
 
     Matches ``lme4::lmer(y ~ time * exposure + covariates + (time | id))`` (``random: slope``) or
-    ``(1 | id)`` (``random: intercept``), REML by default. Rows: the fixed effects (``scale: beta``, Wald z
-    tests and CIs), the variance components (``scale: variance``: ``var(Intercept)``, ``var(time)``,
+    ``(1 | id)`` (``random: intercept``), REML by default. Rows: the fixed effects (``scale: beta``; t tests
+    and CIs on each term's Satterthwaite df, as ``summary(lmerTest::lmer(...))``, with the df in ``df``;
+    Wald z with ``df_method: wald``), the variance components (``scale: variance``: ``var(Intercept)``, ``var(time)``,
     ``cov(Intercept,time)``, ``var(Residual)``), the log-likelihood (``scale: log_likelihood``) and a
     ``converged`` row (1/0) carrying the optimiser's message. A fit that did not converge keeps its
     estimates, flagged ``NOT CONVERGED`` in every row's note.
@@ -213,8 +231,8 @@ def fit_mixed_model(data: pd.DataFrame, spec: MixedModelSpec) -> MixedModelResul
     fits: dict[str, FitResult] = {}
     for stratum in strata(prep.frame, spec.stratify_by, spec.where, overall=spec.overall):
         df = prep.frame.loc[stratum.mask]
-        fit, design = _fit_one(df, spec, f"{spec.where} [{stratum.label}]")
-        result = to_fit_result(fit, design, spec, prep)
+        fit, design, satt = _fit_one(df, spec, f"{spec.where} [{stratum.label}]")
+        result = to_fit_result(fit, design, spec, prep, satt)
         fits[stratum.label] = result
         estimates += mixed_estimates(fit, result, spec, prep, stratum.label)
     by = f"by {spec.exposure}" if spec.exposure else f"over {spec.time_label}"

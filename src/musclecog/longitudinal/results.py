@@ -65,10 +65,12 @@ def labels(spec: LongitudinalSpec, method: str, stratum: str) -> Labels:
     return Labels(method=method, outcome=spec.outcome, exposure=spec.exposure, stratum=stratum)
 
 
-def coefficients(fit: FitResult, scale: str, n: int, note: str, label: Labels) -> list[Estimate]:
-    """Every coefficient of a fit (Wald tests and intervals, z or t as the fit's ``df_resid``), with ``n``
-    the people (or rows) the table reports."""
-    return [e.replace(n=n) for e in fit.estimates(fit.terms, scale, note=note, **label)]
+def coefficients(
+    fit: FitResult, scale: str, n: int, note: str, label: Labels, *, df: bool = False
+) -> list[Estimate]:
+    """Every coefficient of a fit (Wald tests and intervals, z or t as the fit's ``df_terms`` or
+    ``df_resid``), with ``n`` the people (or rows) the table reports; ``df``: fill the ``df`` column."""
+    return [e.replace(n=n) for e in fit.estimates(fit.terms, scale, note=note, df=df, **label)]
 
 
 def flow_estimates(prep: Prepared, spec: LongitudinalSpec, method: str) -> list[Estimate]:
