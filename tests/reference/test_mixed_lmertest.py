@@ -166,3 +166,54 @@ def test_df_method_wald_keeps_z(sleepstudy: pd.DataFrame) -> None:
     assert beta["df"].isna().all()
     z = (beta["estimate"] / beta["std_error"]).abs().to_numpy()
     np.testing.assert_allclose(beta["p_value"], 2 * stats.norm.sf(z), rtol=1e-12)
+
+
+def test_aic_bic_match_r(sleepstudy: pd.DataFrame) -> None:
+    """``AIC(m)``, ``BIC(m)`` of ``lmer(Reaction ~ Days + (Days | Subject), sleepstudy)``: 1755.62827196,
+    1774.78601307 (REML); with ``REML = FALSE`` 1763.93934449, 1783.09708559; ``(1 | Subject)`` 1794.46508539,
+    1807.23691280. To 1e-9 relative (they are -2 logLik + k, k log N)."""
+    for keys, aic, bic in (
+        ({}, 1755.62827196, 1774.78601307),
+        ({"reml": False}, 1763.93934449, 1783.09708559),
+        ({"random": "intercept"}, 1794.46508539, 1807.23691280),
+    ):
+        t = _tidy(sleepstudy, **keys)
+        np.testing.assert_allclose(t.loc[["AIC", "BIC"], "estimate"], [aic, bic], rtol=1e-9)
+        assert (t.loc[["AIC", "BIC"], "scale"] == "fit_index").all()
+
+
+def test_blups_match_ranef(sleepstudy: pd.DataFrame) -> None:
+    """``as.data.frame(ranef(m, condVar = TRUE))``. Random intercept ``(1 | Subject)``: subject 308 condval
+    40.78370983963, 309 -77.84955382241, 372 18.11574672277, condsd 9.47566811914 (to 1e-6). Random slope
+    ``(Days | Subject)``, at lmer's theta and fixed effects (to 1e-6): 308 (Intercept) 2.258550949901, 309
+    -40.398738078805, Days 308 9.198975765566, 372 1.284022076533, condsd 12.0708569505 and 2.3048390209; at our
+    optimum (lmer's theta is 1e-5 off) to 1e-4 of the conditional SD."""
+    import dataclasses
+
+    from musclecog.longitudinal.lmm import fit_lmm, random_effects
+
+    entry = {"type": "mixed_model", "outcome": "Reaction", "time": "Days", "id": "Subject", "random": "intercept"}
+    ri = run_analysis(sleepstudy, entry, CTX).random_effects["overall"].set_index(["term", "group"])
+    assert len(ri) == 18
+    np.testing.assert_allclose(
+        ri.loc[[("(Intercept)", 308), ("(Intercept)", 309), ("(Intercept)", 372)], "condval"],
+        [40.78370983963, -77.84955382241, 18.11574672277],
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(ri["condsd"], 9.47566811914, rtol=1e-6)
+
+    y, X, Z, g = _arrays(sleepstudy)
+    ours = fit_lmm(y, X, Z, g)
+    lmer = dataclasses.replace(
+        ours, theta=np.array([0.966741773967, 0.015169058896, 0.230909953208]), scale=25.5917957217**2
+    )
+    want = [2.258550949901, -40.398738078805, 9.198975765566, 1.284022076533]
+    keys = [("(Intercept)", 308), ("(Intercept)", 309), ("Days", 308), ("Days", 372)]
+    for fit, tol in ((lmer, 1e-6), (ours, None)):
+        r = random_effects(y, X, Z, g, fit, ("(Intercept)", "Days")).set_index(["term", "group"])
+        sd = r.groupby(level="term")["condsd"].first()
+        if tol is None:
+            np.testing.assert_allclose(r.loc[keys, "condval"], want, atol=1e-4 * float(sd.min()))
+        else:
+            np.testing.assert_allclose(r.loc[keys, "condval"], want, rtol=tol)
+            np.testing.assert_allclose(sd[["(Intercept)", "Days"]], [12.0708569505, 2.3048390209], rtol=tol)

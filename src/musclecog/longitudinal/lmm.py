@@ -679,3 +679,50 @@ def satterthwaite(
         jacobian=jac,
         message="; ".join(messages),
     )
+
+
+def random_effects(
+    y: np.ndarray, X: np.ndarray, Z: np.ndarray, groups: np.ndarray, fit: LMMFit, names: tuple[str, ...]
+) -> pd.DataFrame:
+    """The conditional modes of the random effects (BLUPs) and their conditional SDs, as
+    ``as.data.frame(ranef(m, condVar = TRUE))`` of lme4.
+
+    With ``M_i = Lambda' Z_i'Z_i Lambda + I``: ``b_i = Lambda M_i^-1 Lambda' Z_i'(y_i - X_i beta)`` and
+    ``cov(b_i | y) = sigma^2 Lambda M_i^-1 Lambda'`` (given beta and the variance parameters, as lme4's
+    ``condVar``).
+
+    Parameters
+    ----------
+    y, X, Z, groups
+        As for :func:`fit_lmm`.
+    fit : LMMFit
+        The fit (either engine): ``params``, ``theta``, ``scale``.
+    names : tuple of str
+        The random effects' names (``("(Intercept)", "Days")``), one per column of ``Z``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``term``, ``group``, ``condval``, ``condsd``: every group for the first term, then the
+        second (lme4's order), groups sorted.
+    """
+    g = np.asarray(groups)
+    s = _Stats(np.asarray(y, float), np.asarray(X, float), np.asarray(Z, float), g)
+    if len(names) != s.q:
+        raise ValueError(f"{len(names)} names for {s.q} random effects")
+    labels = pd.unique(g[np.argsort(g, kind="stable")])  # the order of _Stats' groups
+    lam = _lambda(np.asarray(fit.theta, float), s.q)
+    M = np.einsum("ji,gjk,kl->gil", lam, s.ZtZ, lam) + np.eye(s.q)
+    resid = s.Zty - np.einsum("gqp,p->gq", s.ZtX, np.asarray(fit.params, float))  # Z_i'(y_i - X_i beta)
+    minv = np.linalg.inv(M)
+    b = np.einsum("ij,gjk,lk,gl->gi", lam, minv, lam, resid)
+    cov = fit.scale * np.einsum("ij,gjk,lk->gil", lam, minv, lam)
+    sd = np.sqrt(np.einsum("gii->gi", cov))
+    return pd.DataFrame(
+        {
+            "term": np.repeat(list(names), s.G),
+            "group": np.tile(labels, s.q),
+            "condval": b.T.ravel(),
+            "condsd": sd.T.ravel(),
+        }
+    )

@@ -11,9 +11,11 @@ reported rows.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import ClassVar
 
 import numpy as np
@@ -23,7 +25,14 @@ from musclecog.core.design import strata
 from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.longitudinal.data import TIME, Prepared, prepare_long
 from musclecog.longitudinal.design import LongDesign, long_design
-from musclecog.longitudinal.lmm import LMMFit, Satterthwaite, fit_lmm, fit_lmm_statsmodels, satterthwaite
+from musclecog.longitudinal.lmm import (
+    LMMFit,
+    Satterthwaite,
+    fit_lmm,
+    fit_lmm_statsmodels,
+    random_effects,
+    satterthwaite,
+)
 from musclecog.longitudinal.results import LongitudinalResult, coefficients, fit_note, labels, make_result
 from musclecog.longitudinal.spec import LongitudinalSpec
 
@@ -80,7 +89,18 @@ class MixedModelSpec(LongitudinalSpec):
 class MixedModelResult(LongitudinalResult):
     """The result of a ``mixed_model`` analysis: per fit (``overall``, ``sex=female``, ...) the fixed effects,
     variance components, log-likelihood and convergence; the fits' diagnostics hold the variance components
-    in ``statistics``."""
+    in ``statistics``.
+
+    Attributes
+    ----------
+    random_effects : mapping
+        Fit label -> the per-person BLUPs with their conditional SDs (columns ``term``, ``group``,
+        ``condval``, ``condsd``, as ``as.data.frame(ranef(m, condVar = TRUE))``;
+        :func:`~musclecog.longitudinal.lmm.random_effects`). Not written by the workflow (no table of
+        its own): a library result.
+    """
+
+    random_effects: Mapping[str, pd.DataFrame] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def variance_components(fit: LMMFit, spec: MixedModelSpec) -> dict[str, float]:
@@ -92,6 +112,13 @@ def variance_components(fit: LMMFit, spec: MixedModelSpec) -> dict[str, float]:
         out[f"cov(Intercept,{tname})"] = float(fit.cov_re[0, 1])
     out["var(Residual)"] = float(fit.scale)
     return out
+
+
+def information_criteria(fit: LMMFit, n_par: int) -> tuple[float, float]:
+    """AIC and BIC as R's ``AIC(m)``, ``BIC(m)`` of an ``lmer`` fit: ``-2 logLik + 2 k`` and
+    ``-2 logLik + k log(N)``, with the REML or ML log-likelihood of the fit, ``k`` fixed effects plus
+    variance parameters and ``N`` observations."""
+    return -2.0 * fit.llf + 2.0 * n_par, -2.0 * fit.llf + n_par * float(np.log(fit.n_obs))
 
 
 def _message(fit: LMMFit) -> str:
@@ -176,6 +203,20 @@ def mixed_estimates(
             **lab,
         )
     )
+    aic, bic = information_criteria(fit, n_par)
+    what = "REML criterion: compare only fits with the same fixed effects" if spec.reml else "ML"
+    out += [
+        Estimate(
+            term=name,
+            estimate=value,
+            scale="fit_index",
+            n=fit.n_groups,
+            df=float(n_par),
+            note=f"R's {name}(m) on the {what}; {fit.n_obs} observations, {n_par} parameters",
+            **lab,
+        )
+        for name, value in (("AIC", aic), ("BIC", bic))
+    ]
     # kept as a row because today's tables have it; the same is in the fit's diagnostics
     status = "converged: " if fit.converged else "NOT CONVERGED: "
     out.append(
@@ -193,7 +234,7 @@ def mixed_estimates(
 
 def _fit_one(
     df: pd.DataFrame, spec: MixedModelSpec, where: str
-) -> tuple[LMMFit, LongDesign, Satterthwaite | None]:
+) -> tuple[LMMFit, LongDesign, Satterthwaite | None, pd.DataFrame]:
     design = long_design(df, spec, where)
     rows = df.loc[design.x.index]
     t = rows[TIME].to_numpy(float)
@@ -202,7 +243,8 @@ def _fit_one(
     X, groups = design.x.to_numpy(), rows["id"].to_numpy()
     fit = engine(design.y, X, Z, groups, reml=spec.reml, maxiter=spec.max_iter)
     satt = satterthwaite(design.y, X, Z, groups, fit) if spec.df_method == "satterthwaite" else None
-    return fit, design, satt
+    names = ("(Intercept)", spec.time_label) if spec.random == "slope" else ("(Intercept)",)
+    return fit, design, satt, random_effects(design.y, X, Z, groups, fit, names)
 
 
 def fit_mixed_model(data: pd.DataFrame, spec: MixedModelSpec) -> MixedModelResult:
@@ -229,12 +271,14 @@ def fit_mixed_model(data: pd.DataFrame, spec: MixedModelSpec) -> MixedModelResul
     prep = prepare_long(data, spec)
     estimates: list[Estimate] = []
     fits: dict[str, FitResult] = {}
+    blups: dict[str, pd.DataFrame] = {}
     for stratum in strata(prep.frame, spec.stratify_by, spec.where, overall=spec.overall):
         df = prep.frame.loc[stratum.mask]
-        fit, design, satt = _fit_one(df, spec, f"{spec.where} [{stratum.label}]")
+        fit, design, satt, blups[stratum.label] = _fit_one(df, spec, f"{spec.where} [{stratum.label}]")
         result = to_fit_result(fit, design, spec, prep, satt)
         fits[stratum.label] = result
         estimates += mixed_estimates(fit, result, spec, prep, stratum.label)
     by = f"by {spec.exposure}" if spec.exposure else f"over {spec.time_label}"
     title = f"{spec.context.analysis}: {spec.outcome} {by}"
-    return make_result(MixedModelResult, spec, prep, estimates, fits, title)
+    out = make_result(MixedModelResult, spec, prep, estimates, fits, title)
+    return dataclasses.replace(out, random_effects=MappingProxyType(blups))
