@@ -203,3 +203,23 @@ def test_term_labels_come_from_the_variable_dictionary() -> None:
 
     assert variable_label("dsst") == "Digit symbol substitution test (score)"
     assert variable_label("my_own_column") == "my_own_column"
+
+
+def test_fit_result_per_term_df_replace_df_resid_term_by_term() -> None:
+    """``df_terms`` (e.g. Satterthwaite's) gives each term its own t test and interval; a NaN entry falls
+    back to z; without it nothing changes (``df_resid`` for every term)."""
+    from scipy import stats
+
+    cov = np.diag([4.0, 1.0, 0.25])
+    beta = np.array([3.0, -1.5, 0.4])
+    plain = FitResult.from_arrays(["a", "b", "c"], beta, cov, 20.0, Diagnostics(n=30))
+    per = plain.with_term_df([5.0, 50.0, np.nan])
+    assert plain.df_terms is None
+    z = np.abs(beta) / np.sqrt(np.diag(cov))
+    np.testing.assert_allclose(plain.p_values, 2 * stats.t.sf(z, 20.0))
+    np.testing.assert_allclose(per.p_values, [2 * stats.t.sf(z[0], 5.0), 2 * stats.t.sf(z[1], 50.0), 2 * stats.norm.sf(z[2])])
+    q = np.array([stats.t.ppf(0.975, 5.0), stats.t.ppf(0.975, 50.0), stats.norm.ppf(0.975)])
+    np.testing.assert_allclose(per.conf_int()["conf_low"], beta - q * np.sqrt(np.diag(cov)))
+    rows = per.estimates(per.terms, "beta", df=True)
+    assert [r.df for r in rows][:2] == [5.0, 50.0] and math.isnan(rows[2].df or 0.0)
+    assert [r.df for r in plain.estimates(plain.terms, "beta", df=True)] == [20.0] * 3

@@ -202,6 +202,10 @@ class FitResult:
     codings : mapping
         Variable -> :class:`~musclecog.core.design.Coding` of the design it was fitted on (levels, scales),
         for labels, curves and predictions.
+    df_terms : Series or None
+        Per-term degrees of freedom of the t tests and intervals (e.g. Satterthwaite's for a mixed model);
+        when given they replace ``df_resid`` for each term's test and interval (joint tests still use
+        ``df_resid``). ``None`` (the default): ``df_resid`` for every term.
     """
 
     params: pd.Series
@@ -211,6 +215,7 @@ class FitResult:
     diagnostics: Diagnostics
     method: str = ""
     codings: Mapping[str, Coding] = field(default_factory=lambda: _EMPTY)
+    df_terms: pd.Series | None = None
 
     @classmethod
     def from_arrays(
@@ -240,6 +245,11 @@ class FitResult:
             MappingProxyType(dict(codings or {})),
         )
 
+    def with_term_df(self, df_terms: Sequence[float] | np.ndarray) -> FitResult:
+        """A copy whose terms have their own df (:attr:`df_terms`, in term order; NaN: z for that term)."""
+        df = pd.Series(np.asarray(df_terms, float), index=self.params.index, name="df")
+        return dataclasses.replace(self, df_terms=df)
+
     @property
     def terms(self) -> list[str]:
         """Term names in model order."""
@@ -250,14 +260,32 @@ class FitResult:
         """Wald t or z statistics."""
         return pd.Series(wald_statistic(self.params.to_numpy(), self.std_errors.to_numpy()), index=self.params.index)
 
+    def term_df(self, term: str) -> float | None:
+        """The df of one term's t test: its ``df_terms`` entry when given, else ``df_resid`` (None: z)."""
+        if self.df_terms is None:
+            return self.df_resid
+        df = float(self.df_terms[term])
+        return df if np.isfinite(df) else None
+
     @property
     def p_values(self) -> pd.Series:
-        """Two-sided p-values (t on ``df_resid``, or normal)."""
-        return pd.Series(wald_p_value(self.statistic.to_numpy(), self.df_resid), index=self.params.index)
+        """Two-sided p-values (t on ``df_terms`` or ``df_resid``, or normal)."""
+        stat = self.statistic
+        if self.df_terms is None:
+            return pd.Series(wald_p_value(stat.to_numpy(), self.df_resid), index=self.params.index)
+        p = [float(wald_p_value(np.array([stat[t]]), self.term_df(t))[0]) for t in self.terms]
+        return pd.Series(p, index=self.params.index)
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Wald intervals on the model scale: columns ``conf_low``, ``conf_high``."""
-        lo, hi = wald_interval(self.params.to_numpy(), self.std_errors.to_numpy(), self.df_resid, level)
+        """Wald intervals on the model scale (t on ``df_terms`` or ``df_resid``, or normal): columns
+        ``conf_low``, ``conf_high``."""
+        est, se = self.params.to_numpy(), self.std_errors.to_numpy()
+        if self.df_terms is None:
+            lo, hi = wald_interval(est, se, self.df_resid, level)
+        else:
+            limits = [wald_interval(est[i : i + 1], se[i : i + 1], self.term_df(t), level) for i, t in enumerate(self.terms)]
+            lo = np.array([float(a[0]) for a, _ in limits])
+            hi = np.array([float(b[0]) for _, b in limits])
         return pd.DataFrame({"conf_low": lo, "conf_high": hi}, index=self.params.index)
 
     @property
@@ -333,12 +361,16 @@ class FitResult:
                     p_value=float(p[term]),
                     n=self.diagnostics.n,
                     statistic=float(stat[term]) if statistic else None,
-                    df=(self.df_resid if self.df_resid is not None else math.nan) if df else None,
+                    df=_df_value(self.term_df(term)) if df else None,
                     note=note,
                     **labels,
                 )
             )
         return out
+
+
+def _df_value(df: float | None) -> float:
+    return df if df is not None else math.nan
 
 
 def apply_fdr(

@@ -59,7 +59,7 @@ def _needed_columns(data: pd.DataFrame, spec: LongitudinalSpec, extra: Sequence[
         spec.id,
         spec.time,
         spec.outcome,
-        spec.exposure,
+        *([spec.exposure] if spec.exposure else []),
         *spec.covariates,
         *spec.covariates_x_time,
         *extra,
@@ -116,7 +116,7 @@ def _baseline_values(df: pd.DataFrame, spec: LongitudinalSpec) -> pd.DataFrame:
     """Replace baseline-timed columns by each person's first-visit value (even if missing: never a later
     visit's)."""
     first_row = ~df[spec.id].duplicated()
-    at_baseline = [spec.exposure] if spec.exposure_timing == "baseline" else []
+    at_baseline = [spec.exposure] if spec.exposure and spec.exposure_timing == "baseline" else []
     if spec.covariate_timing == "baseline":
         at_baseline += [c for c in spec.covariates if c != spec.exposure]
     for col in at_baseline:
@@ -182,7 +182,7 @@ def prepare_long(data: pd.DataFrame, spec: LongitudinalSpec, extra: Sequence[str
     )
     df = _baseline_values(_order_visits(df, spec, has_wave), spec)
     baseline = "baseline " if spec.exposure_timing == "baseline" else ""
-    steps = [("exposure", spec.exposure, f"excluded: {baseline}'{spec.exposure}' missing")]
+    steps = [("exposure", spec.exposure, f"excluded: {baseline}'{spec.exposure}' missing")] if spec.exposure else []
     columns = (
         [spec.outcome, *spec.covariates] + ([spec.stratify_by] if spec.stratify_by else []) + list(extra)
     )

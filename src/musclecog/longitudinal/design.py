@@ -62,7 +62,7 @@ def _term_order(
 ) -> list[str]:
     """Column names in the longitudinal order (module docstring)."""
     tl = spec.time_label
-    exp_cols = list(codings[spec.exposure].columns)
+    exp_cols = list(codings[spec.exposure].columns) if spec.exposure else []
     order = ([INTERCEPT] if intercept else []) + ([tl] if time else []) + exp_cols
     if time and exposure_x_time:
         order += [f"{c}:{tl}" for c in exp_cols]
@@ -109,10 +109,11 @@ def long_design(
         The exposure does not vary, or the design is rank deficient.
     """
     tl = spec.time_label
-    if frame[spec.exposure].nunique(dropna=True) < 2:
+    if spec.exposure and frame[spec.exposure].nunique(dropna=True) < 2:
         raise ModelError(
             f"{where}: the exposure '{spec.exposure}' does not vary in the analysed rows "
-            f"({len(frame)} rows); nothing can be estimated."
+            f"({len(frame)} rows); nothing can be estimated (a mixed_model of time alone may leave 'exposure' "
+            "out)."
         )
     if time and tl in (spec.exposure, *spec.covariates, *extra):
         raise ConfigError(
@@ -120,13 +121,13 @@ def long_design(
         )
     if time and tl != TIME:
         frame = frame.assign(**{tl: frame[TIME].to_numpy(float)})
-    interactions = [(spec.exposure, tl)] if time and exposure_x_time else []
+    interactions = [(spec.exposure, tl)] if spec.exposure and time and exposure_x_time else []
     interactions += [(c, tl) for c in spec.covariates_x_time] if time else []
     design = build_design(
         frame,
         DesignSpec(
             outcome=outcome or spec.outcome,
-            exposure=spec.exposure,
+            exposure=spec.exposure or None,
             covariates=(*([tl] if time else []), *spec.covariates, *extra),
             factors=spec.factors,
             references={spec.exposure: spec.exposure_reference}

@@ -255,8 +255,16 @@ def _k_matrix(theta: np.ndarray, s: _Stats) -> list[list[Any]]:
 
 def _value_and_gradient(theta: np.ndarray, s: _Stats, reml: bool) -> tuple[float, np.ndarray]:
     """The profiled deviance and its analytic gradient in theta (module notes), entrywise over people."""
-    q = s.q
     beta, inv, r2, dev = _profiled(theta, s, reml)
+    B = _b_matrix(theta, s, reml, beta, inv, (s.n - s.p if reml else s.n) / r2)
+    return dev, np.asarray(2.0 * (B @ _lambda(theta, s.q))[np.tril_indices(s.q)], float)
+
+
+def _b_matrix(theta: np.ndarray, s: _Stats, reml: bool, beta: np.ndarray, inv: np.ndarray, c: float) -> np.ndarray:
+    """``B = T - U - c R`` (REML) or ``T - c R`` (ML) of the module notes: the gradient in theta is
+    ``2 (B Lambda)`` on the lower triangle; ``c`` is ``(N - p) / r^2`` (REML) or ``N / r^2`` (ML) for the
+    profiled deviance, ``1 / sigma^2`` for the deviance at a given sigma (:func:`satterthwaite`)."""
+    q = s.q
     sk = _k_matrix(theta, s)
     S, P, r = s.ZtZ, s.zx, s.Zty
     W = []  # Z_i'V_i^-1 X_i, row by row: P_i - sum_k (Z'Z K)_ik P_k
@@ -268,13 +276,12 @@ def _value_and_gradient(theta: np.ndarray, s: _Stats, reml: bool) -> tuple[float
         W.append(w)
     u = [r[:, i] - sum(sk[i][k] * r[:, k] for k in range(q)) - W[i] @ beta for i in range(q)]  # Z'V^-1 e
     WC = [w @ inv for w in W]
-    c = (s.n - s.p if reml else s.n) / r2
     B = np.empty((q, q))
     for i in range(q):
         for j in range(q):
             t_ij = float(np.sum(S[:, i, j] - sum(sk[i][k] * S[:, k, j] for k in range(q))))
             B[i, j] = t_ij - c * float(u[i] @ u[j]) - (float(np.sum(WC[i] * W[j])) if reml else 0.0)
-    return dev, np.asarray(2.0 * (B @ _lambda(theta, q))[np.tril_indices(q)], float)
+    return B
 
 
 def _safe_value_and_gradient(theta: np.ndarray, s: _Stats, reml: bool) -> tuple[float, np.ndarray]:
@@ -557,4 +564,165 @@ def fit_lmm_statsmodels(
         n_groups=int(pd.unique(np.asarray(groups)).size),
         singular=bool(np.any(np.diag(cov_re) < 1e-8)),
         theta=theta,
+    )
+
+
+EIGEN_TOL = 1e-8
+"""Eigenvalues of the variance parameters' Hessian within this of zero are left out of its inverse
+(lmerTest's ``tol``)."""
+
+
+@dataclass(frozen=True)
+class Satterthwaite:
+    """Satterthwaite degrees of freedom of the fixed effects, as ``lmerTest`` (Kuznetsova et al. 2017, J Stat
+    Softw 82(13), section 3; ``summary(lmerTest::lmer(...))``).
+
+    Attributes
+    ----------
+    df : ndarray (p,)
+        Denominator df of each fixed effect's t test (NaN where it cannot be computed).
+    varpar : ndarray
+        The variance parameters ``(theta, sigma)`` (theta as :attr:`LMMFit.theta`; sigma the residual SD).
+    vcov_varpar : ndarray
+        Their asymptotic covariance ``2 H^-1`` (``H`` the Hessian of the deviance in ``varpar``; the inverse
+        over eigenvalues above :data:`EIGEN_TOL` only), as lmerTest's ``vcov_varpar``.
+    jacobian : ndarray (k, p, p)
+        ``d cov(beta) / d varpar_k``.
+    message : str
+        Empty, or what lmerTest would warn about (negative or zero eigenvalues of ``H``).
+    """
+
+    df: np.ndarray
+    varpar: np.ndarray
+    vcov_varpar: np.ndarray
+    jacobian: np.ndarray
+    message: str = ""
+
+
+def _vp_gradient(varpar: np.ndarray, s: _Stats, reml: bool) -> np.ndarray:
+    """The analytic gradient, in ``(theta, sigma)``, of the deviance at a given sigma (lmerTest's
+    ``devfun_vp``): ``log|M| + r^2 / sigma^2 + N log(2 pi sigma^2)`` (ML), plus ``log|X'V^-1X| - p log(2 pi
+    sigma^2)`` (REML), with beta at its estimate given theta."""
+    theta, sigma = varpar[:-1], float(varpar[-1])
+    beta, inv, r2, _ = _profiled(theta, s, reml)
+    B = _b_matrix(theta, s, reml, beta, inv, 1.0 / (sigma * sigma))
+    g_theta = 2.0 * (B @ _lambda(theta, s.q))[np.tril_indices(s.q)]
+    d = s.n - s.p if reml else s.n
+    return np.r_[g_theta, -2.0 * r2 / sigma**3 + 2.0 * d / sigma]
+
+
+def _step(x: float) -> float:
+    return 1e-4 * max(1.0, abs(x))
+
+
+def satterthwaite(
+    y: np.ndarray, X: np.ndarray, Z: np.ndarray, groups: np.ndarray, fit: LMMFit
+) -> Satterthwaite:
+    """Satterthwaite df of each fixed effect of a fitted model (lmerTest's default in ``summary``).
+
+    For a contrast ``L`` (here each unit vector), ``df = 2 (L C L')^2 / (g' A g)``, with ``C = cov(beta)``,
+    ``g_k = L (dC / d varpar_k) L'`` and ``A = 2 H^-1`` the covariance of the variance parameters
+    ``varpar = (theta, sigma)``. ``H`` is the Hessian of lmerTest's deviance in ``varpar`` by central
+    differences of its analytic gradient (:func:`_vp_gradient`; lmerTest differentiates the deviance itself
+    numerically, with Richardson extrapolation); ``dC / d theta_k`` by central differences of
+    ``sigma^2 (X'V^-1X)^-1``, ``dC / d sigma = 2 C / sigma``. Steps are ``1e-4 max(1, |x|)``, so the
+    truncation error is about 1e-8 relative.
+
+    Parameters
+    ----------
+    y, X, Z, groups
+        As for :func:`fit_lmm`.
+    fit : LMMFit
+        The fit (either engine): its ``theta``, ``scale`` and ``reml``.
+
+    Returns
+    -------
+    Satterthwaite
+    """
+    s = _Stats(np.asarray(y, float), np.asarray(X, float), np.asarray(Z, float), np.asarray(groups))
+    reml = fit.reml
+    varpar = np.r_[np.asarray(fit.theta, float), np.sqrt(fit.scale)]
+    k = varpar.size
+    H = np.empty((k, k))
+    for j in range(k):
+        h = _step(varpar[j])
+        up, down = varpar.copy(), varpar.copy()
+        up[j] += h
+        down[j] -= h
+        H[:, j] = (_vp_gradient(up, s, reml) - _vp_gradient(down, s, reml)) / (2.0 * h)
+    H = (H + H.T) / 2.0
+    values, vectors = np.linalg.eigh(H)
+    messages = []
+    if np.any(values < -EIGEN_TOL):
+        messages.append(f"{int(np.sum(values < -EIGEN_TOL))} negative eigenvalue(s) of the deviance's Hessian")
+    if np.any(np.abs(values) <= EIGEN_TOL):
+        messages.append(f"{int(np.sum(np.abs(values) <= EIGEN_TOL))} eigenvalue(s) of the deviance's Hessian near 0")
+    pos = values > EIGEN_TOL
+    vcov_varpar = 2.0 * (vectors[:, pos] / values[pos]) @ vectors[:, pos].T
+    sigma = float(varpar[-1])
+    cov = sigma * sigma * _profiled(varpar[:-1], s, reml)[1]
+    jac = np.empty((k, s.p, s.p))
+    for j in range(k - 1):
+        h = _step(varpar[j])
+        up, down = varpar[:-1].copy(), varpar[:-1].copy()
+        up[j] += h
+        down[j] -= h
+        jac[j] = sigma * sigma * (_profiled(up, s, reml)[1] - _profiled(down, s, reml)[1]) / (2.0 * h)
+    jac[k - 1] = 2.0 * cov / sigma
+    g = np.einsum("kii->ik", jac)  # (p, k): d var(beta_i) / d varpar_k
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = 2.0 * np.diag(cov) ** 2 / np.einsum("ik,kl,il->i", g, vcov_varpar, g)
+    return Satterthwaite(
+        df=np.where(np.isfinite(df) & (df > 0), df, np.nan),
+        varpar=varpar,
+        vcov_varpar=vcov_varpar,
+        jacobian=jac,
+        message="; ".join(messages),
+    )
+
+
+def random_effects(
+    y: np.ndarray, X: np.ndarray, Z: np.ndarray, groups: np.ndarray, fit: LMMFit, names: tuple[str, ...]
+) -> pd.DataFrame:
+    """The conditional modes of the random effects (BLUPs) and their conditional SDs, as
+    ``as.data.frame(ranef(m, condVar = TRUE))`` of lme4.
+
+    With ``M_i = Lambda' Z_i'Z_i Lambda + I``: ``b_i = Lambda M_i^-1 Lambda' Z_i'(y_i - X_i beta)`` and
+    ``cov(b_i | y) = sigma^2 Lambda M_i^-1 Lambda'`` (given beta and the variance parameters, as lme4's
+    ``condVar``).
+
+    Parameters
+    ----------
+    y, X, Z, groups
+        As for :func:`fit_lmm`.
+    fit : LMMFit
+        The fit (either engine): ``params``, ``theta``, ``scale``.
+    names : tuple of str
+        The random effects' names (``("(Intercept)", "Days")``), one per column of ``Z``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``term``, ``group``, ``condval``, ``condsd``: every group for the first term, then the
+        second (lme4's order), groups sorted.
+    """
+    g = np.asarray(groups)
+    s = _Stats(np.asarray(y, float), np.asarray(X, float), np.asarray(Z, float), g)
+    if len(names) != s.q:
+        raise ValueError(f"{len(names)} names for {s.q} random effects")
+    labels = pd.unique(g[np.argsort(g, kind="stable")])  # the order of _Stats' groups
+    lam = _lambda(np.asarray(fit.theta, float), s.q)
+    M = np.einsum("ji,gjk,kl->gil", lam, s.ZtZ, lam) + np.eye(s.q)
+    resid = s.Zty - np.einsum("gqp,p->gq", s.ZtX, np.asarray(fit.params, float))  # Z_i'(y_i - X_i beta)
+    minv = np.linalg.inv(M)
+    b = np.einsum("ij,gjk,lk,gl->gi", lam, minv, lam, resid)
+    cov = fit.scale * np.einsum("ij,gjk,lk->gil", lam, minv, lam)
+    sd = np.sqrt(np.einsum("gii->gi", cov))
+    return pd.DataFrame(
+        {
+            "term": np.repeat(list(names), s.G),
+            "group": np.tile(labels, s.q),
+            "condval": b.T.ravel(),
+            "condsd": sd.T.ravel(),
+        }
     )

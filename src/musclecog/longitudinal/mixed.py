@@ -11,9 +11,11 @@ reported rows.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import ClassVar
 
 import numpy as np
@@ -23,7 +25,14 @@ from musclecog.core.design import strata
 from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.longitudinal.data import TIME, Prepared, prepare_long
 from musclecog.longitudinal.design import LongDesign, long_design
-from musclecog.longitudinal.lmm import LMMFit, fit_lmm, fit_lmm_statsmodels
+from musclecog.longitudinal.lmm import (
+    LMMFit,
+    Satterthwaite,
+    fit_lmm,
+    fit_lmm_statsmodels,
+    random_effects,
+    satterthwaite,
+)
 from musclecog.longitudinal.results import LongitudinalResult, coefficients, fit_note, labels, make_result
 from musclecog.longitudinal.spec import LongitudinalSpec
 
@@ -44,10 +53,16 @@ class MixedModelSpec(LongitudinalSpec):
 
     Attributes
     ----------
+    exposure : str
+        Optional here: without one (``""``) the model is the outcome on time, covariates and the random
+        effects, e.g. ``lmer(Reaction ~ Days + (Days | Subject))``.
     random : str
         ``intercept`` (random intercept) or ``slope`` (correlated random intercept and slope on time).
     reml : bool
         REML (as lme4) or ML (for likelihood-ratio comparisons of fixed effects).
+    df_method : str
+        ``satterthwaite`` (t tests and intervals on each fixed effect's Satterthwaite df, as
+        ``summary(lmerTest::lmer(...))``) or ``wald`` (z, as ``confint(m, method = "Wald")``).
     engine : str
         ``profiled`` (fast; matches lme4) or ``statsmodels`` (MixedLM; slower, for cross-checks).
     max_iter : int
@@ -55,8 +70,10 @@ class MixedModelSpec(LongitudinalSpec):
     """
 
     TYPE: ClassVar[str] = "mixed_model"
+    exposure: str = ""
     random: str = "slope"
     reml: bool = True
+    df_method: str = "satterthwaite"
     engine: str = "profiled"
     max_iter: int = 2000
 
@@ -72,7 +89,18 @@ class MixedModelSpec(LongitudinalSpec):
 class MixedModelResult(LongitudinalResult):
     """The result of a ``mixed_model`` analysis: per fit (``overall``, ``sex=female``, ...) the fixed effects,
     variance components, log-likelihood and convergence; the fits' diagnostics hold the variance components
-    in ``statistics``."""
+    in ``statistics``.
+
+    Attributes
+    ----------
+    random_effects : mapping
+        Fit label -> the per-person BLUPs with their conditional SDs (columns ``term``, ``group``,
+        ``condval``, ``condsd``, as ``as.data.frame(ranef(m, condVar = TRUE))``;
+        :func:`~musclecog.longitudinal.lmm.random_effects`). Not written by the workflow (no table of
+        its own): a library result.
+    """
+
+    random_effects: Mapping[str, pd.DataFrame] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def variance_components(fit: LMMFit, spec: MixedModelSpec) -> dict[str, float]:
@@ -86,13 +114,25 @@ def variance_components(fit: LMMFit, spec: MixedModelSpec) -> dict[str, float]:
     return out
 
 
+def information_criteria(fit: LMMFit, n_par: int) -> tuple[float, float]:
+    """AIC and BIC as R's ``AIC(m)``, ``BIC(m)`` of an ``lmer`` fit: ``-2 logLik + 2 k`` and
+    ``-2 logLik + k log(N)``, with the REML or ML log-likelihood of the fit, ``k`` fixed effects plus
+    variance parameters and ``N`` observations."""
+    return -2.0 * fit.llf + 2.0 * n_par, -2.0 * fit.llf + n_par * float(np.log(fit.n_obs))
+
+
 def _message(fit: LMMFit) -> str:
     return f"{fit.method}; {fit.message}"
 
 
-def to_fit_result(fit: LMMFit, design: LongDesign, spec: MixedModelSpec, prep: Prepared) -> FitResult:
-    """The labelled fixed effects (Wald z, as lme4's ``confint(method = "Wald")``) and how the fit went."""
+def to_fit_result(
+    fit: LMMFit, design: LongDesign, spec: MixedModelSpec, prep: Prepared, satt: Satterthwaite | None = None
+) -> FitResult:
+    """The labelled fixed effects and how the fit went: t on Satterthwaite df per term when ``satt`` is
+    given (lmerTest's ``summary``), otherwise Wald z (lme4's ``confint(method = "Wald")``)."""
     messages = [_message(fit)]
+    if satt is not None and satt.message:
+        messages.append(f"Satterthwaite df: {satt.message}")
     if fit.polish_steps:
         messages.append(
             f"theta polished by {fit.polish_steps} Newton steps (max |gradient| {fit.gradient:.1e})"
@@ -109,7 +149,7 @@ def to_fit_result(fit: LMMFit, design: LongDesign, spec: MixedModelSpec, prep: P
         messages=tuple(messages),
         statistics=stats,
     )
-    return FitResult.from_arrays(
+    result = FitResult.from_arrays(
         list(design.x.columns),
         fit.params,
         fit.cov_params,
@@ -118,6 +158,7 @@ def to_fit_result(fit: LMMFit, design: LongDesign, spec: MixedModelSpec, prep: P
         method=spec.method,
         codings=design.codings,
     )
+    return result if satt is None else result.with_term_df(satt.df)
 
 
 def mixed_estimates(
@@ -131,7 +172,12 @@ def mixed_estimates(
         note = f"NOT CONVERGED ({_message(fit)}); " + note
         log.warning("%s [%s]: the mixed model did not converge: %s", spec.where, stratum, _message(fit))
     lab = labels(spec, spec.method, stratum)
-    out = coefficients(result, "beta", fit.n_groups, note, lab)
+    satt = result.df_terms is not None
+    if satt:
+        note_beta = note + "; t tests on Satterthwaite df (lmerTest)"
+        if result.df_terms is not None and result.df_terms.isna().any():
+            note_beta += "; Wald z where the df could not be computed"
+    out = coefficients(result, "beta", fit.n_groups, note_beta if satt else note, lab, df=satt)
     vc = variance_components(fit, spec)
     out += [
         Estimate(
@@ -157,6 +203,20 @@ def mixed_estimates(
             **lab,
         )
     )
+    aic, bic = information_criteria(fit, n_par)
+    what = "REML criterion: compare only fits with the same fixed effects" if spec.reml else "ML"
+    out += [
+        Estimate(
+            term=name,
+            estimate=value,
+            scale="fit_index",
+            n=fit.n_groups,
+            df=float(n_par),
+            note=f"R's {name}(m) on the {what}; {fit.n_obs} observations, {n_par} parameters",
+            **lab,
+        )
+        for name, value in (("AIC", aic), ("BIC", bic))
+    ]
     # kept as a row because today's tables have it; the same is in the fit's diagnostics
     status = "converged: " if fit.converged else "NOT CONVERGED: "
     out.append(
@@ -172,24 +232,28 @@ def mixed_estimates(
     return out
 
 
-def _fit_one(df: pd.DataFrame, spec: MixedModelSpec, where: str) -> tuple[LMMFit, LongDesign]:
+def _fit_one(
+    df: pd.DataFrame, spec: MixedModelSpec, where: str
+) -> tuple[LMMFit, LongDesign, Satterthwaite | None, pd.DataFrame]:
     design = long_design(df, spec, where)
     rows = df.loc[design.x.index]
     t = rows[TIME].to_numpy(float)
     Z = np.column_stack([np.ones(len(rows)), t]) if spec.random == "slope" else np.ones((len(rows), 1))
     engine = ENGINES[spec.engine]
-    fit = engine(
-        design.y, design.x.to_numpy(), Z, rows["id"].to_numpy(), reml=spec.reml, maxiter=spec.max_iter
-    )
-    return fit, design
+    X, groups = design.x.to_numpy(), rows["id"].to_numpy()
+    fit = engine(design.y, X, Z, groups, reml=spec.reml, maxiter=spec.max_iter)
+    satt = satterthwaite(design.y, X, Z, groups, fit) if spec.df_method == "satterthwaite" else None
+    names = ("(Intercept)", spec.time_label) if spec.random == "slope" else ("(Intercept)",)
+    return fit, design, satt, random_effects(design.y, X, Z, groups, fit, names)
 
 
 def fit_mixed_model(data: pd.DataFrame, spec: MixedModelSpec) -> MixedModelResult:
     """Linear mixed model (analysis type ``mixed_model``).
 
     Matches ``lme4::lmer(y ~ time * exposure + covariates + (time | id))`` (``random: slope``) or
-    ``(1 | id)`` (``random: intercept``), REML by default. Rows: the fixed effects (``scale: beta``, Wald z
-    tests and CIs), the variance components (``scale: variance``: ``var(Intercept)``, ``var(time)``,
+    ``(1 | id)`` (``random: intercept``), REML by default. Rows: the fixed effects (``scale: beta``; t tests
+    and CIs on each term's Satterthwaite df, as ``summary(lmerTest::lmer(...))``, with the df in ``df``;
+    Wald z with ``df_method: wald``), the variance components (``scale: variance``: ``var(Intercept)``, ``var(time)``,
     ``cov(Intercept,time)``, ``var(Residual)``), the log-likelihood (``scale: log_likelihood``) and a
     ``converged`` row (1/0) carrying the optimiser's message. A fit that did not converge keeps its
     estimates, flagged ``NOT CONVERGED`` in every row's note.
@@ -207,11 +271,14 @@ def fit_mixed_model(data: pd.DataFrame, spec: MixedModelSpec) -> MixedModelResul
     prep = prepare_long(data, spec)
     estimates: list[Estimate] = []
     fits: dict[str, FitResult] = {}
+    blups: dict[str, pd.DataFrame] = {}
     for stratum in strata(prep.frame, spec.stratify_by, spec.where, overall=spec.overall):
         df = prep.frame.loc[stratum.mask]
-        fit, design = _fit_one(df, spec, f"{spec.where} [{stratum.label}]")
-        result = to_fit_result(fit, design, spec, prep)
+        fit, design, satt, blups[stratum.label] = _fit_one(df, spec, f"{spec.where} [{stratum.label}]")
+        result = to_fit_result(fit, design, spec, prep, satt)
         fits[stratum.label] = result
         estimates += mixed_estimates(fit, result, spec, prep, stratum.label)
-    title = f"{spec.context.analysis}: {spec.outcome} by {spec.exposure}"
-    return make_result(MixedModelResult, spec, prep, estimates, fits, title)
+    by = f"by {spec.exposure}" if spec.exposure else f"over {spec.time_label}"
+    title = f"{spec.context.analysis}: {spec.outcome} {by}"
+    out = make_result(MixedModelResult, spec, prep, estimates, fits, title)
+    return dataclasses.replace(out, random_effects=MappingProxyType(blups))

@@ -30,6 +30,7 @@ class LongitudinalResult(AnalysisResult):
         The analysis rows (columns ``id``, ``time``, ``wave`` when present, outcome, exposure) for the
         trajectory figure.
     outcome, exposure : str
+        (``exposure`` is empty for a mixed model of time alone.)
     time_label : str
         The time term's name (axis label).
     exposure_categorical : bool
@@ -64,10 +65,12 @@ def labels(spec: LongitudinalSpec, method: str, stratum: str) -> Labels:
     return Labels(method=method, outcome=spec.outcome, exposure=spec.exposure, stratum=stratum)
 
 
-def coefficients(fit: FitResult, scale: str, n: int, note: str, label: Labels) -> list[Estimate]:
-    """Every coefficient of a fit (Wald tests and intervals, z or t as the fit's ``df_resid``), with ``n``
-    the people (or rows) the table reports."""
-    return [e.replace(n=n) for e in fit.estimates(fit.terms, scale, note=note, **label)]
+def coefficients(
+    fit: FitResult, scale: str, n: int, note: str, label: Labels, *, df: bool = False
+) -> list[Estimate]:
+    """Every coefficient of a fit (Wald tests and intervals, z or t as the fit's ``df_terms`` or
+    ``df_resid``), with ``n`` the people (or rows) the table reports; ``df``: fill the ``df`` column."""
+    return [e.replace(n=n) for e in fit.estimates(fit.terms, scale, note=note, df=df, **label)]
 
 
 def flow_estimates(prep: Prepared, spec: LongitudinalSpec, method: str) -> list[Estimate]:
@@ -110,8 +113,10 @@ def make_result(
     """
     method = estimates[0].method if estimates else ""
     data = prep.frame if frame is None else frame
-    column = data[spec.exposure]
-    numeric = pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
+    numeric = True
+    if spec.exposure:
+        column = data[spec.exposure]
+        numeric = pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
     return cls(
         analysis=spec.context.analysis,
         cohort=spec.context.cohort,
@@ -122,6 +127,6 @@ def make_result(
         outcome=spec.outcome,
         exposure=spec.exposure,
         time_label=spec.time_label,
-        exposure_categorical=spec.is_categorical(spec.exposure, numeric),
+        exposure_categorical=bool(spec.exposure) and spec.is_categorical(spec.exposure, numeric),
         prepared=prep,
     )

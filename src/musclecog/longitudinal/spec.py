@@ -27,7 +27,8 @@ class LongitudinalSpec(AnalysisSpec):
     Attributes
     ----------
     outcome, exposure : str
-        Outcome and exposure columns.
+        Outcome and exposure columns (``exposure`` may be empty only where the type's schema says so:
+        a ``mixed_model`` of time alone).
     id, wave : str
         Person and visit columns (``wave`` may be absent from the table when ``time`` orders the visits).
     time : str
@@ -67,6 +68,11 @@ class LongitudinalSpec(AnalysisSpec):
     overall: bool = True
 
     def __post_init__(self) -> None:
+        if not self.exposure and self.exposure_reference is not None:
+            raise ConfigError(
+                f"{self.where}: exposure_reference is given ({self.exposure_reference!r}) but no exposure; "
+                "name the exposure column or remove exposure_reference."
+            )
         missing_xt = [c for c in self.covariates_x_time if c not in self.covariates]
         if missing_xt:
             raise ConfigError(
@@ -82,7 +88,7 @@ class LongitudinalSpec(AnalysisSpec):
     @property
     def factors(self) -> tuple[str, ...]:
         """Columns dummy-coded although numeric: ``categorical``, and the exposure when it has a reference."""
-        extra = (self.exposure,) if self.exposure_reference is not None else ()
+        extra = (self.exposure,) if self.exposure and self.exposure_reference is not None else ()
         return tuple(dict.fromkeys((*self.categorical, *extra)))
 
     def is_categorical(self, column: str, numeric: bool) -> bool:

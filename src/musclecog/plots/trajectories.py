@@ -37,7 +37,10 @@ Z95 = 1.959963984540054
 
 
 def exposure_groups(frame: pd.DataFrame, exposure: str, categorical: bool) -> pd.Series:
-    """Groups for observed means: the exposure's levels, or quartiles of the person's first value if continuous."""
+    """Groups for observed means: the exposure's levels, or quartiles of the person's first value if continuous
+    (one group, ``all``, without an exposure)."""
+    if not exposure:
+        return pd.Series("all", index=frame.index)
     s = frame[exposure]
     if categorical or s.nunique() <= MAX_GROUPS:
         return s.astype(str)
@@ -83,7 +86,8 @@ def _new_rows(result: LongitudinalResult, fit: FitResult, rows: pd.DataFrame, ti
     """The rows to predict at, and how the covariates were held."""
     new, held = held_values(fit, rows, (result.exposure, result.time_label))
     frame = pd.DataFrame({result.time_label: times, **{k: [v] * len(times) for k, v in new.items()}})
-    frame[result.exposure] = [value] * len(times)
+    if result.exposure:
+        frame[result.exposure] = [value] * len(times)
     return frame, held
 
 
@@ -119,7 +123,8 @@ def predicted_trajectories(result: LongitudinalResult) -> tuple[pd.DataFrame, di
         names = tuple(INTERCEPT if term == "Intercept" else term for term in fit.terms)
         design = Design(None, np.empty((0, len(names))), names, np.zeros(0, bool), fit.codings, ())
         b, v = fit.params.to_numpy(), fit.cov.to_numpy()
-        for label, value in exposure_levels(result.exposure, fit, rows):
+        levels = exposure_levels(result.exposure, fit, rows) if result.exposure else [("fitted", None)]
+        for label, value in levels:
             new, held = _new_rows(result, fit, rows, times, value)
             x = design.transform(new, f"{result.analysis} [{stratum}] figure")
             eta = x @ b
@@ -163,7 +168,8 @@ def trajectory_figure(result: LongitudinalResult) -> Figure:
         ax.set_xlabel(quantity_label(result.time_label) if result.time_label != TIME else "Time since baseline")
         ax.set_title(stratum_words(stratum), fontsize=8)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, title=variable_label(result.exposure), frameon=False, fontsize=7, title_fontsize=7,
+    title = variable_label(result.exposure) if result.exposure else None
+    fig.legend(handles, labels, title=title, frameon=False, fontsize=7, title_fontsize=7,
                loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(labels)))
     prob = "probability: " if _binomial(result) else ""
     axes[0, 0].set_ylabel(f"Predicted {prob}{quantity_label(result.outcome)} (95% CI)")
@@ -186,5 +192,5 @@ def _observed_figure(result: LongitudinalResult) -> Figure:
     ax.set_xlabel(quantity_label(result.time_label) if result.time_label != TIME else "Time since baseline")
     ax.set_ylabel(f"Observed mean {quantity_label(result.outcome)} (95% CI)")
     ax.set_title(result.title, fontsize=9)
-    ax.legend(title=variable_label(result.exposure), frameon=False, fontsize=8, title_fontsize=7)
+    ax.legend(title=variable_label(result.exposure) if result.exposure else None, frameon=False, fontsize=8, title_fontsize=7)
     return fig
