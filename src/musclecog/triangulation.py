@@ -86,6 +86,7 @@ class TriangulationRow:
     exposure_column: str | None = None
     contrast: Contrast | None = None
     keep_if: Mapping[str, Any] = field(default_factory=dict)
+    label: str = "triangulation row"  # where it is configured, for messages: triangulation.rows.<name> or rows[i]
 
 
 @dataclass(frozen=True)
@@ -100,16 +101,26 @@ class Converted:
 
 
 def parse_rows(section: Mapping[str, Any] | None) -> list[TriangulationRow]:
-    """Typed rows of the config's ``triangulation:`` section (already schema-validated).
+    """Typed rows of the config's ``triangulation:`` section (already schema-validated), in config order.
+
+    ``rows`` is a mapping name -> row (several ``--configfile`` files join their rows: Snakemake merges mappings
+    key by key, a later file's new names after the earlier ones') or a list (a later file's list replaces an
+    earlier one). The names only label messages; they are not a column of the table.
 
     Raises
     ------
     ConfigError
         If a row names an unknown design or both/neither of ``analysis`` and ``mr_pair``.
     """
+    given = (section or {}).get("rows", [])
+    if isinstance(given, Mapping):
+        entries = [(f"triangulation.rows.{name}", entry) for name, entry in given.items()]
+    else:
+        entries = [(f"triangulation.rows[{i}]", entry) for i, entry in enumerate(given)]
     rows = []
-    for i, entry in enumerate((section or {}).get("rows", [])):
-        label = f"triangulation.rows[{i}]"
+    for label, entry in entries:
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{label}: a row is a mapping (design, analysis or mr_pair, where, ...), got {entry!r}")
         if entry["design"] not in DESIGNS:
             raise ConfigError(f"{label}: design {entry['design']!r} is not one of {list(DESIGNS)}")
         kinds = [k for k in ("analysis", "mr_pair") if k in entry]
@@ -126,6 +137,7 @@ def parse_rows(section: Mapping[str, Any] | None) -> list[TriangulationRow]:
                 exposure_column=entry.get("exposure_column", contrast["exposure"] if contrast else None),
                 contrast=Contrast(**contrast) if contrast else None,
                 keep_if=dict(entry.get("keep_if", {})),
+                label=label,
             )
         )
     return rows
@@ -148,10 +160,10 @@ def check_sources(rows: Sequence[TriangulationRow], analyses: Sequence[str], mr_
         Naming the row, the missing source and the sources that exist.
     """
     known = {"analysis": sorted(analyses), "mr_pair": sorted(mr_pairs)}
-    for i, row in enumerate(rows):
+    for row in rows:
         if row.source not in known[row.source_kind]:
             raise ConfigError(
-                f"triangulation.rows[{i}]: {row.source_kind} {row.source!r} is not configured in this run; "
+                f"{row.label}: {row.source_kind} {row.source!r} is not configured in this run; "
                 f"configured: {known[row.source_kind] or 'none'}"
             )
 
@@ -352,11 +364,11 @@ def triangulation_table(rows: Sequence[TriangulationRow], src: Sources) -> pd.Da
         If a row's source is not produced by the run or its ``where`` does not pick exactly one estimate.
     """
     out = []
-    for i, row in enumerate(rows):
+    for row in rows:
         key = f"{row.source_kind}:{row.source}"
         if key not in src.estimates:
-            raise ConfigError(f"triangulation.rows[{i}]: {row.source_kind} {row.source!r} is not configured in this run")
-        est = _select(read_table(src.estimates[key]), row.where, f"rows[{i}] ({row.source})")
+            raise ConfigError(f"{row.label}: {row.source_kind} {row.source!r} is not configured in this run")
+        est = _select(read_table(src.estimates[key]), row.where, f"{row.label.removeprefix('triangulation.')} ({row.source})")
         if row.source_kind == "mr_pair":
             info = _mr_row(row, est, src)
         else:

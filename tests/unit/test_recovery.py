@@ -11,10 +11,12 @@ import yaml
 
 from musclecog.recovery import (
     COVERAGE_COLUMNS,
+    MR_VARIANTS,
     SEED_COLUMNS,
     binomial_band,
     clopper_pearson,
     plan_coverage,
+    simulate_mr,
     summarise,
 )
 
@@ -55,12 +57,43 @@ def test_summarise_coverage_bias_rmse_pass_share():
     assert "not simulated" in table.set_index("target_id").loc["mr", "note"]
 
 
-def test_plan_covers_every_synthetic_target_but_mr(repo_dir):
+def test_plan_covers_every_synthetic_target_the_mr_pairs_included(repo_dir):
     config = yaml.safe_load((repo_dir / "config" / "config.yaml").read_text())
     plan = plan_coverage(config)  # targets: "{workflow_dir}/resources/review_targets.tsv"
-    assert set(plan.skipped) == {"mr_grip_cognition_bidirectional"}
-    assert set(plan.mapping) == set(config["reproduction"]) - set(plan.skipped)
+    assert plan.skipped == {}
+    assert set(plan.mapping) == set(config["reproduction"])
     assert "nhanes_like" in plan.cohorts and "charls" in plan.cohorts
+    assert plan.mr_pairs == ("cognitive_impairment__grip", "grip__cognitive_impairment")
+    assert plan.mr_variants == MR_VARIANTS
+
+
+def test_plan_skips_mr_pairs_of_real_gwas(repo_dir):
+    config = yaml.safe_load((repo_dir / "config" / "config.yaml").read_text())
+    config["gwas"]["grip"] = {"path": "grip.tsv.gz", "units": "SD"}
+    plan = plan_coverage(config)
+    assert set(plan.skipped) == {"mr_grip_cognition_bidirectional"}
+    assert "reads real GWAS ['grip']" in plan.skipped["mr_grip_cognition_bidirectional"]
+    assert plan.mr_pairs == ()
+
+
+def test_in_process_mr_reproduces_the_default_run(repo_dir):
+    """With the config's seed and n_variants, the coverage seed's GWAS simulation, standardisation and pair runs
+    give the default run's IVW rows (tests/golden/mr/*/estimates.tsv, written to 12 significant digits)."""
+    from musclecog.results import read_table
+
+    config = yaml.safe_load((repo_dir / "config" / "config.yaml").read_text())
+    plan = plan_coverage(config, mr_variants=None)
+    estimates, truths = simulate_mr(plan, int(config["seed"]))
+    assert set(truths) == {"grip", "cognitive_impairment"}
+    for pair in plan.mr_pairs:
+        golden = read_table(repo_dir / "tests" / "golden" / "mr" / pair / "estimates.tsv")
+        golden = golden[golden["method"] == "Inverse variance weighted"].reset_index(drop=True)
+        ours = estimates[("mr_pair", pair)]
+        assert list(ours["method"].unique()) == ["Inverse variance weighted"]  # only the checked estimator
+        assert list(ours["scale"]) == list(golden["scale"])
+        for col in ("estimate", "std_error", "conf_low", "conf_high"):
+            assert ours[col].to_numpy(float) == pytest.approx(golden[col].to_numpy(float), rel=1e-9), (pair, col)
+        assert list(ours["nsnp"].astype(int)) == list(golden["nsnp"].astype(int))
 
 
 def test_calibration_is_judged_at_r200_and_misses_are_explained():

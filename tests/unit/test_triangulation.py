@@ -199,9 +199,46 @@ def test_figure_panels(run: Sources) -> None:
         ({"design": MR, "mr_pair": "a__b", "where": {}}, "where"),
     ],
 )
-def test_schema_refuses_bad_rows(row: dict[str, object], message: str) -> None:
+@pytest.mark.parametrize("form", ["list", "mapping"])
+def test_schema_refuses_bad_rows(row: dict[str, object], message: str, form: str) -> None:
     from musclecog.config import validate_config
 
     schemas = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+    rows = [row] if form == "list" else {"r1": row}
     with pytest.raises(ConfigError, match=message):
-        validate_config({"seed": 1, "gwas": {}, "triangulation": {"rows": [row]}}, schemas, base_dir=Path.cwd())
+        validate_config({"seed": 1, "gwas": {}, "triangulation": {"rows": rows}}, schemas, base_dir=Path.cwd())
+
+
+def test_rows_as_a_mapping_keep_their_order_and_name_their_messages(run: Sources) -> None:
+    rows = parse_rows({"rows": {"second": {"design": MR, "mr_pair": "x__y", "where": {"term": "x"}},
+                                "first": {"design": "cross-sectional", "analysis": "a", "where": {"method": "std"}}}})
+    assert [r.source for r in rows] == ["x__y", "a"]
+    assert [r.label for r in rows] == ["triangulation.rows.second", "triangulation.rows.first"]
+    with pytest.raises(ConfigError, match=r"^triangulation.rows.second: mr_pair 'x__y' is not configured"):
+        check_sources(rows, ["a"], [])
+    with pytest.raises(ConfigError, match=r"^triangulation.rows.bad: design 'ecological'"):
+        parse_rows({"rows": {"bad": {"design": "ecological", "analysis": "a", "where": {"term": "x"}}}})
+    assert [r.label for r in _rows({"design": MR, "mr_pair": "x__y", "where": {"t": "x"}})] == ["triangulation.rows[0]"]
+
+
+def test_default_and_nhanes_configs_join_their_rows() -> None:
+    """Two --configfile files merge as Snakemake merges them (snakemake.utils.update_config, mappings key by key):
+    the triangulation rows of both configs, the default's first and in its order (the end-to-end run is
+    tests/workflow/test_combined_evidence.py)."""
+    import yaml
+    from snakemake.utils import update_config
+
+    from musclecog.config import validate_config
+
+    repo = Path(__file__).resolve().parents[2]
+    default = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    example = yaml.safe_load((repo / "config" / "examples" / "nhanes_2011_2014.yaml").read_text())
+    merged = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    update_config(merged, example)
+    merged["nhanes_dir"] = "/nonexistent"  # a placeholder of the example; files are not read here
+    config = validate_config(merged, repo / "workflow" / "schemas", check_files=False)
+    rows = parse_rows(config["triangulation"])
+    names = [r.label.removeprefix("triangulation.rows.") for r in rows]
+    assert names == [*default["triangulation"]["rows"], *example["triangulation"]["rows"]]
+    assert not set(default["triangulation"]["rows"]) & set(example["triangulation"]["rows"])
+    check_sources(rows, list(config["analyses"]), ["grip__cognitive_impairment", "cognitive_impairment__grip"])

@@ -3,6 +3,11 @@ merged by Snakemake in order) writes one reproduction table with both kinds of e
 the default config's ``reproduction:`` rows as ``synthetic_recovery`` and the example's ``replication:`` rows as
 ``real_replication``, a target both map (``wang_dsst_low_alm``) once of each kind. The synthetic rows equal the
 default run's golden table (same config and seed: the merge adds cohorts and analyses without changing them).
+
+The same run writes one triangulation table with both kinds of evidence: ``triangulation: rows:`` is a mapping
+name -> row, so the example's rows join the default's (a list would replace them). Its synthetic rows equal the
+default run's golden triangulation table; the NHANES rows are grip per SD on DSST, CERAD word learning and animal
+fluency (survey-weighted, adjusted), positive with the complete-case n of tests/workflow/test_replication.py.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ def test_default_and_nhanes_configs_give_both_kinds_of_evidence(shared_data_dir:
     example = REPO / "config" / "examples" / "nhanes_2011_2014.yaml"
     proc = run_snakemake(
         results,
-        str(results / "reproduction.tsv"),  # the target first: --configfile takes the names after it
+        str(results / "reproduction.tsv"),  # the targets first: --configfile takes the names after it
+        str(results / "triangulation.tsv"),
         "--configfile", str(REPO / "config" / "config.yaml"), str(example),
         config={"nhanes_dir": shared_data_dir / "nhanes_2011_2014"},
     )  # fmt: skip
@@ -43,3 +49,18 @@ def test_default_and_nhanes_configs_give_both_kinds_of_evidence(shared_data_dir:
     golden = pd.read_csv(REPO / "tests" / "golden" / "reproduction.tsv", sep="\t")
     golden = golden[golden["evidence"] == "synthetic_recovery"].reset_index(drop=True)
     pd.testing.assert_frame_equal(synthetic.reset_index(drop=True), golden, check_exact=False, rtol=1e-8)
+
+    tri = pd.read_csv(results / "triangulation.tsv", sep="\t")
+    assert len(tri) == len(default["triangulation"]["rows"]) + len(real["triangulation"]["rows"])
+    synthetic_tri = tri[tri["evidence"] == "synthetic_recovery"].reset_index(drop=True)
+    real_tri = tri[tri["evidence"] == "real_replication"].reset_index(drop=True)
+    assert list(tri["evidence"]) == ["synthetic_recovery"] * len(synthetic_tri) + ["real_replication"] * len(real_tri)
+    golden_tri = pd.read_csv(REPO / "tests" / "golden" / "triangulation.tsv", sep="\t")
+    pd.testing.assert_frame_equal(synthetic_tri, golden_tri, check_exact=False, rtol=1e-8)
+    assert list(real_tri["analysis"]) == ["nhanes_cognition_grip_sd"] * 3
+    assert list(real_tri["outcome"]) == ["dsst", "cerad_learning", "animal_fluency"]
+    assert list(real_tri["n"]) == [2686, 2652, 2631]  # complete cases (tests/workflow/test_replication.py)
+    assert (real_tri["design"] == "cross-sectional").all()
+    assert real_tri["data_source"].str.startswith("real: cohort nhanes_2011_2014").all()
+    assert (real_tri["conf_low"] > 0).all()  # stronger grip, better cognition, per SD on SD units
+    assert (real_tri["scale_kind"] == "SD of outcome per SD of grip_kg").all()

@@ -88,7 +88,7 @@ def test_default_run_writes_the_triangulation_table(default_run):
     from musclecog.triangulation import BIAS
 
     with open(REPO / "config" / "config.yaml") as fh:
-        rows = yaml.safe_load(fh)["triangulation"]["rows"]
+        rows = list(yaml.safe_load(fh)["triangulation"]["rows"].values())
     table = pd.read_csv(default_run / "triangulation.tsv", sep="\t")
     assert (default_run / "figures" / "triangulation.png").is_file()
     assert table["design"].tolist() == [r["design"] for r in rows]
