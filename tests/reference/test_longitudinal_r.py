@@ -138,7 +138,7 @@ def test_grunfeld_random_and_first_difference(grunfeld: pd.DataFrame) -> None:
     np.testing.assert_allclose(
         r.loc[["var(Effects)", "var(Residual)"], "estimate"], [7089.80010, 2784.45823], rtol=1e-6
     )
-    fd = _panel(grunfeld, model="first_difference", cov_type="unadjusted")
+    fd = _panel(grunfeld, model="first_difference", intercept=False, cov_type="unadjusted")
     np.testing.assert_allclose(
         fd.loc[["value", "capital"], "estimate"], [0.08906282882, 0.27869401674], rtol=1e-6
     )
@@ -217,6 +217,8 @@ def test_grunfeld_clustered_types_match_plm(
     and ``plm(inv ~ value + capital - 1, model = "fd")`` (HC1 below HC0: plm divides by the rows before
     differencing). SEs to 1e-5 relative."""
     kw = {"model": model, "hc_type": hc_type, **({"time_effects": True} if time_effects else {})}
+    if model == "first_difference":
+        kw["intercept"] = False
     t = _panel(grunfeld, **kw)
     np.testing.assert_allclose(
         t.loc[["value", "capital"], "std_error"], PLM_CLUSTERED[(model, time_effects)][hc_type], rtol=1e-5
