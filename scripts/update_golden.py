@@ -12,6 +12,7 @@ Review the diff (`git diff --stat tests/golden`) before committing: every change
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,8 @@ def main() -> int:
     args = parser.parse_args()
     source = Path(args.source) if args.source else REPO / "results" / "golden_run"
     if not args.source:
+        # a fresh run: Snakemake does not rerun jobs when only the library changed, so old outputs would be kept
+        shutil.rmtree(source, ignore_errors=True)
         snakemake = Path(sys.executable).with_name("snakemake")
         cmd = [str(snakemake), "--cores", args.cores, "--config", f"results_dir={source}"]
         subprocess.run(cmd, cwd=REPO, check=True)
