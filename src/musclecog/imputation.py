@@ -232,3 +232,111 @@ def fit_imputed(data: pd.DataFrame, fit: Callable[[pd.DataFrame], R], where: str
             fits[key] = pool_fits([s for s in same if s is not None])
     title = f"{first.title} (pooled over {len(results)} imputations)" if first.title else first.title
     return dataclasses.replace(first, estimates=estimates, fits=fits, title=title)
+
+
+# --------------------------------------------------------------------------------------------------
+# chained equations (cohorts.<name>.impute)
+
+@dataclass(frozen=True)
+class ImputeSpec:
+    """``cohorts.<name>.impute``: missing values filled by chained equations (MICE).
+
+    Attributes
+    ----------
+    columns : tuple of str
+        The columns to impute (numeric, binary or categorical; categories are imputed as their codes by
+        predictive mean matching, so every imputed value is an observed level).
+    predictors : tuple of str
+        Complete columns used as predictors besides the imputed ones (default: none).
+    m : int
+        Number of imputations.
+    burn_in, skip : int
+        Chained-equation cycles before the first imputation and between imputations.
+    k_pmm : int
+        Donors for predictive mean matching (default 5, as ``mice``'s ``donors``; statsmodels' 20 attenuates
+        the exposure's coefficient when the exposure is imputed: 0.420 against a truth of 0.45 over 20 data sets
+        of the unit test's design, 0.442 with 5).
+    """
+
+    columns: tuple[str, ...]
+    predictors: tuple[str, ...] = ()
+    m: int = 5
+    burn_in: int = 10
+    skip: int = 10
+    k_pmm: int = 5
+
+    @classmethod
+    def from_config(cls, spec: dict, where: str) -> ImputeSpec:
+        """Build from the validated config entry."""
+        return cls(columns=tuple(spec["columns"]), predictors=tuple(spec.get("predictors") or ()),
+                   m=int(spec.get("m", 5)), burn_in=int(spec.get("burn_in", 10)), skip=int(spec.get("skip", 10)),
+                   k_pmm=int(spec.get("k_pmm", 5)))
+
+
+def chained_imputations(data: pd.DataFrame, spec: ImputeSpec, seed: int, where: str) -> tuple[pd.DataFrame, list[str]]:
+    """``m`` completed copies of ``data`` stacked with an ``imputation`` column (1..m).
+
+    statsmodels' ``MICEData`` (predictive mean matching, Gaussian perturbation of the imputation models'
+    coefficients; van Buuren's fully conditional specification), seeded with ``seed``: one chain,
+    ``burn_in`` cycles, then one imputation every ``skip`` cycles, as statsmodels' ``MICE`` does.
+
+    Returns
+    -------
+    stacked : DataFrame
+    notes : list of str
+        One line per imputed column: how many values were filled.
+
+    Raises
+    ------
+    ConfigError
+        If a column is unknown, already an imputation cohort, or a predictor has missing values.
+    """
+    from statsmodels.imputation.mice import MICEData
+
+    from musclecog.errors import ConfigError
+
+    if IMPUTATION in data.columns:
+        raise ConfigError(f"{where}: the table is already multiply imputed (it has an '{IMPUTATION}' column).")
+    cols = list(dict.fromkeys([*spec.columns, *spec.predictors]))
+    unknown = [c for c in cols if c not in data.columns]
+    if unknown:
+        raise ConfigError(f"{where}: impute names {unknown}, not columns of the cohort ({show_values(list(data.columns), 20)}).")
+    incomplete = [c for c in spec.predictors if c not in spec.columns and data[c].isna().any()]
+    if incomplete:
+        raise ConfigError(
+            f"{where}: predictor(s) {incomplete} have missing values; add them to impute.columns or drop them "
+            "from impute.predictors."
+        )
+    work = pd.DataFrame(index=data.index)
+    categories: dict[str, pd.Index] = {}
+    for i, c in enumerate(cols):
+        s = data[c]
+        if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or pd.api.types.is_string_dtype(s):
+            cat = pd.Categorical(s)
+            categories[c] = cat.categories
+            codes = cat.codes.astype(float)
+            codes[codes < 0] = np.nan
+            work[f"v{i}"] = codes
+        else:
+            work[f"v{i}"] = pd.to_numeric(s, errors="coerce").astype(float)
+    missing = {c: int(work[f"v{i}"].isna().sum()) for i, c in enumerate(cols) if c in spec.columns}
+    imp = MICEData(work.reset_index(drop=True), k_pmm=spec.k_pmm, rng=np.random.default_rng(seed))
+    imp.update_all(spec.burn_in)
+    copies = []
+    for k in range(1, spec.m + 1):
+        if k > 1:
+            imp.update_all(spec.skip)
+        done = data.copy()
+        filled = imp.data.set_axis(data.index)
+        for i, c in enumerate(cols):
+            if c not in spec.columns or not missing[c]:
+                continue
+            values = filled[f"v{i}"]
+            if c in categories:
+                done[c] = pd.Categorical.from_codes(values.round().astype(int), categories=categories[c])
+            else:
+                done[c] = values.to_numpy()
+        done.insert(0, IMPUTATION, k)
+        copies.append(done)
+    notes = [f"{c}: {n} missing values filled in each of {spec.m} imputations" for c, n in missing.items()]
+    return pd.concat(copies, ignore_index=True), notes

@@ -39,6 +39,7 @@ from musclecog import ukb
 from musclecog.disclosure import DEFAULT_MIN_CELL
 from musclecog.errors import ConfigError, DataError, show_values
 from musclecog.filters import apply_keep_if, flow_frame, flow_row
+from musclecog.imputation import IMPUTATION, ImputeSpec, chained_imputations
 from musclecog.io import (
     XPT_ZERO_THRESHOLD,
     delimiter_hint,
@@ -48,6 +49,7 @@ from musclecog.io import (
     write_parquet,
 )
 from musclecog.results import write_table
+from musclecog.seeds import derive_seed
 from musclecog.survey import SurveySpec
 from musclecog.table1 import Table1Spec
 from musclecog.table1 import table1 as make_table1
@@ -707,8 +709,8 @@ def _check_survey(df: pd.DataFrame, survey: Mapping[str, Any] | None, cohort: st
 # public API
 
 
-def _finish(name: str, table: _Table, spec: Mapping[str, Any], flow: list[dict],
-            dic: VariableDictionary, truth: pd.DataFrame | None, survey: Mapping[str, Any] | None) -> Cohort:
+def _finish(name: str, table: _Table, spec: Mapping[str, Any], flow: list[dict], dic: VariableDictionary,
+            truth: pd.DataFrame | None, survey: Mapping[str, Any] | None, seed: int) -> Cohort:
     """Steps shared by synthetic and real cohorts: clean, check, derive, filter, describe."""
     df, sources = table.frame, table.sources
     # codes first (they are in the file's units and may be text), then value labels, recodes, units
@@ -756,7 +758,16 @@ def _finish(name: str, table: _Table, spec: Mapping[str, Any], flow: list[dict],
         df = df.sort_values(sort_keys, kind="stable").reset_index(drop=True)
     elif not isinstance(df.index, pd.RangeIndex) or df.index.start != 0:
         df = df.reset_index(drop=True)
-    people = f" ({df['id'].nunique()} people)" if "wave" in df.columns and "id" in df.columns else ""
+    if spec.get("impute"):
+        where = f"cohorts.{name}.impute"
+        df, notes = chained_imputations(df, ImputeSpec.from_config(dict(spec["impute"]), where),
+                                        derive_seed(seed, "impute", name), where)
+        if "wave" in df.columns:
+            notes.append("visits imputed as independent rows (no multilevel imputation)")
+        n_one = len(df) // int(df[IMPUTATION].nunique())
+        flow.append(flow_row("impute (chained equations)", n_one, n_one, "rows kept; " + "; ".join(notes)))
+    stacked = "wave" in df.columns or IMPUTATION in df.columns
+    people = f" ({df['id'].nunique()} people)" if stacked and "id" in df.columns else ""
     flow.append(flow_row("analysis table", len(df), len(df), f"rows in the analysis-ready table{people}"))
     t1_spec = Table1Spec.from_config({"min_cell": DEFAULT_MIN_CELL, **(spec.get("table1") or {})}, f"cohorts.{name}.table1")
     design = SurveySpec.from_config(survey, f"cohorts.{name}.survey") if survey else None
@@ -781,7 +792,7 @@ def _simulated_cohort(name: str, spec: dict[str, Any], seed: int, dic: VariableD
     sources = {c: f"{label} [{c}]" for c in df.columns}
     flow = [flow_row("simulate", len(df), len(df), f"{label}: rows generated")]
     survey = spec.get("survey") or sim.survey
-    return _finish(name, _Table(label, df, sources), spec, flow, dic, sim.truth, survey)
+    return _finish(name, _Table(label, df, sources), spec, flow, dic, sim.truth, survey, seed)
 
 
 def _apply_wave(tables: list[_Table], wave: Any, name: str) -> list[_Table]:
@@ -871,7 +882,7 @@ def build_cohort(
     joined, rows = _join(tables, spec.get("join", "inner"), spec.get("join_on"), name)
     flow += rows
     # the joined frame is ours (read, stacked or merged here), so it is cleaned in place
-    return _finish(name, joined, spec, flow, dic, None, spec.get("survey"))
+    return _finish(name, joined, spec, flow, dic, None, spec.get("survey"), seed)
 
 
 def _output(outputs: Any, key: str) -> str | None:

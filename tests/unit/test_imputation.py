@@ -24,11 +24,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 
 from musclecog.analyses import run_analysis
 from musclecog.core.spec import RunContext
-from musclecog.errors import DataError
-from musclecog.imputation import barnard_rubin_df, rubin
+from musclecog.errors import ConfigError, DataError
+from musclecog.imputation import ImputeSpec, barnard_rubin_df, chained_imputations, rubin
 from musclecog.ingest import build_cohort
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mi_imputations.csv"
@@ -104,3 +105,88 @@ def test_imputations_with_different_people_are_an_error(tmp_path):
     with pytest.raises(DataError, match=r"imputations 1 and 3 do not hold the same rows \(150 vs 149 rows; id only "
                        r"in 1: 7; only in 3: none"):
         run_analysis(_cohort(path).data, entry, RunContext("a", "mi", 1))
+
+
+def _with_missing(tmp_path, frac: float = 0.3, seed: int = 11) -> Path:
+    """One data set with grip (MAR on age) and education missing; the truth: dsst = 40 + 0.45 grip - 0.2 age."""
+    rng = np.random.default_rng(seed)
+    n = 600
+    age = rng.uniform(60, 85, n)
+    grip = 55 - 0.35 * age + rng.normal(0, 5, n)
+    dsst = 40 + 0.45 * grip - 0.2 * age + rng.normal(0, 4, n)
+    edu = rng.choice(["low", "mid", "high"], n)
+    d = pd.DataFrame({"id": np.arange(1, n + 1), "age": age.round(2), "grip_kg": grip.round(2), "dsst": dsst.round(2),
+                      "education": edu})
+    miss = rng.random(n) < frac * (age - 60) / 12.5  # more missing grip among the older (MAR)
+    d.loc[miss, "grip_kg"] = np.nan
+    d.loc[rng.random(n) < 0.1, "education"] = None
+    path = tmp_path / "mar.csv"
+    d.to_csv(path, index=False)
+    return path
+
+
+def _mice_cohort(path: Path, seed: int = 1, **impute):
+    cols = {"id": "id", "age": "age", "grip_kg": "grip_kg", "dsst": "dsst", "education": "education"}
+    spec = {"tables": [{"path": str(path), "columns": cols}],
+            "impute": {"columns": ["grip_kg", "education"], "predictors": ["age", "dsst"], **impute}}
+    return build_cohort("mar", spec, seed=seed)
+
+
+def test_chained_imputation_stacks_m_complete_copies(tmp_path):
+    path = _with_missing(tmp_path)
+    raw = pd.read_csv(path)
+    c = _mice_cohort(path, m=4)
+    d = c.data
+    assert sorted(d["imputation"].unique()) == [1, 2, 3, 4] and len(d) == 4 * len(raw)
+    assert d["grip_kg"].notna().all() and d["education"].notna().all()
+    assert set(d["education"].astype(str)) == {"low", "mid", "high"}  # observed levels only
+    one = d[d["imputation"] == 2].set_index("id").loc[raw["id"]]
+    seen = raw["grip_kg"].notna().to_numpy()
+    assert np.array_equal(one["grip_kg"].to_numpy()[seen], raw["grip_kg"].to_numpy()[seen])  # observed untouched
+    # predictive mean matching: every imputed value is one of the observed values
+    assert set(one["grip_kg"].to_numpy()[~seen]) <= set(raw["grip_kg"].dropna())
+    flow = c.flow.set_index("step")
+    assert f"grip_kg: {int((~seen).sum())} missing values filled in each of 4 imputations" in \
+        flow.loc["impute (chained equations)", "reason"]
+    # the same seed gives the same imputations; another seed other ones
+    again = _mice_cohort(path, m=4).data
+    pd.testing.assert_frame_equal(d, again)
+    other = _mice_cohort(path, seed=2, m=4).data
+    assert not other["grip_kg"].equals(d["grip_kg"])
+
+
+def test_chained_imputation_recovers_the_truth_under_mar(tmp_path):
+    """Known truth 0.45 per kg, grip missing at random given age (up to 50%).
+
+    End to end on one data set: m and fmi are reported and every person is analysed. Over 12 simulated data
+    sets (m = 5 each): the mean pooled estimate lies within 3 Monte Carlo SEs of the truth, and Rubin's pooled SE
+    agrees with the estimates' spread across data sets (ratio 0.6-1.6: about 3 SEs of a 12-draw SD).
+    """
+    path = _with_missing(tmp_path, frac=0.5)
+    c = _mice_cohort(path, m=5)
+    entry = {"type": "regression", "cohort": "mar", "outcomes": ["dsst"], "exposure": "grip_kg", "covariates": ["age"]}
+    tidy = run_analysis(c.data, entry, RunContext("a", "mar", 1)).to_tidy()
+    r = tidy[(tidy["term"] == "grip_kg") & (tidy["model"] == "adjusted")].iloc[0]
+    assert r["m"] == 5 and 0 < r["fmi"] < 1 and r["n"] == 600
+
+    estimates, std_errors = [], []
+    for rep in range(12):
+        raw = pd.read_csv(_with_missing(tmp_path, frac=0.5, seed=100 + rep))[["age", "grip_kg", "dsst"]]
+        stacked, _ = chained_imputations(raw, ImputeSpec(columns=("grip_kg",), predictors=("age", "dsst"), m=5,
+                                                         burn_in=5, skip=5), seed=rep, where="test")
+        fits = [sm.OLS(g["dsst"], sm.add_constant(g[["grip_kg", "age"]])).fit() for _, g in stacked.groupby("imputation")]
+        pooled = rubin([f.params["grip_kg"] for f in fits], [f.bse["grip_kg"] for f in fits], dfcom=600 - 3)
+        estimates.append(pooled.estimate)
+        std_errors.append(pooled.std_error)
+    est = np.array(estimates)
+    assert abs(est.mean() - 0.45) < 3 * est.std(ddof=1) / np.sqrt(len(est))
+    assert 0.6 < np.mean(std_errors) / est.std(ddof=1) < 1.6
+
+
+def test_chained_imputation_bad_config(tmp_path):
+    path = _with_missing(tmp_path)
+    with pytest.raises(ConfigError, match=r"impute names \['weight'\], not columns of the cohort"):
+        _mice_cohort(path, predictors=["weight"])
+    with pytest.raises(ConfigError, match=r"predictor\(s\) \['grip_kg'\] have missing values; add them to impute\.columns"):
+        build_cohort("mar", {"tables": [{"path": str(path)}], "impute": {"columns": ["education"],
+                                                                            "predictors": ["grip_kg"]}}, seed=1)
