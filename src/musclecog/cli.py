@@ -5,6 +5,7 @@
     musclecog init TABLE... [-o config/my_study.yaml]   guess column roles, write a commented config stub
     musclecog validate CONFIG [--set KEY=VALUE ...]     schema + data checks without Snakemake; what would run
     musclecog run [SNAKEMAKE ARGS...]                   snakemake on this workflow, arguments passed through
+    musclecog fetch-nhanes --cycle C... --files F... --out DIR   download public NHANES files, check, write a stub
     musclecog --version
 
 Every guess ``init`` makes is marked ``# GUESS`` in the stub, with its reason; ``validate`` reads the data
@@ -83,6 +84,9 @@ def _survey_lines(mapped: set[str]) -> list[str]:
     found = {key: var for var, key in keys.items() if var in mapped}
     if not found:
         return []
+    if "weight" not in found:  # a design without weights is not a design the schema accepts
+        return [f"    # survey: {{weight: ???, {', '.join(f'{k}: {v}' for k, v in found.items())}}}  # GUESS, CHECK: "
+                "design columns found but no weight; map the weight column to survey_weight and uncomment"]
     body = ", ".join(f"{key}: {var}" for key, var in found.items())
     return [f"    survey: {{{body}}}  # GUESS: survey design columns (see docs/crosssectional.md)"]
 
@@ -176,6 +180,39 @@ def cmd_init(args: argparse.Namespace) -> int:
     unsure = sum(1 for t in tables for c in t.columns if c.variable and not c.confident)
     print(f"wrote {out}: {guessed} column roles guessed ({unsure} to check), "
           f"{sum(t.kind == 'gwas' for t in tables)} GWAS files. Check every GUESS, then: musclecog validate {out}")
+    return 0
+
+
+def cmd_fetch_nhanes(args: argparse.Namespace) -> int:
+    from musclecog.guess import guess_table
+    from musclecog.io import read_input_table
+    from musclecog.nhanes import fetch
+
+    out = Path(args.out)
+    stub_path = Path(args.config) if args.config else out / f"{args.cohort}.yaml"
+    if stub_path.exists() and not args.force:
+        raise MusclecogError(f"{stub_path} exists: choose another --config, or --force to overwrite it.")
+    fetched = fetch(args.cycle, args.files, out, base_url=args.base_url, dxa_base_url=args.dxa_base_url,
+                    force=args.force)
+    for f in fetched:
+        print(f"{'downloaded' if f.downloaded else 'kept      '} {f.path} ({f.n_rows:,} rows, {len(f.columns)} columns, "
+              f"sha256 {f.sha256[:12]})")
+    # one table per file and cycle, each file's cycles next to each other so they can be stacked
+    first = {name: i for i, name in reversed(list(enumerate(f.file.name for f in fetched)))}
+    files = sorted(fetched, key=lambda f: first[f.file.name])  # stable: cycles keep their order
+    tables = [guess_table(str(f.path.resolve()), read_input_table(f.path)) for f in files]
+    text = render_stub(tables, args.cohort, [f.file.url for f in files])
+    groups: dict[str, list[int]] = {}
+    for i, f in enumerate(files):
+        groups.setdefault(f.file.name, []).append(i)
+    stacks = [g for g in groups.values() if len(g) > 1]
+    if stacks:
+        line = f"    stack: {json.dumps(stacks)}  # the cycles of each file, stacked before the join on id"
+        text = text.replace("    join: inner\n", f"    join: inner\n{line}\n", 1)
+    yaml.safe_load(text)
+    stub_path.parent.mkdir(parents=True, exist_ok=True)
+    stub_path.write_text(text)
+    print(f"wrote {stub_path} and {out / 'nhanes_manifest.tsv'}. Check every GUESS, then: musclecog validate {stub_path}")
     return 0
 
 
@@ -300,6 +337,26 @@ def build_parser() -> argparse.ArgumentParser:
                          "snakemake unchanged (`musclecog run -- --help` shows snakemake's help). Example: "
                          "musclecog run --configfile config/my_study.yaml -n")
     run.set_defaults(func=cmd_run, snakemake_args=[])
+    from musclecog.nhanes import BASE_URL, CYCLES, DXA_BASE_URL
+
+    fetch = sub.add_parser("fetch-nhanes", help="download public NHANES files from CDC, check them, write a config stub",
+                           description="Download the named files of the named NHANES cycles (SAS transport), check "
+                           "each one (a transport file with SEQN; an HTML error page is refused), record size and "
+                           "SHA-256 in nhanes_manifest.tsv, and write a config stub as `init` does. Files already "
+                           "present and readable are kept.",
+                           epilog="Example: musclecog fetch-nhanes --cycle 2011-2012 2013-2014 --files DEMO BMX MGX "
+                           "CFQ --out data/nhanes. DXX = the multiply imputed whole-body DXA files of 1999-2006.")
+    fetch.add_argument("--cycle", nargs="+", required=True, metavar="CYCLE", help=f"cycles: {', '.join(CYCLES)}")
+    fetch.add_argument("--files", nargs="+", required=True, metavar="FILE",
+                       help="file names without the cycle letter (DEMO BMX MGX CFQ DXX ...)")
+    fetch.add_argument("--out", required=True, help="the folder to write the files into")
+    fetch.add_argument("--cohort", default="nhanes", help="the cohort's name in the stub (default: nhanes)")
+    fetch.add_argument("--config", help="the stub to write (default: OUT/<cohort>.yaml)")
+    fetch.add_argument("--base-url", default=BASE_URL, help=f"where the files are (default: {BASE_URL})")
+    fetch.add_argument("--dxa-base-url", default=DXA_BASE_URL,
+                       help=f"where the imputed DXA files are (default: {DXA_BASE_URL})")
+    fetch.add_argument("--force", action="store_true", help="download again and overwrite the stub")
+    fetch.set_defaults(func=cmd_fetch_nhanes)
     return parser
 
 

@@ -400,6 +400,21 @@ def _row_number_ids(t: _Table, cohort: str) -> tuple[_Table, list[dict]]:
     return t, [flow_row("id from row numbers", n, n, reason)]
 
 
+def _join_row(step: str, left: pd.DataFrame, right: pd.DataFrame, merged: pd.DataFrame, keys: list[str],
+              how: str, reason: str) -> dict:
+    """The flow row of one join; a join that repeats rows (a table per person joined to every imputation or
+    wave of the person) says so and excludes only the rows without a match."""
+    row = flow_row(step, len(left), len(merged), reason)
+    expands = [k for k in KEYS if k in right.columns and k not in left.columns]
+    if expands and len(merged) > len(left):
+        left_keys = [k for k in KEYS if k in left.columns]
+        kept = len(merged[left_keys].drop_duplicates()) if how != "outer" else len(left)
+        row["n_excluded"] = len(left) - kept
+        row["reason"] += (f"; each row of the left repeated for every {' x '.join(expands)} of its "
+                          f"{'+'.join(keys)} ({len(left)} -> {len(merged)} rows)")
+    return row
+
+
 def _join(tables: list[_Table], how: str, join_on: Sequence[str] | None, cohort: str) -> tuple[_Table, list[dict]]:
     flow: list[dict] = []
     if len(tables) == 1 and "id" not in tables[0].frame.columns and not join_on:
@@ -447,7 +462,7 @@ def _join(tables: list[_Table], how: str, join_on: Sequence[str] | None, cohort:
         else:
             reason = f"outer join on {'+'.join(keys)}: {n_right_only} rows added from {right.label}"
         short = " + ".join(Path(p).name for p in right.label.split(" + "))
-        flow.append(flow_row(f"join {short}", len(left_df), len(merged), reason))
+        flow.append(_join_row(f"join {short}", left_df, right_df, merged, keys, how, reason))
         merged = merged.drop(columns="_merge")
         acc = _Table(f"{acc.label} & {right.label}", merged, {**acc.sources, **right.sources},
                      {**acc.labels, **right.labels})

@@ -148,3 +148,16 @@ def test_version_option_of_the_console_command():
     proc = subprocess.run([sys.executable, "-m", "musclecog.cli", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"musclecog {musclecog.__version__}"
+
+
+def test_init_design_without_a_weight_is_left_commented(tmp_path: Path, capsys) -> None:
+    """Strata and PSU recognised but no weight: the stub must still validate (a design needs its weight), so the
+    survey line is a commented GUESS, CHECK naming what was found."""
+    table = tmp_path / "t.csv"
+    pd.DataFrame({"SEQN": range(1, 41), "RIDAGEYR": [60 + i % 20 for i in range(40)], "SDMVSTRA": [1, 2] * 20,
+                  "SDMVPSU": [1, 1, 2, 2] * 10, "CFDDS": [40 + i % 30 for i in range(40)]}).to_csv(table, index=False)
+    stub, text = _stub(tmp_path, str(table))
+    assert "survey" not in stub["cohorts"]["my_cohort"]
+    assert ("# survey: {weight: ???, strata: survey_strata, psu: survey_psu}  # GUESS, CHECK: design columns "
+            "found but no weight") in text
+    assert main(["validate", str(tmp_path / "stub.yaml"), "--no-data"]) == 0, capsys.readouterr().err
