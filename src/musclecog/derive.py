@@ -344,7 +344,7 @@ def _expression_flow(d: ExpressionDerivation, data: pd.DataFrame, value: expr_mo
         f"derive {d.name}", len(data), len(data),
         f"rows kept; {d.name} = {d.expression.text}: missing in {total} rows ({total - new} where an input "
         f"was missing, {new} newly missing: inputs present but no value, e.g. log of 0, a wave not observed, "
-        "a value outside cut's breaks, fewer than min_present values)",
+        "a value outside cut's breaks, fewer than min_present values)" + "".join(f"; {n}" for n in value.notes),
     )
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import ast
 import difflib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -320,6 +320,8 @@ class Value:
     data: np.ndarray
     categories: tuple[str, ...] | None = None
     integer: bool = False
+    #: what the evaluation did that a reader should know (e.g. rows computed from fewer inputs than given)
+    notes: tuple[str, ...] = ()
 
     def missing(self) -> np.ndarray:
         """Boolean mask of missing values."""
@@ -368,6 +370,7 @@ class Context:
     data: pd.DataFrame
     expression: Expression
     cache: dict[str, Value] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -411,7 +414,7 @@ def evaluate(expr: Expression, data: pd.DataFrame) -> Value:
     ctx = Context(data, expr)
     with np.errstate(all="ignore"):
         out = _eval(expr.tree.body, ctx)
-    return out
+    return replace(out, notes=tuple(ctx.notes)) if ctx.notes else out
 
 
 def _num(v: Value, node: ast.AST, ctx: Context, what: str) -> np.ndarray:
@@ -620,6 +623,10 @@ def _extreme(node: ast.Call, ctx: Context) -> Value:
         if k > len(node.args):
             raise ctx.expression.error(f"{name}(): min_present={k} is more than its {len(node.args)} arguments", knode)
     present = (~np.isnan(stack)).sum(axis=0)
+    partial = int(((present >= k) & (present < len(node.args))).sum())
+    if partial:
+        src = ast.get_source_segment(ctx.expression.text, node) or name
+        ctx.notes.append(f"{src}: {partial} rows from fewer than all {len(node.args)} values (min_present={k})")
     red = np.fmax.reduce(stack, axis=0) if name == "max" else np.fmin.reduce(stack, axis=0)
     return Value("num", np.where(present >= k, red, np.nan), integer=all(v.integer for v in vals))
 
