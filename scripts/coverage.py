@@ -38,6 +38,8 @@ def main() -> int:
     parser.add_argument("--mr-variants", type=int, default=MR_VARIANTS,
                         help=f"variants per synthetic GWAS trait in each seed (default {MR_VARIANTS}; 0: the "
                         "config's n_variants, as the default run)")
+    parser.add_argument("--targets", nargs="+", metavar="TARGET_ID",
+                        help="only these targets (e.g. one target at a larger R); only their cohorts are simulated")
     parser.add_argument("--resume", action="store_true",
                         help="keep the seeds already in coverage_seeds.tsv (same config) and run the rest")
     args = parser.parse_args()
@@ -48,7 +50,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     seeds_path = out / "coverage_seeds.tsv"
     t0, cpu0 = time.perf_counter(), _cpu_seconds()
-    plan = plan_coverage(config, mr_variants=args.mr_variants or None)
+    plan = plan_coverage(config, mr_variants=args.mr_variants or None, only=args.targets)
     done = read_table(seeds_path) if args.resume and seeds_path.exists() else None
     if done is not None:  # keep only seeds that judged every planned target (e.g. not those from before MR was)
         complete = done.groupby("seed_index")["target_id"].agg(lambda t: set(plan.mapping) <= set(t))

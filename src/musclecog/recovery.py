@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from musclecog.config import substitute_placeholders
+from musclecog.errors import ConfigError
 from musclecog.reproduce import SYNTHETIC, VERDICTS, TargetMapping, load_targets, parse_mapping, reproduce
 from musclecog.seeds import derive_seed
 
@@ -89,7 +90,10 @@ class CoveragePlan:
 
 
 def plan_coverage(
-    config: Mapping[str, Any], targets_path: str | Path | None = None, mr_variants: int | None = MR_VARIANTS
+    config: Mapping[str, Any],
+    targets_path: str | Path | None = None,
+    mr_variants: int | None = MR_VARIANTS,
+    only: Sequence[str] | None = None,
 ) -> CoveragePlan:
     """Which targets can be re-simulated in-process: those whose checks read analyses of synthetic cohorts
     or MR pairs of synthetic GWAS traits.
@@ -103,11 +107,24 @@ def plan_coverage(
         The review targets table; default ``config["targets"]``.
     mr_variants : int or None
         Variants per synthetic GWAS trait in each seed (None: the config's ``n_variants``, as the default run).
+    only : sequence of str, optional
+        Plan only these targets (e.g. to extend one target to more seeds); only their cohorts are simulated.
+
+    Raises
+    ------
+    ConfigError
+        ``only`` names a target the ``reproduction:`` mapping does not map.
     """
     from musclecog.mr.jobs import pair_jobs
 
     targets = load_targets(targets_path or substitute_placeholders(str(config["targets"]), config, "targets"))
     full = parse_mapping(config.get("reproduction"), targets)
+    if only is not None:
+        unknown = sorted(set(only) - set(full))
+        if unknown:
+            raise ConfigError(f"coverage: targets {unknown} are not mapped by the config's reproduction: section; "
+                              f"mapped: {sorted(full)}")
+        full = {tid: tm for tid, tm in full.items() if tid in set(only)}
     cohorts_cfg = config.get("cohorts") or {}
     analyses_cfg = config.get("analyses") or {}
     jobs = pair_jobs(config.get("mr"))

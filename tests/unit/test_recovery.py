@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from musclecog.errors import ConfigError
 from musclecog.recovery import (
     COVERAGE_COLUMNS,
     MR_VARIANTS,
@@ -107,3 +108,13 @@ def test_calibration_is_judged_at_r200_and_misses_are_explained():
     assert noisy["calibrated"] == "no" and "Monte Carlo error" in noisy["note"]
     bad = summarise(seeds(170)).loc[0]  # 0.85: exact interval excludes 0.95
     assert bad["calibrated"] == "no" and bad["note"].startswith("miscalibrated")
+
+
+def test_plan_can_be_limited_to_some_targets(repo_dir):
+    """--targets: only the named targets and only the cohorts they read; an unmapped name is a ConfigError."""
+    config = yaml.safe_load((repo_dir / "config" / "config.yaml").read_text())
+    plan = plan_coverage(config, only=["wang_dsst_low_alm_bmi_60_69"])
+    assert set(plan.mapping) == {"wang_dsst_low_alm_bmi_60_69"}
+    assert plan.cohorts == ("nhanes_like",) and plan.mr_pairs == ()
+    with pytest.raises(ConfigError, match=r"targets \['nope'\] are not mapped by the config's reproduction"):
+        plan_coverage(config, only=["nope"])
