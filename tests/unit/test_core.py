@@ -154,6 +154,21 @@ def test_joint_wald_chi2_and_fdr() -> None:
     np.testing.assert_allclose(fdr_bh([0.01, 0.04, 0.03, 0.005]), [0.02, 0.04, 0.04, 0.02], rtol=1e-12)
 
 
+def test_fdr_bh_equals_statsmodels_with_ties_and_missing() -> None:
+    """Our BH (no statsmodels import in the inference core) against multipletests(method="fdr_bh")."""
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(3)
+    for m in (1, 2, 7, 250):
+        p = np.round(rng.uniform(0, 1, m) ** 3, 3)  # rounded: ties
+        p[rng.random(m) < 0.1] = np.nan
+        ours = fdr_bh(p)
+        ok = ~np.isnan(p)
+        assert np.isnan(ours[~ok]).all()
+        if ok.any():
+            np.testing.assert_allclose(ours[ok], multipletests(p[ok], method="fdr_bh")[1], rtol=1e-15, atol=0)
+
+
 def test_apply_fdr_families_and_tidy_view() -> None:
     rows = [
         Estimate(term="x", estimate=0.1, scale="beta", p_value=p, outcome=o, method=m, n=50, extra={"model": "a"})
