@@ -217,3 +217,53 @@ def test_blups_match_ranef(sleepstudy: pd.DataFrame) -> None:
         else:
             np.testing.assert_allclose(r.loc[keys, "condval"], want, rtol=tol)
             np.testing.assert_allclose(sd[["(Intercept)", "Days"]], [12.0708569505, 2.3048390209], rtol=tol)
+
+
+def test_profile_intervals_match_lme4_confint(sleepstudy: pd.DataFrame) -> None:
+    """``variance_ci: profile`` against ``confint(m, method = "profile", oldNames = FALSE)`` (lme4 1.1-31):
+
+    random slope, REML fit: sd_(Intercept) 14.381418160773 37.715995318287, cor -0.481500758281 0.684986273295,
+    sd_Days 3.801164053259 8.753380753055, sigma 22.898266882081 28.857996511425; random intercept:
+    sd_(Intercept) 26.00712044808 52.9359835297, sigma 27.81384720813 34.5910498579.
+    lme4 profiles the ML deviance (also for a REML fit) on a grid and interpolates the bounds with a spline;
+    ours are roots of the same profile, so the two agree to the interpolation's precision: the SDs to 5e-6
+    relative (largest 3.5e-6, sd_Days's lower bound), the correlation to 5e-5 absolute (3.3e-5); and the profile at each of our bounds is the cut-off. The estimates are the REML fit's (summary's VarCorr).
+    """
+    t = _tidy(sleepstudy, variance_ci="profile")
+    rows = t.loc[["sd(Intercept)", "cor(Intercept,Days)", "sd(Days)", "sigma"]]
+    sds = ["sd(Intercept)", "sd(Days)", "sigma"]
+    np.testing.assert_allclose(rows.loc[sds, "conf_low"], [14.381418160773, 3.801164053259, 22.898266882081], rtol=5e-6)
+    np.testing.assert_allclose(rows.loc[sds, "conf_high"], [37.715995318287, 8.753380753055, 28.857996511425],
+                               rtol=5e-6)
+    cor = rows.loc["cor(Intercept,Days)"]
+    np.testing.assert_allclose([cor["conf_low"], cor["conf_high"]], [-0.481500758281, 0.684986273295], atol=5e-5)
+    # ours are the roots: the ML profile at each bound is qchisq(0.95, 1) above the minimum (lme4's upper
+    # correlation bound, 3.3e-5 away, is 4.6e-4 below the cut-off: its spline's error)
+    from musclecog.longitudinal import lmm
+
+    x = np.column_stack([np.ones(len(sleepstudy)), sleepstudy["Days"]])
+    y, g = sleepstudy["Reaction"].to_numpy(float), sleepstudy["Subject"].to_numpy()
+    ml = lmm.fit_lmm(y, x, x, g, reml=False)
+    stats_ = lmm._Stats(y, x, x, g)
+    phi0 = lmm._phi_of(ml.theta, float(np.sqrt(ml.scale)))
+    dmin = lmm._ml_criterion(ml.theta, float(np.sqrt(ml.scale)), stats_)
+    for k, term in enumerate(["sd(Intercept)", "cor(Intercept,Days)", "sd(Days)", "sigma"]):
+        for bound in ("conf_low", "conf_high"):
+            rise = lmm._profile_value(k, float(rows.loc[term, bound]), stats_, phi0)[0] - dmin
+            assert rise == pytest.approx(3.841458820694124, abs=1e-6), (term, bound)
+    assert list(rows["scale"]) == ["sd", "correlation", "sd", "sd"]
+    np.testing.assert_allclose(rows.loc[sds, "estimate"] ** 2,
+                               t.loc[["var(Intercept)", "var(Days)", "var(Residual)"], "estimate"], rtol=1e-12)
+    assert rows["note"].str.contains('confint\\(m, method = "profile"\\)').all()
+
+    # time reversed: the same model with the correlation's sign flipped, so its interval is mirrored
+    flipped = _tidy(sleepstudy.assign(Days=-sleepstudy["Days"]), variance_ci="profile")
+    mirror = flipped.loc["cor(Intercept,Days)"]
+    np.testing.assert_allclose([mirror["conf_low"], mirror["conf_high"]], [-cor["conf_high"], -cor["conf_low"]],
+                               atol=1e-8)
+
+    t1 = _tidy(sleepstudy, variance_ci="profile", random="intercept")
+    r1 = t1.loc[["sd(Intercept)", "sigma"]]
+    np.testing.assert_allclose(r1["conf_low"], [26.00712044808, 27.81384720813], rtol=5e-6)
+    np.testing.assert_allclose(r1["conf_high"], [52.9359835297, 34.5910498579], rtol=5e-6)
+    assert "sd(Intercept)" not in _tidy(sleepstudy).index  # off by default

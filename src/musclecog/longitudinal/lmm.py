@@ -108,6 +108,8 @@ class LMMFit:
         A random-effect variance at (or numerically at) zero, as lme4's ``isSingular``.
     theta : ndarray
         The relative covariance factor (lower triangle of Lambda, row by row).
+    profile_ci : dict or None
+        Profile-likelihood intervals of the variance parameters (:func:`profile_intervals`) when asked for.
     polish_steps : int
         Newton steps taken after the optimiser (0: none, e.g. a fit that did not converge or a singular one).
     gradient : float
@@ -130,6 +132,7 @@ class LMMFit:
     theta: np.ndarray
     polish_steps: int = 0
     gradient: float = float("nan")
+    profile_ci: dict[str, tuple[float, float]] | None = None
 
 
 class _Stats:
@@ -726,3 +729,128 @@ def random_effects(
             "condsd": sd.T.ravel(),
         }
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# profile-likelihood intervals of the variance parameters (lme4's confint(m, method = "profile"))
+
+#: the variance parameters on lme4's scale, in ``confint``'s order
+PROFILE_PARAMETERS: dict[int, tuple[str, ...]] = {1: ("sd1", "sigma"), 2: ("sd1", "cor", "sd2", "sigma")}
+
+
+def _ml_criterion(theta: np.ndarray, sigma: float, s: _Stats) -> float:
+    """-2 log-likelihood at (theta, sigma) with beta at its conditional optimum (not profiled over sigma)."""
+    try:
+        logdet, XVX, XVy, yVy = _solve_parts(theta, s)
+        beta = np.linalg.solve(XVX, XVy)
+    except np.linalg.LinAlgError:
+        return np.inf
+    r2 = max(yVy - float(beta @ XVy), 0.0)
+    return float(logdet + s.n * np.log(2.0 * np.pi * sigma * sigma) + r2 / (sigma * sigma))
+
+
+def _phi_of(theta: np.ndarray, sigma: float) -> np.ndarray:
+    """(sd1, sigma) or (sd1, cor, sd2, sigma) from Lambda's lower triangle and sigma."""
+    if theta.size == 1:
+        return np.array([sigma * abs(theta[0]), sigma])
+    l11, l21, l22 = theta
+    norm2 = float(np.hypot(l21, l22))
+    return np.array([sigma * abs(l11), l21 / norm2 if norm2 > 0 else 0.0, sigma * norm2, sigma])
+
+
+def _theta_of(phi: np.ndarray) -> tuple[np.ndarray, float]:
+    if phi.size == 2:
+        return np.array([phi[0] / phi[1]]), float(phi[1])
+    sd1, cor, sd2, sigma = phi
+    return np.array([sd1 / sigma, cor * sd2 / sigma, np.sqrt(max(1.0 - cor * cor, 0.0)) * sd2 / sigma]), float(sigma)
+
+
+def _to_free(phi: np.ndarray) -> np.ndarray:
+    """Unconstrained coordinates: log of the SDs and sigma, atanh of the correlation."""
+    u = np.log(np.maximum(phi, 1e-300))
+    if phi.size == 4:
+        u[1] = np.arctanh(np.clip(phi[1], -1 + 1e-15, 1 - 1e-15))
+    return u
+
+
+def _from_free(u: np.ndarray) -> np.ndarray:
+    phi = np.exp(u)
+    if u.size == 4:
+        phi[1] = np.tanh(u[1])
+    return phi
+
+
+def _profile_value(k: int, value: float, s: _Stats, start: np.ndarray) -> tuple[float, np.ndarray]:
+    """Minimum of -2 log L over the other variance parameters with parameter ``k`` held at ``value``."""
+    fixed = _to_free(np.array([value] * start.size))[k]
+
+    def objective(free: np.ndarray) -> float:
+        u = np.insert(free, k, fixed)
+        theta, sigma = _theta_of(_from_free(u))
+        return _ml_criterion(theta, sigma, s)
+
+    x0 = np.delete(_to_free(start), k)
+    res = optimize.minimize(objective, x0, method="BFGS", options={"gtol": 1e-9, "maxiter": 500})
+    return float(res.fun), _from_free(np.insert(res.x, k, fixed))
+
+
+def _profile_bound(k: int, phi0: np.ndarray, dmin: float, crit: float, s: _Stats, side: int) -> float:
+    """Where the profile of parameter ``k`` rises by ``crit`` on one side of the estimate (a root of the
+    profile found by Brent's method, after bracketing by steps out on the parameter's free scale); the
+    parameter's boundary (0 for an SD, -1/1 for a correlation) where the profile stays below ``crit``."""
+    is_cor = phi0.size == 4 and k == 1
+    u0 = float(_to_free(phi0)[k])
+    start = phi0.copy()
+
+    def excess(u: float) -> float:
+        nonlocal start
+        value = float(np.tanh(u)) if is_cor else float(np.exp(u))
+        d, start = _profile_value(k, value, s, start)
+        return d - dmin - crit
+
+    step, inner = 0.1 * side, u0
+    limit = 19.0 if is_cor else 40.0  # tanh(19) = 1 - 6e-17; exp(-40) of an SD is zero for every purpose
+    u = u0 + step
+    while excess(u) < 0:
+        inner = u
+        step *= 2.0
+        u = u0 + step
+        if abs(u - u0) > limit:
+            return (1.0 if side > 0 else -1.0) if is_cor else (0.0 if side < 0 else np.inf)
+    root = optimize.brentq(excess, min(inner, u), max(inner, u), xtol=1e-12, rtol=1e-12)
+    return float(np.tanh(root)) if is_cor else float(np.exp(root))
+
+
+def profile_intervals(
+    y: np.ndarray, X: np.ndarray, Z: np.ndarray, groups: np.ndarray, level: float = 0.95, maxiter: int = 2000
+) -> dict[str, tuple[float, float]]:
+    """Profile-likelihood confidence intervals of the random-effect SDs, their correlation and sigma.
+
+    As lme4's ``confint(m, method = "profile")``, which profiles the ML deviance also for REML fits: each
+    parameter is held at a value and -2 log L minimised over the others (beta at its conditional optimum);
+    the interval is where that profile is within ``qchisq(level, 1)`` of the ML minimum. The bounds are
+    roots of the profile (Brent), where lme4 interpolates a spline through a grid of profile values, so the
+    two agree to about 1e-5 relative (sleepstudy, tests/reference/test_mixed_lmertest.py).
+
+    Returns
+    -------
+    dict
+        ``sd1``, ``sigma`` (random intercept) or ``sd1``, ``cor``, ``sd2``, ``sigma`` (random slope) ->
+        (lower, upper). An SD whose profile stays below the cut-off down to 0 has lower bound 0, a correlation
+        -1 or 1 (as lme4 reports).
+    """
+    from scipy.special import chdtri
+
+    ml = fit_lmm(y, X, Z, groups, reml=False, maxiter=maxiter)
+    s = _Stats(np.asarray(y, float), np.asarray(X, float), np.asarray(Z, float), np.asarray(groups))
+    phi0 = _phi_of(ml.theta, float(np.sqrt(ml.scale)))
+    dmin = _ml_criterion(ml.theta, float(np.sqrt(ml.scale)), s)
+    crit = float(chdtri(1, 1.0 - level))
+    names = PROFILE_PARAMETERS[s.q]
+    out = {}
+    for k, name in enumerate(names):
+        if ml.singular or (name != "cor" and phi0[k] <= 0):
+            out[name] = (float("nan"), float("nan"))
+            continue
+        out[name] = (_profile_bound(k, phi0, dmin, crit, s, -1), _profile_bound(k, phi0, dmin, crit, s, +1))
+    return out

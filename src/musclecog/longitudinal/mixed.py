@@ -30,10 +30,18 @@ from musclecog.longitudinal.lmm import (
     Satterthwaite,
     fit_lmm,
     fit_lmm_statsmodels,
+    profile_intervals,
     random_effects,
     satterthwaite,
 )
-from musclecog.longitudinal.results import LongitudinalResult, coefficients, fit_note, labels, make_result
+from musclecog.longitudinal.results import (
+    Labels,
+    LongitudinalResult,
+    coefficients,
+    fit_note,
+    labels,
+    make_result,
+)
 from musclecog.longitudinal.spec import LongitudinalSpec
 
 log = logging.getLogger(__name__)
@@ -67,6 +75,9 @@ class MixedModelSpec(LongitudinalSpec):
         ``profiled`` (fast; matches lme4) or ``statsmodels`` (MixedLM; slower, for cross-checks).
     max_iter : int
         Iteration limit per optimiser.
+    variance_ci : str
+        ``none`` or ``profile``: rows ``sd(Intercept)``, ``cor(Intercept,<time>)``, ``sd(<time>)`` and ``sigma``
+        with profile-likelihood 95% CIs, as ``confint(m, method = "profile")`` (:func:`lmm.profile_intervals`).
     """
 
     TYPE: ClassVar[str] = "mixed_model"
@@ -76,6 +87,7 @@ class MixedModelSpec(LongitudinalSpec):
     df_method: str = "satterthwaite"
     engine: str = "profiled"
     max_iter: int = 2000
+    variance_ci: str = "none"
 
     @property
     def method(self) -> str:
@@ -161,6 +173,29 @@ def to_fit_result(
     return result if satt is None else result.with_term_df(satt.df)
 
 
+def profile_rows(fit: LMMFit, spec: MixedModelSpec, lab: Labels) -> list[Estimate]:
+    """``sd(Intercept)``, ``cor(Intercept,<time>)``, ``sd(<time>)``, ``sigma`` with profile CIs (``variance_ci:
+    profile``); the estimates are the fit's (REML by default), the intervals profile the ML deviance, as
+    ``confint`` of an ``lmer`` fit does."""
+    if fit.profile_ci is None:
+        return []
+    sd = np.sqrt(np.diag(fit.cov_re))
+    est = {"sd1": sd[0], "sigma": float(np.sqrt(fit.scale))}
+    terms = {"sd1": "sd(Intercept)", "sigma": "sigma"}
+    if sd.size == 2:
+        est.update(sd2=sd[1], cor=float(fit.cov_re[0, 1] / (sd[0] * sd[1])) if sd[0] * sd[1] > 0 else float("nan"))
+        terms.update(sd2=f"sd({spec.time_label})", cor=f"cor(Intercept,{spec.time_label})")
+    note = ('profile-likelihood 95% CI on the ML deviance, as confint(m, method = "profile"); estimate from the '
+            f'{"REML" if spec.reml else "ML"} fit')
+    if fit.singular:
+        note = "singular fit: no profile interval; " + note
+    return [
+        Estimate(term=terms[k], estimate=float(est[k]), scale="correlation" if k == "cor" else "sd",
+                 conf_low=lo, conf_high=hi, n=fit.n_groups, note=note, **lab)
+        for k, (lo, hi) in fit.profile_ci.items()
+    ]
+
+
 def mixed_estimates(
     fit: LMMFit, result: FitResult, spec: MixedModelSpec, prep: Prepared, stratum: str
 ) -> list[Estimate]:
@@ -190,6 +225,7 @@ def mixed_estimates(
         )
         for term, value in vc.items()
     ]
+    out += profile_rows(fit, spec, lab)
     n_par = len(result.terms) + len(vc)
     crit = "REML" if spec.reml else "ML"
     out.append(
@@ -244,6 +280,8 @@ def _fit_one(
     fit = engine(design.y, X, Z, groups, reml=spec.reml, maxiter=spec.max_iter)
     satt = satterthwaite(design.y, X, Z, groups, fit) if spec.df_method == "satterthwaite" else None
     names = ("(Intercept)", spec.time_label) if spec.random == "slope" else ("(Intercept)",)
+    if spec.variance_ci == "profile":
+        fit = dataclasses.replace(fit, profile_ci=profile_intervals(design.y, X, Z, groups, maxiter=spec.max_iter))
     return fit, design, satt, random_effects(design.y, X, Z, groups, fit, names)
 
 
