@@ -108,6 +108,10 @@ def test_calibration_is_judged_at_r200_and_misses_are_explained():
     assert noisy["calibrated"] == "no" and "Monte Carlo error" in noisy["note"]
     bad = summarise(seeds(170)).loc[0]  # 0.85: exact interval excludes 0.95
     assert bad["calibrated"] == "no" and bad["note"].startswith("miscalibrated")
+    # R = 1000, 932 covered (Wang 60-69): within 93-97%, exact interval [0.915, 0.947] excludes 0.95: said
+    slight = summarise(seeds(932, 1000)).loc[0]
+    assert slight["calibrated"] == "yes" and "[0.915, 0.947] excludes 95%: slight undercoverage" in slight["note"]
+    assert summarise(seeds(950, 1000)).loc[0, "note"] == ""
 
 
 def test_plan_can_be_limited_to_some_targets(repo_dir):
