@@ -8,7 +8,9 @@ with more than one instrument, Sargan's over-identification test.
 
 Reference: R's ``AER::ivreg(y ~ x + covariates | instruments + covariates)`` with
 ``summary(fit, diagnostics = TRUE)``; ``cov_type = "unadjusted"`` reproduces its standard errors
-(t distribution, n - k df), ``"robust"`` gives heteroskedasticity-robust (HC) errors.
+(t distribution, n - k df), ``"HC0"`` and ``"HC1"`` (``"robust"`` is HC1) ``summary(fit, vcov =
+sandwich::vcovHC(fit, type = ...))``. ``coefficients = "all"`` reports the whole coefficient table (intercept,
+exposure, covariates) of the 2SLS and OLS fits and their residual standard errors (``sigma``).
 Binary outcomes are fitted as a linear probability model (a risk difference per exposure unit), as
 in most one-sample MR on binary outcomes; state it when reporting.
 """
@@ -44,7 +46,8 @@ from musclecog.errors import ConfigError, DataError, ModelError, show_values
 
 logger = logging.getLogger(__name__)
 
-COV_TYPES = ("unadjusted", "robust")
+COV_TYPES = ("unadjusted", "robust", "HC0", "HC1")
+COEFFICIENTS = ("exposure", "all")
 
 TWO_SLS = "2SLS"
 OLS = "OLS (observational)"
@@ -68,10 +71,14 @@ class OneSampleMRSpec(AnalysisSpec):
     covariates : tuple of str
         Exogenous covariates in both stages (categorical columns are dummy-coded by
         :func:`musclecog.core.design.build_design`, first level as reference, labels ``col[level]``).
-    cov_type : {"unadjusted", "robust"}
-        Standard errors: homoskedastic as ``AER::ivreg`` (default) or HC-robust.
+    cov_type : {"unadjusted", "robust", "HC0", "HC1"}
+        Standard errors: homoskedastic as ``AER::ivreg`` (default) or heteroskedasticity-robust as
+        ``sandwich::vcovHC(fit, type = "HC0")`` / ``"HC1"`` (``robust`` is ``HC1``).
     alpha : float
         1 - confidence level.
+    coefficients : {"exposure", "all"}
+        Rows of the 2SLS and OLS fits: the exposure only (default), or every coefficient (intercept, exposure,
+        covariates, as ``summary(ivreg)``) and the residual standard error ``sigma``.
     """
 
     TYPE: ClassVar[str] = "one_sample_mr"
@@ -82,13 +89,26 @@ class OneSampleMRSpec(AnalysisSpec):
     covariates: tuple[str, ...] = ()
     cov_type: str = "unadjusted"
     alpha: float = 0.05
+    coefficients: str = "exposure"
 
     def __post_init__(self) -> None:
         # the schema's anyOf and enum, which a direct library call has not been validated against
         if not self.instruments and not self.instrument_prefix:
             raise ConfigError(f"{self.where}: give 'instruments' (columns) or 'instrument_prefix' (e.g. snp_)")
         if self.cov_type not in COV_TYPES:
-            raise ConfigError(f"{self.where}.cov_type = {self.cov_type!r}: use 'unadjusted' or 'robust'")
+            raise ConfigError(f"{self.where}.cov_type = {self.cov_type!r}: use one of {list(COV_TYPES)}")
+        if self.coefficients not in COEFFICIENTS:
+            raise ConfigError(f"{self.where}.coefficients = {self.coefficients!r}: use one of {list(COEFFICIENTS)}")
+
+    @property
+    def robust(self) -> bool:
+        """Whether the standard errors are heteroskedasticity-robust."""
+        return self.cov_type != "unadjusted"
+
+    @property
+    def debiased(self) -> bool:
+        """Whether robust covariances carry the n / (n - k) factor (HC1) or not (HC0)."""
+        return self.cov_type != "HC0"
 
     def instrument_columns(self, data: pd.DataFrame) -> list[str]:
         """The instrument columns present in ``data`` (explicit list, then the prefix matches)."""
@@ -200,8 +220,11 @@ class _CrossProducts:
         beta = np.linalg.solve(mm, self.m[cols, target])
         return beta, float(self.m[target, target] - self.m[target, cols] @ beta)
 
-    def covariance(self, cols: np.ndarray, target: int, beta: np.ndarray, rss: float, robust: bool) -> np.ndarray:
-        """Homoskedastic (``lm``) or HC1-robust covariance of a least-squares fit on ``cols``."""
+    def covariance(
+        self, cols: np.ndarray, target: int, beta: np.ndarray, rss: float, robust: bool, debiased: bool = True
+    ) -> np.ndarray:
+        """Homoskedastic (``lm``) or robust covariance of a least-squares fit on ``cols``: HC1, or HC0 when not
+        ``debiased`` (``sandwich::vcovHC(fit, type = ...)``)."""
         df = self.n - cols.size
         inv = np.linalg.inv(self.m[np.ix_(cols, cols)])
         if not robust:
@@ -209,7 +232,7 @@ class _CrossProducts:
         xm = self.a[:, cols]
         e = self.a[:, target] - xm @ beta
         meat = (xm * e[:, None] ** 2).T @ xm
-        return np.asarray(inv @ meat @ inv * self.n / df)
+        return np.asarray(inv @ meat @ inv * (self.n / df if debiased else 1.0))
 
 
 @dataclass(frozen=True)
@@ -220,24 +243,24 @@ class _LeastSquares:
     df: int
 
 
-def _first_stage(cp: _CrossProducts, robust: bool) -> tuple[_LeastSquares, float, float]:
+def _first_stage(cp: _CrossProducts, robust: bool, debiased: bool) -> tuple[_LeastSquares, float, float]:
     """Exposure on ``[w, z]``: the fit, and the F and partial R² of the instruments against ``w`` alone."""
     _, rss_r = cp.solve(cp.iw, cp.ix)
     g, rss_u = cp.solve(cp.wz, cp.ix)
     df2 = cp.n - cp.wz.size
     q = cp.iz.size
     f = ((rss_r - rss_u) / q) / (rss_u / df2)
-    fit = _LeastSquares(g, cp.covariance(cp.wz, cp.ix, g, rss_u, robust), rss_u, df2)
+    fit = _LeastSquares(g, cp.covariance(cp.wz, cp.ix, g, rss_u, robust, debiased), rss_u, df2)
     return fit, float(f), float((rss_r - rss_u) / rss_r)
 
 
-def _observational(cp: _CrossProducts, robust: bool, where: str) -> _LeastSquares:
+def _observational(cp: _CrossProducts, robust: bool, debiased: bool, where: str) -> _LeastSquares:
     """Outcome on ``[w, x]`` (OLS)."""
     try:
         b, rss = cp.solve(cp.wx, cp.iy)
     except np.linalg.LinAlgError:
         raise ModelError(f"{where}: the OLS design [covariates, exposure] is rank-deficient") from None
-    return _LeastSquares(b, cp.covariance(cp.wx, cp.iy, b, rss, robust), rss, cp.n - cp.wx.size)
+    return _LeastSquares(b, cp.covariance(cp.wx, cp.iy, b, rss, robust, debiased), rss, cp.n - cp.wx.size)
 
 
 def _wu_hausman(cp: _CrossProducts, first: _LeastSquares, ols: _LeastSquares) -> tuple[float, int]:
@@ -352,14 +375,15 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRR
     z = d[instruments].astype(float)
     _check_variation(z.to_numpy(), instruments, where)
     w = pd.DataFrame(design.x, columns=list(design.names), index=d.index)
-    robust = spec.cov_type == "robust"
+    robust, debiased = spec.robust, spec.debiased
+    lm_cov = "robust" if robust else "unadjusted"
     try:
-        iv = cast(IVResults, IV2SLS(y, w, x, z).fit(cov_type=spec.cov_type, debiased=True))
+        iv = cast(IVResults, IV2SLS(y, w, x, z).fit(cov_type=lm_cov, debiased=debiased))
     except ValueError as exc:  # linearmodels' rank checks
         raise ModelError(f"{where}: 2SLS could not be fitted: {exc}") from None
     cp = _CrossProducts.of(w.to_numpy(float), z.to_numpy(float), x.to_numpy(float)[:, 0], y.to_numpy(float))
-    first, f_stat, partial_r2 = _first_stage(cp, robust)
-    ols = _observational(cp, robust, where)
+    first, f_stat, partial_r2 = _first_stage(cp, robust, debiased)
+    ols = _observational(cp, robust, debiased, where)
     wh, wh_df2 = _wu_hausman(cp, first, ols)
     q = len(instruments)
     if robust:
