@@ -20,7 +20,7 @@ for (tp in c("HC0", "HC1")) {
 }
 ols <- lm(log_packs ~ log_rprice + log_rincome, data=d, subset=year == 1995)
 cat("## OLS\n"); print(summary(ols)$coefficients); print(summary(ols)$sigma)
-for (tp in c("HC0", "HC1")) print(coeftest(ols, vcov=vcovHC(ols, type=tp)))
+for (tp in c("HC0", "HC1")) print(unclass(coeftest(ols, vcov=vcovHC(ols, type=tp)))[, c(2, 4)])
 # just identified: tdiff only (no Sargan)
 fj <- ivreg(log_packs ~ log_rprice + log_rincome | log_rincome + tdiff, data=d, subset=year == 1995)
 cat("## just identified\n"); print(summary(fj, diagnostics=TRUE)$coefficients); print(summary(fj)$sigma)
