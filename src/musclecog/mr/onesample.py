@@ -75,7 +75,8 @@ class OneSampleMRSpec(AnalysisSpec):
         :func:`musclecog.core.design.build_design`, first level as reference, labels ``col[level]``).
     cov_type : {"unadjusted", "robust", "HC0", "HC1"}
         Standard errors: homoskedastic as ``AER::ivreg`` (default) or heteroskedasticity-robust as
-        ``sandwich::vcovHC(fit, type = "HC0")`` / ``"HC1"`` (``robust`` is ``HC1``).
+        ``sandwich::vcovHC(fit, type = "HC0")`` / ``"HC1"`` (``robust`` is ``HC1``); robust types also make the
+        weak-instrument F and Wu-Hausman test Wald tests under that covariance (AER's ``ivdiag`` with ``vcov.``).
     alpha : float
         1 - confidence level.
     coefficients : {"exposure", "all"}
