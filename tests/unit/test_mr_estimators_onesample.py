@@ -76,3 +76,17 @@ def test_bad_specs_fail_loudly() -> None:
         run_analysis(d.assign(snp_3=1.0), spec(instrument_prefix="snp_"), CTX)
     with pytest.raises(DataError, match="must be numeric"):
         run_analysis(d.assign(snp_1="AA"), spec(instrument_prefix="snp_"), CTX)
+
+
+def test_coefficients_and_cov_type_are_checked() -> None:
+    d = cohort(n=500)
+    with pytest.raises(ConfigError, match="coefficients"):
+        run_analysis(d, spec(instrument_prefix="snp_", coefficients="covariates"), CTX)
+    with pytest.raises(ConfigError, match="cov_type"):
+        run_analysis(d, spec(instrument_prefix="snp_", cov_type="HC3"), CTX)
+    res = run_analysis(d, spec(instrument_prefix="snp_", covariates=["sex", "age"], coefficients="all"), CTX)
+    t = res.to_tidy()
+    iv = t.loc[t["method"] == "2SLS", "term"].tolist()
+    assert iv == ["(Intercept)", "grip_kg", "sex[male]", "age", "sigma"]
+    sigma = t.loc[(t["method"] == "2SLS") & (t["term"] == "sigma"), "estimate"].iloc[0]
+    assert sigma == pytest.approx(res.fits["2SLS"].diagnostics.statistics["sigma"])

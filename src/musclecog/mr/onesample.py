@@ -8,7 +8,11 @@ with more than one instrument, Sargan's over-identification test.
 
 Reference: R's ``AER::ivreg(y ~ x + covariates | instruments + covariates)`` with
 ``summary(fit, diagnostics = TRUE)``; ``cov_type = "unadjusted"`` reproduces its standard errors
-(t distribution, n - k df), ``"robust"`` gives heteroskedasticity-robust (HC) errors.
+(t distribution, n - k df) and diagnostics, ``"HC0"`` and ``"HC1"`` (``"robust"`` is HC1) those of
+``summary(fit, vcov. = function(o) sandwich::vcovHC(o, type = ...), diagnostics = TRUE)``: robust coefficient
+SEs and robust Wald forms of the weak-instrument F and the Wu-Hausman test (Sargan's test does not depend on
+the covariance). ``coefficients = "all"`` reports the whole coefficient table (intercept, exposure, covariates)
+of the 2SLS and OLS fits and their residual standard errors (``sigma``, ``summary(fit)$sigma``).
 Binary outcomes are fitted as a linear probability model (a risk difference per exposure unit), as
 in most one-sample MR on binary outcomes; state it when reporting.
 """
@@ -44,7 +48,8 @@ from musclecog.errors import ConfigError, DataError, ModelError, show_values
 
 logger = logging.getLogger(__name__)
 
-COV_TYPES = ("unadjusted", "robust")
+COV_TYPES = ("unadjusted", "robust", "HC0", "HC1")
+COEFFICIENTS = ("exposure", "all")
 
 TWO_SLS = "2SLS"
 OLS = "OLS (observational)"
@@ -68,10 +73,15 @@ class OneSampleMRSpec(AnalysisSpec):
     covariates : tuple of str
         Exogenous covariates in both stages (categorical columns are dummy-coded by
         :func:`musclecog.core.design.build_design`, first level as reference, labels ``col[level]``).
-    cov_type : {"unadjusted", "robust"}
-        Standard errors: homoskedastic as ``AER::ivreg`` (default) or HC-robust.
+    cov_type : {"unadjusted", "robust", "HC0", "HC1"}
+        Standard errors: homoskedastic as ``AER::ivreg`` (default) or heteroskedasticity-robust as
+        ``sandwich::vcovHC(fit, type = "HC0")`` / ``"HC1"`` (``robust`` is ``HC1``); robust types also make the
+        weak-instrument F and Wu-Hausman test Wald tests under that covariance (AER's ``ivdiag`` with ``vcov.``).
     alpha : float
         1 - confidence level.
+    coefficients : {"exposure", "all"}
+        Rows of the 2SLS and OLS fits: the exposure only (default), or every coefficient (intercept, exposure,
+        covariates, as ``summary(ivreg)``) and the residual standard error ``sigma``.
     """
 
     TYPE: ClassVar[str] = "one_sample_mr"
@@ -82,13 +92,26 @@ class OneSampleMRSpec(AnalysisSpec):
     covariates: tuple[str, ...] = ()
     cov_type: str = "unadjusted"
     alpha: float = 0.05
+    coefficients: str = "exposure"
 
     def __post_init__(self) -> None:
         # the schema's anyOf and enum, which a direct library call has not been validated against
         if not self.instruments and not self.instrument_prefix:
             raise ConfigError(f"{self.where}: give 'instruments' (columns) or 'instrument_prefix' (e.g. snp_)")
         if self.cov_type not in COV_TYPES:
-            raise ConfigError(f"{self.where}.cov_type = {self.cov_type!r}: use 'unadjusted' or 'robust'")
+            raise ConfigError(f"{self.where}.cov_type = {self.cov_type!r}: use one of {list(COV_TYPES)}")
+        if self.coefficients not in COEFFICIENTS:
+            raise ConfigError(f"{self.where}.coefficients = {self.coefficients!r}: use one of {list(COEFFICIENTS)}")
+
+    @property
+    def robust(self) -> bool:
+        """Whether the standard errors are heteroskedasticity-robust."""
+        return self.cov_type != "unadjusted"
+
+    @property
+    def debiased(self) -> bool:
+        """Whether robust covariances carry the n / (n - k) factor (HC1) or not (HC0)."""
+        return self.cov_type != "HC0"
 
     def instrument_columns(self, data: pd.DataFrame) -> list[str]:
         """The instrument columns present in ``data`` (explicit list, then the prefix matches)."""
@@ -200,8 +223,11 @@ class _CrossProducts:
         beta = np.linalg.solve(mm, self.m[cols, target])
         return beta, float(self.m[target, target] - self.m[target, cols] @ beta)
 
-    def covariance(self, cols: np.ndarray, target: int, beta: np.ndarray, rss: float, robust: bool) -> np.ndarray:
-        """Homoskedastic (``lm``) or HC1-robust covariance of a least-squares fit on ``cols``."""
+    def covariance(
+        self, cols: np.ndarray, target: int, beta: np.ndarray, rss: float, robust: bool, debiased: bool = True
+    ) -> np.ndarray:
+        """Homoskedastic (``lm``) or robust covariance of a least-squares fit on ``cols``: HC1, or HC0 when not
+        ``debiased`` (``sandwich::vcovHC(fit, type = ...)``)."""
         df = self.n - cols.size
         inv = np.linalg.inv(self.m[np.ix_(cols, cols)])
         if not robust:
@@ -209,7 +235,7 @@ class _CrossProducts:
         xm = self.a[:, cols]
         e = self.a[:, target] - xm @ beta
         meat = (xm * e[:, None] ** 2).T @ xm
-        return np.asarray(inv @ meat @ inv * self.n / df)
+        return np.asarray(inv @ meat @ inv * (self.n / df if debiased else 1.0))
 
 
 @dataclass(frozen=True)
@@ -220,28 +246,41 @@ class _LeastSquares:
     df: int
 
 
-def _first_stage(cp: _CrossProducts, robust: bool) -> tuple[_LeastSquares, float, float]:
-    """Exposure on ``[w, z]``: the fit, and the F and partial R² of the instruments against ``w`` alone."""
+def _first_stage(cp: _CrossProducts, robust: bool, debiased: bool) -> tuple[_LeastSquares, float, float]:
+    """Exposure on ``[w, z]``: the fit, and the F and partial R² of the instruments against ``w`` alone.
+
+    The F is the nested-models F (``summary(ivreg, diagnostics = TRUE)``), or with ``robust`` the Wald
+    statistic of the instrument coefficients under the fit's HC covariance divided by their number (AER's
+    ``ivdiag`` with a ``vcov.`` function)."""
     _, rss_r = cp.solve(cp.iw, cp.ix)
     g, rss_u = cp.solve(cp.wz, cp.ix)
     df2 = cp.n - cp.wz.size
     q = cp.iz.size
-    f = ((rss_r - rss_u) / q) / (rss_u / df2)
-    fit = _LeastSquares(g, cp.covariance(cp.wz, cp.ix, g, rss_u, robust), rss_u, df2)
+    fit = _LeastSquares(g, cp.covariance(cp.wz, cp.ix, g, rss_u, robust, debiased), rss_u, df2)
+    if robust:
+        gz, vz = g[cp.iw.size:], fit.cov[cp.iw.size:, cp.iw.size:]
+        f = float(gz @ np.linalg.solve(vz, gz)) / q
+    else:
+        f = ((rss_r - rss_u) / q) / (rss_u / df2)
     return fit, float(f), float((rss_r - rss_u) / rss_r)
 
 
-def _observational(cp: _CrossProducts, robust: bool, where: str) -> _LeastSquares:
+def _observational(cp: _CrossProducts, robust: bool, debiased: bool, where: str) -> _LeastSquares:
     """Outcome on ``[w, x]`` (OLS)."""
     try:
         b, rss = cp.solve(cp.wx, cp.iy)
     except np.linalg.LinAlgError:
         raise ModelError(f"{where}: the OLS design [covariates, exposure] is rank-deficient") from None
-    return _LeastSquares(b, cp.covariance(cp.wx, cp.iy, b, rss, robust), rss, cp.n - cp.wx.size)
+    return _LeastSquares(b, cp.covariance(cp.wx, cp.iy, b, rss, robust, debiased), rss, cp.n - cp.wx.size)
 
 
-def _wu_hausman(cp: _CrossProducts, first: _LeastSquares, ols: _LeastSquares) -> tuple[float, int]:
-    """F test of the first-stage residual ``v`` added to the OLS regression (cross-products from ``m``)."""
+def _wu_hausman(
+    cp: _CrossProducts, first: _LeastSquares, ols: _LeastSquares, robust: bool, debiased: bool
+) -> tuple[float, int]:
+    """F test of the first-stage residual ``v`` added to the OLS regression (cross-products from ``m``).
+
+    With ``robust``, the squared coefficient of ``v`` over its HC variance in that regression (AER's ``ivdiag``
+    with a ``vcov.`` function, which adds the fitted exposure instead of ``v``: the same test)."""
     m, cols = cp.m, cp.wx
     m_v = m[:, cp.ix] - m[:, cp.wz] @ first.beta  # a' v
     mm = np.block([[m[np.ix_(cols, cols)], m_v[cols][:, None]], [m_v[cols][None, :], np.array([[first.rss]])]])
@@ -249,14 +288,28 @@ def _wu_hausman(cp: _CrossProducts, first: _LeastSquares, ols: _LeastSquares) ->
     beta_aug = np.linalg.solve(mm, rhs)
     rss_aug = float(m[cp.iy, cp.iy] - rhs @ beta_aug)
     df2 = cp.n - cp.iw.size - 2
-    return float((ols.rss - rss_aug) / (rss_aug / df2)), df2
+    if not robust:
+        return float((ols.rss - rss_aug) / (rss_aug / df2)), df2
+    v = cp.a[:, cp.ix] - cp.a[:, cp.wz] @ first.beta
+    xa = np.column_stack([cp.a[:, cols], v])
+    e = cp.a[:, cp.iy] - xa @ beta_aug
+    inv = np.linalg.inv(mm)
+    meat = (xa * e[:, None] ** 2).T @ xa
+    var_v = float((inv @ meat @ inv)[-1, -1]) * (cp.n / df2 if debiased else 1.0)
+    return float(beta_aug[-1] ** 2 / var_v), df2
+
+
+def _iv_rss(cp: _CrossProducts, b_iv: np.ndarray) -> float:
+    """Residual sum of squares of the 2SLS fit, ``u = y - [w, x] b_iv`` (the structural residuals)."""
+    m, wx, iy = cp.m, cp.wx, cp.iy
+    return float(m[iy, iy] - 2 * b_iv @ m[wx, iy] + b_iv @ m[np.ix_(wx, wx)] @ b_iv)
 
 
 def _sargan(cp: _CrossProducts, b_iv: np.ndarray) -> float:
     """n R² of ``u = y - [w, x] b_iv`` regressed on ``[w, z]`` (column 0 of ``w`` is the constant)."""
     m, wx, wz, iy = cp.m, cp.wx, cp.wz, cp.iy
     m_u = m[:, iy] - m[:, wx] @ b_iv  # a' u
-    uu = float(m[iy, iy] - 2 * b_iv @ m[wx, iy] + b_iv @ m[np.ix_(wx, wx)] @ b_iv)
+    uu = _iv_rss(cp, b_iv)
     coef = np.linalg.solve(m[np.ix_(wz, wz)], m_u[wz])
     rss_aux = uu - float(m_u[wz] @ coef)
     ubar = float(m_u[0]) / cp.n
@@ -338,8 +391,9 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRR
     Notes
     -----
     The first-stage F, Wu-Hausman and Sargan statistics and the OLS fit come from one cross-product
-    matrix of ``[covariates, instruments, exposure, outcome]``; only 2SLS itself is linearmodels'. With
-    ``cov_type: robust`` the first-stage F is linearmodels' robust Wald F.
+    matrix of ``[covariates, instruments, exposure, outcome]``; only 2SLS itself is linearmodels'. With a
+    robust ``cov_type`` the first-stage F and the Wu-Hausman test are Wald tests under that HC covariance
+    (divided by their df), as ``summary(ivreg, vcov. = function(o) vcovHC(o, type), diagnostics = TRUE)``.
     """
     where = spec.where
     instruments = _checked_instruments(data, spec)
@@ -352,37 +406,44 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRR
     z = d[instruments].astype(float)
     _check_variation(z.to_numpy(), instruments, where)
     w = pd.DataFrame(design.x, columns=list(design.names), index=d.index)
-    robust = spec.cov_type == "robust"
+    robust, debiased = spec.robust, spec.debiased
+    lm_cov = "robust" if robust else "unadjusted"
     try:
-        iv = cast(IVResults, IV2SLS(y, w, x, z).fit(cov_type=spec.cov_type, debiased=True))
+        iv = cast(IVResults, IV2SLS(y, w, x, z).fit(cov_type=lm_cov, debiased=debiased))
     except ValueError as exc:  # linearmodels' rank checks
         raise ModelError(f"{where}: 2SLS could not be fitted: {exc}") from None
     cp = _CrossProducts.of(w.to_numpy(float), z.to_numpy(float), x.to_numpy(float)[:, 0], y.to_numpy(float))
-    first, f_stat, partial_r2 = _first_stage(cp, robust)
-    ols = _observational(cp, robust, where)
-    wh, wh_df2 = _wu_hausman(cp, first, ols)
+    first, f_stat, partial_r2 = _first_stage(cp, robust, debiased)
+    ols = _observational(cp, robust, debiased, where)
+    wh, wh_df2 = _wu_hausman(cp, first, ols, robust, debiased)
     q = len(instruments)
-    if robust:
-        f_stat = float(iv.first_stage.diagnostics.loc[spec.exposure, "f.stat"])
+    b_iv = iv.params.to_numpy(float)
     tests = InstrumentTests(
         first_stage_f=f_stat, first_stage_p=float(stats.f.sf(f_stat, q, first.df)), first_stage_df=first.df,
         partial_r2=partial_r2, wu_hausman=wh, wu_hausman_p=float(stats.f.sf(wh, 1, wh_df2)), wu_hausman_df=wh_df2,
-        sargan=_sargan(cp, iv.params.to_numpy(float)), n_instruments=q,
+        sargan=_sargan(cp, b_iv), n_instruments=q,
     )
     messages = tuple(f"covariate {c} constant in the rows modelled; left out" for c in design.dropped)
     if f_stat < 10:
         messages += (f"weak instruments: first-stage F = {f_stat:.3g} < 10",)
-    diag = Diagnostics(n=design.n, exclusions=design.exclusions, messages=messages,
-                       statistics=MappingProxyType({"first_stage_f": f_stat, "partial_r_squared": partial_r2}))
+    diag = Diagnostics(n=design.n, exclusions=design.exclusions, messages=messages)
+
+    def diagnostics(rss: float, df: int) -> Diagnostics:  # sigma: the residual standard error, as summary(fit)
+        sigma = float(np.sqrt(rss / df))
+        return dataclasses.replace(diag, statistics=MappingProxyType(
+            {"first_stage_f": f_stat, "partial_r_squared": partial_r2, "sigma": sigma}))
+
     w_names, z_names = list(design.names), list(instruments)
+    iv_df = int(iv.df_resid)
     fits: Mapping[str, FitResult] = MappingProxyType({
         TWO_SLS: FitResult.from_arrays(
-            [*w_names, spec.exposure], iv.params.to_numpy(float), iv.cov.to_numpy(float), float(iv.df_resid), diag,
-            std_errors=iv.std_errors.to_numpy(float), method=f"two-stage least squares ({spec.cov_type})",
+            [*w_names, spec.exposure], b_iv, iv.cov.to_numpy(float), float(iv_df),
+            diagnostics(_iv_rss(cp, b_iv), iv_df), std_errors=iv.std_errors.to_numpy(float),
+            method=f"two-stage least squares ({spec.cov_type})",
         ),
-        OLS: _fit([*w_names, spec.exposure], ols, diag, f"least squares ({spec.cov_type})"),
-        FIRST_STAGE: _fit([*w_names, *z_names], first, diag, f"first stage: {spec.exposure} on covariates and "
-                          f"instruments ({spec.cov_type})"),
+        OLS: _fit([*w_names, spec.exposure], ols, diagnostics(ols.rss, ols.df), f"least squares ({spec.cov_type})"),
+        FIRST_STAGE: _fit([*w_names, *z_names], first, diagnostics(first.rss, first.df),
+                          f"first stage: {spec.exposure} on covariates and instruments ({spec.cov_type})"),
     })
     return OneSampleMRResult(
         analysis=spec.context.analysis, cohort=spec.context.cohort,
@@ -395,26 +456,37 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRR
 def _estimates(
     spec: OneSampleMRSpec, fits: Mapping[str, FitResult], tests: InstrumentTests, instruments: list[str]
 ) -> tuple[Estimate, ...]:
-    """The table rows: 2SLS and OLS effects, first-stage F and partial R², Wu-Hausman and (over-identified)
-    Sargan."""
+    """The table rows: 2SLS and OLS effects (with ``coefficients: all`` every coefficient, in ``summary(ivreg)``'s
+    order, and ``sigma``), first-stage F and partial R², Wu-Hausman and (over-identified) Sargan."""
     x, q = spec.exposure, tests.n_instruments
     n = fits[TWO_SLS].diagnostics.n
     level = 1 - spec.alpha
-    rows = [
-        *fits[TWO_SLS].estimates([x], "beta", level=level, df=True, nsnp=q, method=TWO_SLS,
-                                 note=f"instruments: {', '.join(instruments)}", outcome=spec.outcome, exposure=x),
-        *fits[OLS].estimates([x], "beta", level=level, df=True, nsnp=q, method=OLS, note="", outcome=spec.outcome, exposure=x),
-    ]
+    rows: list[Estimate] = []
+    for method, note in ((TWO_SLS, f"instruments: {', '.join(instruments)}"), (OLS, "")):
+        fit = fits[method]
+        if spec.coefficients == "all":
+            w_terms = [t for t in fit.params.index if t != x]
+            terms = [*w_terms[:1], x, *w_terms[1:]]  # (Intercept), exposure, covariates
+        else:
+            terms = [x]
+        rows += fit.estimates(terms, "beta", level=level, df=True, nsnp=q, method=method, note=note,
+                              outcome=spec.outcome, exposure=x)
+        if spec.coefficients == "all":
+            df = int(fit.df_resid or 0)
+            rows.append(Estimate(term="sigma", estimate=fit.diagnostics.statistics["sigma"], scale="sd", n=n, nsnp=q,
+                                 df=float(df), method=method, note=f"residual standard error, sqrt(RSS / {df})",
+                                 outcome=spec.outcome, exposure=x))
     weak = " (weak instruments: F < 10)" if tests.first_stage_f < 10 else ""
+    wald = f", {'HC1' if spec.cov_type == 'robust' else spec.cov_type} Wald" if spec.robust else ""
     rows += [
         Estimate(term="first_stage_F", estimate=tests.first_stage_f, scale="f_statistic", p_value=tests.first_stage_p,
                  n=n, nsnp=q, statistic=tests.first_stage_f, df=float(q), method=FIRST_STAGE,
-                 note=f"F({q}, {tests.first_stage_df}){weak}", outcome=spec.outcome, exposure=x),
+                 note=f"F({q}, {tests.first_stage_df}){wald}{weak}", outcome=spec.outcome, exposure=x),
         Estimate(term="partial_r_squared", estimate=tests.partial_r2, scale="r_squared", n=n, nsnp=q,
                  method=FIRST_STAGE, note="share of exposure variance explained by the instruments", outcome=spec.outcome, exposure=x),
         Estimate(term=x, estimate=tests.wu_hausman, scale="test", p_value=tests.wu_hausman_p, n=n,
                  statistic=tests.wu_hausman, df=1.0, method="Wu-Hausman",
-                 note=f"F(1, {tests.wu_hausman_df}); H0: {x} is exogenous", outcome=spec.outcome, exposure=x),
+                 note=f"F(1, {tests.wu_hausman_df}){wald}; H0: {x} is exogenous", outcome=spec.outcome, exposure=x),
     ]
     if q > 1:
         rows.append(Estimate(term="overidentification", estimate=tests.sargan, scale="test", p_value=tests.sargan_p,
