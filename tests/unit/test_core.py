@@ -20,8 +20,8 @@ from musclecog.core.design import (
     count_exclusions,
     factor_levels,
     per_unit_scale,
-    unit_columns,
     strata,
+    unit_columns,
 )
 from musclecog.core.inference import fdr_bh, joint_wald_test, logistic_regression, ols
 from musclecog.core.results import AnalysisResult, Diagnostics, Estimate, FitResult, apply_fdr

@@ -1,0 +1,111 @@
+"""``exposure_per`` (``sd`` or a number) for every analysis type with a numeric exposure.
+
+One owner (:func:`musclecog.core.design.per_unit_scale`); each type divides the exposure by it before fitting,
+so every exposure term (interactions with time included) is exactly the per-unit estimate times the divisor,
+and so is its standard error (identity to 1e-10). Other terms do not move. A categorical exposure with
+``exposure_per`` is a :class:`ConfigError`; without ``exposure_per`` tables have no ``exposure_unit`` column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musclecog.analyses import run_analysis
+from musclecog.core.spec import RunContext
+from musclecog.errors import ConfigError
+from musclecog.simulate.charls import simulate_charls
+
+CTX = RunContext(analysis="t", cohort="c", seed=1)
+
+
+def _tidy(analysis_type: str, data: pd.DataFrame, entry: dict) -> pd.DataFrame:
+    return run_analysis(data, {"type": analysis_type, **entry}, CTX).to_tidy()
+
+
+def _check_scaled(
+    per_unit: pd.DataFrame,
+    scaled: pd.DataFrame,
+    factor: float,
+    exposure_terms: Sequence[str],
+    keys: Sequence[str] = ("stratum", "term"),
+    log_scale: bool = False,
+) -> None:
+    """Exposure terms: estimate and SE times ``factor`` (on the log scale for ratios); other coefficient
+    rows unchanged; tests and p-values unchanged."""
+    a = per_unit.dropna(subset=["std_error"]).set_index(list(keys))
+    b = scaled.dropna(subset=["std_error"]).set_index(list(keys))
+    assert list(a.index) == list(b.index)
+    is_exp = np.array([idx[-1] in exposure_terms for idx in a.index])
+    assert is_exp.any()
+    est_a, est_b = a["estimate"].to_numpy(float), b["estimate"].to_numpy(float)
+    if log_scale:
+        est_a, est_b = np.log(est_a), np.log(est_b)
+    want = np.where(is_exp, est_a * factor, est_a)
+    np.testing.assert_allclose(est_b, want, rtol=1e-10, atol=1e-12)
+    se_want = np.where(is_exp, a["std_error"].to_numpy(float) * factor, a["std_error"].to_numpy(float))
+    np.testing.assert_allclose(b["std_error"].to_numpy(float), se_want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b["p_value"].to_numpy(float), a["p_value"].to_numpy(float), rtol=1e-8, atol=1e-14)
+
+
+# ------------------------------------------------------------------------------------------ longitudinal
+@pytest.fixture(scope="module")
+def ch() -> pd.DataFrame:
+    data = simulate_charls(seed=2, n=300).data
+    assert not data[["grip_kg", "cognition", "age", "time_years"]].isna().any().any()
+    return data
+
+
+def _baseline_sd(data: pd.DataFrame, column: str = "grip_kg") -> float:
+    """The SD across people of the value at their first visit (the rule for long tables)."""
+    return float(data.sort_values(["id", "wave"]).groupby("id")[column].first().std(ddof=1))
+
+
+LONG = {
+    "mixed_model": {"random": "slope"},
+    "gee": {"working_correlation": "exchangeable"},
+    "panel_model": {"model": "within", "exposure_timing": "time_varying"},
+    "lagged_regression": {"outcome_wave": 2, "adjust_baseline_outcome": True},
+}
+
+
+@pytest.mark.parametrize("analysis_type", sorted(LONG))
+def test_longitudinal_per_sd_and_per_number(ch: pd.DataFrame, analysis_type: str) -> None:
+    entry = {"outcome": "cognition", "exposure": "grip_kg", "covariates": ["age"], **LONG[analysis_type]}
+    unit = _tidy(analysis_type, ch, entry)
+    assert "exposure_unit" not in unit.columns  # default: per 1 unit, tables as before
+    rows = ch
+    if analysis_type == "lagged_regression":  # its analysis rows: people seen at baseline and at wave 2
+        rows = ch[ch["id"].isin(ch.loc[ch["wave"] == 2, "id"])]
+    sd = _baseline_sd(rows)
+    per_sd = _tidy(analysis_type, ch, {**entry, "exposure_per": "sd"})
+    terms = ("grip_kg", "grip_kg:time_years")
+    _check_scaled(unit, per_sd, sd, terms)
+    coef = per_sd[per_sd["term"] == "grip_kg"]
+    assert (coef["exposure_unit"] == f"per SD ({sd:.4g})").all()
+    assert per_sd.loc[per_sd["scale"] == "count", "exposure_unit"].isna().all()  # flow rows carry no unit
+    per5 = _tidy(analysis_type, ch, {**entry, "exposure_per": 5})
+    _check_scaled(unit, per5, 5.0, terms)
+    assert (per5.loc[per5["term"] == "grip_kg", "exposure_unit"] == "per 5 units").all()
+
+
+def test_longitudinal_strata_share_one_sd(ch: pd.DataFrame) -> None:
+    entry = {"outcome": "cognition", "exposure": "grip_kg", "stratify_by": "sex", "random": "intercept"}
+    unit = _tidy("mixed_model", ch, entry)
+    per_sd = _tidy("mixed_model", ch, {**entry, "exposure_per": "sd"})
+    _check_scaled(unit, per_sd, _baseline_sd(ch), ("grip_kg", "grip_kg:time_years"))
+
+
+@pytest.mark.parametrize("analysis_type", sorted(LONG))
+def test_longitudinal_categorical_exposure_is_a_config_error(ch: pd.DataFrame, analysis_type: str) -> None:
+    entry = {"outcome": "cognition", "exposure": "grip_group", "exposure_reference": 1, **LONG[analysis_type]}
+    with pytest.raises(ConfigError, match="'grip_group' is listed as categorical.*Remove 'exposure_per'"):
+        _tidy(analysis_type, ch, {**entry, "exposure_per": "sd"})
+
+
+def test_mixed_model_of_time_alone_refuses_exposure_per(ch: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError, match="exposure_per is given"):
+        _tidy("mixed_model", ch, {"outcome": "cognition", "exposure_per": "sd"})
