@@ -109,3 +109,31 @@ def test_longitudinal_categorical_exposure_is_a_config_error(ch: pd.DataFrame, a
 def test_mixed_model_of_time_alone_refuses_exposure_per(ch: pd.DataFrame) -> None:
     with pytest.raises(ConfigError, match="exposure_per is given"):
         _tidy("mixed_model", ch, {"outcome": "cognition", "exposure_per": "sd"})
+
+
+# ------------------------------------------------------------------------------------------ survival
+COX = {"event": "cognitive_impairment", "duration": "followup_years", "exposure": "grip_kg",
+       "covariates": ["age"], "baseline_only": True}
+
+
+def test_cox_per_sd_and_per_number(ch: pd.DataFrame) -> None:
+    entry = {**COX, "stratify_by": "sex"}
+    unit = _tidy("cox", ch, entry)
+    assert "exposure_unit" not in unit.columns
+    sd = _baseline_sd(ch)
+    for per, factor, label in (("sd", sd, f"per SD ({sd:.4g})"), (5, 5.0, "per 5 units")):
+        scaled = _tidy("cox", ch, {**entry, "exposure_per": per})
+        _check_scaled(unit, scaled, factor, ("grip_kg",), log_scale=True)
+        hr = scaled[scaled["scale"] == "hazard_ratio"]
+        assert (hr["exposure_unit"] == label).all()
+        ph = scaled[scaled["term"].str.startswith("ph_test:")].set_index(["stratum", "term"])
+        ph0 = unit[unit["term"].str.startswith("ph_test:")].set_index(["stratum", "term"])
+        np.testing.assert_allclose(ph["estimate"], ph0["estimate"], rtol=1e-8)  # the PH test does not move
+
+
+def test_cox_categorical_exposure_is_a_config_error(ch: pd.DataFrame) -> None:
+    entry = {**COX, "exposure": "grip_group", "exposure_reference": 1, "exposure_per": "sd"}
+    with pytest.raises(ConfigError, match="'grip_group' is listed as categorical"):
+        _tidy("cox", ch, entry)
+    with pytest.raises(ConfigError, match="'education' is not numeric"):
+        _tidy("cox", ch, {**COX, "exposure": "education", "exposure_per": 2})
