@@ -9,6 +9,7 @@ and so is its standard error (identity to 1e-10). Other terms do not move. A cat
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,11 +20,18 @@ from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError
 from musclecog.simulate.charls import simulate_charls
 
+DATA = Path(__file__).resolve().parents[1] / "data"
+
 CTX = RunContext(analysis="t", cohort="c", seed=1)
 
 
 def _tidy(analysis_type: str, data: pd.DataFrame, entry: dict) -> pd.DataFrame:
     return run_analysis(data, {"type": analysis_type, **entry}, CTX).to_tidy()
+
+
+SCALED_COLUMNS = ("estimate", "std_error", "conf_low", "conf_high", "bc_conf_low", "bc_conf_high",
+                  "delta_std_error", "delta_conf_low", "delta_conf_high")
+"""Columns multiplied by the divisor on an exposure row (where the table has them)."""
 
 
 def _check_scaled(
@@ -34,21 +42,28 @@ def _check_scaled(
     keys: Sequence[str] = ("stratum", "term"),
     log_scale: bool = False,
 ) -> None:
-    """Exposure terms: estimate and SE times ``factor`` (on the log scale for ratios); other coefficient
-    rows unchanged; tests and p-values unchanged."""
+    """Exposure terms: estimate, SE and CI limits times ``factor`` (the log of a ratio and its limits); other
+    coefficient rows unchanged; test statistics and p-values unchanged. Rows without a standard error are
+    left out (a REML log-likelihood moves with the scale of X, as in R)."""
     a = per_unit.dropna(subset=["std_error"]).set_index(list(keys))
     b = scaled.dropna(subset=["std_error"]).set_index(list(keys))
     assert list(a.index) == list(b.index)
     is_exp = np.array([idx[-1] in exposure_terms for idx in a.index])
     assert is_exp.any()
-    est_a, est_b = a["estimate"].to_numpy(float), b["estimate"].to_numpy(float)
-    if log_scale:
-        est_a, est_b = np.log(est_a), np.log(est_b)
-    want = np.where(is_exp, est_a * factor, est_a)
-    np.testing.assert_allclose(est_b, want, rtol=1e-10, atol=1e-12)
-    se_want = np.where(is_exp, a["std_error"].to_numpy(float) * factor, a["std_error"].to_numpy(float))
-    np.testing.assert_allclose(b["std_error"].to_numpy(float), se_want, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(b["p_value"].to_numpy(float), a["p_value"].to_numpy(float), rtol=1e-8, atol=1e-14)
+    for col in (c for c in SCALED_COLUMNS if c in a.columns):
+        va, vb = a[col].to_numpy(float), b[col].to_numpy(float)
+        if log_scale and col != "std_error":
+            ratio = (a["scale"] == "hazard_ratio").to_numpy()
+            va, vb = np.where(ratio, np.log(va), va), np.where(ratio, np.log(vb), vb)
+        want = np.where(is_exp, va * factor, va)
+        # estimates and SEs to 1e-10; CI limits to 1e-8 (a mixed model's Satterthwaite df come from numerical
+        # derivatives of the variance parameters, which move in the 10th digit)
+        rtol = 1e-10 if col in ("estimate", "std_error", "delta_std_error") else 1e-8
+        np.testing.assert_allclose(vb, want, rtol=rtol, atol=1e-12, equal_nan=True, err_msg=col)
+    for col in ("statistic", "p_value"):
+        np.testing.assert_allclose(
+            b[col].to_numpy(float), a[col].to_numpy(float), rtol=1e-8, atol=1e-14, equal_nan=True, err_msg=col
+        )
 
 
 # ------------------------------------------------------------------------------------------ longitudinal
@@ -137,3 +152,51 @@ def test_cox_categorical_exposure_is_a_config_error(ch: pd.DataFrame) -> None:
         _tidy("cox", ch, entry)
     with pytest.raises(ConfigError, match="'education' is not numeric"):
         _tidy("cox", ch, {**COX, "exposure": "education", "exposure_per": 2})
+
+
+# ------------------------------------------------------------------------------------------ mediation
+MEDIATION = {
+    "simple_mediation": {"mediator": "m1"},
+    "parallel_mediation": {"mediators": ["m1", "m2"]},
+    "serial_mediation": {"mediators": ["m1", "m2"]},
+}
+EXPOSURE_ROWS = ("a", "a[m1]", "a[m2]", "c_prime", "c", "indirect", "indirect[m1]", "indirect[m2]",
+                 "indirect[m1->m2]", "indirect_total", "sobel")
+
+
+@pytest.fixture(scope="module")
+def med() -> pd.DataFrame:
+    return pd.read_csv(DATA / "mediation_reference.csv")
+
+
+@pytest.mark.parametrize("analysis_type", sorted(MEDIATION))
+@pytest.mark.parametrize("se_type", ["ols", "ml"])
+def test_mediation_per_sd_and_per_number(med: pd.DataFrame, analysis_type: str, se_type: str) -> None:
+    entry = {"exposure": "x", "outcome": "y", "covariates": ["cov1", "cov2"], "bootstrap": 200,
+             "delta_method": True, "se_type": se_type, **MEDIATION[analysis_type]}
+    unit = _tidy(analysis_type, med, entry)
+    assert "exposure_unit" not in unit.columns
+    sd = float(med["x"].std(ddof=1))
+    for per, factor, label in (("sd", sd, f"per SD ({sd:.4g})"), (5, 5.0, "per 5 units")):
+        scaled = _tidy(analysis_type, med, {**entry, "exposure_per": per})
+        # the bootstrap resamples the same rows (same seed) with the SD fixed: its CIs scale exactly too
+        _check_scaled(unit, scaled, factor, EXPOSURE_ROWS, keys=("outcome", "term"))
+        has = scaled.set_index("term")["exposure_unit"]
+        assert (has.reindex([t for t in EXPOSURE_ROWS if t in has.index]) == label).all()
+        assert has.reindex(["b", "b[m1]", "d[m1->m2]", "proportion_mediated"]).isna().all()
+
+
+def test_mediation_binary_outcome_imai_contrast_is_in_exposure_units(med: pd.DataFrame) -> None:
+    """The ACME/ADE contrast the same two exposure values (given in the exposure's units, or the default
+    mean and mean + 1 SD) with or without exposure_per; the logistic paths from x scale on the log-odds scale."""
+    entry = {"exposure": "x", "mediator": "m1", "outcome": "ybin", "outcome_type": "binary", "bootstrap": 0,
+             "imai_simulations": 200, "covariates": ["cov1"]}
+    for contrast in (None, [8.0, 10.0]):
+        e = {**entry, **({"exposure_contrast": contrast} if contrast else {})}
+        unit = _tidy("simple_mediation", med, e).set_index("term")
+        scaled = _tidy("simple_mediation", med, {**e, "exposure_per": "sd"}).set_index("term")
+        imai = unit["method"].str.startswith("Imai")
+        np.testing.assert_allclose(scaled.loc[imai, "estimate"], unit.loc[imai, "estimate"], rtol=1e-9)
+        sd = float(med["x"].std(ddof=1))
+        np.testing.assert_allclose(np.log(float(scaled.loc["c_prime", "estimate"])),
+                                   np.log(float(unit.loc["c_prime", "estimate"])) * sd, rtol=1e-10)
