@@ -200,3 +200,27 @@ def test_mediation_binary_outcome_imai_contrast_is_in_exposure_units(med: pd.Dat
         sd = float(med["x"].std(ddof=1))
         np.testing.assert_allclose(np.log(float(scaled.loc["c_prime", "estimate"])),
                                    np.log(float(unit.loc["c_prime", "estimate"])) * sd, rtol=1e-10)
+
+
+# ------------------------------------------------------------------------------------------ one-sample MR
+def test_one_sample_mr_per_sd_and_per_number() -> None:
+    rng = np.random.default_rng(3)
+    n = 1500
+    g = rng.binomial(2, 0.3, size=(n, 5)).astype(float)
+    u = rng.normal(size=n)
+    grip = 30 + g @ np.full(5, 1.5) + 3 * u + rng.normal(size=n) * 4
+    d = pd.DataFrame(g, columns=[f"snp_{i + 1}" for i in range(5)])
+    d["grip_kg"], d["rt"], d["age"] = grip, -0.05 * grip + u + rng.normal(size=n), rng.uniform(60, 80, n)
+    d.loc[:9, "rt"] = np.nan  # the SD is of the complete cases
+    entry = {"exposure": "grip_kg", "outcome": "rt", "instrument_prefix": "snp_", "covariates": ["age"]}
+    unit = _tidy("one_sample_mr", d, entry)
+    assert "exposure_unit" not in unit.columns
+    sd = float(d.loc[d["rt"].notna(), "grip_kg"].std(ddof=1))
+    for per, factor, label in (("sd", sd, f"per SD ({sd:.4g})"), (5, 5.0, "per 5 units")):
+        scaled = _tidy("one_sample_mr", d, {**entry, "exposure_per": per})
+        _check_scaled(unit, scaled, factor, ("grip_kg",), keys=("method", "term"))
+        effects = scaled[scaled["scale"] == "beta"]
+        assert len(effects) == 2 and (effects["exposure_unit"] == label).all()
+        tests = scaled[scaled["scale"] != "beta"].set_index(["method", "term"])
+        base = unit[unit["scale"] != "beta"].set_index(["method", "term"])
+        np.testing.assert_allclose(tests["estimate"], base["estimate"], rtol=1e-9)  # F, partial R2, Wu-Hausman

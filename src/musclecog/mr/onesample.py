@@ -37,6 +37,8 @@ from musclecog.core.design import (
     is_numeric,
     no_complete_rows,
     numeric_values,
+    per_unit_scale,
+    unit_columns,
 )
 from musclecog.core.results import AnalysisResult, Diagnostics, Estimate, FitResult
 from musclecog.core.spec import AnalysisSpec
@@ -72,6 +74,9 @@ class OneSampleMRSpec(AnalysisSpec):
         Standard errors: homoskedastic as ``AER::ivreg`` (default) or HC-robust.
     alpha : float
         1 - confidence level.
+    exposure_per : str, float or None
+        ``sd`` (of the exposure in the complete cases) or a number: the 2SLS and OLS effects per SD or per that
+        many units of the exposure; ``None``: per unit.
     """
 
     TYPE: ClassVar[str] = "one_sample_mr"
@@ -82,6 +87,7 @@ class OneSampleMRSpec(AnalysisSpec):
     covariates: tuple[str, ...] = ()
     cov_type: str = "unadjusted"
     alpha: float = 0.05
+    exposure_per: str | float | None = None
 
     def __post_init__(self) -> None:
         # the schema's anyOf and enum, which a direct library call has not been validated against
@@ -348,7 +354,8 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRR
         logger.info("%s: %d of %d rows excluded for missing values (%s)", where, design.n_excluded, len(data),
                     dict(design.exclusions))
     y = d[spec.outcome].astype(float)
-    x = d[[spec.exposure]].astype(float)
+    divisor, unit = per_unit_scale(d, spec.exposure, spec.exposure_per, where)
+    x = d[[spec.exposure]].astype(float) / divisor  # exposure_per: the effects per SD (per `per` units)
     z = d[instruments].astype(float)
     _check_variation(z.to_numpy(), instruments, where)
     w = pd.DataFrame(design.x, columns=list(design.names), index=d.index)
@@ -386,24 +393,27 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRR
     })
     return OneSampleMRResult(
         analysis=spec.context.analysis, cohort=spec.context.cohort,
-        estimates=_estimates(spec, fits, tests, instruments),
+        estimates=_estimates(spec, fits, tests, instruments, unit),
         fits=fits, title=f"One-sample MR: {spec.exposure} \u2192 {spec.outcome} ({q} instruments)",
         exposure=spec.exposure, outcome=spec.outcome, instruments=tuple(instruments), tests=tests,
     )
 
 
 def _estimates(
-    spec: OneSampleMRSpec, fits: Mapping[str, FitResult], tests: InstrumentTests, instruments: list[str]
+    spec: OneSampleMRSpec, fits: Mapping[str, FitResult], tests: InstrumentTests, instruments: list[str],
+    unit: str = "per unit",
 ) -> tuple[Estimate, ...]:
     """The table rows: 2SLS and OLS effects, first-stage F and partial R², Wu-Hausman and (over-identified)
     Sargan."""
     x, q = spec.exposure, tests.n_instruments
     n = fits[TWO_SLS].diagnostics.n
     level = 1 - spec.alpha
+    per = unit_columns(spec.exposure_per, unit)
     rows = [
-        *fits[TWO_SLS].estimates([x], "beta", level=level, df=True, nsnp=q, method=TWO_SLS,
+        *fits[TWO_SLS].estimates([x], "beta", level=level, df=True, nsnp=q, method=TWO_SLS, extra=per,
                                  note=f"instruments: {', '.join(instruments)}", outcome=spec.outcome, exposure=x),
-        *fits[OLS].estimates([x], "beta", level=level, df=True, nsnp=q, method=OLS, note="", outcome=spec.outcome, exposure=x),
+        *fits[OLS].estimates([x], "beta", level=level, df=True, nsnp=q, method=OLS, note="", outcome=spec.outcome,
+                             exposure=x, extra=per),
     ]
     weak = " (weak instruments: F < 10)" if tests.first_stage_f < 10 else ""
     rows += [
