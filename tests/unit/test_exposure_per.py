@@ -224,3 +224,17 @@ def test_one_sample_mr_per_sd_and_per_number() -> None:
         tests = scaled[scaled["scale"] != "beta"].set_index(["method", "term"])
         base = unit[unit["scale"] != "beta"].set_index(["method", "term"])
         np.testing.assert_allclose(tests["estimate"], base["estimate"], rtol=1e-9)  # F, partial R2, Wu-Hausman
+
+
+# ------------------------------------------------------------------------------------------ regression
+def test_regression_categorical_exposure_is_a_config_error(ch: pd.DataFrame) -> None:
+    base = ch[ch["wave"] == 0]
+    with pytest.raises(ConfigError, match="'grip_group' is listed as categorical"):
+        _tidy("regression", base, {"outcome": "cognition", "exposure": "grip_group", "factors": ["grip_group"],
+                                   "exposure_per": "sd", "weighting": "unweighted"})
+    with pytest.raises(ConfigError, match="'education' is not numeric"):
+        _tidy("regression", base, {"outcome": "cognition", "exposure": "education", "exposure_per": 5,
+                                   "weighting": "unweighted"})
+    # without exposure_per a categorical exposure is as before: one term per level
+    t = _tidy("regression", base, {"outcome": "cognition", "exposure": "education", "weighting": "unweighted"})
+    assert (t["term"].str.startswith("education")).any()
