@@ -21,6 +21,7 @@ from musclecog.core.design import (
     factor_levels,
     per_unit_scale,
     strata,
+    unit_columns,
 )
 from musclecog.core.inference import fdr_bh, joint_wald_test, logistic_regression, ols
 from musclecog.core.results import AnalysisResult, Diagnostics, Estimate, FitResult, apply_fdr
@@ -108,6 +109,14 @@ def test_levels_strata_and_per_sd(frame: pd.DataFrame) -> None:
     assert sd == pytest.approx(frame["grip"].std()) and label.startswith("per SD (")
     with pytest.raises(ConfigError, match="must be positive"):
         per_unit_scale(frame, "grip", -2, "t")
+    assert per_unit_scale(frame, "grip", None, "t") == (1.0, "per unit")
+    assert per_unit_scale(frame, "grip", 5, "t") == (5.0, "per 5 units")
+    with pytest.raises(ConfigError, match="'sex' is not numeric.*Remove 'exposure_per'"):
+        per_unit_scale(frame, "sex", "sd", "t")
+    with pytest.raises(ConfigError, match="'edu' is listed as categorical"):
+        per_unit_scale(frame, "edu", 2, "t", factors=("edu",))
+    assert unit_columns(None, "per unit") == {}
+    assert unit_columns("sd", "per SD (3)") == {"exposure_unit": "per SD (3)"}
     assert count_exclusions(frame, ["grip", "age"]) == {"missing grip": 2, "missing age": 2}
 
 

@@ -490,10 +490,39 @@ def strata(
         yield Stratum(f"{by}={fmt_level(level)}", (values == level).fillna(False).to_numpy(bool), by, level)
 
 
-def per_unit_scale(data: pd.DataFrame, column: str, per: object, where: str) -> tuple[float, str]:
-    """The divisor of a per-unit exposure: its SD (``per: sd``) over the rows where it is observed, or a
-    number. Returns the divisor and a label (``"per SD (10.9)"``, ``"per 5 units"``, ``"per unit"``)."""
-    if per in (None, 1, 1.0):
+EXPOSURE_UNIT = "exposure_unit"
+"""The extra column that says the exposure's unit (``per SD (10.9)``, ``per 5 units``) where it was rescaled."""
+
+
+def per_unit_scale(
+    data: pd.DataFrame, column: str, per: object, where: str, *, factors: Sequence[str] = ()
+) -> tuple[float, str]:
+    """The divisor of a per-unit exposure (``exposure_per``), the one owner of the concept for every
+    analysis type: its SD (``per: sd``, sample SD, ``ddof=1``) over the rows of ``data`` where it is
+    observed, or a number. Returns the divisor and a label (``"per SD (10.9)"``, ``"per 5 units"``,
+    ``"per unit"``).
+
+    The caller chooses the rows: the analysis rows after its exclusions (``keep_if``; a long table's people
+    at their first analysed visit). Divide the exposure by the divisor before fitting (``DesignSpec.scales``
+    does, interactions with the exposure included): a coefficient is then per divisor units of the exposure,
+    exactly ``divisor`` times the per-unit one, and so is its standard error.
+
+    Raises
+    ------
+    ConfigError
+        ``per`` is neither ``sd`` nor a positive number; the exposure is categorical (listed in ``factors``
+        or not numeric); its SD is zero or undefined.
+    """
+    if per is None:
+        return 1.0, "per unit"
+    if column in factors or not is_numeric(data[column]):
+        kind = "listed as categorical" if column in factors else f"not numeric ({data[column].dtype})"
+        raise ConfigError(
+            f"{where}: 'exposure_per: {per}' rescales a numeric exposure, but {column!r} is {kind}, so it has "
+            "one term per level and no unit. Remove 'exposure_per', or use a numeric exposure (without a "
+            "reference level)"
+        )
+    if per in (1, 1.0):
         return 1.0, "per unit"
     if per == "sd":
         values = pd.to_numeric(data[column], errors="coerce").dropna()
@@ -507,10 +536,15 @@ def per_unit_scale(data: pd.DataFrame, column: str, per: object, where: str) -> 
         value = float(per)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: 'exposure_per' must be 'sd' or a positive number, got {per!r}") from exc
-    if value <= 0:
+    if not value > 0:
         raise ConfigError(f"{where}: 'exposure_per' must be positive, got {value}")
     return value, f"per {value:g} units"
 
+
+def unit_columns(per: object, label: str) -> Mapping[str, str]:
+    """The ``exposure_unit`` extra column of an analysis whose ``exposure_per`` is set (none when it is
+    not, so that tables of analyses without it keep their columns)."""
+    return MappingProxyType({} if per is None else {EXPOSURE_UNIT: label})
 
 
 def rcs_knots(x: np.ndarray, nk: int, where: str = "") -> np.ndarray:

@@ -271,7 +271,7 @@ class RegressionRun:
         survey_columns: tuple[str, ...] = ()
         if "weighted" in weighting:
             survey, survey_columns = survey_design(data, spec.context)
-        divisor, unit = per_unit_scale(data, spec.exposure, spec.exposure_per, spec.where)
+        divisor, unit = per_unit_scale(data, spec.exposure, spec.exposure_per, spec.where, factors=spec.factors)
         designs = SharedDesigns.of(data, [*spec.columns, *survey_columns])
         return cls(data, spec, weighting, survey, survey_columns, divisor, unit, designs)
 

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
-from musclecog.core.design import INTERCEPT, Coding, DesignSpec, build_design
+from musclecog.core.design import INTERCEPT, Coding, DesignSpec, build_design, per_unit_scale
 from musclecog.errors import ConfigError, ModelError
 from musclecog.longitudinal.spec import TIME, LongitudinalSpec
 
 log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=LongitudinalSpec)
 
 LONG_INTERCEPT = "Intercept"
 """The intercept's name in longitudinal result tables."""
@@ -92,6 +95,8 @@ def long_design(
     frame : DataFrame
         Rows of :func:`~musclecog.longitudinal.data.prepare_long` (one stratum).
     spec : LongitudinalSpec
+        With ``exposure_per`` resolved to a number by :func:`exposure_scale` (the exposure is divided by it;
+        exposure x time is built from the divided exposure, so it is per the same unit).
     where : str
         For messages (``analyses.<name> [<stratum>]``).
     outcome : str, optional
@@ -135,6 +140,7 @@ def long_design(
             else {},
             interactions=tuple(interactions),
             intercept=intercept,
+            scales=_exposure_scales(spec),
         ),
         where,
     )
@@ -152,3 +158,30 @@ def long_design(
     x = pd.DataFrame(design.x[:, idx], columns=names, index=frame.index[design.rows])
     assert design.y is not None
     return LongDesign(design.y, x, design.codings, design.dropped)
+
+
+def _exposure_scales(spec: LongitudinalSpec) -> dict[str, float]:
+    per = spec.exposure_per
+    if not spec.exposure or per is None:
+        return {}
+    if isinstance(per, str):
+        raise AssertionError(f"{spec.where}: exposure_per {per!r} not resolved (longitudinal.design.exposure_scale)")
+    return {spec.exposure: float(per)}
+
+
+def exposure_scale(frame: pd.DataFrame, spec: S) -> tuple[S, str]:
+    """``spec`` with ``exposure_per`` resolved to its divisor (``sd`` -> the SD, a number stays), for
+    :func:`long_design`, and the unit's label (:func:`musclecog.core.design.per_unit_scale`).
+
+    The SD is across people, of each person's exposure at their first analysed visit (``frame`` is sorted
+    by person and visit, after every exclusion): with a baseline exposure that is each person's exposure,
+    counted once whatever their number of visits (an SD across person-visits would weight people by their
+    visits); with a time-varying exposure it is the SD at baseline. One row per person (a lagged
+    regression's table) is the same rule. The SD is of the whole analysis, not of each stratum, so strata
+    share one unit (as in ``regression``).
+    """
+    if not spec.exposure or spec.exposure_per is None:
+        return spec, "per unit"
+    first = frame.loc[~frame["id"].duplicated()]
+    divisor, unit = per_unit_scale(first, spec.exposure, spec.exposure_per, spec.where, factors=spec.factors)
+    return replace(spec, exposure_per=divisor), unit

@@ -19,7 +19,7 @@ from musclecog.core.design import strata
 from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.errors import DataError
 from musclecog.longitudinal.data import Prepared, prepare_long
-from musclecog.longitudinal.design import LongDesign, long_design
+from musclecog.longitudinal.design import LongDesign, exposure_scale, long_design
 from musclecog.longitudinal.results import LongitudinalResult, coefficients, fit_note, labels, make_result
 from musclecog.longitudinal.spec import LongitudinalSpec
 
@@ -101,7 +101,8 @@ def _fit_gee(df: pd.DataFrame, design: LongDesign, spec: GEESpec) -> tuple[Any, 
 
 
 def _gee_estimates(
-    res: Any, fit: FitResult, msgs: list[str], spec: GEESpec, prep: Prepared, stratum: str
+    res: Any, fit: FitResult, msgs: list[str], spec: GEESpec, prep: Prepared, stratum: str,
+    unit: str | None = None,
 ) -> list[Estimate]:
     n_people = int(fit.diagnostics.n_groups or 0)
     converged = fit.diagnostics.converged
@@ -109,7 +110,7 @@ def _gee_estimates(
     if not converged:
         note = f"NOT CONVERGED ({'; '.join(msgs)}); " + note
         log.warning("%s [%s]: GEE did not converge: %s", spec.where, stratum, msgs)
-    lab = labels(spec, spec.method, stratum)
+    lab = labels(spec, spec.method, stratum, unit)
     out = coefficients(fit, "odds_ratio" if spec.family == "binomial" else "beta", n_people, note, lab)
     label = CORRELATION_LABELS[spec.working_correlation]
     if spec.working_correlation != "independence":
@@ -150,12 +151,13 @@ def fit_gee(data: pd.DataFrame, spec: GEESpec) -> GEEResult:
     GEEResult
     """
     prep = prepare_long(data, spec)
+    scaled, unit = exposure_scale(prep.frame, spec)
     estimates: list[Estimate] = []
     fits: dict[str, FitResult] = {}
     for stratum in strata(prep.frame, spec.stratify_by, spec.where, overall=spec.overall):
         df = prep.frame.loc[stratum.mask]
         where = f"{spec.where} [{stratum.label}]"
-        design = long_design(df, spec, where, time=spec.time_terms, exposure_x_time=spec.time_terms)
+        design = long_design(df, scaled, where, time=spec.time_terms, exposure_x_time=spec.time_terms)
         if spec.family == "binomial" and not np.isin(design.y, [0.0, 1.0]).all():
             raise DataError(
                 f"{spec.where}: family binomial needs a 0/1 outcome; '{spec.outcome}' has other values"
@@ -183,6 +185,6 @@ def fit_gee(data: pd.DataFrame, spec: GEESpec) -> GEEResult:
             codings=design.codings,
         )
         fits[stratum.label] = fit
-        estimates += _gee_estimates(res, fit, msgs, spec, prep, stratum.label)
+        estimates += _gee_estimates(res, fit, msgs, spec, prep, stratum.label, unit)
     title = f"{spec.context.analysis}: {spec.outcome} by {spec.exposure} (GEE)"
     return make_result(GEEResult, spec, prep, estimates, fits, title)

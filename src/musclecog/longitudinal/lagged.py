@@ -16,7 +16,7 @@ from musclecog.core.design import strata
 from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.errors import ConfigError, DataError
 from musclecog.longitudinal.data import Prepared, prepare_long
-from musclecog.longitudinal.design import long_design
+from musclecog.longitudinal.design import exposure_scale, long_design
 from musclecog.longitudinal.results import LongitudinalResult, coefficients, labels, make_result
 from musclecog.longitudinal.spec import LongitudinalSpec
 
@@ -131,6 +131,7 @@ def fit_lagged_regression(data: pd.DataFrame, spec: LaggedSpec) -> LaggedResult:
     method = f"OLS of {spec.outcome} at wave {wide.outcome_wave} on baseline {spec.exposure}{adj}"
     flat = replace(spec, covariates_x_time=())
     extra = [f"{spec.outcome}_baseline"] if spec.adjust_baseline_outcome else []
+    flat, unit = exposure_scale(wide.frame, flat)  # one row per person: the baseline wave
     estimates: list[Estimate] = []
     fits: dict[str, FitResult] = {}
     for stratum in strata(wide.frame, spec.stratify_by, spec.where, overall=spec.overall):
@@ -161,7 +162,7 @@ def fit_lagged_regression(data: pd.DataFrame, spec: LaggedSpec) -> LaggedResult:
             codings=design.codings,
         )
         fits[stratum.label] = fit
-        lab = labels(spec, method, stratum.label)
+        lab = labels(spec, method, stratum.label, unit)
         estimates += coefficients(fit, "beta", n, note, lab)
         estimates.append(
             Estimate(term="R2", estimate=float(res.rsquared), scale="r_squared", n=n, note=note, **lab)

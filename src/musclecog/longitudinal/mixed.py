@@ -24,7 +24,7 @@ import pandas as pd
 from musclecog.core.design import strata
 from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.longitudinal.data import TIME, Prepared, prepare_long
-from musclecog.longitudinal.design import LongDesign, long_design
+from musclecog.longitudinal.design import LongDesign, exposure_scale, long_design
 from musclecog.longitudinal.lmm import (
     LMMFit,
     Satterthwaite,
@@ -197,7 +197,7 @@ def profile_rows(fit: LMMFit, spec: MixedModelSpec, lab: Labels) -> list[Estimat
 
 
 def mixed_estimates(
-    fit: LMMFit, result: FitResult, spec: MixedModelSpec, prep: Prepared, stratum: str
+    fit: LMMFit, result: FitResult, spec: MixedModelSpec, prep: Prepared, stratum: str, unit: str | None = None
 ) -> list[Estimate]:
     """The rows of one fit: fixed effects, variance components, ``logLik`` and ``converged``."""
     note = fit_note(f"{fit.n_obs} observations of {fit.n_groups} people", prep, spec, stratum)
@@ -206,7 +206,7 @@ def mixed_estimates(
     if not fit.converged:
         note = f"NOT CONVERGED ({_message(fit)}); " + note
         log.warning("%s [%s]: the mixed model did not converge: %s", spec.where, stratum, _message(fit))
-    lab = labels(spec, spec.method, stratum)
+    lab = labels(spec, spec.method, stratum, unit)
     satt = result.df_terms is not None
     if satt:
         note_beta = note + "; t tests on Satterthwaite df (lmerTest)"
@@ -307,15 +307,17 @@ def fit_mixed_model(data: pd.DataFrame, spec: MixedModelSpec) -> MixedModelResul
     MixedModelResult
     """
     prep = prepare_long(data, spec)
+    scaled, unit = exposure_scale(prep.frame, spec)
     estimates: list[Estimate] = []
     fits: dict[str, FitResult] = {}
     blups: dict[str, pd.DataFrame] = {}
     for stratum in strata(prep.frame, spec.stratify_by, spec.where, overall=spec.overall):
         df = prep.frame.loc[stratum.mask]
-        fit, design, satt, blups[stratum.label] = _fit_one(df, spec, f"{spec.where} [{stratum.label}]")
+        at = f"{spec.where} [{stratum.label}]"
+        fit, design, satt, blups[stratum.label] = _fit_one(df, scaled, at)
         result = to_fit_result(fit, design, spec, prep, satt)
         fits[stratum.label] = result
-        estimates += mixed_estimates(fit, result, spec, prep, stratum.label)
+        estimates += mixed_estimates(fit, result, spec, prep, stratum.label, unit)
     by = f"by {spec.exposure}" if spec.exposure else f"over {spec.time_label}"
     title = f"{spec.context.analysis}: {spec.outcome} {by}"
     out = make_result(MixedModelResult, spec, prep, estimates, fits, title)

@@ -22,7 +22,7 @@ from musclecog.core.design import strata
 from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.errors import ConfigError, ModelError
 from musclecog.longitudinal.data import Prepared, prepare_long
-from musclecog.longitudinal.design import LONG_INTERCEPT, LongDesign, long_design
+from musclecog.longitudinal.design import LONG_INTERCEPT, LongDesign, exposure_scale, long_design
 from musclecog.longitudinal.results import (
     Labels,
     LongitudinalResult,
@@ -406,13 +406,14 @@ def _amemiya(panel: _Panel, names: list[str], spec: PanelSpec) -> _OwnFit:
 
 
 def _panel_estimates(
-    res: Any, fit: FitResult, msgs: list[str], spec: PanelSpec, prep: Prepared, stratum: str
+    res: Any, fit: FitResult, msgs: list[str], spec: PanelSpec, prep: Prepared, stratum: str,
+    unit: str | None = None,
 ) -> list[Estimate]:
     n_people = int(fit.diagnostics.n_groups or 0)
     note = f"{int(res.nobs)} observations of {n_people} people"
     if msgs:
         note += "; " + "; ".join(msgs)
-    lab = labels(spec, spec.method, stratum)
+    lab = labels(spec, spec.method, stratum, unit)
     out = coefficients(fit, "beta", n_people, fit_note(note, prep, spec, stratum), lab)
     if spec.model == "random":
         vd = res.variance_decomposition
@@ -566,6 +567,7 @@ def fit_panel_model(data: pd.DataFrame, spec: PanelSpec) -> PanelResult:
     """
     prep = prepare_long(data, spec)
     frame = prep.frame
+    scaled, unit = exposure_scale(frame, spec)
     if "wave" not in frame.columns:
         frame = frame.assign(wave=frame.groupby("id").cumcount())
     estimates: list[Estimate] = []
@@ -575,7 +577,7 @@ def fit_panel_model(data: pd.DataFrame, spec: PanelSpec) -> PanelResult:
         df = frame.loc[stratum.mask]
         design = long_design(
             df,
-            spec,
+            scaled,
             f"{spec.where} [{stratum.label}]",
             intercept=spec.model in ("random", "pooled", "between"),
             time=spec.include_time and not spec.time_effects,
@@ -626,7 +628,7 @@ def fit_panel_model(data: pd.DataFrame, spec: PanelSpec) -> PanelResult:
             codings=design.codings,
         )
         fits[stratum.label] = fit
-        estimates += _panel_estimates(res, fit, msgs, spec, prep, stratum.label)
+        estimates += _panel_estimates(res, fit, msgs, spec, prep, stratum.label, unit)
         if spec.specification_tests:
             slopes = [n for n in names if n != LONG_INTERCEPT]
             bare = _Panel(panel.x[:, [names.index(n) for n in slopes]], panel.y, panel.person, panel.waves)

@@ -15,6 +15,7 @@ from typing import ClassVar, TypedDict, TypeVar
 
 import pandas as pd
 
+from musclecog.core.design import unit_columns
 from musclecog.core.results import AnalysisResult, Estimate, FitResult
 from musclecog.longitudinal.data import Prepared
 from musclecog.longitudinal.spec import LongitudinalSpec
@@ -58,11 +59,15 @@ class Labels(TypedDict):
     outcome: str
     exposure: str
     stratum: str
+    extra: Mapping[str, str]
 
 
-def labels(spec: LongitudinalSpec, method: str, stratum: str) -> Labels:
-    """The label fields of an :class:`Estimate` of one fit."""
-    return Labels(method=method, outcome=spec.outcome, exposure=spec.exposure, stratum=stratum)
+def labels(spec: LongitudinalSpec, method: str, stratum: str, unit: str | None = None) -> Labels:
+    """The label fields of an :class:`Estimate` of one fit; ``unit`` (of :func:`exposure_scale
+    <musclecog.longitudinal.design.exposure_scale>`) fills the ``exposure_unit`` column when
+    ``exposure_per`` is set (the rows of a fit; not the exclusion counts)."""
+    extra = unit_columns(spec.exposure_per, unit) if unit else unit_columns(None, "")
+    return Labels(method=method, outcome=spec.outcome, exposure=spec.exposure, stratum=stratum, extra=extra)
 
 
 def coefficients(

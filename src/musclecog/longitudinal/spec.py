@@ -43,6 +43,9 @@ class LongitudinalSpec(AnalysisSpec):
         Numeric columns to treat as categorical (e.g. a grip quartile coded 1-4).
     exposure_reference : object
         Reference level of a categorical exposure (giving it makes the exposure categorical).
+    exposure_per : str, float or None
+        ``sd`` or a positive number: coefficients of a numeric exposure (and of exposure x time) per SD
+        (across people at their first analysed visit) or per that many units; ``None``: per unit.
     exposure_timing, covariate_timing : str
         ``baseline`` (the value at each person's first visit, for all visits) or ``time_varying``.
     stratify_by : str or None
@@ -62,6 +65,7 @@ class LongitudinalSpec(AnalysisSpec):
     covariates_x_time: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
     exposure_reference: Any = None
+    exposure_per: str | float | None = None
     exposure_timing: str = "baseline"
     covariate_timing: str = "baseline"
     stratify_by: str | None = None
@@ -72,6 +76,11 @@ class LongitudinalSpec(AnalysisSpec):
             raise ConfigError(
                 f"{self.where}: exposure_reference is given ({self.exposure_reference!r}) but no exposure; "
                 "name the exposure column or remove exposure_reference."
+            )
+        if not self.exposure and self.exposure_per is not None:
+            raise ConfigError(
+                f"{self.where}: exposure_per is given ({self.exposure_per!r}) but no exposure; "
+                "name the exposure column or remove exposure_per."
             )
         missing_xt = [c for c in self.covariates_x_time if c not in self.covariates]
         if missing_xt:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -27,6 +27,7 @@ from musclecog.core.design import (
     is_numeric,
     no_complete_rows,
     numeric_values,
+    per_unit_scale,
 )
 from musclecog.core.inference import logistic_regression, ols
 from musclecog.core.results import Diagnostics, FitResult
@@ -325,3 +326,22 @@ def _fit_equation(frame: ModelFrame, eq: Equation, source: str) -> FitResult:
     beta, cov, loglik = logistic_regression(X, y, names, where)
     diag = Diagnostics(n=n, log_likelihood=loglik, exclusions=frame.exclusions, n_events=int(y.sum()))
     return FitResult.from_arrays(names, beta, cov, None, diag, method="logistic regression")
+
+
+# ------------------------------------------------------------------------------------- exposure unit
+def per_unit_exposure(frame: ModelFrame, exposure: str, per: object, source: str) -> tuple[ModelFrame, float, str]:
+    """The frame with the exposure divided by its ``exposure_per`` divisor
+    (:func:`musclecog.core.design.per_unit_scale` over the complete cases), the divisor and the unit's label.
+
+    Every path from the exposure (a, c', c), every indirect effect and their bootstrap draws are then per SD
+    (or per ``per`` units): exactly the per-unit values times the divisor. The SD is that of the complete
+    cases, fixed in the bootstrap (as ``lm(m ~ I(x / sd))`` fixes it), so bootstrap CIs scale exactly too.
+    """
+    if per is None:
+        return frame, 1.0, "per unit"
+    col = frame.col(exposure)
+    rows = pd.DataFrame({exposure: frame.values[:, col]})
+    divisor, unit = per_unit_scale(rows, exposure, per, source)
+    values = frame.values.copy()
+    values[:, col] = values[:, col] / divisor
+    return replace(frame, values=values), divisor, unit

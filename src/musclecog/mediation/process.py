@@ -13,6 +13,7 @@ continuous outcome (outcome scale).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from musclecog.core.design import unit_columns
 from musclecog.core.inference import wald_p_value, wald_statistic
 from musclecog.core.results import Estimate, FitResult
 from musclecog.core.spec import RunContext
@@ -35,9 +37,9 @@ from musclecog.mediation.estimates import (
     effect,
     failed_resamples,
 )
-from musclecog.mediation.frame import Equation, ModelFrame, fit_equation, model_frame
+from musclecog.mediation.frame import Equation, ModelFrame, fit_equation, model_frame, per_unit_exposure
 from musclecog.mediation.graph import path_coefficients, path_product, simple_paths
-from musclecog.mediation.imai import imai_estimates
+from musclecog.mediation.imai import exposure_contrast, imai_estimates
 from musclecog.mediation.results import Effect, MediationResult, PathEdge
 from musclecog.mediation.spec import (
     MediationModel,
@@ -283,6 +285,7 @@ def fit_mediation_model(data: pd.DataFrame, model: MediationModel, context: RunC
     source = context.where
     _check_model(model, source)
     frame = model_frame(data, [model.exposure, *model.mediators, model.outcome], model.covariates, source)
+    frame, unit_cols, model = _per_unit(frame, model, source)
     equations = model.equations()
     total_eq = model.total_equation()
     f = _Fitted(
@@ -306,6 +309,8 @@ def fit_mediation_model(data: pd.DataFrame, model: MediationModel, context: RunC
         rows = _with_delta_method(f, rows)
     if f.boot is not None:
         rows.append(failed_resamples(f.boot, **f.labels()))
+    if unit_cols:
+        rows = [r.replace(extra={**r.extra, **unit_cols}) if _has_unit(r, model) else r for r in rows]
     effects.append(effect("c (total)", c))
     fits = {eq.label: f.fits[eq.outcome] for eq in equations}
     fits[f"total: {total_eq.label}"] = f.total
@@ -324,6 +329,32 @@ def fit_mediation_model(data: pd.DataFrame, model: MediationModel, context: RunC
         mediators=model.mediators,
         outcome=model.outcome,
         serial=model.serial,
+    )
+
+
+def _per_unit(
+    frame: ModelFrame, model: MediationModel, source: str
+) -> tuple[ModelFrame, Mapping[str, str], MediationModel]:
+    """``exposure_per``: the exposure divided by its divisor, the ``exposure_unit`` column, and the Imai
+    contrast (given or default, in the exposure's own units) divided by the same divisor, so the ACME/ADE
+    contrast the same two exposure values as without ``exposure_per``."""
+    if model.exposure_per is None:
+        return frame, {}, model
+    raw = frame.column(model.exposure)
+    scaled, divisor, unit = per_unit_exposure(frame, model.exposure, model.exposure_per, source)
+    if model.family == "binomial" or model.imai_continuous:
+        low, high = exposure_contrast(raw, model, source)
+        model = dataclasses.replace(model, exposure_contrast=(low / divisor, high / divisor))
+    return scaled, unit_columns(model.exposure_per, unit), model
+
+
+def _has_unit(row: Estimate, model: MediationModel) -> bool:
+    """Rows per unit of the exposure: the paths from it, c, the indirect effects (and the Sobel test); not the
+    paths between mediators, the proportion mediated, counts or the Imai rows (a contrast of two values)."""
+    return (
+        row.exposure == model.exposure
+        and row.method == model.method
+        and row.scale not in ("proportion_mediated", "count")
     )
 
 

@@ -52,6 +52,9 @@ class MediationModel:
         (lavaan ``:=``).
     imai_continuous : bool
         The Imai et al. quasi-Bayesian ACME/ADE for a continuous outcome too (a binary outcome always has them).
+    exposure_per : str, float or None
+        ``sd`` (of the exposure in the complete cases) or a number: effects per SD or per that many units of
+        the exposure; ``None``: per unit.
     """
 
     exposure: str
@@ -68,6 +71,7 @@ class MediationModel:
     se_type: str = "ols"
     delta_method: bool = False
     imai_continuous: bool = False
+    exposure_per: str | float | None = None
 
     @property
     def family(self) -> str:
@@ -112,6 +116,7 @@ class _MediationSpec(AnalysisSpec):
     se_type: str = "ols"
     delta_method: bool = False
     imai_continuous: bool = False
+    exposure_per: str | float | None = None
 
     @property
     def mediator_columns(self) -> tuple[str, ...]:
@@ -136,6 +141,7 @@ class _MediationSpec(AnalysisSpec):
             se_type=self.se_type,
             delta_method=bool(self.delta_method),
             imai_continuous=bool(self.imai_continuous),
+            exposure_per=self.exposure_per,
         )
 
 

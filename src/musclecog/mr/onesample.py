@@ -24,7 +24,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,8 @@ from musclecog.core.design import (
     is_numeric,
     no_complete_rows,
     numeric_values,
+    per_unit_scale,
+    unit_columns,
 )
 from musclecog.core.results import AnalysisResult, Diagnostics, Estimate, FitResult
 from musclecog.core.spec import AnalysisSpec
@@ -82,6 +84,9 @@ class OneSampleMRSpec(AnalysisSpec):
     coefficients : {"exposure", "all"}
         Rows of the 2SLS and OLS fits: the exposure only (default), or every coefficient (intercept, exposure,
         covariates, as ``summary(ivreg)``) and the residual standard error ``sigma``.
+    exposure_per : str, float or None
+        ``sd`` (of the exposure in the complete cases) or a number: the 2SLS and OLS effects per SD or per that
+        many units of the exposure; ``None``: per unit.
     """
 
     TYPE: ClassVar[str] = "one_sample_mr"
@@ -93,6 +98,7 @@ class OneSampleMRSpec(AnalysisSpec):
     cov_type: str = "unadjusted"
     alpha: float = 0.05
     coefficients: str = "exposure"
+    exposure_per: str | float | None = None
 
     def __post_init__(self) -> None:
         # the schema's anyOf and enum, which a direct library call has not been validated against
@@ -402,7 +408,8 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRR
         logger.info("%s: %d of %d rows excluded for missing values (%s)", where, design.n_excluded, len(data),
                     dict(design.exclusions))
     y = d[spec.outcome].astype(float)
-    x = d[[spec.exposure]].astype(float)
+    divisor, unit = per_unit_scale(d, spec.exposure, spec.exposure_per, where)
+    x = d[[spec.exposure]].astype(float) / divisor  # exposure_per: the effects per SD (per `per` units)
     z = d[instruments].astype(float)
     _check_variation(z.to_numpy(), instruments, where)
     w = pd.DataFrame(design.x, columns=list(design.names), index=d.index)
@@ -447,30 +454,30 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRR
     })
     return OneSampleMRResult(
         analysis=spec.context.analysis, cohort=spec.context.cohort,
-        estimates=_estimates(spec, fits, tests, instruments),
+        estimates=_estimates(spec, fits, tests, instruments, unit),
         fits=fits, title=f"One-sample MR: {spec.exposure} \u2192 {spec.outcome} ({q} instruments)",
         exposure=spec.exposure, outcome=spec.outcome, instruments=tuple(instruments), tests=tests,
     )
 
 
 def _estimates(
-    spec: OneSampleMRSpec, fits: Mapping[str, FitResult], tests: InstrumentTests, instruments: list[str]
+    spec: OneSampleMRSpec, fits: Mapping[str, FitResult], tests: InstrumentTests, instruments: list[str],
+    unit: str = "per unit",
 ) -> tuple[Estimate, ...]:
     """The table rows: 2SLS and OLS effects (with ``coefficients: all`` every coefficient, in ``summary(ivreg)``'s
     order, and ``sigma``), first-stage F and partial R², Wu-Hausman and (over-identified) Sargan."""
     x, q = spec.exposure, tests.n_instruments
     n = fits[TWO_SLS].diagnostics.n
     level = 1 - spec.alpha
+    per = unit_columns(spec.exposure_per, unit)
     rows: list[Estimate] = []
     for method, note in ((TWO_SLS, f"instruments: {', '.join(instruments)}"), (OLS, "")):
         fit = fits[method]
-        if spec.coefficients == "all":
-            w_terms = [t for t in fit.params.index if t != x]
-            terms = [*w_terms[:1], x, *w_terms[1:]]  # (Intercept), exposure, covariates
-        else:
-            terms = [x]
-        rows += fit.estimates(terms, "beta", level=level, df=True, nsnp=q, method=method, note=note,
-                              outcome=spec.outcome, exposure=x)
+        w_terms = [t for t in fit.params.index if t != x] if spec.coefficients == "all" else []
+        for terms, extra in ((w_terms[:1], None), ([x], per), (w_terms[1:], None)):  # (Intercept), exposure, rest
+            labels: dict[str, Any] = {"extra": extra} if extra else {}
+            rows += fit.estimates(terms, "beta", level=level, df=True, note=note, nsnp=q, method=method,
+                                  outcome=spec.outcome, exposure=x, **labels)
         if spec.coefficients == "all":
             df = int(fit.df_resid or 0)
             rows.append(Estimate(term="sigma", estimate=fit.diagnostics.statistics["sigma"], scale="sd", n=n, nsnp=q,

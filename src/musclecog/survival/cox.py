@@ -20,7 +20,15 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from musclecog.core.design import Design, DesignSpec, Stratum, build_design, strata
+from musclecog.core.design import (
+    Design,
+    DesignSpec,
+    Stratum,
+    build_design,
+    per_unit_scale,
+    strata,
+    unit_columns,
+)
 from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.errors import ConfigError, ModelError
 from musclecog.survival.data import Labels, SurvivalData, SurvivalSpec, prepare_survival
@@ -43,24 +51,34 @@ class CoxSpec(SurvivalSpec):
         ``efron`` (vectorised Newton-Raphson) or ``lifelines`` (``CoxPHFitter``).
     ph_test : bool
         Report the proportional-hazards test per term.
+    exposure_per : str, float or None
+        ``sd`` (the SD of the exposure in the analysis rows, after exclusions) or a number: hazard ratios
+        per SD or per that many units of a numeric exposure; ``None``: per unit.
     """
 
     TYPE: ClassVar[str] = "cox"
     covariates: tuple[str, ...] = ()
+    exposure_per: str | float | None = None
     engine: str = "efron"
     ph_test: bool = True
 
-    def design_spec(self) -> DesignSpec:
-        """The design: exposure then covariates, no intercept; ``exposure_reference`` makes the exposure a
-        factor with that reference level."""
+    @property
+    def factors(self) -> tuple[str, ...]:
+        """Columns dummy-coded although numeric: ``categorical``, and the exposure when it has a reference."""
+        return (*self.categorical, *((self.exposure,) if self.exposure_reference is not None else ()))
+
+    def design_spec(self, exposure_scale: float = 1.0) -> DesignSpec:
+        """The design: exposure (divided by ``exposure_scale``) then covariates, no intercept;
+        ``exposure_reference`` makes the exposure a factor with that reference level."""
         ref = self.exposure_reference is not None
         return DesignSpec(
             outcome=None,
             exposure=self.exposure,
             covariates=self.covariates,
-            factors=(*self.categorical, *((self.exposure,) if ref else ())),
+            factors=self.factors,
             references={self.exposure: self.exposure_reference} if ref else {},
             intercept=False,
+            scales={self.exposure: exposure_scale} if exposure_scale != 1.0 else {},
         )
 
 
@@ -150,9 +168,9 @@ ENGINES: dict[str, Callable[[CoxData, bool, str], CoxModel]] = {
 ENGINE_NAMES = {"efron": "numpy Newton-Raphson", "lifelines": "lifelines"}
 
 
-def _stratum_data(sd: SurvivalData, stratum: Stratum, spec: CoxSpec, where: str) -> CoxData:
+def _stratum_data(sd: SurvivalData, stratum: Stratum, spec: CoxSpec, where: str, scale: float) -> CoxData:
     df = sd.frame.loc[stratum.mask]
-    design = build_design(df, spec.design_spec(), where)
+    design = build_design(df, spec.design_spec(scale), where)
     rows = design.rows
     T0 = df["T0"].to_numpy(float)[rows] if sd.delayed_entry else None
     x = np.asfortranarray(design.x)
@@ -279,20 +297,24 @@ def fit_cox(data: pd.DataFrame, spec: CoxSpec) -> CoxResult:
         raise ConfigError(f"{where}.engine must be one of {sorted(ENGINES)}, got {spec.engine!r}") from None
     sd = prepare_survival(data, spec, [spec.exposure, *spec.covariates])
     method = f"Cox proportional hazards (Efron ties; {ENGINE_NAMES[spec.engine]}), {spec.time_scale}"
+    # exposure_per: one SD over the analysis rows (after exclusions), shared by the strata
+    divisor, unit = per_unit_scale(sd.frame, spec.exposure, spec.exposure_per, where, factors=spec.factors)
+    unit_cols = unit_columns(spec.exposure_per, unit)
     estimates: list[Estimate] = []
     fits: dict[str, FitResult] = {}
     ph_tests: dict[str, PHTest] = {}
     fit_rows: dict[str, np.ndarray] = {}
     for stratum in strata(sd.frame, spec.stratify_by, where, overall=spec.overall):
         at = f"{where} [{stratum.label}]"
-        d = _stratum_data(sd, stratum, spec, at)
+        d = _stratum_data(sd, stratum, spec, at, divisor)
         model = engine(d, spec.ph_test, at)
         if not model.converged:
             log.warning("%s: the Cox model did not converge: %s", at, model.message)
         fit = _fit_result(model, d, sd, method)
         ph = _ph(model, d) if spec.ph_test else None
         labels = Labels(method=method, outcome=spec.event, exposure=spec.exposure, stratum=stratum.label)
-        estimates += _model_estimates(fit, ph, model, _note(sd, stratum, model), labels)
+        rows = _model_estimates(fit, ph, model, _note(sd, stratum, model), labels)
+        estimates += [e.replace(extra={**e.extra, **unit_cols}) for e in rows] if unit_cols else rows
         fits[stratum.label] = fit
         fit_rows[stratum.label] = np.flatnonzero(np.asarray(stratum.mask))[d.design.rows]
         if ph is not None:
