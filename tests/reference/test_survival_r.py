@@ -101,7 +101,8 @@ def test_lung_cox_age_scale_delayed_entry(lung: pd.DataFrame) -> None:
     np.testing.assert_allclose(
         t.loc[["sex", "ph.ecog"], "std_error"], [0.1852836694, 0.1255573856], rtol=1e-5
     )
-    assert np.isfinite(t.loc["ph_test:sex", "estimate"])
+    # cox.zph(fit) (km) is singular on these data, in R too (tests/reference/test_survival_cox_km_r.py)
+    assert np.isnan(t.loc["ph_test:sex", "estimate"]) and "singular" in t.loc["ph_test:sex", "note"]
 
 
 def test_lung_kaplan_meier_and_logrank(lung: pd.DataFrame) -> None:

@@ -24,8 +24,8 @@ from musclecog.core.design import Design, DesignSpec, Stratum, build_design, str
 from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.errors import ConfigError, ModelError
 from musclecog.survival.data import Labels, SurvivalData, SurvivalSpec, prepare_survival
-from musclecog.survival.efron import fit_cox_efron, schoenfeld_residuals
-from musclecog.survival.ph import PH_NOTE, PHTest, ph_test
+from musclecog.survival.efron import fit_cox_efron
+from musclecog.survival.ph import GLOBAL, TRANSFORMS, PHTest, cox_zph, ph_note
 from musclecog.survival.results import CoxResult
 
 log = logging.getLogger(__name__)
@@ -42,13 +42,19 @@ class CoxSpec(SurvivalSpec):
     engine : str
         ``efron`` (vectorised Newton-Raphson) or ``lifelines`` (``CoxPHFitter``).
     ph_test : bool
-        Report the proportional-hazards test per term.
+        Report the proportional-hazards test per term and ``GLOBAL`` (R ``cox.zph``).
+    ph_transform : str
+        Time transform of the PH test: ``km`` (R's default), ``rank``, ``identity`` or ``log``.
+    ph_terms : bool
+        Test a factor's columns together (R ``cox.zph(terms = TRUE)``, the default), else each column.
     """
 
     TYPE: ClassVar[str] = "cox"
     covariates: tuple[str, ...] = ()
     engine: str = "efron"
     ph_test: bool = True
+    ph_transform: str = "km"
+    ph_terms: bool = True
 
     def design_spec(self) -> DesignSpec:
         """The design: exposure then covariates, no intercept; ``exposure_reference`` makes the exposure a
@@ -77,8 +83,6 @@ class CoxModel:
     message: str
     iterations: int | None = None
     warnings: tuple[str, ...] = ()
-    residuals: np.ndarray | None = None
-    """Schoenfeld residuals when the engine has them (else computed at ``params`` for the PH test)."""
 
 
 @dataclass(frozen=True)
@@ -94,8 +98,8 @@ class CoxData:
     x: np.ndarray
 
 
-def _efron_engine(d: CoxData, ph: bool, where: str) -> CoxModel:
-    f = fit_cox_efron(d.T, d.E, d.x, T0=d.T0, residuals=ph)
+def _efron_engine(d: CoxData, where: str) -> CoxModel:
+    f = fit_cox_efron(d.T, d.E, d.x, T0=d.T0, residuals=False)
     if not np.all(np.isfinite(f.params)) or not np.all(np.isfinite(f.std_errors)):
         raise ModelError(f"{where}: the Cox model could not be fitted: {f.message}")
     return CoxModel(
@@ -107,14 +111,12 @@ def _efron_engine(d: CoxData, ph: bool, where: str) -> CoxModel:
         f.converged,
         f"Newton-Raphson (numpy Efron): {f.message}",
         f.n_iter,
-        residuals=f.schoenfeld if ph else None,
     )
 
 
-def _lifelines_engine(d: CoxData, ph: bool, where: str) -> CoxModel:
+def _lifelines_engine(d: CoxData, where: str) -> CoxModel:
     from lifelines import CoxPHFitter  # lifelines takes about a second to import; only this engine pays
 
-    del ph  # the residuals come from efron.schoenfeld_residuals at lifelines' coefficients
     names = list(d.design.names)
     time, event, entry = "(time)", "(event)", None  # names no design column has
     frame = pd.DataFrame(d.x, columns=names).assign(**{time: d.T, event: d.E})
@@ -141,7 +143,7 @@ def _lifelines_engine(d: CoxData, ph: bool, where: str) -> CoxModel:
     )
 
 
-ENGINES: dict[str, Callable[[CoxData, bool, str], CoxModel]] = {
+ENGINES: dict[str, Callable[[CoxData, str], CoxModel]] = {
     "efron": _efron_engine,
     "lifelines": _lifelines_engine,
 }
@@ -159,11 +161,31 @@ def _stratum_data(sd: SurvivalData, stratum: Stratum, spec: CoxSpec, where: str)
     return CoxData(df["T"].to_numpy(float)[rows], df["E"].to_numpy(int)[rows], T0, design, x)
 
 
-def _ph(model: CoxModel, d: CoxData) -> PHTest:
-    resid = model.residuals
-    if resid is None:
-        resid = schoenfeld_residuals(d.T, d.E, d.x, model.params, d.T0)
-    return ph_test(resid, model.cov, d.design.names)
+def ph_terms(design: Design, by_term: bool) -> list[tuple[str, list[int]]]:
+    """The terms of the PH test: each variable's columns together (``by_term``), else one per column."""
+    names = list(design.names)
+    if not by_term:
+        return [(name, [j]) for j, name in enumerate(names)]
+    out: list[tuple[str, list[int]]] = []
+    for var, coding in design.codings.items():
+        cols = [names.index(c) for c in coding.columns if c in names]
+        if cols:
+            out.append((var if len(cols) > 1 else names[cols[0]], cols))
+    seen = {j for _, cols in out for j in cols}
+    out += [(name, [j]) for j, name in enumerate(names) if j not in seen]
+    return sorted(out, key=lambda term: term[1][0])
+
+
+def _ph(model: CoxModel, d: CoxData, spec: CoxSpec) -> PHTest:
+    return cox_zph(
+        d.T,
+        d.E,
+        d.x,
+        model.params,
+        d.T0,
+        transform=spec.ph_transform,
+        terms=ph_terms(d.design, spec.ph_terms),
+    )
 
 
 def _fit_result(model: CoxModel, d: CoxData, sd: SurvivalData, method: str) -> FitResult:
@@ -211,7 +233,11 @@ def _model_estimates(
     n, n_ev = fit.diagnostics.n, fit.diagnostics.n_events
     out = fit.estimates(fit.terms, "hazard_ratio", note=note, n_events=n_ev, **labels)
     if ph is not None:
-        for term, stat, p in zip(ph.terms, ph.statistic, ph.p_value, strict=True):
+        base = ph_note(ph.transform)
+        for term, stat, df, p in zip(ph.terms, ph.statistic, ph.df, ph.p_value, strict=True):
+            note = base if term != GLOBAL else f"{base}; all terms jointly"
+            if not np.isfinite(stat):
+                note = f"{note}; not computed: {ph.message}"
             out.append(
                 Estimate(
                     term=f"ph_test:{term}",
@@ -221,8 +247,8 @@ def _model_estimates(
                     n=n,
                     n_events=n_ev,
                     statistic=float(stat),
-                    df=1.0,
-                    note=PH_NOTE,
+                    df=float(df),
+                    note=note,
                     **labels,
                 )
             )
@@ -269,7 +295,8 @@ def fit_cox(data: pd.DataFrame, spec: CoxSpec) -> CoxResult:
     CoxResult
         One :class:`~musclecog.core.results.FitResult` per stratum (``fits``) and the rows: hazard
         ratios (``scale: hazard_ratio``, exponentiated with exponentiated limits, ``std_error`` on the log
-        scale), the PH test per term (``term: ph_test:<term>``, ``scale: chi_squared``), the partial
+        scale), the PH test per term and jointly (``term: ph_test:<term>``, ``ph_test:GLOBAL``, ``scale:
+        chi_squared``, df the term's columns; R ``cox.zph(fit, transform = ph_transform)``), the partial
         log-likelihood (``scale: log_likelihood``), ``converged``, and the exclusions (``count``).
     """
     where = spec.where
@@ -277,6 +304,10 @@ def fit_cox(data: pd.DataFrame, spec: CoxSpec) -> CoxResult:
         engine = ENGINES[spec.engine]
     except KeyError:
         raise ConfigError(f"{where}.engine must be one of {sorted(ENGINES)}, got {spec.engine!r}") from None
+    if spec.ph_transform not in TRANSFORMS:
+        raise ConfigError(
+            f"{where}.ph_transform must be one of {list(TRANSFORMS)}, got {spec.ph_transform!r}"
+        )
     sd = prepare_survival(data, spec, [spec.exposure, *spec.covariates])
     method = f"Cox proportional hazards (Efron ties; {ENGINE_NAMES[spec.engine]}), {spec.time_scale}"
     estimates: list[Estimate] = []
@@ -286,11 +317,11 @@ def fit_cox(data: pd.DataFrame, spec: CoxSpec) -> CoxResult:
     for stratum in strata(sd.frame, spec.stratify_by, where, overall=spec.overall):
         at = f"{where} [{stratum.label}]"
         d = _stratum_data(sd, stratum, spec, at)
-        model = engine(d, spec.ph_test, at)
+        model = engine(d, at)
         if not model.converged:
             log.warning("%s: the Cox model did not converge: %s", at, model.message)
         fit = _fit_result(model, d, sd, method)
-        ph = _ph(model, d) if spec.ph_test else None
+        ph = _ph(model, d, spec) if spec.ph_test else None
         labels = Labels(method=method, outcome=spec.event, exposure=spec.exposure, stratum=stratum.label)
         estimates += _model_estimates(fit, ph, model, _note(sd, stratum, model), labels)
         fits[stratum.label] = fit
