@@ -112,3 +112,36 @@ def test_cox_zph_factor_term(lung: pd.DataFrame) -> None:
     per_column = tidy(d, {**spec, "ph_terms": False})
     assert {"ph_test:ph.ecog[1]", "ph_test:ph.ecog[2]", "ph_test:GLOBAL"} <= set(per_column.index)
     np.testing.assert_allclose(per_column.loc["ph_test:GLOBAL", "estimate"], 2.12840083508, rtol=1e-6)
+
+
+def test_cox_global_tests_and_concordance(lung: pd.DataFrame) -> None:
+    """``s <- summary(coxph(Surv(time, status) ~ age + sex + ph.ecog, data = lung))``: ``s$logtest``
+    30.5006687732 (3 df, p 1.0828176992e-06), Wald ``drop(coef(fit) %*% solve(vcov(fit), coef(fit)))``
+    29.9292512092,
+    ``s$sctest`` 30.4999227049 (p 1.08320924769e-06), ``s$concordance`` 0.637135493 (se 0.0250679738531)."""
+    t = tidy(lung, LUNG_COX)
+    tests = t.loc[["lr_test", "wald_test", "score_test"]]
+    np.testing.assert_allclose(tests["estimate"], [30.5006687732, 29.9292512092, 30.4999227049], rtol=1e-6)
+    assert (tests["df"] == 3).all() and (tests["scale"] == "chi_squared").all()
+    np.testing.assert_allclose(
+        tests.loc[["lr_test", "score_test"], "p_value"], [1.0828176992e-06, 1.08320924769e-06], rtol=1e-5
+    )
+    c = t.loc["concordance"]
+    assert c["scale"] == "concordance"
+    np.testing.assert_allclose([c["estimate"], c["std_error"]], [0.637135493, 0.0250679738531], rtol=1e-6)
+    assert "12544 concordant, 7117 discordant, 126 tied" in c["note"]  # fit$concordance[1:3]
+
+
+def test_cox_global_tests_and_concordance_delayed_entry(lung: pd.DataFrame) -> None:
+    """``summary(coxph(Surv(age, age + time/365.25, status) ~ sex + ph.ecog, data = lung2))`` with ``lung2``
+    the rows with ph.ecog: logtest 16.774275957 (2 df), Wald 16.399033696, sctest 16.8761769077, concordance
+    0.593237704918 (se 0.0291870379162)."""
+    spec = {"event": "dead", "entry": "age", "exit": "exit_age", "exposure": "sex", "covariates": ["ph.ecog"]}
+    t = tidy(lung, spec)
+    np.testing.assert_allclose(
+        t.loc[["lr_test", "wald_test", "score_test"], "estimate"],
+        [16.774275957, 16.399033696, 16.8761769077],
+        rtol=1e-6,
+    )
+    c = t.loc["concordance", ["estimate", "std_error"]].astype(float)
+    np.testing.assert_allclose(c, [0.593237704918, 0.0291870379162], rtol=1e-6)

@@ -19,12 +19,14 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from musclecog.core.design import Design, DesignSpec, Stratum, build_design, strata
 from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.errors import ConfigError, ModelError
+from musclecog.survival.concordance import Concordance, concordance
 from musclecog.survival.data import Labels, SurvivalData, SurvivalSpec, prepare_survival
-from musclecog.survival.efron import fit_cox_efron
+from musclecog.survival.efron import fit_cox_efron, score_test
 from musclecog.survival.ph import GLOBAL, TRANSFORMS, PHTest, cox_zph, ph_note
 from musclecog.survival.results import CoxResult
 
@@ -188,7 +190,94 @@ def _ph(model: CoxModel, d: CoxData, spec: CoxSpec) -> PHTest:
     )
 
 
-def _fit_result(model: CoxModel, d: CoxData, sd: SurvivalData, method: str) -> FitResult:
+@dataclass(frozen=True)
+class GlobalTests:
+    """The tests of all coefficients zero and the concordance, as ``summary(coxph(...))`` prints them."""
+
+    likelihood_ratio: float
+    wald: float
+    score: float
+    df: int
+    concordance: Concordance
+
+    def statistics(self) -> dict[str, float]:
+        """For ``Diagnostics.statistics``."""
+        c = self.concordance
+        return {
+            "likelihood_ratio_test": self.likelihood_ratio,
+            "wald_test": self.wald,
+            "score_test": self.score,
+            "concordance": c.concordance,
+            "concordance_std_error": c.std_error,
+        }
+
+
+def _global_tests(model: CoxModel, d: CoxData) -> GlobalTests:
+    """``summary(coxph)``'s ``logtest``, ``waldtest`` and ``sctest`` (df = coefficients) and
+    ``concordance``."""
+    b = model.params
+    try:
+        wald = float(b @ np.linalg.solve(model.cov, b))
+    except np.linalg.LinAlgError:
+        wald = float("nan")
+    return GlobalTests(
+        likelihood_ratio=2.0 * (model.loglik - model.loglik_null),
+        wald=wald,
+        score=score_test(d.T, d.E, d.x, d.T0),
+        df=int(b.size),
+        concordance=concordance(d.T, d.E, d.x @ b, d.T0),
+    )
+
+
+GLOBAL_TESTS = {
+    "lr_test": ("likelihood_ratio", "likelihood-ratio test, all coefficients 0 (R summary(coxph)$logtest)"),
+    "wald_test": ("wald", "Wald test, all coefficients 0 (R summary(coxph)$waldtest)"),
+    "score_test": ("score", "score (log-rank) test, all coefficients 0 (R summary(coxph)$sctest)"),
+}
+"""Row term -> (attribute of :class:`GlobalTests`, note)."""
+
+
+def _global_rows(tests: GlobalTests, n: int, n_ev: int | None, labels: Labels) -> list[Estimate]:
+    rows = []
+    for term, (attr, note) in GLOBAL_TESTS.items():
+        stat = float(getattr(tests, attr))
+        rows.append(
+            Estimate(
+                term=term,
+                estimate=stat,
+                scale="chi_squared",
+                p_value=float(stats.chi2.sf(stat, tests.df)),
+                n=n,
+                n_events=n_ev,
+                statistic=stat,
+                df=float(tests.df),
+                note=note,
+                **labels,
+            )
+        )
+    c = tests.concordance
+    rows.append(
+        Estimate(
+            term="concordance",
+            estimate=c.concordance,
+            std_error=c.std_error,
+            scale="concordance",
+            n=n,
+            n_events=n_ev,
+            note=(
+                "Harrell's C of the linear predictor, infinitesimal-jackknife SE (R "
+                f"summary(coxph)$concordance); pairs: {c.concordant:.0f} concordant, "
+                f"{c.discordant:.0f} discordant, {c.tied_x:.0f} tied"
+            ),
+            **labels,
+        )
+    )
+    return rows
+
+
+def _fit_result(
+    model: CoxModel, d: CoxData, sd: SurvivalData, method: str, tests: GlobalTests
+) -> FitResult:
     dropped = tuple(f"covariate {c!r} is constant in these rows; left out" for c in d.design.dropped)
     diagnostics = Diagnostics(
         n=d.design.n,
@@ -198,7 +287,7 @@ def _fit_result(model: CoxModel, d: CoxData, sd: SurvivalData, method: str) -> F
         n_events=int(d.E.sum()),
         iterations=model.iterations,
         messages=(model.message, *model.warnings, *dropped),
-        statistics={"log_likelihood_null": model.loglik_null},
+        statistics={"log_likelihood_null": model.loglik_null, **tests.statistics()},
     )
     return FitResult.from_arrays(
         d.design.names,
@@ -223,9 +312,10 @@ def _note(sd: SurvivalData, stratum: Stratum, model: CoxModel) -> str:
 
 
 def _model_estimates(
-    fit: FitResult, ph: PHTest | None, model: CoxModel, note: str, labels: Labels
+    fit: FitResult, ph: PHTest | None, model: CoxModel, tests: GlobalTests, note: str, labels: Labels
 ) -> list[Estimate]:
-    """Hazard ratios, the PH test per term, the partial log-likelihood and convergence of one model.
+    """Hazard ratios, the PH test per term, the partial log-likelihood, the global tests and concordance,
+    and convergence of one model.
 
     ``logLik (partial)`` and ``converged`` are rows of today's table (golden); they are also in
     ``fit.diagnostics``.
@@ -264,6 +354,7 @@ def _model_estimates(
             **labels,
         )
     )
+    out += _global_rows(tests, n, n_ev, labels)
     out.append(
         Estimate(
             term="converged",
@@ -297,7 +388,9 @@ def fit_cox(data: pd.DataFrame, spec: CoxSpec) -> CoxResult:
         ratios (``scale: hazard_ratio``, exponentiated with exponentiated limits, ``std_error`` on the log
         scale), the PH test per term and jointly (``term: ph_test:<term>``, ``ph_test:GLOBAL``, ``scale:
         chi_squared``, df the term's columns; R ``cox.zph(fit, transform = ph_transform)``), the partial
-        log-likelihood (``scale: log_likelihood``), ``converged``, and the exclusions (``count``).
+        log-likelihood (``scale: log_likelihood``), the likelihood-ratio, Wald and score tests of all
+        coefficients (``lr_test``, ``wald_test``, ``score_test``; ``chi_squared``) and Harrell's C with its SE
+        (``concordance``), ``converged``, and the exclusions (``count``).
     """
     where = spec.where
     try:
@@ -320,10 +413,11 @@ def fit_cox(data: pd.DataFrame, spec: CoxSpec) -> CoxResult:
         model = engine(d, at)
         if not model.converged:
             log.warning("%s: the Cox model did not converge: %s", at, model.message)
-        fit = _fit_result(model, d, sd, method)
+        tests = _global_tests(model, d)
+        fit = _fit_result(model, d, sd, method, tests)
         ph = _ph(model, d, spec) if spec.ph_test else None
         labels = Labels(method=method, outcome=spec.event, exposure=spec.exposure, stratum=stratum.label)
-        estimates += _model_estimates(fit, ph, model, _note(sd, stratum, model), labels)
+        estimates += _model_estimates(fit, ph, model, tests, _note(sd, stratum, model), labels)
         fits[stratum.label] = fit
         fit_rows[stratum.label] = np.flatnonzero(np.asarray(stratum.mask))[d.design.rows]
         if ph is not None:

@@ -203,6 +203,17 @@ def schoenfeld_residuals(
     return risk_sets(T, E, X, T0).residuals(np.asarray(beta, float))
 
 
+def score_test(T: np.ndarray, E: np.ndarray, X: np.ndarray, T0: np.ndarray | None = None) -> float:
+    """The score (log-rank) test of all coefficients zero: ``U(0)' I(0)^-1 U(0)`` (R
+    ``summary(coxph(...))$sctest``)."""
+    rs = risk_sets(T, E, X, T0)
+    _, score, info = _efron(rs, np.zeros(rs.X.shape[1]))
+    try:
+        return float(score @ np.linalg.solve(info, score))
+    except np.linalg.LinAlgError:
+        return float("nan")
+
+
 def fit_cox_efron(
     T: np.ndarray,
     E: np.ndarray,
