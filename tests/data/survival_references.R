@@ -31,6 +31,9 @@ for (tr in c("km", "rank", "identity")) {  # km: singular in R 3.5.3 (solve fail
   z <- tryCatch(cox.zph(fit, transform = tr), error = function(e) NULL)
   if (!is.null(z)) p("entry zph", tr, "chisq", num(z$table[, "chisq"])) else p("entry zph", tr, "error")
 }
+fit <- coxph(Surv(age, age + time / 365.25, status) ~ sex + ph.ecog, data = lung2, ties = "breslow")
+p("entry breslow coef", num(coef(fit))); p("entry breslow se", num(sqrt(diag(vcov(fit)))))
+p("entry breslow sctest", num(summary(fit)$sctest)); p("entry breslow zph rank", num(cox.zph(fit, transform = "rank")$table[, "chisq"]))
 # factor term: ph.ecog as a factor (one test on 3 df in cox.zph, terms = TRUE)
 lung3 <- lung2[lung2$ph.ecog < 3, ]
 fit <- coxph(Surv(time, status) ~ factor(ph.ecog) + age, data = lung3)

@@ -145,3 +145,81 @@ def test_cox_global_tests_and_concordance_delayed_entry(lung: pd.DataFrame) -> N
     )
     c = t.loc["concordance", ["estimate", "std_error"]].astype(float)
     np.testing.assert_allclose(c, [0.593237704918, 0.0291870379162], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("ties", "coef", "se", "loglik", "tests", "concordance"),
+    [
+        (
+            "efron",
+            [0.0110667645601, -0.552612395704, 0.46372847537],
+            [0.0092674110137, 0.167739053787, 0.113577266162],
+            [-744.480455761, -729.230121375],
+            [30.5006687732, 29.9292512092, 30.4999227049],
+            0.637135493,
+        ),
+        (
+            "breslow",
+            [0.0110411363495, -0.551889569788, 0.46294704059],
+            [0.00926677011354, 0.167742448021, 0.113574052061],
+            [-744.692819266, -729.488705177],
+            [30.4082281788, 29.8390008397, 30.4064069153],
+            0.637135493,
+        ),
+    ],
+)
+def test_cox_ties(
+    lung: pd.DataFrame,
+    ties: str,
+    coef: list[float],
+    se: list[float],
+    loglik: list[float],
+    tests: list[float],
+    concordance: float,
+) -> None:
+    """``fit <- coxph(Surv(time, status) ~ age + sex + ph.ecog, data = lung, ties = ties)``: ``coef(fit)``,
+    ``sqrt(diag(vcov(fit)))``, ``fit$loglik``, ``summary(fit)$logtest``/Wald/``$sctest`` and
+    ``cox.zph(fit)`` (km, per term and GLOBAL) for ``ties = "efron"`` (the default) and ``"breslow"``."""
+    t = tidy(lung, {**LUNG_COX, "ties": ties})
+    np.testing.assert_allclose(np.log(t.loc[TERMS, "estimate"]), coef, rtol=1e-6)
+    np.testing.assert_allclose(t.loc[TERMS, "std_error"], se, rtol=1e-5)
+    np.testing.assert_allclose(t.loc["logLik (partial)", "estimate"], loglik[1], rtol=1e-9)
+    assert f"null model {loglik[0]:.6f}" in t.loc["logLik (partial)", "note"]
+    np.testing.assert_allclose(t.loc[["lr_test", "wald_test", "score_test"], "estimate"], tests, rtol=1e-6)
+    np.testing.assert_allclose(t.loc["concordance", "estimate"], concordance, rtol=1e-6)
+    zph = t.loc[[f"ph_test:{x}" for x in [*TERMS, "GLOBAL"]], "estimate"]
+    np.testing.assert_allclose(zph, ZPH[ties, "km"], rtol=1e-6)
+    assert f"({ties.capitalize()} ties;" in t.loc["age", "method"]
+
+
+@pytest.mark.parametrize("transform", ["rank", "identity", "log"])
+def test_cox_zph_breslow_transforms(lung: pd.DataFrame, transform: str) -> None:
+    """``cox.zph(coxph(..., ties = "breslow"), transform = tr)``: e.g. rank 0.117689737601, 2.036321429,
+    2.54141047565, GLOBAL 4.69691776016."""
+    t = tidy(lung, {**LUNG_COX, "ties": "breslow", "ph_transform": transform})
+    zph = t.loc[[f"ph_test:{x}" for x in [*TERMS, "GLOBAL"]], "estimate"]
+    np.testing.assert_allclose(zph, ZPH["breslow", transform], rtol=1e-6)
+
+
+def test_breslow_with_lifelines_is_a_config_error(lung: pd.DataFrame) -> None:
+    from musclecog.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="Efron ties only"):
+        tidy(lung, {**LUNG_COX, "ties": "breslow", "engine": "lifelines"})
+
+
+def test_cox_breslow_delayed_entry(lung: pd.DataFrame) -> None:
+    """``fit <- coxph(Surv(age, age + time/365.25, status) ~ sex + ph.ecog, data = lung2, ties = "breslow")``:
+    coef -0.461038999844, 0.408871026013; se 0.185284133436, 0.125570016805; ``summary(fit)$sctest``
+    16.8861015593; ``cox.zph(fit, transform = "rank")`` 1.17138821312, 1.23363389161, GLOBAL 2.24236280622."""
+    spec = {"event": "dead", "entry": "age", "exit": "exit_age", "exposure": "sex", "covariates": ["ph.ecog"]}
+    t = tidy(lung, {**spec, "ties": "breslow", "ph_transform": "rank"})
+    terms = ["sex", "ph.ecog"]
+    np.testing.assert_allclose(np.log(t.loc[terms, "estimate"]), [-0.461038999844, 0.408871026013], rtol=1e-6)
+    np.testing.assert_allclose(t.loc[terms, "std_error"], [0.185284133436, 0.125570016805], rtol=1e-5)
+    np.testing.assert_allclose(t.loc["score_test", "estimate"], 16.8861015593, rtol=1e-6)
+    np.testing.assert_allclose(
+        t.loc[["ph_test:sex", "ph_test:ph.ecog", "ph_test:GLOBAL"], "estimate"],
+        [1.17138821312, 1.23363389161, 2.24236280622],
+        rtol=1e-6,
+    )

@@ -2,7 +2,7 @@
 
 Analysis types (``ANALYSIS_TYPES``; keys in docs/longitudinal.md and ``workflow/schemas/analyses/``):
 
-* ``cox`` - Cox proportional hazards, Efron ties (R ``survival::coxph`` default), on follow-up time
+* ``cox`` - Cox proportional hazards, Efron ties (R ``survival::coxph`` default) or Breslow, on follow-up time
   (``duration``) or on the age scale with delayed entry (``entry`` -> ``exit``, R
   ``coxph(Surv(entry, exit, event) ~ ...)``): :func:`~musclecog.survival.cox.fit_cox`. Hazard ratios with 95%
   CIs (exponentiated; ``std_error`` on the log scale), the proportional-hazards test per term and GLOBAL

@@ -1,5 +1,5 @@
-"""Cox proportional hazards (analysis type ``cox``), Efron ties, on follow-up time or on the age scale with
-delayed entry.
+"""Cox proportional hazards (analysis type ``cox``), Efron (or Breslow) ties, on follow-up time or on the age
+scale with delayed entry.
 
 Two engines fit the same model and hand back the same :class:`CoxModel`, so everything after the fit
 (labels, hazard ratios, the proportional-hazards test, the rows) is one code path:
@@ -26,7 +26,7 @@ from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.errors import ConfigError, ModelError
 from musclecog.survival.concordance import Concordance, concordance
 from musclecog.survival.data import Labels, SurvivalData, SurvivalSpec, prepare_survival
-from musclecog.survival.efron import fit_cox_efron, score_test
+from musclecog.survival.efron import TIES, fit_cox_efron, score_test
 from musclecog.survival.ph import GLOBAL, TRANSFORMS, PHTest, cox_zph, ph_note
 from musclecog.survival.results import CoxResult
 
@@ -43,6 +43,8 @@ class CoxSpec(SurvivalSpec):
         Adjustment columns; non-numeric ones (and those in ``categorical``) are dummy-coded.
     engine : str
         ``efron`` (vectorised Newton-Raphson) or ``lifelines`` (``CoxPHFitter``).
+    ties : str
+        Tied event times: ``efron`` (R ``coxph``'s default) or ``breslow`` (engine ``efron`` only).
     ph_test : bool
         Report the proportional-hazards test per term and ``GLOBAL`` (R ``cox.zph``).
     ph_transform : str
@@ -54,6 +56,7 @@ class CoxSpec(SurvivalSpec):
     TYPE: ClassVar[str] = "cox"
     covariates: tuple[str, ...] = ()
     engine: str = "efron"
+    ties: str = "efron"
     ph_test: bool = True
     ph_transform: str = "km"
     ph_terms: bool = True
@@ -98,10 +101,11 @@ class CoxData:
     T0: np.ndarray | None
     design: Design
     x: np.ndarray
+    ties: str = "efron"
 
 
 def _efron_engine(d: CoxData, where: str) -> CoxModel:
-    f = fit_cox_efron(d.T, d.E, d.x, T0=d.T0, residuals=False)
+    f = fit_cox_efron(d.T, d.E, d.x, T0=d.T0, residuals=False, ties=d.ties)
     if not np.all(np.isfinite(f.params)) or not np.all(np.isfinite(f.std_errors)):
         raise ModelError(f"{where}: the Cox model could not be fitted: {f.message}")
     return CoxModel(
@@ -111,7 +115,7 @@ def _efron_engine(d: CoxData, where: str) -> CoxModel:
         f.loglik,
         f.loglik_null,
         f.converged,
-        f"Newton-Raphson (numpy Efron): {f.message}",
+        f"Newton-Raphson (numpy {d.ties.capitalize()}): {f.message}",
         f.n_iter,
     )
 
@@ -160,7 +164,7 @@ def _stratum_data(sd: SurvivalData, stratum: Stratum, spec: CoxSpec, where: str)
     rows = design.rows
     T0 = df["T0"].to_numpy(float)[rows] if sd.delayed_entry else None
     x = np.asfortranarray(design.x)
-    return CoxData(df["T"].to_numpy(float)[rows], df["E"].to_numpy(int)[rows], T0, design, x)
+    return CoxData(df["T"].to_numpy(float)[rows], df["E"].to_numpy(int)[rows], T0, design, x, spec.ties)
 
 
 def ph_terms(design: Design, by_term: bool) -> list[tuple[str, list[int]]]:
@@ -185,6 +189,7 @@ def _ph(model: CoxModel, d: CoxData, spec: CoxSpec) -> PHTest:
         d.x,
         model.params,
         d.T0,
+        ties=d.ties,
         transform=spec.ph_transform,
         terms=ph_terms(d.design, spec.ph_terms),
     )
@@ -223,7 +228,7 @@ def _global_tests(model: CoxModel, d: CoxData) -> GlobalTests:
     return GlobalTests(
         likelihood_ratio=2.0 * (model.loglik - model.loglik_null),
         wald=wald,
-        score=score_test(d.T, d.E, d.x, d.T0),
+        score=score_test(d.T, d.E, d.x, d.T0, d.ties),
         df=int(b.size),
         concordance=concordance(d.T, d.E, d.x @ b, d.T0),
     )
@@ -372,7 +377,7 @@ def _model_estimates(
 def fit_cox(data: pd.DataFrame, spec: CoxSpec) -> CoxResult:
     """Cox proportional hazards model (analysis type ``cox``).
 
-    Matches ``survival::coxph(Surv(duration, event) ~ exposure + covariates)`` (Efron ties) or, with
+    Matches ``survival::coxph(Surv(duration, event) ~ exposure + covariates, ties = ties)`` or, with
     ``entry``/``exit``, ``coxph(Surv(entry, exit, event) ~ ...)`` (age as time scale, delayed entry).
 
     Parameters
@@ -397,12 +402,19 @@ def fit_cox(data: pd.DataFrame, spec: CoxSpec) -> CoxResult:
         engine = ENGINES[spec.engine]
     except KeyError:
         raise ConfigError(f"{where}.engine must be one of {sorted(ENGINES)}, got {spec.engine!r}") from None
+    if spec.ties not in TIES:
+        raise ConfigError(f"{where}.ties must be one of {list(TIES)}, got {spec.ties!r}")
+    if spec.ties != "efron" and spec.engine == "lifelines":
+        raise ConfigError(
+            f"{where}: engine 'lifelines' fits Efron ties only; use engine: efron for ties: {spec.ties}"
+        )
     if spec.ph_transform not in TRANSFORMS:
         raise ConfigError(
             f"{where}.ph_transform must be one of {list(TRANSFORMS)}, got {spec.ph_transform!r}"
         )
     sd = prepare_survival(data, spec, [spec.exposure, *spec.covariates])
-    method = f"Cox proportional hazards (Efron ties; {ENGINE_NAMES[spec.engine]}), {spec.time_scale}"
+    ties = spec.ties.capitalize()
+    method = f"Cox proportional hazards ({ties} ties; {ENGINE_NAMES[spec.engine]}), {spec.time_scale}"
     estimates: list[Estimate] = []
     fits: dict[str, FitResult] = {}
     ph_tests: dict[str, PHTest] = {}

@@ -169,11 +169,7 @@ def cox_zph(
         terms = [(f"x{j}", [j]) for j in range(p)]
     gt = time_transform(T, E, entry, transform)
     gt = gt - gt[E == 1].mean()
-    rs = risk_sets(T, E, X, entry)
-    if ties == "breslow":
-        rs.frac = np.zeros_like(rs.frac)
-    elif ties != "efron":
-        raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
+    rs = risk_sets(T, E, X, entry, ties)
     gw = gt[rs.events[np.r_[0, np.cumsum(rs.d)[:-1]]]]  # one time per tie group
     score, info = _score_information(rs, np.asarray(beta, float), gw)
     names = [name for name, _ in terms]
