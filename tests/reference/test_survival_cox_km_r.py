@@ -223,3 +223,109 @@ def test_cox_breslow_delayed_entry(lung: pd.DataFrame) -> None:
         [1.17138821312, 1.23363389161, 2.24236280622],
         rtol=1e-6,
     )
+
+
+# survfit(Surv(time, status) ~ sex, data = lung, conf.type = ct): summary(km)$table median, 0.95LCL, 0.95UCL
+# (sex = 1, 2), and summary(km, times = c(180, 365)): surv, std.err, lower, upper (sex 1 at 180, 365; sex 2)
+KM = {
+    "log": (
+        [270, 426],
+        [212, 348],
+        [310, 550],
+        [0.569284189871, 0.26090050379, 0.769899809608, 0.421486340829],
+        [0.729574341958, 0.432942945498, 0.921731145691, 0.657585537902],
+    ),
+    "log-log": (
+        [270, 426],
+        [210, 345],
+        [306, 524],
+        [0.558412473005, 0.252729143328, 0.748380916153, 0.403579823267],
+        [0.718013598161, 0.421302168223, 0.903504304285, 0.635316232824],
+    ),
+    "plain": (
+        [270, 426],
+        [212, 345],
+        [306, 524],
+        [0.564525077316, 0.25097916443, 0.766588419195, 0.409380947815],
+        [0.724404925767, 0.421196504849, 0.918214991981, 0.643545112557],
+    ),
+}
+KM_SURV = [0.644465001542, 0.336087834639, 0.842401705588, 0.526463030186]
+KM_SE = [0.0407864250853, 0.0434235888418, 0.0386809589314, 0.0597368539904]
+KM_SPEC = {"event": "dead", "duration": "time", "exposure": "sex", "survival_at": [180, 365]}
+
+
+@pytest.mark.parametrize("conf_type", ["log", "log-log", "plain", None])
+def test_km_conf_types_median_ci_and_greenwood(lung: pd.DataFrame, conf_type: str | None) -> None:
+    """``km <- survfit(Surv(time, status) ~ sex, data = lung, conf.type = ct)``: medians 270, 426 with CIs
+    log (R's default, ``conf_type`` absent) 212-310 and 348-550, log-log 210-306 and 345-524, plain 212-306
+    and 345-524; ``summary(km, times = c(180, 365))``: survival 0.644465, 0.336088 (men), 0.842402, 0.526463
+    (women), Greenwood std.err 0.0407864, 0.0434236, 0.0386810, 0.0597369, and the limits of ``ct``."""
+    spec = KM_SPEC if conf_type is None else {**KM_SPEC, "conf_type": conf_type}
+    t = tidy(lung, spec, "kaplan_meier")
+    median, lcl, ucl, lower, upper = KM[conf_type or "log"]
+    med = t.loc[["median:sex=1", "median:sex=2"]]
+    np.testing.assert_allclose(med["estimate"], median)
+    np.testing.assert_allclose(med["conf_low"], lcl)
+    np.testing.assert_allclose(med["conf_high"], ucl)
+    rows = t.loc[[f"survival_at_{d}:sex={s}" for s in (1, 2) for d in (180, 365)]]
+    np.testing.assert_allclose(rows["estimate"], KM_SURV, rtol=1e-9)
+    np.testing.assert_allclose(rows["std_error"], KM_SE, rtol=1e-9)
+    np.testing.assert_allclose(rows["conf_low"], lower, rtol=1e-9)
+    np.testing.assert_allclose(rows["conf_high"], upper, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("rmean", "mean", "se"),
+    [
+        (365, [241.495085192, 297.465409532], [10.3582264911, 10.7913239788]),
+        ("common", [326.084109669, 460.647310792], [22.9115634685, 34.6898460265]),
+        ("individual", [326.084109669, 455.904087512], [22.9115634685, 32.9174156887]),
+    ],
+)
+def test_km_restricted_mean(lung: pd.DataFrame, rmean: object, mean: list[float], se: list[float]) -> None:
+    """``summary(survfit(Surv(time, status) ~ sex, data = lung), rmean = r)$table[, c("rmean", "se(rmean)")]``
+    (as ``print(km, rmean = r)``) for r = 365, "common", "individual"; without ``rmean`` no rows (R's print
+    default ``rmean = "none"``)."""
+    t = tidy(lung, {**KM_SPEC, "rmean": rmean}, "kaplan_meier")
+    rows = t.loc[["rmean:sex=1", "rmean:sex=2"]]
+    np.testing.assert_allclose(rows["estimate"], mean, rtol=1e-9)
+    np.testing.assert_allclose(rows["std_error"], se, rtol=1e-9)
+    assert (rows["scale"] == "mean").all()
+    assert not tidy(lung, KM_SPEC, "kaplan_meier").index.str.startswith("rmean").any()
+
+
+@pytest.mark.parametrize(
+    ("conf_type", "ci", "lower", "upper"),
+    [
+        ("log", (11, 71), [0.0425687745326, 0.0204011248746], [0.325382936737, 0.164655833348]),
+        ("log-log", (11, 31), [0.0320134028095, 0.0164198517699], [0.264403572457, 0.138913795483]),
+    ],
+)
+def test_km_delayed_entry(
+    lung: pd.DataFrame, conf_type: str, ci: tuple[float, float], lower: list[float], upper: list[float]
+) -> None:
+    """``lung$entry <- floor(lung$time / 3)``; ``km <- survfit(Surv(entry, time, status) ~ sex, data = lung,
+    conf.type = ct)``: medians 13 (CI ``ci``) and 5 (the women's curve drops to 0 at 5: no limits);
+    ``summary(km, times = c(180, 365))`` for the men: survival 0.117690920936, 0.057958297227, std.err
+    0.0610647490679, 0.0308761853339; women 0 with missing SE and limits; ``rmean = 365``: 58.8672110719
+    (se 23.6290507981) and 5 (se 0)."""
+    d = lung.assign(entry=np.floor(lung["time"] / 3))
+    spec = {"event": "dead", "entry": "entry", "exit": "time", "exposure": "sex", "survival_at": [180, 365]}
+    t = tidy(d, {**spec, "conf_type": conf_type, "rmean": 365}, "kaplan_meier")
+    np.testing.assert_allclose(t.loc[["median:sex=1", "median:sex=2"], "estimate"], [13, 5])
+    np.testing.assert_allclose(t.loc["median:sex=1", ["conf_low", "conf_high"]].astype(float), ci)
+    assert t.loc["median:sex=2", ["conf_low", "conf_high"]].isna().all()
+    men = t.loc[["survival_at_180:sex=1", "survival_at_365:sex=1"]]
+    np.testing.assert_allclose(men["estimate"], [0.117690920936, 0.057958297227], rtol=1e-9)
+    np.testing.assert_allclose(men["std_error"], [0.0610647490679, 0.0308761853339], rtol=1e-9)
+    np.testing.assert_allclose(men["conf_low"], lower, rtol=1e-9)
+    np.testing.assert_allclose(men["conf_high"], upper, rtol=1e-9)
+    women = t.loc[["survival_at_180:sex=2", "survival_at_365:sex=2"]]
+    assert (women["estimate"] == 0).all() and women[["std_error", "conf_low", "conf_high"]].isna().all().all()
+    np.testing.assert_allclose(
+        t.loc[["rmean:sex=1", "rmean:sex=2"], "estimate"], [58.8672110719, 5], rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        t.loc[["rmean:sex=1", "rmean:sex=2"], "std_error"], [23.6290507981, 0], atol=1e-8
+    )
