@@ -31,7 +31,7 @@ Kaplan-Meier drops to 0 and ``g`` is constant over the informative events) or pr
 def ph_note(transform: str) -> str:
     """The note of the PH-test rows."""
     return (
-        f'proportional-hazards score test (R cox.zph, transform = "{transform}"); '
+        f"proportional-hazards score test (R cox.zph with transform {transform}); "
         "small p: hazards not proportional"
     )
 
