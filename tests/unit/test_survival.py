@@ -331,3 +331,15 @@ def test_concordance_equals_pair_by_pair_count_with_entry_and_ties() -> None:
         np.testing.assert_allclose(got.concordance, (c.sum() / 2 + q.sum() / 4) / N, rtol=1e-12)
         np.testing.assert_allclose(got.std_error, np.sqrt((dfbeta**2).sum() / 4), rtol=1e-12)
         assert (got.concordant, got.discordant, got.tied_x) == (c.sum() / 2, d.sum() / 2, q.sum() / 2)
+
+
+def test_km_median_at_exactly_one_half_is_the_midpoint_as_survfit() -> None:
+    """R: ``summary(survfit(Surv(c(1, 2, 3, 4, 5, 6), c(1, 1, 1, 0, 1, 1)) ~ 1))$table``: median 4 (S = 0.5
+    from 3 to 5: the midpoint), 0.95LCL 2, 0.95UCL NA; ``Surv(1:4, rep(1, 4))``: median 2.5, LCL 1."""
+    d = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "e": [1, 1, 1, 0, 1, 1], "g": 1})
+    spec = {"event": "e", "duration": "t", "exposure": "g"}
+    med = fit_kaplan_meier(d, spec, CTX).to_tidy().set_index("term").loc["median:g=1"]
+    assert med["estimate"] == 4 and med["conf_low"] == 2 and np.isnan(med["conf_high"])
+    d = pd.DataFrame({"t": [1, 2, 3, 4], "e": 1, "g": 1})
+    med = fit_kaplan_meier(d, spec, CTX).to_tidy().set_index("term").loc["median:g=1"]
+    assert med["estimate"] == 2.5 and med["conf_low"] == 1

@@ -7,13 +7,14 @@ Analysis types (``ANALYSIS_TYPES``; keys in docs/longitudinal.md and ``workflow/
   ``coxph(Surv(entry, exit, event) ~ ...)``): :func:`~musclecog.survival.cox.fit_cox`. Hazard ratios with 95%
   CIs (exponentiated; ``std_error`` on the log scale), the proportional-hazards test per term and GLOBAL
   (R ``cox.zph``; :mod:`~musclecog.survival.ph`), the partial log-likelihood.
-* ``kaplan_meier`` - Kaplan-Meier by group (lifelines ``KaplanMeierFitter``; R ``survfit``): median survival
-  with its 95% CI, survival at chosen times, and the log-rank test (R ``survdiff``):
+* ``kaplan_meier`` - Kaplan-Meier by group (R ``survfit``, ``conf.type`` log by default): median survival
+  with its 95% CI, survival at chosen times with the Greenwood SE, the restricted mean, and the log-rank test
+  (R ``survdiff``):
   :func:`~musclecog.survival.km.fit_kaplan_meier`.
 
 Modules: :mod:`~musclecog.survival.data` (one row per person, time/event/entry, exclusions by reason),
 :mod:`~musclecog.survival.cox` (the spec, two engines, one result path), :mod:`~musclecog.survival.efron`
-(the vectorised Efron Newton-Raphson engine), :mod:`~musclecog.survival.km`, :mod:`~musclecog.survival.ph`
+(the vectorised Efron Newton-Raphson engine), :mod:`~musclecog.survival.km`, :mod:`~musclecog.survival.ph`, :mod:`~musclecog.survival.concordance`
 and :mod:`~musclecog.survival.results`.
 """
 
