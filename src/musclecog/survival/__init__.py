@@ -14,7 +14,8 @@ Analysis types (``ANALYSIS_TYPES``; keys in docs/longitudinal.md and ``workflow/
 
 Modules: :mod:`~musclecog.survival.data` (one row per person, time/event/entry, exclusions by reason),
 :mod:`~musclecog.survival.cox` (the spec, two engines, one result path), :mod:`~musclecog.survival.efron`
-(the vectorised Efron Newton-Raphson engine), :mod:`~musclecog.survival.km`, :mod:`~musclecog.survival.ph`, :mod:`~musclecog.survival.concordance`
+(the vectorised Efron Newton-Raphson engine), :mod:`~musclecog.survival.km`, :mod:`~musclecog.survival.ph`,
+:mod:`~musclecog.survival.concordance`
 and :mod:`~musclecog.survival.results`.
 """
 
