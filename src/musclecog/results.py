@@ -61,6 +61,7 @@ SCALES = frozenset(
         "log_likelihood",
         "median_survival",
         "chi_squared",
+        "concordance",
         "fit_index",
         "count",
         "proportion",

@@ -31,6 +31,9 @@ for (tr in c("km", "rank", "identity")) {  # km: singular in R 3.5.3 (solve fail
   z <- tryCatch(cox.zph(fit, transform = tr), error = function(e) NULL)
   if (!is.null(z)) p("entry zph", tr, "chisq", num(z$table[, "chisq"])) else p("entry zph", tr, "error")
 }
+fit <- coxph(Surv(age, age + time / 365.25, status) ~ sex + ph.ecog, data = lung2, ties = "breslow")
+p("entry breslow coef", num(coef(fit))); p("entry breslow se", num(sqrt(diag(vcov(fit)))))
+p("entry breslow sctest", num(summary(fit)$sctest)); p("entry breslow zph rank", num(cox.zph(fit, transform = "rank")$table[, "chisq"]))
 # factor term: ph.ecog as a factor (one test on 3 df in cox.zph, terms = TRUE)
 lung3 <- lung2[lung2$ph.ecog < 3, ]
 fit <- coxph(Surv(time, status) ~ factor(ph.ecog) + age, data = lung3)
@@ -64,3 +67,16 @@ p("rmean default", num(tb[, "rmean"])); p("se(rmean) default", num(tb[, "se(rmea
 km <- survfit(Surv(time, status) ~ sex, data = lung)
 tb <- summary(km, rmean = "individual")$table
 p("rmean individual", num(tb[, "rmean"])); p("se(rmean) individual", num(tb[, "se(rmean)"]))
+# Kaplan-Meier with delayed entry: entry at floor(time / 3) (the age scale degenerates: S drops to 0 at 40)
+lung$entry <- floor(lung$time / 3)
+for (ct in c("log", "log-log")) {
+  km <- survfit(Surv(entry, time, status) ~ sex, data = lung, conf.type = ct)
+  tb <- summary(km)$table
+  p("km entry", ct, "median", num(tb[, "median"])); p("km entry", ct, "lcl", num(tb[, "0.95LCL"]))
+  p("km entry", ct, "ucl", num(tb[, "0.95UCL"]))
+  ss <- summary(km, times = c(180, 365))
+  p("km entry", ct, "surv", num(ss$surv)); p("km entry", ct, "se", num(ss$std.err))
+  p("km entry", ct, "lower", num(ss$lower)); p("km entry", ct, "upper", num(ss$upper))
+}
+tb <- summary(km, rmean = 365)$table
+p("km entry rmean", num(tb[, "rmean"])); p("km entry se(rmean)", num(tb[, "se(rmean)"]))

@@ -16,8 +16,7 @@ from musclecog.survival import (
     CoxSpec,
     KaplanMeierResult,
     KaplanMeierSpec,
-    ph_test,
-    schoenfeld_residuals,
+    cox_zph,
 )
 from musclecog.survival import fit_cox as _fit_cox
 from musclecog.survival import fit_kaplan_meier as _fit_kaplan_meier
@@ -33,33 +32,42 @@ def fit_kaplan_meier(data: pd.DataFrame, entry: dict, context: RunContext) -> Ka
     return _fit_kaplan_meier(data, spec_from_config(KaplanMeierSpec, entry, context))
 
 
-def _direct_ph_statistic(
-    T: np.ndarray, E: np.ndarray, X: np.ndarray, beta: np.ndarray, V: np.ndarray, T0: np.ndarray
-) -> np.ndarray:
-    """The PH statistic with the residuals computed directly over each risk set ``{i: T0_i < t_k <= T_i}``
-    (an independent check of the library's cumulative-sum risk sets)."""
-    ev = np.argsort(T, kind="stable")
-    ev = ev[E[ev] == 1]
-    w = np.exp(X @ beta - np.max(X @ beta))
-    at_risk = (T[None, :] >= T[ev][:, None]) & (T0[None, :] < T[ev][:, None])
-    W = at_risk * w[None, :]
-    resid = X[ev] - (W @ X) / W.sum(axis=1, keepdims=True)
-    d = ev.size
-    gc = np.arange(1, d + 1) - (d + 1) / 2
-    return (gc @ (d * resid @ V)) ** 2 / (d * np.diag(V) * (gc**2).sum())
-
-
-def schoenfeld_ph_test(
+def _direct_zph(
     T: np.ndarray,
     E: np.ndarray,
     X: np.ndarray,
     beta: np.ndarray,
-    variance: np.ndarray,
-    T0: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The PH test at any fitter's coefficients: residuals from the risk sets, then the one statistic."""
-    t = ph_test(schoenfeld_residuals(T, E, X, beta, T0), variance, [f"x{j}" for j in range(X.shape[1])])
-    return t.statistic, t.p_value
+    T0: np.ndarray,
+    g: np.ndarray,
+    ties: str,
+) -> np.ndarray:
+    """The ``cox.zph`` statistics (each column, then GLOBAL) summed event time by event time over the risk
+    set ``{i: T0_i < t <= T_i}`` with Efron's (or Breslow's) weights: a direct transcription, independent of
+    the library's binned risk sets. ``g`` is the time transform per row (centred here on the events)."""
+    p = X.shape[1]
+    gc = g - g[E == 1].mean()
+    w = np.exp(X @ beta)
+    u = np.zeros(p)
+    info = np.zeros((2 * p, 2 * p))
+    for t in np.unique(T[E == 1]):
+        dead = (T == t) & (E == 1)
+        at_risk = (T0 < t) & (T >= t)
+        d = int(dead.sum())
+        gt = gc[dead][0]
+        for k in range(d):
+            f = k / d if ties == "efron" else 0.0
+            wk = w * (at_risk - f * dead)
+            xbar = wk @ X / wk.sum()
+            V = (X * wk[:, None]).T @ X / wk.sum() - np.outer(xbar, xbar)
+            u -= gt * xbar
+            info += np.kron(np.array([[1.0, gt], [gt, gt * gt]]), V)
+        u += gt * X[dead].sum(axis=0)
+    out = []
+    for cols in [[j] for j in range(p)] + [list(range(p))]:
+        keep = [*range(p), *(p + j for j in cols)]
+        v = np.r_[np.zeros(p), u[cols]]
+        out.append(v @ np.linalg.solve(info[np.ix_(keep, keep)], v))
+    return np.array(out)
 
 
 COX = {
@@ -97,7 +105,8 @@ def test_cox_rows_and_baseline_only_count(ch: pd.DataFrame) -> None:
         < ov.loc["grip_group[1]", "conf_high"]
     )
     assert f"later visits (one row per person) ({len(ch) - 1500} rows)" in ov.loc["grip_group[1]", "note"]
-    assert {"ph_test:grip_group[1]", "logLik (partial)"} <= set(ov.index)
+    assert {"ph_test:grip_group", "ph_test:GLOBAL", "logLik (partial)"} <= set(ov.index)
+    assert ov.loc["ph_test:grip_group", "df"] == 3  # the factor's columns together (cox.zph terms = TRUE)
     assert set(t["stratum"]) == {"overall", "sex=female", "sex=male"}
 
 
@@ -156,28 +165,24 @@ def test_kaplan_meier_rows(one_row: pd.DataFrame) -> None:
     assert np.isnan(med["estimate"]) and "median not reached" in med["note"]
 
 
-def test_schoenfeld_test_matches_lifelines_without_entry(one_row: pd.DataFrame) -> None:
-    from lifelines import CoxPHFitter
-    from lifelines.statistics import proportional_hazard_test
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+@pytest.mark.parametrize("transform", ["km", "rank", "identity"])
+def test_cox_zph_equals_direct_sums_with_entry_and_ties(transform: str, ties: str) -> None:
+    """The binned risk sets give the direct event-by-event ``cox.zph`` statistics with delayed entry and
+    tied event times (R's own numbers on lung are in tests/reference/test_survival_cox_km_r.py)."""
+    from musclecog.survival.ph import time_transform
 
-    df = pd.DataFrame(
-        {
-            "T": one_row["followup_years"],
-            "E": one_row["cognitive_impairment"],
-            "q1": (one_row["grip_group"] == 1).astype(float),
-            "age": one_row["age"],
-        }
-    )
-    fit = CoxPHFitter().fit(df, "T", "E")
-    ref = proportional_hazard_test(fit, df, time_transform="rank").summary["test_statistic"]
-    stat, p = schoenfeld_ph_test(
-        df["T"].to_numpy(),
-        df["E"].to_numpy(),
-        df[["q1", "age"]].to_numpy(),
-        fit.params_.to_numpy(),
-        fit.variance_matrix_.to_numpy(),
-    )
-    np.testing.assert_allclose(stat, ref.loc[["q1", "age"]].to_numpy(), rtol=1e-8)
+    rng = np.random.default_rng(3)
+    n = 300
+    X = np.column_stack([rng.normal(size=n), rng.integers(0, 2, n)]).astype(float)
+    T0 = rng.uniform(0, 2, n).round(1)
+    T = T0 + rng.exponential(3 * np.exp(-0.3 * X[:, 0]), n).round(1) + 0.1  # rounded: ties
+    E = (rng.uniform(size=n) < 0.7).astype(int)
+    beta = np.array([0.3, -0.2])
+    z = cox_zph(T, E, X, beta, T0, ties=ties, transform=transform)
+    direct = _direct_zph(T, E, X, beta, T0, time_transform(T, E, T0, transform), ties)
+    np.testing.assert_allclose(z.statistic, direct, rtol=1e-9)
+    assert z.terms == ("x0", "x1", "GLOBAL") and list(z.df) == [1, 1, 2]
 
 
 def test_km_figure_has_numbers_at_risk(one_row: pd.DataFrame) -> None:
@@ -206,7 +211,9 @@ def test_efron_engine_matches_coxph_and_lifelines(one_row: pd.DataFrame) -> None
     )
     np.testing.assert_allclose(a.loc[hr, "estimate"], b.loc[hr, "estimate"], rtol=5e-4)
     np.testing.assert_allclose(a.loc[hr, "std_error"], b.loc[hr, "std_error"], rtol=1e-3)
-    # the PH test from the engine's residuals equals the direct risk-set computation (delayed entry)
+    # the PH test (rank time) at the fit equals the direct risk-set computation (delayed entry)
+    from musclecog.survival.ph import time_transform
+
     X = np.column_stack([(one_row["grip_group"] == g).to_numpy(float) for g in (1, 2, 3)])
     T, E, T0 = (
         one_row["exit_age"].to_numpy(),
@@ -214,8 +221,14 @@ def test_efron_engine_matches_coxph_and_lifelines(one_row: pd.DataFrame) -> None
         one_row["entry_age"].to_numpy(),
     )
     f = fit_cox_efron(T, E, X, T0=T0)
-    direct = _direct_ph_statistic(T, E, X, f.params, f.cov, T0)
-    np.testing.assert_allclose(ph_test(f.schoenfeld, f.cov, ["q1", "q2", "q3"]).statistic, direct, rtol=1e-8)
+    direct = _direct_zph(T, E, X, f.params, T0, time_transform(T, E, T0, "rank"), "efron")
+    terms = [(f"q{j + 1}", [j]) for j in range(3)]
+    z = cox_zph(T, E, X, f.params, T0, transform="rank", terms=terms)
+    np.testing.assert_allclose(z.statistic, direct, rtol=1e-8)
+    spec_rank = {**spec, "ph_transform": "rank", "ph_terms": False}
+    rows = fit_cox(one_row, spec_rank, CTX).to_tidy().set_index("term")
+    names = [f"ph_test:grip_group[{g}]" for g in (1, 2, 3)] + ["ph_test:GLOBAL"]
+    np.testing.assert_allclose(rows.loc[names, "estimate"], direct, rtol=1e-8)
 
 
 def test_cox_result_object_and_engines_share_one_shape(one_row: pd.DataFrame) -> None:
@@ -287,3 +300,46 @@ def test_efron_binned_sums_equal_direct_likelihood_with_entry_and_ties() -> None
                        - _direct_efron_loglik(fit.params - a + b, T, E, X, T0) + _direct_efron_loglik(fit.params - a - b, T, E, X, T0))
                       / (4 * h * h) for b in eye] for a in eye])
     np.testing.assert_allclose(np.linalg.inv(-hess), fit.cov, rtol=1e-4)
+
+
+def test_concordance_equals_pair_by_pair_count_with_entry_and_ties() -> None:
+    """Harrell's C and its infinitesimal-jackknife SE (R ``concordancefit``) from the merge-sort counts equal
+    a direct loop over every (death, person at risk) pair, with entry times, tied times and tied predictors."""
+    from musclecog.survival.concordance import concordance
+
+    rng = np.random.default_rng(5)
+    n = 250
+    T0 = rng.uniform(0, 2, n).round(1)
+    T = T0 + rng.exponential(3, n).round(1) + 0.1
+    E = (rng.uniform(size=n) < 0.6).astype(int)
+    lp = rng.integers(0, 8, n) * 0.25  # ties in the predictor
+    for entry in (None, T0):
+        c = np.zeros(n)
+        d = np.zeros(n)
+        q = np.zeros(n)
+        for i in np.flatnonzero(E == 1):
+            at_risk = (T > T[i]) | ((T == T[i]) & (E == 0))
+            if entry is not None:
+                at_risk &= entry < T[i]
+            for j in np.flatnonzero(at_risk):
+                which = c if lp[i] > lp[j] else d if lp[i] < lp[j] else q
+                which[[i, j]] += 1
+        N = (c + d + q).sum() / 2
+        somers = (c.sum() - d.sum()) / 2 / N
+        dfbeta = (c - d) / N - somers * (c + d + q) / N
+        got = concordance(T, E, lp, entry)
+        np.testing.assert_allclose(got.concordance, (c.sum() / 2 + q.sum() / 4) / N, rtol=1e-12)
+        np.testing.assert_allclose(got.std_error, np.sqrt((dfbeta**2).sum() / 4), rtol=1e-12)
+        assert (got.concordant, got.discordant, got.tied_x) == (c.sum() / 2, d.sum() / 2, q.sum() / 2)
+
+
+def test_km_median_at_exactly_one_half_is_the_midpoint_as_survfit() -> None:
+    """R: ``summary(survfit(Surv(c(1, 2, 3, 4, 5, 6), c(1, 1, 1, 0, 1, 1)) ~ 1))$table``: median 4 (S = 0.5
+    from 3 to 5: the midpoint), 0.95LCL 2, 0.95UCL NA; ``Surv(1:4, rep(1, 4))``: median 2.5, LCL 1."""
+    d = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "e": [1, 1, 1, 0, 1, 1], "g": 1})
+    spec = {"event": "e", "duration": "t", "exposure": "g"}
+    med = fit_kaplan_meier(d, spec, CTX).to_tidy().set_index("term").loc["median:g=1"]
+    assert med["estimate"] == 4 and med["conf_low"] == 2 and np.isnan(med["conf_high"])
+    d = pd.DataFrame({"t": [1, 2, 3, 4], "e": 1, "g": 1})
+    med = fit_kaplan_meier(d, spec, CTX).to_tidy().set_index("term").loc["median:g=1"]
+    assert med["estimate"] == 2.5 and med["conf_low"] == 1

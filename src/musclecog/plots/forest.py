@@ -40,7 +40,9 @@ from musclecog.labels import (
 from musclecog.plots import new_figure
 from musclecog.plots.ticks import ratio_ticks
 
-_NO_PLOT = frozenset({"sd", "mean", "f_statistic", "chi_squared", "test", "count", "variance", "log_likelihood"})
+_NO_PLOT = frozenset(
+    {"sd", "mean", "f_statistic", "chi_squared", "test", "count", "variance", "log_likelihood", "concordance"}
+)
 _INTERCEPTS = frozenset({"Intercept", "(Intercept)"})
 MAX_ROWS = 60
 MARKERS = ("s", "o", "D", "^", "v", "P", "X", "*")

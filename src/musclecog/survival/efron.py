@@ -181,12 +181,24 @@ def _efron(rs: RiskSets, beta: np.ndarray, second: bool = True) -> tuple[float, 
     return loglik, score, info
 
 
-def risk_sets(T: np.ndarray, E: np.ndarray, X: np.ndarray, T0: np.ndarray | None = None) -> RiskSets:
+TIES = ("efron", "breslow")
+"""Handling of tied event times (R ``coxph(ties = ...)``; Efron is R's default)."""
+
+
+def risk_sets(
+    T: np.ndarray, E: np.ndarray, X: np.ndarray, T0: np.ndarray | None = None, ties: str = "efron"
+) -> RiskSets:
     """The risk sets of ``(T0, T, E)`` with the covariates centred (centring changes nothing but the
-    numerics)."""
+    numerics). ``ties="breslow"`` sets every Efron fraction ``l/d`` to 0: all tied events share the full
+    risk set, Breslow's approximation."""
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
     X = np.asarray(X, float)
     entry = None if T0 is None else np.asarray(T0, float)
-    return RiskSets(np.asarray(T, float), np.asarray(E, int), X - X.mean(axis=0), entry)
+    rs = RiskSets(np.asarray(T, float), np.asarray(E, int), X - X.mean(axis=0), entry)
+    if ties == "breslow":
+        rs.frac = np.zeros_like(rs.frac)
+    return rs
 
 
 def schoenfeld_residuals(
@@ -203,6 +215,19 @@ def schoenfeld_residuals(
     return risk_sets(T, E, X, T0).residuals(np.asarray(beta, float))
 
 
+def score_test(
+    T: np.ndarray, E: np.ndarray, X: np.ndarray, T0: np.ndarray | None = None, ties: str = "efron"
+) -> float:
+    """The score (log-rank) test of all coefficients zero: ``U(0)' I(0)^-1 U(0)`` (R
+    ``summary(coxph(...))$sctest``)."""
+    rs = risk_sets(T, E, X, T0, ties)
+    _, score, info = _efron(rs, np.zeros(rs.X.shape[1]))
+    try:
+        return float(score @ np.linalg.solve(info, score))
+    except np.linalg.LinAlgError:
+        return float("nan")
+
+
 def fit_cox_efron(
     T: np.ndarray,
     E: np.ndarray,
@@ -212,8 +237,10 @@ def fit_cox_efron(
     tol: float = 1e-12,
     *,
     residuals: bool = True,
+    ties: str = "efron",
 ) -> CoxFit:
-    """Fit a Cox model with Efron ties (and delayed entry when ``T0`` is given) by Newton-Raphson.
+    """Fit a Cox model with Efron (or Breslow) ties, and delayed entry when ``T0`` is given, by
+    Newton-Raphson.
 
     Parameters
     ----------
@@ -230,13 +257,15 @@ def fit_cox_efron(
     tol : float
         Convergence: relative change of the log-likelihood below ``tol`` (R: ``eps = 1e-9``).
     residuals : bool
-        Whether to compute the Schoenfeld residuals (for the proportional-hazards test).
+        Whether to compute the Schoenfeld residuals.
+    ties : {"efron", "breslow"}
+        Tied event times (R ``coxph(ties = ...)``).
 
     Returns
     -------
     CoxFit
     """
-    rs = risk_sets(T, E, X, T0)
+    rs = risk_sets(T, E, X, T0, ties)
     beta = np.zeros(rs.X.shape[1])
     loglik, score, info = _efron(rs, beta)
     loglik0 = loglik

@@ -1,5 +1,6 @@
-"""Kaplan-Meier by group with median survival, survival at chosen times and the log-rank test (analysis
-type ``kaplan_meier``; lifelines ``KaplanMeierFitter`` and ``multivariate_logrank_test``)."""
+"""Kaplan-Meier by group with median survival, survival at chosen times, the restricted mean and the log-rank
+test (analysis type ``kaplan_meier``): the curves and their CIs as R ``survfit`` (:func:`kaplan_meier`), the
+log-rank test by lifelines' ``multivariate_logrank_test`` (R ``survdiff``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from musclecog.core.design import factor_levels, fmt_level, strata
 from musclecog.core.results import Estimate
+from musclecog.errors import ConfigError
 from musclecog.survival.data import Labels, SurvivalSpec, prepare_survival
 from musclecog.survival.results import KaplanMeierResult
 
@@ -29,12 +32,20 @@ class KaplanMeierSpec(SurvivalSpec):
     group : str or None
         Grouping column (default: the exposure).
     survival_at : tuple of float
-        Times at which the survival (with its 95% CI) is reported.
+        Times at which the survival (with its Greenwood SE and 95% CI) is reported.
+    conf_type : str
+        Pointwise CI of the curve (and so of the median): ``log`` (R ``survfit``'s default), ``log-log``,
+        ``plain``.
+    rmean : str or float
+        Restricted mean survival: ``none`` (R ``print(survfit)``'s default), ``common`` (up to the last time
+        of all curves), ``individual`` (each curve's last time) or a time.
     """
 
     TYPE: ClassVar[str] = "kaplan_meier"
     group: str | None = None
     survival_at: tuple[float, ...] = ()
+    conf_type: str = "log"
+    rmean: str | float = "none"
 
     @property
     def group_column(self) -> str:
@@ -46,18 +57,122 @@ def _finite(x: float) -> float:
     return x if np.isfinite(x) else float("nan")
 
 
-def _group_estimates(
-    g: pd.DataFrame, term: str, spec: KaplanMeierSpec, note: str, labels: Labels
-) -> list[Estimate]:
-    """Median survival (with its CI) and survival at ``survival_at`` of one group's curve."""
-    from lifelines import KaplanMeierFitter  # lifelines takes about a second to import; only KM pays
-    from lifelines.utils import median_survival_times
+CONF_TYPES = ("log", "log-log", "plain")
+"""Pointwise CI transforms of ``survfit(conf.type = ...)``; ``log`` is R's default."""
 
-    kmf = KaplanMeierFitter().fit(g["T"], g["E"], entry=g["T0"] if spec.delayed_entry else None, label=term)
+Z95 = float(stats.norm.ppf(0.975))
+
+
+@dataclass(frozen=True)
+class KaplanMeier:
+    """One Kaplan-Meier curve at its distinct event times (R ``survfit``).
+
+    Attributes
+    ----------
+    times, n_risk, n_event : ndarray
+        Event times, people at risk (``T0 < t <= T``) and events there.
+    surv : ndarray
+        ``S(t)``.
+    std_err : ndarray
+        Greenwood standard error of ``log S(t)``: ``sqrt(sum d / (n (n - d)))`` (R's ``fit$std.err``).
+    lower, upper : ndarray
+        Pointwise 95% limits of ``conf_type``.
+    """
+
+    times: np.ndarray
+    n_risk: np.ndarray
+    n_event: np.ndarray
+    surv: np.ndarray
+    std_err: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+    def at(self, t: float) -> tuple[float, float, float, float]:
+        """``S``, its Greenwood SE on the survival scale, and the limits at ``t`` (the last event time at or
+        before ``t``; ``summary(fit, times = t)``)."""
+        k = int(np.searchsorted(self.times, t, side="right")) - 1
+        if k < 0:
+            return 1.0, 0.0, 1.0, 1.0
+        se = self.surv[k] * self.std_err[k] if np.isfinite(self.std_err[k]) else float("nan")
+        return (
+            float(self.surv[k]),
+            float(se),
+            float(self.lower[k]),
+            float(self.upper[k]),
+        )
+
+
+def kaplan_meier(T: np.ndarray, E: np.ndarray, T0: np.ndarray | None, conf_type: str = "log") -> KaplanMeier:
+    """The Kaplan-Meier estimate with Greenwood SEs and ``survfit``'s pointwise 95% limits.
+
+    ``log``: ``exp(log S -/+ z se)``, upper capped at 1; ``log-log``: ``exp(-exp(log(-log S) -/+ z se / log
+    S))``; ``plain``: ``S -/+ z S se`` within [0, 1] (``survival:::survfit_confint``). Where ``S = 1`` the
+    limits are 1; where ``S = 0`` they are missing (plain: 0).
+    """
+    times, d = np.unique(T[E == 1], return_counts=True)
+    n = T.size - np.searchsorted(np.sort(T), times, side="left")
+    if T0 is not None:
+        n = n - (T0.size - np.searchsorted(np.sort(T0), times, side="left"))
+    surv = np.cumprod(1.0 - d / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(np.cumsum(np.where(n > d, d / (n * (n - d)), np.inf)))
+        z = Z95 * se
+        if conf_type == "log":
+            lower, upper = surv * np.exp(-z), np.minimum(surv * np.exp(z), 1.0)
+        elif conf_type == "log-log":
+            log_s = np.log(surv)
+            lower = np.exp(-np.exp(np.log(-log_s) - z / log_s))
+            upper = np.exp(-np.exp(np.log(-log_s) + z / log_s))
+        elif conf_type == "plain":
+            lower, upper = np.maximum(surv - z * surv, 0.0), np.minimum(surv + z * surv, 1.0)
+        else:
+            raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
+    one, zero = surv == 1.0, surv == 0.0
+    lower, upper = np.where(one, 1.0, lower), np.where(one, 1.0, upper)
+    if conf_type != "plain":
+        lower, upper = np.where(zero, np.nan, lower), np.where(zero, np.nan, upper)
+    else:
+        lower, upper = np.where(zero, 0.0, lower), np.where(zero, 0.0, upper)
+    return KaplanMeier(times, n, d, surv, se, lower, upper)
+
+
+def _first_below_half(y: np.ndarray, times: np.ndarray) -> float:
+    """The first time the curve ``y`` is at or below 0.5; where it equals 0.5 exactly (to 1.5e-8), the
+    midpoint to the next time it drops (R ``survival:::survmean``'s ``minmin``)."""
+    tol = np.sqrt(np.finfo(float).eps)
+    keep = np.isfinite(y) & (y < 0.5 + tol)
+    if not keep.any():
+        return float("nan")
+    x, v = times[keep], y[keep]
+    lower = np.flatnonzero(v < v[0])
+    if abs(v[0] - 0.5) < tol and lower.size:
+        return float((x[0] + x[lower[0]]) / 2)
+    return float(x[0])
+
+
+def restricted_mean(km: KaplanMeier, end: float, start: float = 0.0) -> tuple[float, float]:
+    """Restricted mean survival up to ``end`` and its SE (R ``print(survfit, rmean = end)``, ``survmean``):
+    the area under the curve from ``start`` (``min(0, times)``) to ``end``; variance
+    ``sum_k A_k^2 d_k / (n_k (n_k - d_k))`` with ``A_k`` the area after event time ``t_k``."""
+    keep = km.times <= end
+    t = np.r_[km.times[keep], end]
+    s = km.surv[keep]
+    steps = np.diff(np.r_[start, t]) * np.r_[1.0, s]
+    after = np.cumsum(steps[::-1])[::-1][1:]  # area after each kept event time
+    n, d = km.n_risk[keep], km.n_event[keep]
+    h = np.where(n > d, d / np.where(n > d, n * (n - d), 1.0), 0.0)
+    return float(steps.sum() + start), float(np.sqrt((after**2 * h).sum()))
+
+
+def _group_estimates(
+    g: pd.DataFrame, term: str, spec: KaplanMeierSpec, note: str, labels: Labels, end: float | None
+) -> list[Estimate]:
+    """Median survival (with its CI), survival at ``survival_at`` and the restricted mean of one group."""
+    T0 = g["T0"].to_numpy(float) if spec.delayed_entry else None
+    km = kaplan_meier(g["T"].to_numpy(float), g["E"].to_numpy(int), T0, spec.conf_type)
     n, n_ev = len(g), int(g["E"].sum())
-    med = float(kmf.median_survival_time_)
-    ci = median_survival_times(kmf.confidence_interval_)
-    lo, hi = (float(ci.iloc[0, 0]), float(ci.iloc[0, 1])) if len(ci) else (np.nan, np.nan)
+    med = _first_below_half(km.surv, km.times)
+    lo, hi = _first_below_half(km.lower, km.times), _first_below_half(km.upper, km.times)
     reached = bool(np.isfinite(med))
     rows = [
         Estimate(
@@ -72,15 +187,13 @@ def _group_estimates(
             **labels,
         )
     ]
-    ci_t = kmf.confidence_interval_survival_function_
     for t in spec.survival_at:
-        s_t = float(kmf.survival_function_at_times(t).iloc[0])
-        idx = ci_t.index.searchsorted(t, side="right") - 1
-        lo_t, hi_t = (float(ci_t.iloc[idx, 0]), float(ci_t.iloc[idx, 1])) if idx >= 0 else (1.0, 1.0)
+        s_t, se_t, lo_t, hi_t = km.at(t)
         rows.append(
             Estimate(
                 term=f"survival_at_{t:g}:{term}",
                 estimate=s_t,
+                std_error=se_t,
                 scale="proportion",
                 conf_low=lo_t,
                 conf_high=hi_t,
@@ -90,7 +203,35 @@ def _group_estimates(
                 **labels,
             )
         )
+    if end is not None:
+        start = min(0.0, float(g["T"].min()))
+        mean, se = restricted_mean(km, end, start)
+        rmean_note = f"restricted mean survival up to {end:g} (R print(survfit, rmean = {spec.rmean!r}))"
+        rows.append(
+            Estimate(
+                term=f"rmean:{term}",
+                estimate=mean,
+                std_error=se,
+                scale="mean",
+                n=n,
+                n_events=n_ev,
+                note="; ".join(filter(None, [note, rmean_note])),
+                **labels,
+            )
+        )
     return rows
+
+
+def _rmean_end(spec: KaplanMeierSpec, df: pd.DataFrame, g: pd.DataFrame) -> float | None:
+    """The upper limit of the restricted mean: a number; ``common``: the last time of all curves;
+    ``individual``: the group's last time; ``none``: no restricted mean."""
+    if spec.rmean == "none":
+        return None
+    if spec.rmean == "common":
+        return float(df["T"].max())
+    if spec.rmean == "individual":
+        return float(g["T"].max())
+    return float(spec.rmean)
 
 
 def _logrank(df: pd.DataFrame, group: str, delayed_entry: bool, note: str, labels: Labels) -> Estimate:
@@ -119,9 +260,10 @@ def _logrank(df: pd.DataFrame, group: str, delayed_entry: bool, note: str, label
 def fit_kaplan_meier(data: pd.DataFrame, spec: KaplanMeierSpec) -> KaplanMeierResult:
     """Kaplan-Meier by group with median survival and the log-rank test (analysis type ``kaplan_meier``).
 
-    Matches ``survival::survfit(Surv(time, event) ~ group)`` (median and its CI: the times where the
-    pointwise 95% CI, log transform as lifelines' exponential Greenwood, crosses 0.5) and
-    ``survdiff(Surv(time, event) ~ group)``.
+    Matches ``survival::survfit(Surv(time, event) ~ group, conf.type = conf_type)`` (median and its CI: the
+    times where the curve and its pointwise 95% limits reach 0.5; survival at chosen times with the
+    Greenwood SE, ``summary(fit, times = ...)``; the restricted mean with its SE,
+    ``print(fit, rmean = ...)``) and ``survdiff(Surv(time, event) ~ group)``.
 
     Parameters
     ----------
@@ -133,10 +275,17 @@ def fit_kaplan_meier(data: pd.DataFrame, spec: KaplanMeierSpec) -> KaplanMeierRe
     -------
     KaplanMeierResult
         Rows per group: ``median:<group>=<level>`` (``median_survival``, missing with a note when the curve
-        does not reach 0.5), ``survival_at_<t>:<group>=<level>`` (``proportion``); one ``logrank`` row per
+        does not reach 0.5), ``survival_at_<t>:<group>=<level>`` (``proportion``, Greenwood ``std_error``),
+        ``rmean:<group>=<level>`` (``mean``, with ``rmean``); one ``logrank`` row per
         stratum (chi-squared, df = groups - 1); the exclusions (``count``).
     """
     group = spec.group_column
+    if spec.conf_type not in CONF_TYPES:
+        raise ConfigError(f"{spec.where}.conf_type must be one of {list(CONF_TYPES)}, got {spec.conf_type!r}")
+    if isinstance(spec.rmean, str) and spec.rmean not in ("none", "common", "individual"):
+        raise ConfigError(
+            f"{spec.where}.rmean must be none, common, individual or a time, got {spec.rmean!r}"
+        )
     sd = prepare_survival(data, spec, [spec.exposure, group])
     method = f"Kaplan-Meier, {spec.time_scale}"
     estimates: list[Estimate] = []
@@ -146,7 +295,8 @@ def fit_kaplan_meier(data: pd.DataFrame, spec: KaplanMeierSpec) -> KaplanMeierRe
         labels = Labels(method=method, outcome=spec.event, exposure=spec.exposure, stratum=stratum.label)
         for lv in factor_levels(df[group]):
             g = df.loc[df[group] == lv]
-            estimates += _group_estimates(g, f"{group}={fmt_level(lv)}", spec, note, labels)
+            end = _rmean_end(spec, df, g)
+            estimates += _group_estimates(g, f"{group}={fmt_level(lv)}", spec, note, labels, end)
         if df[group].nunique() > 1:
             estimates.append(_logrank(df, group, spec.delayed_entry, note, labels))
     estimates += sd.estimates(method=method, outcome=spec.event, exposure=spec.exposure)
