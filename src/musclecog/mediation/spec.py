@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from musclecog.core.spec import AnalysisSpec, analysis_schema
 from musclecog.mediation.frame import Equation
+from musclecog.survey import resolve_weighting
 
 
 # --------------------------------------------------------------------------------------------- model
@@ -52,6 +53,9 @@ class MediationModel:
         (lavaan ``:=``).
     imai_continuous : bool
         The Imai et al. quasi-Bayesian ACME/ADE for a continuous outcome too (a binary outcome always has them).
+    weighted : bool
+        Design-based: every equation by ``svyglm`` on the cohort's survey design, the indirect effects with
+        delta-method SEs from the joint linearised covariance of the paths (no bootstrap).
     """
 
     exposure: str
@@ -68,6 +72,7 @@ class MediationModel:
     se_type: str = "ols"
     delta_method: bool = False
     imai_continuous: bool = False
+    weighted: bool = False
 
     @property
     def family(self) -> str:
@@ -100,6 +105,7 @@ class _MediationSpec(AnalysisSpec):
 
     STRUCTURE: ClassVar[str] = "parallel"
     METHOD: ClassVar[str] = ""
+    SURVEY_DESIGN: ClassVar[bool] = True
 
     exposure: str
     outcome: str
@@ -112,6 +118,7 @@ class _MediationSpec(AnalysisSpec):
     se_type: str = "ols"
     delta_method: bool = False
     imai_continuous: bool = False
+    weighting: str | None = None
 
     @property
     def mediator_columns(self) -> tuple[str, ...]:
@@ -121,6 +128,7 @@ class _MediationSpec(AnalysisSpec):
     def model(self) -> MediationModel:
         """The model this entry describes."""
         contrast = self.exposure_contrast
+        weighted = resolve_weighting(self.weighting, self.context) == ("weighted",)
         return MediationModel(
             exposure=self.exposure,
             mediators=self.mediator_columns,
@@ -136,6 +144,7 @@ class _MediationSpec(AnalysisSpec):
             se_type=self.se_type,
             delta_method=bool(self.delta_method),
             imai_continuous=bool(self.imai_continuous),
+            weighted=weighted,
         )
 
 
@@ -272,6 +281,7 @@ class ChangeCorrelationSpec(AnalysisSpec):
     """``change_correlation``: the correlation of two change scores within each level of ``by``."""
 
     TYPE: ClassVar[str] = "change_correlation"
+    SURVEY_DESIGN: ClassVar[bool] = True
 
     x: str
     y: str
@@ -280,6 +290,7 @@ class ChangeCorrelationSpec(AnalysisSpec):
     method: str = "pearson"
     ci_level: float = 0.95
     changes: Mapping[str, Any] | None = None
+    weighting: str | None = None
 
     @property
     def change(self) -> ChangeSpec | None:
