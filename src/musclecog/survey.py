@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from musclecog.core.design import Design
+from musclecog.core.design import Coding, Design
 from musclecog.core.inference import critical_value, irls_logistic, separating_columns, weighted_least_squares
 from musclecog.core.results import Diagnostics, FitResult
 from musclecog.core.spec import RunContext
@@ -425,8 +425,8 @@ def labelled_survey_fit(
     survey: SurveyDesign,
     family: str,
     where: str,
-    exclusions: Any = None,
-    codings: Any = None,
+    exclusions: Mapping[str, int] | None = None,
+    codings: Mapping[str, Coding] | None = None,
 ) -> tuple[FitResult, np.ndarray]:
     """``svyglm`` of ``y`` on the columns of ``x`` (rows of ``survey``, a domain already subsetted) as a
     labelled fit, and the coefficients' influence functions (for :func:`joint_covariance`).

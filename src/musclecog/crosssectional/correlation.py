@@ -201,6 +201,8 @@ class Correlation:
     def r_squared(self, **labels: Any) -> Estimate:
         """R² of the simple regression (= r²): CI squared from r's, the F statistic t², r's p."""
         lo, hi = self.conf_low, self.conf_high
+        if self.std_error_r is not None:
+            labels = {"note": "design-based: r^2 of the survey-weighted r, CI squared from r's", **labels}
         return Estimate(
             term="r_squared",
             estimate=self.r**2,
@@ -211,8 +213,6 @@ class Correlation:
             n=self.n,
             statistic=self.statistic**2,
             df=self.df,
-            **({"note": "design-based: r^2 of the survey-weighted r, CI squared from r's"}
-               if self.std_error_r is not None else {}),
             **labels,
         )
 
@@ -314,12 +314,11 @@ def _pair_estimates(
                 r = Correlation.design_based(x, y, domain)
                 out.append(r.estimate(term, scale, method=method, **labels))
             else:
-                note = {"note": SPEARMAN_NOTE} if survey is not None else {}
-                out.append(
-                    Correlation.of(x, y, spearman=term == "spearman").estimate(
-                        term, scale, method=method, **note, **labels
-                    )
-                )
+                rho = Correlation.of(x, y, spearman=term == "spearman")
+                if survey is not None:
+                    out.append(rho.estimate(term, scale, method=method, note=SPEARMAN_NOTE, **labels))
+                else:
+                    out.append(rho.estimate(term, scale, method=method, **labels))
         except ModelError as exc:
             if stratum.label == "overall":
                 raise ModelError(f"{spec.where} ({a} with {b}): {exc}") from exc

@@ -369,11 +369,11 @@ def fit_mediation_model(data: pd.DataFrame, model: MediationModel, context: RunC
         design, _ = survey_design(data, context)
         assert frame.rows is not None
         model = dataclasses.replace(model, method=f"survey-weighted {model.method}")
-        fits, total, delta = _survey_fits(frame, equations, total_eq, design.subset(frame.rows), source)
+        fits, total_fit, delta = _survey_fits(frame, equations, total_eq, design.subset(frame.rows), source)
         if model.bootstrap > 0:
             logger.info("%s: no bootstrap under the survey design (bootstrap: %d ignored); design-based "
                         "delta-method CIs instead", source, model.bootstrap)
-        f = _Fitted(model, frame, equations, fits, total, None, delta)
+        f = _Fitted(model, frame, equations, fits, total_fit, None, delta)
     else:
         f = _Fitted(
             model,
