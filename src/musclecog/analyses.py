@@ -13,6 +13,7 @@ fit function in its family, one line here (``docs/architecture.md``).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import typing
@@ -122,6 +123,17 @@ def build_spec(entry: Mapping[str, Any], context: RunContext) -> AnalysisSpec:
     return spec_from_config(spec_class(find_analysis(str(entry["type"]))), entry, context)
 
 
+def survey_not_used(result: AnalysisResult, spec: AnalysisSpec) -> AnalysisResult:
+    """The result with every row's note saying that the cohort's survey design was not used (a type whose
+    spec does not set ``SURVEY_DESIGN``): unweighted estimates, model-based variances."""
+    text = (
+        f"survey design of cohort {spec.context.cohort!r} not used: {spec.TYPE} estimates are unweighted, "
+        "variances not design-based"
+    )
+    rows = tuple(e.replace(note="; ".join(x for x in (e.note, text) if x)) for e in result.estimates)
+    return dataclasses.replace(result, estimates=rows)
+
+
 def run_analysis(data: pd.DataFrame, entry: Mapping[str, Any], context: RunContext) -> AnalysisResult:
     """Fit one configured analysis on its cohort table and release its result.
 
@@ -143,7 +155,8 @@ def run_analysis(data: pd.DataFrame, entry: Mapping[str, Any], context: RunConte
     Returns
     -------
     AnalysisResult
-        As released (:func:`musclecog.disclosure.release`).
+        As released (:func:`musclecog.disclosure.release`). When the cohort declares a survey design
+        and the type cannot use one (its spec's ``SURVEY_DESIGN`` is false), every row's note says so.
     """
     imputed = IMPUTATION in data.columns
     n_cohort = int((data[IMPUTATION] == data[IMPUTATION].min()).sum()) if imputed else len(data)
@@ -169,6 +182,8 @@ def run_analysis(data: pd.DataFrame, entry: Mapping[str, Any], context: RunConte
         result = fit_imputed(data, lambda frame: fn(frame, spec), context.where)
     else:
         result = fn(data, spec)
+    if context.survey and not spec.SURVEY_DESIGN and not too_few:
+        result = survey_not_used(result, spec)
     preparation = [Exclusion(r["step"], int(r["n_in"]), int(r["n_excluded"]), str(r["reason"])) for r in flow]
     released = release(
         result, rule, people=people if spec.ROWS_ARE_PEOPLE else None, preparation=preparation, n_cohort=n_cohort

@@ -7,7 +7,12 @@ This module reproduces what R's ``survey`` package (Lumley) computes for a desig
 * :func:`survey_regression` - ``svyglm`` with ``gaussian()`` or ``quasibinomial()``;
 * :func:`linearised_variance` - ``svyrecvar``: PSU totals of the influence functions, centred within
   strata, scaled by ``n_h / (n_h - 1)``, summed over strata (with-replacement first-stage variance, no
-  finite-population correction).
+  finite-population correction);
+* :func:`survey_correlation` - the weighted Pearson (or partial) correlation with its linearised SE:
+  ``svycontrast`` of the correlation as a function of ``svymean`` of the moments;
+* :func:`joint_covariance` - the covariance of the coefficients of several ``svyglm`` fits on the same
+  design (the stacked estimating equations: ``svyrecvar`` of the column-bound influence functions), for
+  delta-method SEs of functions of paths of different equations (mediation).
 
 Why not statsmodels: it has no complex-survey design (weights there are frequency or precision weights,
 and cluster-robust covariance ignores strata and the ``n_h / (n_h - 1)`` factor), so the variance is
@@ -47,9 +52,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from musclecog.core.design import Design
+from musclecog.core.design import Coding, Design
 from musclecog.core.inference import critical_value, irls_logistic, separating_columns, weighted_least_squares
 from musclecog.core.results import Diagnostics, FitResult
+from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError, DataError, ModelError, show_values
 
 LONELY_PSU = ("fail", "remove", "certainty", "adjust", "average")
@@ -321,6 +327,8 @@ class SurveyFit:
     n: int
     converged: bool
     fitted: np.ndarray
+    influence: np.ndarray | None = None
+    """Influence functions of the coefficients, ``w_i x_i (y_i - mu_i) A^{-1}`` (n, p)."""
 
     @property
     def std_errors(self) -> np.ndarray:
@@ -375,7 +383,7 @@ def survey_regression(
     influence = score @ a_inv
     cov = linearised_variance(design, influence)
     df = design.degf() - p + 1
-    return SurveyFit(beta, cov, df, n, converged, mu)
+    return SurveyFit(beta, cov, df, n, converged, mu, influence)
 
 
 def design_based_fit(
@@ -403,12 +411,36 @@ def design_based_fit(
     """
     if design.y is None:
         raise ValueError("the design has no outcome")
-    y, x = design.y, design.x
+    fit, _ = labelled_survey_fit(
+        design.x, design.y, list(design.names), survey.subset(domain), family, where,
+        exclusions=design.exclusions, codings=design.codings,
+    )
+    return fit
+
+
+def labelled_survey_fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    names: list[str],
+    survey: SurveyDesign,
+    family: str,
+    where: str,
+    exclusions: Mapping[str, int] | None = None,
+    codings: Mapping[str, Coding] | None = None,
+) -> tuple[FitResult, np.ndarray]:
+    """``svyglm`` of ``y`` on the columns of ``x`` (rows of ``survey``, a domain already subsetted) as a
+    labelled fit, and the coefficients' influence functions (for :func:`joint_covariance`).
+
+    Raises
+    ------
+    ModelError
+        A binary outcome with a single value, or perfect / quasi-complete separation (naming the columns).
+    """
     if family == "binomial" and np.unique(y).size < 2:
         raise ModelError(f"{where}: the outcome takes a single value in these rows; no model")
-    fit = survey_regression(x, y, survey.subset(domain), family=family)
+    fit = survey_regression(x, y, survey, family=family)
     if family == "binomial" and (not fit.converged or np.max(np.abs(x @ fit.params)) > 30):
-        cols = separating_columns(x, y, list(design.names))
+        cols = separating_columns(x, y, names)
         raise ModelError(
             f"{where}: perfect or quasi-complete separation in the survey-weighted logistic model. "
             f"Separating: {', '.join(cols) if cols else 'a combination of columns'}"
@@ -417,11 +449,134 @@ def design_based_fit(
     if fit.df_resid <= 0:
         messages = (f"design degrees of freedom {fit.df_resid} <= 0: too few PSUs for a t interval",)
     diagnostics = Diagnostics(
-        n=fit.n, converged=fit.converged, exclusions=design.exclusions, messages=messages,
+        n=fit.n, converged=fit.converged, exclusions=exclusions if exclusions is not None else {},
+        messages=messages,
         n_events=int(y.sum()) if family == "binomial" else None,
     )
-    return FitResult.from_arrays(
-        design.names, fit.params, fit.cov, float(fit.df_resid), diagnostics,
+    labelled = FitResult.from_arrays(
+        names, fit.params, fit.cov, float(fit.df_resid), diagnostics,
         method=f"survey-weighted {'linear' if family == 'gaussian' else 'logistic'} regression",
-        codings=design.codings,
+        codings=codings,
     )
+    assert fit.influence is not None
+    return labelled, fit.influence
+
+
+def joint_covariance(survey: SurveyDesign, influences: list[np.ndarray]) -> np.ndarray:
+    """The design-based covariance of the coefficients of several fits on the same rows.
+
+    Parameters
+    ----------
+    survey : SurveyDesign
+        The design (domain) the fits share; each influence matrix has one row per row of it.
+    influences : list of ndarray (n, p_j)
+        Influence functions of each fit's coefficients (:attr:`SurveyFit.influence`).
+
+    Returns
+    -------
+    ndarray (sum p_j, sum p_j)
+        ``svyrecvar(cbind(inf_1, inf_2, ...))``: the linearised covariance of the stacked estimating
+        equations. Its diagonal blocks are each fit's own ``svyglm`` covariance; the off-diagonal blocks
+        are what a delta method across equations (an indirect effect ``a b``) needs. Equal to the
+        covariance of one ``svyglm`` of the equations stacked in long format with equation-specific
+        coefficients (the person's PSU for every copy).
+    """
+    return linearised_variance(survey, np.hstack(influences))
+
+
+@dataclass(frozen=True)
+class SurveyCorrelation:
+    """A design-based correlation: estimate, linearised SE of r and of ``atanh(r)``, t df, rows."""
+
+    r: float
+    std_error: float
+    z_std_error: float
+    df: int
+    n: int
+
+
+def survey_correlation(
+    x: np.ndarray, y: np.ndarray, survey: SurveyDesign, covariates: np.ndarray | None = None
+) -> SurveyCorrelation:
+    """Weighted Pearson (or partial) correlation with its Taylor-linearised standard error.
+
+    Parameters
+    ----------
+    x, y : ndarray (n,)
+        Complete values of the rows of ``survey`` (a domain already subsetted).
+    survey : SurveyDesign
+    covariates : ndarray (n, k), optional
+        Columns to partial out (no intercept: it is added); the partial correlation is the weighted
+        correlation of the weighted least-squares residuals of ``x`` and ``y`` on them.
+
+    Returns
+    -------
+    SurveyCorrelation
+        ``df`` is ``degf - 1 - k``, the residual df ``svyglm`` gives the regression of ``y`` on ``x`` and
+        the ``k`` covariate columns.
+
+    Notes
+    -----
+    With ``u``, ``v`` the (residualised) variables standardised by their weighted second moments, the
+    influence function of ``r = sum w u v / sum w`` is ``w_i (u_i v_i - r (u_i^2 + v_i^2) / 2) / sum w``;
+    estimating the means (or the partialling coefficients) adds nothing to first order, since the
+    residuals are weighted-orthogonal to the columns they were regressed on. Its linearised variance is
+    what R's ``svycontrast`` gives for the correlation written as a function of ``svymean`` of the
+    first and second moments, e.g. ``svycontrast(svymean(~x + y + I(x^2) + I(y^2) + I(x*y), des),
+    quote((E_xy - E_x*E_y) / sqrt((E_xx - E_x^2) * (E_yy - E_y^2))))`` (partial correlations by the
+    recursive formula of the moments' correlations).
+    """
+    w = survey.weights
+    total = w.sum()
+    base = np.ones((len(x), 1))
+    z = base if covariates is None or covariates.shape[1] == 0 else np.hstack([base, covariates])
+    k = z.shape[1] - 1
+    beta, _ = weighted_least_squares(z, np.column_stack([x, y]), w / w.mean())
+    resid = np.column_stack([x, y]) - z @ beta
+    scale = np.sqrt((w[:, None] * resid**2).sum(axis=0) / total)
+    if np.any(scale == 0):
+        raise ModelError("a variable is constant in these rows; its correlation is undefined")
+    u, v = resid[:, 0] / scale[0], resid[:, 1] / scale[1]
+    r = float((w * u * v).sum() / total)
+    r = min(max(r, -1.0), 1.0)
+    influence = w * (u * v - r * (u**2 + v**2) / 2) / total
+    se = float(np.sqrt(linearised_variance(survey, influence)[0, 0]))
+    z_se = se / (1 - r**2) if abs(r) < 1 else np.inf
+    return SurveyCorrelation(r, se, float(z_se), survey.degf() - 1 - k, len(x))
+
+
+def resolve_weighting(weighting: str | None, context: RunContext) -> tuple[str, ...]:
+    """Which estimates to report: ``("weighted",)``, ``("unweighted",)`` or both.
+
+    Parameters
+    ----------
+    weighting : {"weighted", "unweighted", "both"} or None
+        The analysis' ``weighting`` key; ``None`` (absent): weighted when the cohort declares a survey
+        design, unweighted otherwise.
+    context : RunContext
+
+    Raises
+    ------
+    ConfigError
+        ``weighted`` or ``both`` for a cohort without a survey design.
+    """
+    if weighting is None:
+        return ("weighted",) if context.survey else ("unweighted",)
+    if weighting in ("weighted", "both") and not context.survey:
+        raise ConfigError(
+            f"{context.where}.weighting is {weighting!r} but cohort {context.cohort!r} declares no survey "
+            f"design; "
+            f"add cohorts.{context.cohort}.survey: {{weight: ..., strata: ..., psu: ...}} or use weighting: "
+            f"unweighted"
+        )
+    return ("weighted", "unweighted") if weighting == "both" else (weighting,)
+
+
+def survey_design(data: pd.DataFrame, context: RunContext) -> tuple[SurveyDesign, tuple[str, ...]]:
+    """The cohort's survey design over ``data`` (positional rows) and the columns it uses."""
+    if context.survey is None:
+        raise ConfigError(f"{context.where}: cohort {context.cohort!r} declares no survey design")
+    source = f"cohorts.{context.cohort}.survey"
+    spec = SurveySpec.from_config(context.survey, where=source)
+    columns = tuple(c for c in (spec.weight, spec.strata, spec.psu) if c)
+    return SurveyDesign.from_data(data.reset_index(drop=True), spec, source=source), columns

@@ -74,6 +74,9 @@ class AnalysisSpec:
     ROWS_ARE_PEOPLE: ClassVar[bool] = True
     """Whether a row of the analysed table describes a person (False for study-level summaries, as in a
     meta-analysis: the small-cell threshold then applies to the counts the rows carry, not to the rows)."""
+    SURVEY_DESIGN: ClassVar[bool] = False
+    """Whether the type honours a cohort's survey design (weights, strata, PSUs). When it does not and the
+    cohort declares one, every row's note says the design was not used (:func:`musclecog.analyses.run_analysis`)."""
     context: RunContext = field(default=RunContext("analysis", "cohort"), metadata={"key": None})
     description: str | None = None
     keep_if: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

@@ -10,12 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-import pandas as pd
-
 from musclecog.core.results import AnalysisResult
-from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError
-from musclecog.survey import SurveyDesign, SurveySpec
+from musclecog.survey import resolve_weighting, survey_design
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,38 +41,4 @@ def one_of(single: str | None, plural: Sequence[str], names: tuple[str, str], wh
     return values
 
 
-def resolve_weighting(weighting: str | None, context: RunContext) -> tuple[str, ...]:
-    """Which estimates to report: ``("weighted",)``, ``("unweighted",)`` or both.
-
-    Parameters
-    ----------
-    weighting : {"weighted", "unweighted", "both"} or None
-        The analysis' ``weighting`` key; ``None`` (absent): weighted when the cohort declares a survey
-        design, unweighted otherwise.
-    context : RunContext
-
-    Raises
-    ------
-    ConfigError
-        ``weighted`` or ``both`` for a cohort without a survey design.
-    """
-    if weighting is None:
-        return ("weighted",) if context.survey else ("unweighted",)
-    if weighting in ("weighted", "both") and not context.survey:
-        raise ConfigError(
-            f"{context.where}.weighting is {weighting!r} but cohort {context.cohort!r} declares no survey "
-            f"design; "
-            f"add cohorts.{context.cohort}.survey: {{weight: ..., strata: ..., psu: ...}} or use weighting: "
-            f"unweighted"
-        )
-    return ("weighted", "unweighted") if weighting == "both" else (weighting,)
-
-
-def survey_design(data: pd.DataFrame, context: RunContext) -> tuple[SurveyDesign, tuple[str, ...]]:
-    """The cohort's survey design over ``data`` and the columns it uses."""
-    if context.survey is None:
-        raise ConfigError(f"{context.where}: cohort {context.cohort!r} declares no survey design")
-    source = f"cohorts.{context.cohort}.survey"
-    spec = SurveySpec.from_config(context.survey, where=source)
-    columns = tuple(c for c in (spec.weight, spec.strata, spec.psu) if c)
-    return SurveyDesign.from_data(data, spec, source=source), columns
+__all__ = ["CrossSectionalResult", "one_of", "resolve_weighting", "survey_design"]

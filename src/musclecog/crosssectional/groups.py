@@ -53,6 +53,7 @@ class GroupComparisonSpec(AnalysisSpec):
     """
 
     TYPE: ClassVar[str] = "group_comparison"
+    SURVEY_DESIGN: ClassVar[bool] = True
     outcome: str | None = None
     outcomes: tuple[str, ...] = ()
     group: str | None = None

@@ -59,6 +59,7 @@ class RegressionSpec(AnalysisSpec):
     keys and defaults in docs/crosssectional.md). Built by :func:`musclecog.core.spec.spec_from_config`."""
 
     TYPE: ClassVar[str] = "regression"
+    SURVEY_DESIGN: ClassVar[bool] = True
     outcome: str | None = None
     outcomes: tuple[str, ...] = ()
     exposure: str

@@ -40,6 +40,9 @@ class DeltaMethod:
         The data, for the covariances between equations (without it the blocks are independent).
     se_type : {"ols", "ml"}
         The divisor of the residual cross-products (as the fits' own covariances).
+    cov : ndarray, optional
+        The joint covariance of the paths in :attr:`keys` order, given (a survey design's linearised
+        covariance, :func:`musclecog.survey.joint_covariance`) instead of built from the fits.
     """
 
     def __init__(
@@ -48,10 +51,14 @@ class DeltaMethod:
         fits: Mapping[str, FitResult],
         frame: ModelFrame | None = None,
         se_type: str = "ols",
+        cov: np.ndarray | None = None,
     ) -> None:
         self.keys: list[tuple[str, str]] = [(eq.outcome, p) for eq in equations for p in eq.predictors]
         self.position = {k: i for i, k in enumerate(self.keys)}
         self.values = np.array([float(fits[out].params[p]) for out, p in self.keys])
+        if cov is not None:
+            self.cov = np.asarray(cov, float)
+            return
         cov = np.zeros((len(self.keys), len(self.keys)))
         for eq in equations:
             idx = [self.position[(eq.outcome, p)] for p in eq.predictors]

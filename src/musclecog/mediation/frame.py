@@ -32,6 +32,7 @@ from musclecog.core.design import (
 from musclecog.core.inference import logistic_regression, ols
 from musclecog.core.results import Diagnostics, FitResult
 from musclecog.errors import DataError, ModelError, show_values
+from musclecog.survey import SurveyDesign, labelled_survey_fit
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class ModelFrame:
         Names of the covariate columns (dummies named ``column[level]``).
     exclusions : mapping
         Rows dropped because a used column was missing, by reason (``missing <column>``).
+    rows : ndarray of bool, optional
+        Which rows of the cohort table are the complete cases (positional; a survey design's domain).
     """
 
     values: np.ndarray
@@ -64,6 +67,7 @@ class ModelFrame:
     variables: list[str]
     covariates: list[str]
     exclusions: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    rows: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -163,7 +167,12 @@ def model_frame(
         cov_names = list(design.names)
     values = np.hstack(blocks)
     return ModelFrame(
-        values, [INTERCEPT, *variables, *cov_names], list(variables), cov_names, MappingProxyType(exclusions)
+        values,
+        [INTERCEPT, *variables, *cov_names],
+        list(variables),
+        cov_names,
+        MappingProxyType(exclusions),
+        np.asarray(rows, bool),
     )
 
 
@@ -305,6 +314,29 @@ def fit_equation(frame: ModelFrame, eq: Equation, source: str, se_type: str = "o
     """
     fit = _fit_equation(frame, eq, source)
     return ml_covariance(fit) if se_type == "ml" else fit
+
+
+def survey_equation(
+    frame: ModelFrame, eq: Equation, survey: SurveyDesign, source: str
+) -> tuple[FitResult, np.ndarray]:
+    """Fit one equation by ``svyglm`` (gaussian, or quasibinomial for a binary outcome) on the complete
+    cases as a domain of ``survey``: the labelled fit (t on ``degf - p + 1`` df) and the coefficients'
+    influence functions (for :func:`musclecog.survey.joint_covariance`).
+
+    Parameters
+    ----------
+    survey : SurveyDesign
+        The design subsetted to the frame's rows (``survey.subset(frame.rows)``).
+    """
+    check_identifiable(frame, eq, source)
+    idx = rhs(frame, eq)
+    y = frame.column(eq.outcome)
+    if eq.family == "binomial":
+        _check_binary(y, eq, source)
+    return labelled_survey_fit(
+        frame.values[:, idx], y, [frame.columns[i] for i in idx], survey, eq.family,
+        f"{source} (model for '{eq.outcome}')", exclusions=frame.exclusions,
+    )
 
 
 def _fit_equation(frame: ModelFrame, eq: Equation, source: str) -> FitResult:

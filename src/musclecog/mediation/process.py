@@ -9,11 +9,21 @@ outcome model is logistic (``b``, ``c'``, ``c`` as odds ratios; ``a b`` on the l
 does) and, in addition, the Imai, Keele & Tingley (2010) quasi-Bayesian average causal mediation / direct
 effects on the probability scale (:mod:`musclecog.mediation.imai`); ``imai_continuous`` adds them for a
 continuous outcome (outcome scale).
+
+With a survey design (``weighting``, by default weighted when the cohort declares one) every equation is a
+``svyglm`` on the complete cases as a domain of the design (weighted coefficients; linearised SEs, t on
+``degf - p + 1`` df), and the indirect effects, their total and the proportion mediated get delta-method
+SEs, z tests and normal CIs from the joint covariance of all paths: ``svyrecvar`` of the stacked influence
+functions of the equations (:func:`musclecog.survey.joint_covariance`; R: ``svycontrast`` on the
+equations' coefficients with that covariance, equal to one ``svyglm`` of the equations stacked in long
+format). No bootstrap under a design (a resample of people ignores strata and PSUs); the Imai et al.
+effects stay unweighted; both are said in the rows' notes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,8 +47,16 @@ from musclecog.mediation.estimates import (
     effect,
     failed_resamples,
 )
-from musclecog.mediation.frame import Equation, ModelFrame, fit_equation, model_frame, per_unit_exposure
+from musclecog.mediation.frame import (
+    Equation,
+    ModelFrame,
+    fit_equation,
+    model_frame,
+    per_unit_exposure,
+    survey_equation,
+)
 from musclecog.mediation.graph import path_coefficients, path_product, simple_paths
+from musclecog.mediation.imai import METHOD as IMAI_METHOD
 from musclecog.mediation.imai import exposure_contrast, imai_estimates
 from musclecog.mediation.results import Effect, MediationResult, PathEdge
 from musclecog.mediation.spec import (
@@ -47,6 +65,16 @@ from musclecog.mediation.spec import (
     SerialMediationSpec,
     SimpleMediationSpec,
 )
+from musclecog.survey import SurveyDesign, joint_covariance, survey_design
+
+logger = logging.getLogger(__name__)
+
+DESIGN_NOTE = (
+    "design-based delta method: svyglm paths, joint Taylor-linearised covariance of the stacked "
+    "estimating equations (svycontrast); z test, normal CI"
+)
+IMAI_DESIGN_NOTE = "survey design not used: the Imai et al. simulation is unweighted"
+EFFECT_LABELS = {"indirect_total": "total indirect", "proportion_mediated": "proportion mediated"}
 
 
 def sobel(a: float, se_a: float, b: float, se_b: float) -> tuple[float, float, float]:
@@ -97,6 +125,8 @@ class _Fitted:
     fits: dict[str, FitResult]
     total: FitResult
     boot: BootstrapDraws | None
+    delta: DeltaMethod | None = None
+    """The design-based covariance of the paths (None without a survey design)."""
 
     @property
     def coefs(self) -> dict[tuple[str, str], float]:
@@ -224,16 +254,10 @@ def _proportion(f: _Fitted, c: float, total: float, total_draws: np.ndarray | No
     )
 
 
-def _with_delta_method(f: _Fitted, rows: list[Estimate]) -> list[Estimate]:
-    """Add delta-method SEs, z tests and Wald CIs (lavaan ``:=``) to the indirect rows and, for a continuous
-    outcome, to the total effect ``c`` (as ``c' +`` the indirect effects) and the proportion mediated.
-
-    The covariance of the paths is that of ``se_type`` (:mod:`musclecog.mediation.delta`). For a binary outcome
-    the indirect effects are on the log-odds scale and ``c' + a b`` is not the total effect ``c`` (odds ratios
-    are not collapsible), so only the indirect rows get the columns.
-    """
+def _defined(f: _Fitted, dm: DeltaMethod) -> dict[str, tuple[float, np.ndarray]]:
+    """Term -> (estimate, gradient in the paths) of the indirect effects, their total, ``c`` (as ``c' +``
+    the indirect effects) and the proportion mediated (the last two for a continuous outcome only)."""
     m = f.model
-    dm = DeltaMethod(f.equations, f.fits, f.frame, m.se_type)
     paths = [p for p in simple_paths(f.equations, m.exposure, m.outcome) if len(p) > 2]
     single = len(m.mediators) == 1
     points = {p: float(path_product(p, f.coefs)) for p in paths}
@@ -252,6 +276,21 @@ def _with_delta_method(f: _Fitted, rows: list[Estimate]) -> list[Estimate]:
                 indirect / total,
                 ratio_gradient(indirect, g_indirect, total, g_total),
             )
+    return defined
+
+
+def _with_delta_method(f: _Fitted, rows: list[Estimate]) -> list[Estimate]:
+    """Add delta-method SEs, z tests and Wald CIs (lavaan ``:=``) to the indirect rows and, for a continuous
+    outcome, to the total effect ``c`` (as ``c' +`` the indirect effects) and the proportion mediated.
+
+    The covariance of the paths is that of ``se_type`` (:mod:`musclecog.mediation.delta`), or the design's
+    under a survey design. For a binary outcome the indirect effects are on the log-odds scale and
+    ``c' + a b`` is not the total effect ``c`` (odds ratios are not collapsible), so only the indirect rows
+    get the columns.
+    """
+    m = f.model
+    dm = f.delta or DeltaMethod(f.equations, f.fits, f.frame, m.se_type)
+    defined = _defined(f, dm)
     out = []
     for row in rows:
         if row.term in defined:
@@ -259,6 +298,53 @@ def _with_delta_method(f: _Fitted, rows: list[Estimate]) -> list[Estimate]:
             row = row.replace(extra={**row.extra, **dm.columns(est, grad, m.ci_level)})
         out.append(row)
     return out
+
+
+def _design_based(f: _Fitted, rows: list[Estimate]) -> list[Estimate]:
+    """The indirect effects, their total and the proportion mediated with the design-based delta method
+    in the main columns (``c`` keeps its own ``svyglm`` row); the Imai rows noted as unweighted."""
+    assert f.delta is not None
+    defined = _defined(f, f.delta)
+    skipped = (
+        f"; bootstrap not run under a survey design (bootstrap: {f.model.bootstrap} ignored)"
+        if f.model.bootstrap > 0 else ""
+    )
+    suffix = " (log-odds scale: a x b with b from the logistic outcome model)" if f.model.family == "binomial" else ""
+    out = []
+    for row in rows:
+        if row.term in defined and row.term != "c":
+            est, grad = defined[row.term]
+            cols = f.delta.columns(est, grad, f.model.ci_level)
+            row = row.replace(
+                std_error=cols["delta_std_error"],
+                statistic=cols["delta_statistic"],
+                p_value=cols["delta_p_value"],
+                conf_low=cols["delta_conf_low"],
+                conf_high=cols["delta_conf_high"],
+                note=f"{DESIGN_NOTE}{skipped}{suffix}",
+            )
+        elif row.term == "sobel":
+            row = row.replace(note=f"{row.note}, with the design-based SEs of a and b (the indirect row also "
+                              "has their covariance)")
+        elif row.method == IMAI_METHOD:
+            row = row.replace(note="; ".join(x for x in (row.note, IMAI_DESIGN_NOTE) if x))
+        out.append(row)
+    return out
+
+
+def _survey_fits(
+    frame: ModelFrame, equations: list[Equation], total_eq: Equation, survey: SurveyDesign, source: str
+) -> tuple[dict[str, FitResult], FitResult, DeltaMethod]:
+    """Every equation and the total effect by ``svyglm``, and the paths' joint design-based covariance."""
+    fitted = {eq.outcome: survey_equation(frame, eq, survey, source) for eq in equations}
+    fits = {out: fit for out, (fit, _) in fitted.items()}
+    total, _ = survey_equation(frame, total_eq, survey, source)
+    blocks = []
+    for eq in equations:
+        fit, influence = fitted[eq.outcome]
+        names = list(fit.params.index)
+        blocks.append(influence[:, [names.index(p) for p in eq.predictors]])
+    return fits, total, DeltaMethod(equations, fits, cov=joint_covariance(survey, blocks))
 
 
 def fit_mediation_model(data: pd.DataFrame, model: MediationModel, context: RunContext) -> MediationResult:
@@ -288,14 +374,24 @@ def fit_mediation_model(data: pd.DataFrame, model: MediationModel, context: RunC
     frame, unit_cols, model = _per_unit(frame, model, source)
     equations = model.equations()
     total_eq = model.total_equation()
-    f = _Fitted(
-        model,
-        frame,
-        equations,
-        {eq.outcome: fit_equation(frame, eq, source, model.se_type) for eq in equations},
-        fit_equation(frame, total_eq, source, model.se_type),
-        bootstrap(frame, equations, model.bootstrap, context.seed, source) if model.bootstrap > 0 else None,
-    )
+    if model.weighted:
+        design, _ = survey_design(data, context)
+        assert frame.rows is not None
+        model = dataclasses.replace(model, method=f"survey-weighted {model.method}")
+        fits, total_fit, delta = _survey_fits(frame, equations, total_eq, design.subset(frame.rows), source)
+        if model.bootstrap > 0:
+            logger.info("%s: no bootstrap under the survey design (bootstrap: %d ignored); design-based "
+                        "delta-method CIs instead", source, model.bootstrap)
+        f = _Fitted(model, frame, equations, fits, total_fit, None, delta)
+    else:
+        f = _Fitted(
+            model,
+            frame,
+            equations,
+            {eq.outcome: fit_equation(frame, eq, source, model.se_type) for eq in equations},
+            fit_equation(frame, total_eq, source, model.se_type),
+            bootstrap(frame, equations, model.bootstrap, context.seed, source) if model.bootstrap > 0 else None,
+        )
     rows, edges = _paths(f)
     c = coefficient(f.total, total_eq, model.exposure, "c", "total_effect", model.ci_level, model.method)
     indirect, effects, total, total_draws = _indirect(f)
@@ -307,11 +403,17 @@ def fit_mediation_model(data: pd.DataFrame, model: MediationModel, context: RunC
         rows += imai_estimates(frame, model, context)
     if model.delta_method:
         rows = _with_delta_method(f, rows)
+    if f.delta is not None:
+        rows = _design_based(f, rows)
+        c = next(r for r in rows if r.term == "c")
+        effects = [effect(EFFECT_LABELS.get(r.term, r.term), r) for r in rows if r.term in _defined(f, f.delta)
+                   and r.term != "c"] + [effect("c (total)", c)]
+    else:
+        effects.append(effect("c (total)", c))
     if f.boot is not None:
         rows.append(failed_resamples(f.boot, **f.labels()))
     if unit_cols:
         rows = [r.replace(extra={**r.extra, **unit_cols}) if _has_unit(r, model) else r for r in rows]
-    effects.append(effect("c (total)", c))
     fits = {eq.label: f.fits[eq.outcome] for eq in equations}
     fits[f"total: {total_eq.label}"] = f.total
     return MediationResult(

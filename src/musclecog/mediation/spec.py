@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from musclecog.core.spec import AnalysisSpec, analysis_schema
 from musclecog.mediation.frame import Equation
+from musclecog.survey import resolve_weighting
 
 
 # --------------------------------------------------------------------------------------------- model
@@ -55,6 +56,9 @@ class MediationModel:
     exposure_per : str, float or None
         ``sd`` (of the exposure in the complete cases) or a number: effects per SD or per that many units of
         the exposure; ``None``: per unit.
+    weighted : bool
+        Design-based: every equation by ``svyglm`` on the cohort's survey design, the indirect effects with
+        delta-method SEs from the joint linearised covariance of the paths (no bootstrap).
     """
 
     exposure: str
@@ -72,6 +76,7 @@ class MediationModel:
     delta_method: bool = False
     imai_continuous: bool = False
     exposure_per: str | float | None = None
+    weighted: bool = False
 
     @property
     def family(self) -> str:
@@ -104,6 +109,7 @@ class _MediationSpec(AnalysisSpec):
 
     STRUCTURE: ClassVar[str] = "parallel"
     METHOD: ClassVar[str] = ""
+    SURVEY_DESIGN: ClassVar[bool] = True
 
     exposure: str
     outcome: str
@@ -117,6 +123,7 @@ class _MediationSpec(AnalysisSpec):
     delta_method: bool = False
     imai_continuous: bool = False
     exposure_per: str | float | None = None
+    weighting: str | None = None
 
     @property
     def mediator_columns(self) -> tuple[str, ...]:
@@ -126,6 +133,7 @@ class _MediationSpec(AnalysisSpec):
     def model(self) -> MediationModel:
         """The model this entry describes."""
         contrast = self.exposure_contrast
+        weighted = resolve_weighting(self.weighting, self.context) == ("weighted",)
         return MediationModel(
             exposure=self.exposure,
             mediators=self.mediator_columns,
@@ -142,6 +150,7 @@ class _MediationSpec(AnalysisSpec):
             delta_method=bool(self.delta_method),
             imai_continuous=bool(self.imai_continuous),
             exposure_per=self.exposure_per,
+            weighted=weighted,
         )
 
 
@@ -278,6 +287,7 @@ class ChangeCorrelationSpec(AnalysisSpec):
     """``change_correlation``: the correlation of two change scores within each level of ``by``."""
 
     TYPE: ClassVar[str] = "change_correlation"
+    SURVEY_DESIGN: ClassVar[bool] = True
 
     x: str
     y: str
@@ -286,6 +296,7 @@ class ChangeCorrelationSpec(AnalysisSpec):
     method: str = "pearson"
     ci_level: float = 0.95
     changes: Mapping[str, Any] | None = None
+    weighting: str | None = None
 
     @property
     def change(self) -> ChangeSpec | None:

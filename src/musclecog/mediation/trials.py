@@ -8,6 +8,12 @@ between the changes in knee-extension strength and Trails B-A in the power-train
 = 0.415 between the changes in toe-grip strength and MMSE), with Fisher-z CIs and the t-test of R's
 ``cor.test``.
 
+With a survey design (``weighting``: by default weighted when the cohort declares one) the Pearson
+correlation of the changes is design-based, as the ``correlation`` type's
+(:func:`musclecog.survey.survey_correlation`: weighted r, Taylor-linearised SE, t on ``degf - 1`` df,
+Fisher-z CI); each level of ``by`` and the participants with both changes are domains of the design
+(R's ``subset(design, ...)``). A long table's design columns are read at baseline.
+
 Trial tables may be long (one row per person x wave; ``changes: {id, wave, baseline, followup}`` says how to
 form change = follow-up - baseline) or wide with the change scores already computed (no ``changes`` key).
 """
@@ -28,6 +34,7 @@ from musclecog.errors import ConfigError, DataError, ModelError, show_values
 from musclecog.mediation.process import fit_mediation_model
 from musclecog.mediation.results import ChangeCorrelationResult, ChangePanel, MediationResult
 from musclecog.mediation.spec import ChangeCorrelationSpec, ChangeSpec, MediationModel, TrialMediationSpec
+from musclecog.survey import SurveyDesign, resolve_weighting, survey_correlation, survey_design
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +164,28 @@ def correlation_test(x: np.ndarray, y: np.ndarray, method: str, level: float) ->
     }
 
 
+def survey_correlation_test(
+    x: np.ndarray, y: np.ndarray, survey: SurveyDesign, level: float
+) -> dict[str, float]:
+    """The design-based Pearson correlation of complete vectors (the rows of ``survey``, a domain):
+    t = r / SE(r) on ``degf - 1`` df and the Fisher-z interval ``tanh(atanh(r) +- t SE(atanh r))``;
+    ``std_error`` is the SE of ``atanh(r)`` (as :func:`correlation_test`'s), ``std_error_r`` that of r."""
+    c = survey_correlation(x, y, survey)
+    t = c.r / c.std_error if c.std_error > 0 else np.sign(c.r) * np.inf
+    z = np.arctanh(c.r)
+    q = critical_value(level, c.df)
+    return {
+        "estimate": c.r,
+        "conf_low": float(np.tanh(z - q * c.z_std_error)),
+        "conf_high": float(np.tanh(z + q * c.z_std_error)),
+        "p_value": float(wald_p_value(np.asarray(t), c.df)),
+        "statistic": float(t),
+        "df": float(c.df),
+        "std_error": c.z_std_error,
+        "std_error_r": c.std_error,
+    }
+
+
 def _groups(data: pd.DataFrame, spec: ChangeCorrelationSpec) -> list[tuple[str, pd.DataFrame]]:
     """The strata to correlate in: each wanted level of ``by`` (default all, sorted), or overall."""
     by = spec.by
@@ -199,7 +228,9 @@ def fit_change_correlation(data: pd.DataFrame, spec: ChangeCorrelationSpec) -> C
 
     With ``changes`` the change scores are formed from a long table (:func:`change_scores`); otherwise ``x``
     and ``y`` are change scores already. One estimate per stratum (``r``, scale ``correlation``) with the
-    Fisher-z CI and the t-test on n - 2 df (:func:`correlation_test`).
+    Fisher-z CI and the t-test on n - 2 df (:func:`correlation_test`); with a survey design the
+    design-based Pearson correlation (:func:`survey_correlation_test`; a Spearman correlation stays
+    unweighted and its note says so).
     """
     source = spec.where
     changes = spec.change
@@ -208,15 +239,34 @@ def fit_change_correlation(data: pd.DataFrame, spec: ChangeCorrelationSpec) -> C
         data = change_scores(data, [x, y], changes, source)
         x, y = f"{x}_change", f"{y}_change"
     check_columns(data, [x, y] + ([spec.by] if spec.by else []), source)
+    (weighting,) = resolve_weighting(spec.weighting, spec.context)
+    data = data.reset_index(drop=True)
+    survey = survey_design(data, spec.context)[0] if weighting == "weighted" else None
     estimates, panels = [], []
     for stratum, sub in _groups(data, spec):
         xs, ys, n_missing = _complete_changes(sub, x, y, stratum, source)
-        res = correlation_test(xs, ys, spec.method, spec.ci_level)
+        method = f"{spec.method.capitalize()} correlation of change scores"
+        note = f"Fisher-z CI; t-test on n-2 df (R cor.test); {n_missing} excluded for missing change"
+        extra = {}
+        if survey is not None and spec.method == "pearson":
+            rows = np.zeros(len(data), bool)
+            rows[sub.index[complete_rows(sub, [x, y])]] = True
+            res = survey_correlation_test(xs, ys, survey.subset(rows), spec.ci_level)
+            extra = {"std_error_r": res.pop("std_error_r")}
+            method = f"survey-weighted {method}"
+            note = (
+                f"design-based SE (Taylor linearisation; std_error_r: SE of r, std_error: SE of atanh(r)); "
+                f"Fisher-z CI and t-test on degf - 1 df; {n_missing} excluded for missing change"
+            )
+        else:
+            res = correlation_test(xs, ys, spec.method, spec.ci_level)
+            if survey is not None:
+                note += "; survey design not used: no design-based rank correlation (unweighted Spearman)"
         estimates.append(
             Estimate(
                 term="r",
                 scale="correlation",
-                method=f"{spec.method.capitalize()} correlation of change scores",
+                method=method,
                 outcome=y,
                 exposure=x,
                 stratum=stratum,
@@ -228,7 +278,8 @@ def fit_change_correlation(data: pd.DataFrame, spec: ChangeCorrelationSpec) -> C
                 p_value=res["p_value"],
                 statistic=res["statistic"],
                 df=res["df"],
-                note=f"Fisher-z CI; t-test on n-2 df (R cor.test); {n_missing} excluded for missing change",
+                note=note,
+                extra=extra,
             )
         )
         panels.append(ChangePanel(stratum, xs, ys, res["estimate"], res["conf_low"], res["conf_high"]))
