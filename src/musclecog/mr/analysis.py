@@ -45,6 +45,7 @@ METHODS: tuple[str, ...] = (
     "simple_mode_nome",
     "weighted_mode_nome",
     "presso",
+    "ivw_penalised",
 )
 """Every method key :class:`MRSettings` accepts, in the order rows are reported."""
 
@@ -106,6 +107,9 @@ class MRSettings:
         ``units.outcome`` is ``"log odds"`` or ``ncase.outcome`` is present.
     steiger : bool
         Run the Steiger directionality test (needs sample sizes; binary traits case/control counts).
+    egger_distribution : {"t", "normal"}
+        Distribution of MR-Egger's p-values (slope and intercept): TwoSampleMR's t(nsnp - 2) (default) or
+        MendelianRandomization's normal (``mr_egger``'s default).
     """
 
     methods: tuple[str, ...] = DEFAULT_METHODS
@@ -121,6 +125,7 @@ class MRSettings:
     presso_distortion_test: bool = True
     odds_ratios: bool | None = None
     steiger: bool = True
+    egger_distribution: str = "t"
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
@@ -146,6 +151,11 @@ class MRSettings:
         if self.median_weights not in est.MEDIAN_WEIGHTS:
             raise ConfigError(
                 f"mr_settings.median_weights = {self.median_weights!r}: use 'second_order' or 'first_order'"
+            )
+        if self.egger_distribution not in est.EGGER_DISTRIBUTIONS:
+            raise ConfigError(
+                f"mr_settings.egger_distribution = {self.egger_distribution!r}: use 't' (TwoSampleMR) or 'normal' "
+                "(MendelianRandomization)"
             )
         if not 0 < self.presso_signif_threshold <= 1:
             raise ConfigError("mr_settings.presso_signif_threshold must be in (0, 1]")
@@ -266,7 +276,7 @@ def causal_estimates(
     fits: Sequence[est.MREstimate], exposure: str, outcome: str, alpha: float, odds_ratios: bool
 ) -> tuple[Estimate, ...]:
     """The reported rows of estimator results: Wald z intervals for every method (TwoSampleMR's
-    ``generate_odds_ratios``), then, for a binary outcome, the same rows as odds ratios.
+    ``generate_odds_ratios``) unless the estimator gives its own limits (``MREstimate.conf_low/conf_high``), then, for a binary outcome, the same rows as odds ratios.
 
     Parameters
     ----------
@@ -281,6 +291,9 @@ def causal_estimates(
     b = np.array([f.b for f in fits], float)
     se = np.array([f.se for f in fits], float)
     lo, hi = wald_interval(b, se, None, 1 - alpha)
+    own = np.array([f.conf_low is not None and f.conf_high is not None for f in fits], bool)
+    lo = np.where(own, [f.conf_low if f.conf_low is not None else np.nan for f in fits], lo)
+    hi = np.where(own, [f.conf_high if f.conf_high is not None else np.nan for f in fits], hi)
     rows = [
         Estimate(term="causal_effect", estimate=f.b, scale="beta", std_error=f.se, conf_low=float(lo[i]),
                  conf_high=float(hi[i]), p_value=f.pval, n=f.nsnp, nsnp=f.nsnp, note=f.note, method=f.method,
@@ -307,7 +320,9 @@ def fit_methods(
         if key in methods:
             fits[key] = est.ivw(bx, by, sx, sy, model=model)
     if "egger" in methods:
-        fits["egger"] = est.egger(bx, by, sx, sy)
+        fits["egger"] = est.egger(bx, by, sx, sy, distribution=settings.egger_distribution)
+    if "ivw_penalised" in methods:
+        fits["ivw_penalised"] = est.ivw_penalised(bx, by, sx, sy)
     for m in (m for m in methods if m in MEDIAN_METHODS):
         fits.update(est.median_estimates(bx, by, sx, sy, which=(m,), settings=boot, rng=_rng(seed, m)))
     for m in (m for m in methods if m.endswith("_mode") or m.endswith("_mode_nome")):
@@ -333,7 +348,7 @@ def _sensitivity_tables(
         single["samplesize"] = float(pd.to_numeric(dat["samplesize.outcome"], errors="coerce").max())
     return {
         "heterogeneity": sens.heterogeneity(bx, by, sx, sy),
-        "pleiotropy": sens.pleiotropy(bx, by, sx, sy),
+        "pleiotropy": sens.pleiotropy(bx, by, sx, sy, distribution=settings.egger_distribution),
         "directionality": direc,
         "single_snp": single,
         "leave_one_out": sens.leave_one_out(snp, bx, by, sx, sy),

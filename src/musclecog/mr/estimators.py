@@ -39,6 +39,7 @@ MIN_SNPS: dict[str, int] = {
     "penalised_mode": 3,
     "simple_mode_nome": 3,
     "weighted_mode_nome": 3,
+    "ivw_penalised": 2,
 }
 """The fewest instruments each estimator needs (TwoSampleMR's thresholds)."""
 
@@ -56,6 +57,7 @@ LABELS: dict[str, str] = {
     "penalised_mode": "Penalised mode",
     "simple_mode_nome": "Simple mode (NOME)",
     "weighted_mode_nome": "Weighted mode (NOME)",
+    "ivw_penalised": "Penalised inverse variance weighted",
 }
 """Method key (used in the config) -> label exactly as TwoSampleMR prints it."""
 
@@ -100,6 +102,9 @@ class MREstimate:
         Cochran's Q (IVW) or Rücker's Q' (MR-Egger).
     intercept : EggerIntercept or None
         MR-Egger's intercept.
+    conf_low, conf_high : float or None
+        The estimator's own confidence limits (a likelihood grid, a bootstrapped Fieller interval); None: the
+        report uses the Wald interval ``b +/- z se``.
     """
 
     method: str
@@ -112,6 +117,8 @@ class MREstimate:
     sigma: float | None = None
     heterogeneity: Heterogeneity | None = None
     intercept: EggerIntercept | None = None
+    conf_low: float | None = None
+    conf_high: float | None = None
 
     @property
     def estimable(self) -> bool:
@@ -257,17 +264,25 @@ def _sign0(x: np.ndarray) -> np.ndarray:
     return s
 
 
-def egger(bx: Any, by: Any, sx: Any, sy: Any) -> MREstimate:
+EGGER_DISTRIBUTIONS: tuple[str, ...] = ("t", "normal")
+"""Reference distributions of MR-Egger's tests: TwoSampleMR's t(nsnp - 2), MendelianRandomization's normal."""
+
+
+def egger(bx: Any, by: Any, sx: Any, sy: Any, distribution: str = "t") -> MREstimate:
     """MR-Egger regression: ``lm(by ~ bx, weights = 1/sy^2)`` after orienting every ``bx`` positive.
 
     The slope is the causal estimate, the intercept the average directional pleiotropy; both
     standard errors are divided by ``min(1, sigma)`` and tested with t(nsnp - 2), as TwoSampleMR's
-    ``mr_egger_regression``. ``intercept`` holds the intercept's estimate, se and p, ``heterogeneity``
-    Rücker's Q' and ``sigma`` the residual standard error.
+    ``mr_egger_regression``, or (``distribution = "normal"``) with the normal distribution, as
+    MendelianRandomization's ``mr_egger`` (its default ``distribution = "normal"``; the estimates and standard
+    errors of the two packages are the same). ``intercept`` holds the intercept's estimate, se and p,
+    ``heterogeneity`` Rücker's Q' and ``sigma`` the residual standard error.
 
     Reference: Bowden, Davey Smith & Burgess (2015) Int J Epidemiol 44:512; TwoSampleMR
-    ``mr_egger_regression``.
+    ``mr_egger_regression``; MendelianRandomization ``mr_egger``.
     """
+    if distribution not in EGGER_DISTRIBUTIONS:
+        raise ValueError(f"Egger distribution must be one of {list(EGGER_DISTRIBUTIONS)}, got {distribution!r}")
     bx, by, sx, sy = _as_arrays(bx, by, sx, sy)
     n = bx.size
     if n < 3:
@@ -290,11 +305,58 @@ def egger(bx: Any, by: Any, sx: Any, sy: Any) -> MREstimate:
     b_i, b = float(coef[0]), float(coef[1])
     se_i, se = float(ses[0]), float(ses[1])
     q = sigma**2 * df
+    if distribution == "normal":
+        p_b, p_i, dist_df = float(_p_normal(b, se)), float(_p_normal(b_i, se_i)), None
+    else:
+        p_b, p_i, dist_df = _p_t(b, se, df), _p_t(b_i, se_i, df), df
     return MREstimate(
-        LABELS["egger"], b, se, _p_t(b, se, df), n, dist_df=df, sigma=sigma,
+        LABELS["egger"], b, se, p_b, n, dist_df=dist_df, sigma=sigma,
         heterogeneity=Heterogeneity(q, df, float(stats.chi2.sf(q, df))),
-        intercept=EggerIntercept(b_i, se_i, _p_t(b_i, se_i, df)),
+        intercept=EggerIntercept(b_i, se_i, p_i),
     )
+
+
+PENALISED_IVW_K = 100.0
+"""MendelianRandomization's penalisation constant of the penalised IVW (``r.weights``: ``pmin(1, 100 p)``)."""
+
+
+def _mr_model(model: str, nsnp: int) -> str:
+    """MendelianRandomization's ``model = "default"``: fixed effects below 4 instruments, random above."""
+    if model not in ("default", "random", "fixed"):
+        raise ValueError(f"model must be 'default', 'random' or 'fixed', got {model!r}")
+    if model == "default":
+        return "fixed" if nsnp < 4 else "random"
+    return model
+
+
+def ivw_penalised(bx: Any, by: Any, sx: Any, sy: Any, model: str = "default") -> MREstimate:
+    """Penalised IVW: IVW with each variant's weight shrunk by its heterogeneity p-value.
+
+    ``p_j = P(chi2_1 > bx_j^2 / sy_j^2 (ratio_j - median(ratio))^2)`` and weights
+    ``sy_j^-2 min(1, 100 p_j)``: variants whose ratio estimates are far from the median ratio lose weight.
+    ``b`` is the slope of ``lm(by ~ -1 + bx, weights = w)``; its standard error is lm's divided by
+    ``min(sigma, 1)`` (random effects) or by ``sigma`` (fixed effects); ``model = "default"`` is fixed effects
+    below 4 instruments and random effects otherwise. The p-value is normal.
+
+    Reference: Burgess, Bowden, Dudbridge & Thompson (2016), arXiv:1606.03729; MendelianRandomization
+    ``mr_ivw(penalized = TRUE)`` (``weights = "simple"``, ``distribution = "normal"``).
+    """
+    bx, by, sx, sy = _as_arrays(bx, by, sx, sy)
+    k = bx.size
+    if k < MIN_SNPS["ivw_penalised"]:
+        return not_estimable("ivw_penalised", k)
+    ratio = by / bx
+    pen = stats.chi2.sf(bx**2 / sy**2 * (ratio - np.median(ratio)) ** 2, df=1)
+    w = np.minimum(1.0, pen * PENALISED_IVW_K) / sy**2
+    used = int(np.count_nonzero(w))  # lm drops zero-weight rows from the residual df
+    if used < 2:
+        return not_estimable("ivw_penalised", k, f"fewer than 2 instruments keep a non-zero penalised weight ({used})")
+    sxx = np.sum(w * bx * bx)
+    b = float(np.sum(w * bx * by) / sxx)
+    sigma = float(np.sqrt(np.sum(w * (by - b * bx) ** 2) / (used - 1)))
+    se_fe = float(np.sqrt(1.0 / sxx))
+    se = se_fe * max(sigma, 1.0) if _mr_model(model, k) == "random" else se_fe
+    return MREstimate(LABELS["ivw_penalised"], b, se, float(_p_normal(b, se)), k, sigma=sigma)
 
 
 def i_squared_gx(bx: Any, sx: Any, sy: Any = None) -> float:

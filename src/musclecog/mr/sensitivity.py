@@ -76,15 +76,16 @@ def heterogeneity(bx: Any, by: Any, sx: Any, sy: Any) -> pd.DataFrame:
     return pd.DataFrame(rows).reindex(columns=cols)
 
 
-def pleiotropy(bx: Any, by: Any, sx: Any, sy: Any) -> pd.DataFrame:
-    """MR-Egger intercept test (TwoSampleMR ``mr_pleiotropy_test``) and I²_GX.
+def pleiotropy(bx: Any, by: Any, sx: Any, sy: Any, distribution: str = "t") -> pd.DataFrame:
+    """MR-Egger intercept test (TwoSampleMR ``mr_pleiotropy_test``; ``distribution = "normal"``: the normal
+    p-value of MendelianRandomization's ``mr_egger``) and I²_GX.
 
     Columns: ``egger_intercept, se, pval, nsnp, i2_gx, i2_gx_unweighted, note``. ``i2_gx`` is
     MendelianRandomization's ``I^2_GX`` (``Isq(|bx|/sy, sx/sy)``), ``i2_gx_unweighted`` Bowden's
     ``Isq(|bx|, sx)``. I²_GX below 0.9 means the Egger slope is noticeably diluted towards the null
     (Bowden et al. 2016 Int J Epidemiol 45:1961).
     """
-    fit = egger(bx, by, sx, sy)
+    fit = egger(bx, by, sx, sy, distribution=distribution)
     row: dict[str, Any] = {"nsnp": len(np.asarray(bx)), "i2_gx": i_squared_gx(bx, sx, sy),
                            "i2_gx_unweighted": i_squared_gx(bx, sx), "note": fit.note}
     if fit.intercept is not None:
