@@ -83,3 +83,19 @@ def test_egger_normal_distribution(arrays, lipids) -> None:
     assert est.egger(*arrays).dist_df == 26
     with pytest.raises(Exception, match="egger_distribution"):
         MRSettings(egger_distribution="t-dist")
+
+
+def test_divw(arrays) -> None:
+    """``mr_divw(inp)``: 2.93964590233106 (se 0.53057757646338, p 3.01671445405539e-08, Condition
+    142.919840094963); ``mr_divw(inp, over.dispersion = FALSE)``: se 0.307413968112251, p 1.14946497043184e-21."""
+    fit = est.divw(*arrays)
+    assert fit.b == pytest.approx(2.93964590233106, rel=REL)
+    assert fit.se == pytest.approx(0.53057757646338, rel=REL_SE)
+    assert fit.pval == pytest.approx(3.01671445405539e-08, rel=REL_SE)
+    assert fit.note == "instrument strength condition 142.9"
+    fixed = est.divw(*arrays, over_dispersion=False)
+    assert fixed.b == pytest.approx(2.93964590233106, rel=REL)
+    assert fixed.se == pytest.approx(0.307413968112251, rel=REL_SE)
+    assert fixed.pval == pytest.approx(1.14946497043184e-21, rel=REL_SE)
+    bx, by, sx, sy = arrays
+    assert not est.divw(bx, by, bx * 10, sy).estimable  # sx far above |bx|: no debiased denominator

@@ -46,6 +46,7 @@ METHODS: tuple[str, ...] = (
     "weighted_mode_nome",
     "presso",
     "ivw_penalised",
+    "divw",
 )
 """Every method key :class:`MRSettings` accepts, in the order rows are reported."""
 
@@ -110,6 +111,9 @@ class MRSettings:
     egger_distribution : {"t", "normal"}
         Distribution of MR-Egger's p-values (slope and intercept): TwoSampleMR's t(nsnp - 2) (default) or
         MendelianRandomization's normal (``mr_egger``'s default).
+    over_dispersion : bool
+        Debiased and penalised IVW (``divw``, ``pivw``) allow additive overdispersion ``tau^2``
+        (MendelianRandomization's ``over.dispersion = TRUE``, the default).
     """
 
     methods: tuple[str, ...] = DEFAULT_METHODS
@@ -126,6 +130,7 @@ class MRSettings:
     odds_ratios: bool | None = None
     steiger: bool = True
     egger_distribution: str = "t"
+    over_dispersion: bool = True
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
@@ -323,6 +328,8 @@ def fit_methods(
         fits["egger"] = est.egger(bx, by, sx, sy, distribution=settings.egger_distribution)
     if "ivw_penalised" in methods:
         fits["ivw_penalised"] = est.ivw_penalised(bx, by, sx, sy)
+    if "divw" in methods:
+        fits["divw"] = est.divw(bx, by, sx, sy, over_dispersion=settings.over_dispersion)
     for m in (m for m in methods if m in MEDIAN_METHODS):
         fits.update(est.median_estimates(bx, by, sx, sy, which=(m,), settings=boot, rng=_rng(seed, m)))
     for m in (m for m in methods if m.endswith("_mode") or m.endswith("_mode_nome")):
