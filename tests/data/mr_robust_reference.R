@@ -31,3 +31,10 @@ mv <- mr_mvinput(bx = cbind(d$ldlc, d$hdlc, d$trig), bxse = cbind(d$ldlcse, d$hd
 show("egger_mv", mr_mvegger(mv), c("Estimate", "StdError.Est", "Pvalue.Est", "Intercept", "StdError.Int",
                                    "Pvalue.Int", "RSE", "Heter.Stat"))
 show("egger_mv_t", mr_mvegger(mv, distribution = "t-dist"), c("Pvalue.Est", "Pvalue.Int"))
+# pIVW's bootstrapped Fieller interval with 20000 draws (the package draws 1000 with set.seed(1)): BF_dist's
+# n_boot and seed_boot defaults changed, the rest of mr_pivw as it is
+formals(BF_dist)$n_boot <- 20000
+for (s in 1:3) {
+  formals(BF_dist)$seed_boot <- s
+  show(paste0("pivw_boot20000_seed", s), mr_pivw(inp), c("Pvalue", "CILower", "CIUpper"))
+}

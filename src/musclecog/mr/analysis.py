@@ -47,6 +47,7 @@ METHODS: tuple[str, ...] = (
     "presso",
     "ivw_penalised",
     "divw",
+    "pivw",
 )
 """Every method key :class:`MRSettings` accepts, in the order rows are reported."""
 
@@ -114,6 +115,11 @@ class MRSettings:
     over_dispersion : bool
         Debiased and penalised IVW (``divw``, ``pivw``) allow additive overdispersion ``tau^2``
         (MendelianRandomization's ``over.dispersion = TRUE``, the default).
+    pivw_lambda : float
+        Penalty of the pIVW denominator (``mr_pivw``'s ``lambda``, 1).
+    pivw_boot_fieller : bool
+        pIVW's p-value and interval from ``nboot`` bootstrapped Fieller draws (``Boot.Fieller = TRUE``, the
+        default); false: normal p-value and Wald interval.
     """
 
     methods: tuple[str, ...] = DEFAULT_METHODS
@@ -131,6 +137,8 @@ class MRSettings:
     steiger: bool = True
     egger_distribution: str = "t"
     over_dispersion: bool = True
+    pivw_lambda: float = 1.0
+    pivw_boot_fieller: bool = True
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
@@ -162,6 +170,8 @@ class MRSettings:
                 f"mr_settings.egger_distribution = {self.egger_distribution!r}: use 't' (TwoSampleMR) or 'normal' "
                 "(MendelianRandomization)"
             )
+        if self.pivw_lambda < 0:
+            raise ConfigError(f"mr_settings.pivw_lambda = {self.pivw_lambda}: the pIVW penalty must be >= 0 (default 1)")
         if not 0 < self.presso_signif_threshold <= 1:
             raise ConfigError("mr_settings.presso_signif_threshold must be in (0, 1]")
 
@@ -330,6 +340,10 @@ def fit_methods(
         fits["ivw_penalised"] = est.ivw_penalised(bx, by, sx, sy)
     if "divw" in methods:
         fits["divw"] = est.divw(bx, by, sx, sy, over_dispersion=settings.over_dispersion)
+    if "pivw" in methods:
+        pivw = est.PivwSettings(lam=settings.pivw_lambda, over_dispersion=settings.over_dispersion,
+                                boot_fieller=settings.pivw_boot_fieller, alpha=settings.alpha, nboot=settings.nboot)
+        fits["pivw"] = est.pivw(bx, by, sx, sy, pivw, rng=_rng(seed, "pivw"))
     for m in (m for m in methods if m in MEDIAN_METHODS):
         fits.update(est.median_estimates(bx, by, sx, sy, which=(m,), settings=boot, rng=_rng(seed, m)))
     for m in (m for m in methods if m.endswith("_mode") or m.endswith("_mode_nome")):
