@@ -1,6 +1,7 @@
 # Reference numbers for tests/reference/test_mr_robust_estimators.py: MendelianRandomization 0.10.0's estimators
 # run from its sources (the package is not installable here) on its lipids example (Waterworth et al. 2010).
-# Usage: Rscript tests/data/mr_robust_reference.R <MendelianRandomization source dir> <lipids csv>
+# Usage: Rscript tests/data/mr_robust_reference.R <MendelianRandomization source dir> <lipids csv> [quick]
+# ("quick": without the 20000-draw pIVW runs, about a minute)
 # (source dir: a checkout of github.com/cran/MendelianRandomization at version 0.10.0; needs robustbase)
 args <- commandArgs(trailingOnly = TRUE)
 suppressMessages({library(methods); library(robustbase)})
@@ -24,6 +25,10 @@ show("pivw_no_boot", mr_pivw(inp, Boot.Fieller = FALSE), c("Estimate", "StdError
 show("pivw_boot", mr_pivw(inp))
 show("maxlik", mr_maxlik(inp), c("Estimate", "StdError", "Pvalue", "RSE", "Heter.Stat"))
 show("maxlik_fixed", mr_maxlik(inp, model = "fixed"))
+# optim's default Nelder-Mead stops short of the maximum on these 29 parameters (objective 43.41 against 42.99);
+# conjugate gradients (passed to optim through mr_maxlik's ...) reach it
+show("maxlik_cg", mr_maxlik(inp, method = "CG"), c("Estimate", "StdError", "Pvalue", "RSE", "Heter.Stat"))
+show("maxlik_cg_fixed", mr_maxlik(inp, method = "CG", model = "fixed"))
 show("conmix", mr_conmix(inp), c("Estimate", "Pvalue", "CILower", "CIUpper", "Psi", "CIMin", "CIMax", "Valid"))
 show("conmix_step0001", mr_conmix(inp, CIStep = 0.001), c("Estimate", "Pvalue", "CILower", "CIUpper"))
 mv <- mr_mvinput(bx = cbind(d$ldlc, d$hdlc, d$trig), bxse = cbind(d$ldlcse, d$hdlcse, d$trigse),
@@ -33,6 +38,7 @@ show("egger_mv", mr_mvegger(mv), c("Estimate", "StdError.Est", "Pvalue.Est", "In
 show("egger_mv_t", mr_mvegger(mv, distribution = "t-dist"), c("Pvalue.Est", "Pvalue.Int"))
 # pIVW's bootstrapped Fieller interval with 20000 draws (the package draws 1000 with set.seed(1)): BF_dist's
 # n_boot and seed_boot defaults changed, the rest of mr_pivw as it is
+if (length(args) > 2 && args[3] == "quick") quit(save = "no")
 formals(BF_dist)$n_boot <- 20000
 for (s in 1:3) {
   formals(BF_dist)$seed_boot <- s

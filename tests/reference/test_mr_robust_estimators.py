@@ -133,3 +133,19 @@ def test_pivw(arrays) -> None:
 def _harmonised_arrays(arrays) -> pd.DataFrame:
     bx, by, sx, sy = arrays
     return _harmonised(pd.DataFrame({"ldlc": bx, "chdlodds": by, "ldlcse": sx, "chdloddsse": sy}))
+
+
+def test_maxlik(arrays) -> None:
+    """``mr_maxlik(inp, method = "CG")``: 3.17326855555723 (se 0.55874972482686, p 1.35301938922788e-08,
+    heterogeneity 85.9721674155379 on 27 df, RSE 1.78441989137188); ``model = "fixed"``: se 0.3131268192697.
+    CG stops at optim's relative tolerance (1e-8); the package's default Nelder-Mead stops earlier, at
+    3.22494417545914 with the larger objective 86.8145134126052 / 2 - the maximum is ours."""
+    fit = est.maxlik(*arrays)
+    assert fit.b == pytest.approx(3.17326855555723, rel=REL)
+    assert fit.se == pytest.approx(0.55874972482686, rel=REL_SE)
+    assert fit.pval == pytest.approx(1.35301938922788e-08, rel=REL_SE)
+    assert fit.heterogeneity is not None and fit.heterogeneity.df == 27
+    assert fit.heterogeneity.q == pytest.approx(85.9721674155379, rel=REL_SE)
+    assert fit.heterogeneity.q < 86.8145134126052  # below the Nelder-Mead point's objective
+    assert fit.sigma == pytest.approx(1.78441989137188, rel=REL_SE)
+    assert est.maxlik(*arrays, model="fixed").se == pytest.approx(0.3131268192697, rel=REL_SE)

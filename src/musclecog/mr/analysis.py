@@ -48,6 +48,7 @@ METHODS: tuple[str, ...] = (
     "ivw_penalised",
     "divw",
     "pivw",
+    "maxlik",
 )
 """Every method key :class:`MRSettings` accepts, in the order rows are reported."""
 
@@ -340,6 +341,8 @@ def fit_methods(
         fits["ivw_penalised"] = est.ivw_penalised(bx, by, sx, sy)
     if "divw" in methods:
         fits["divw"] = est.divw(bx, by, sx, sy, over_dispersion=settings.over_dispersion)
+    if "maxlik" in methods:
+        fits["maxlik"] = est.maxlik(bx, by, sx, sy)
     if "pivw" in methods:
         pivw = est.PivwSettings(lam=settings.pivw_lambda, over_dispersion=settings.over_dispersion,
                                 boot_fieller=settings.pivw_boot_fieller, alpha=settings.alpha, nboot=settings.nboot)
