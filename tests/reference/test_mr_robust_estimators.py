@@ -149,3 +149,30 @@ def test_maxlik(arrays) -> None:
     assert fit.heterogeneity.q < 86.8145134126052  # below the Nelder-Mead point's objective
     assert fit.sigma == pytest.approx(1.78441989137188, rel=REL_SE)
     assert est.maxlik(*arrays, model="fixed").se == pytest.approx(0.3131268192697, rel=REL_SE)
+
+
+def test_conmix(arrays, lipids) -> None:
+    """``mr_conmix(inp)``: estimate 2.73, CI 2 to 3.43 (one interval), p 4.78884056938637e-15, psi
+    66.1790453126795, grid -27.4 to 385 by 0.01, valid instruments 1-11, 13, 15, 17-19, 21, 23, 25-28;
+    ``mr_conmix(inp, CIStep = 0.001)``: 2.731, CI 2 to 3.436, p 4.788786674801e-15. Estimate and limits are grid
+    points: equal to 1e-9."""
+    res = est.conmix_fit(*arrays)
+    assert isinstance(res, est.ConmixResult)
+    fit = res.estimate
+    assert fit.b == pytest.approx(2.73, abs=1e-9)
+    assert (fit.conf_low, fit.conf_high) == pytest.approx((2.0, 3.43), abs=1e-9)
+    assert len(res.intervals) == 1 and res.intervals[0] == pytest.approx((2.0, 3.43), abs=1e-9)
+    assert fit.pval == pytest.approx(4.78884056938637e-15, rel=REL_SE)
+    assert res.psi == pytest.approx(66.1790453126795, rel=REL)
+    assert (res.grid[0], res.grid[-1]) == pytest.approx((-27.4, 385.0), abs=1e-9)
+    assert (res.valid + 1).tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 18, 19, 21, 23, 25, 26, 27, 28]
+    fine = est.conmix(*arrays, ci_step=0.001)
+    assert fine.b == pytest.approx(2.731, abs=1e-9)
+    assert (fine.conf_low, fine.conf_high) == pytest.approx((2.0, 3.436), abs=1e-9)
+    assert fine.pval == pytest.approx(4.788786674801e-15, rel=REL_SE)
+    row = run_mr(_harmonised(lipids), MRSettings(methods=("conmix",), steiger=False), "ldl", "chd", seed=1).to_tidy()
+    assert row["method"].iloc[0] == "Contamination mixture"
+    assert (row["conf_low"].iloc[0], row["conf_high"].iloc[0]) == pytest.approx((2.0, 3.43), abs=1e-9)
+    assert np.isnan(row["std_error"].iloc[0])
+    bad = est.conmix(*arrays, ci_step=1e-6)
+    assert not bad.estimable and "conmix_ci_step" in bad.note

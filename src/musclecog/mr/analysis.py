@@ -49,6 +49,7 @@ METHODS: tuple[str, ...] = (
     "divw",
     "pivw",
     "maxlik",
+    "conmix",
 )
 """Every method key :class:`MRSettings` accepts, in the order rows are reported."""
 
@@ -121,6 +122,15 @@ class MRSettings:
     pivw_boot_fieller : bool
         pIVW's p-value and interval from ``nboot`` bootstrapped Fieller draws (``Boot.Fieller = TRUE``, the
         default); false: normal p-value and Wald interval.
+    conmix_psi : float
+        Contamination mixture: spread of the invalid instruments' ratio estimates (``mr_conmix``'s ``psi``;
+        0, the default, means 1.5 times the standard deviation of the ratio estimates).
+    conmix_ci_step : float
+        Contamination mixture: step of the grid of causal effects (``CIStep``, 0.01); the estimate and its
+        confidence limits are grid points.
+    conmix_ci_range : tuple of float or None
+        Contamination mixture: grid limits (``CIMin``, ``CIMax``); None: from the smallest ``(by - 2 sy)/bx`` to
+        the largest ``(by + 2 sy)/bx``.
     """
 
     methods: tuple[str, ...] = DEFAULT_METHODS
@@ -140,6 +150,9 @@ class MRSettings:
     over_dispersion: bool = True
     pivw_lambda: float = 1.0
     pivw_boot_fieller: bool = True
+    conmix_psi: float = 0.0
+    conmix_ci_step: float = 0.01
+    conmix_ci_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
@@ -166,6 +179,12 @@ class MRSettings:
             raise ConfigError(
                 f"mr_settings.median_weights = {self.median_weights!r}: use 'second_order' or 'first_order'"
             )
+        if not 0 < self.presso_signif_threshold <= 1:
+            raise ConfigError("mr_settings.presso_signif_threshold must be in (0, 1]")
+        self._check_mendelianrandomization_settings()
+
+    def _check_mendelianrandomization_settings(self) -> None:
+        """The settings of the MendelianRandomization estimators (Egger's distribution, pIVW, conmix)."""
         if self.egger_distribution not in est.EGGER_DISTRIBUTIONS:
             raise ConfigError(
                 f"mr_settings.egger_distribution = {self.egger_distribution!r}: use 't' (TwoSampleMR) or 'normal' "
@@ -173,8 +192,11 @@ class MRSettings:
             )
         if self.pivw_lambda < 0:
             raise ConfigError(f"mr_settings.pivw_lambda = {self.pivw_lambda}: the pIVW penalty must be >= 0 (default 1)")
-        if not 0 < self.presso_signif_threshold <= 1:
-            raise ConfigError("mr_settings.presso_signif_threshold must be in (0, 1]")
+        if self.conmix_ci_step <= 0:
+            raise ConfigError(f"mr_settings.conmix_ci_step = {self.conmix_ci_step}: the grid step must be positive")
+        limits = self.conmix_ci_range
+        if limits is not None and (len(limits) != 2 or not limits[0] < limits[1]):
+            raise ConfigError(f"mr_settings.conmix_ci_range = {list(limits)}: give [lower, upper] with lower < upper")
 
     @property
     def bootstrap(self) -> est.BootstrapSettings:
@@ -199,6 +221,8 @@ class MRSettings:
             raise ConfigError(f"mr_settings: unknown keys {unknown}; allowed: {sorted(names)}")
         if "methods" in mapping:
             mapping["methods"] = tuple(mapping["methods"])
+        if mapping.get("conmix_ci_range") is not None:
+            mapping["conmix_ci_range"] = tuple(float(v) for v in mapping["conmix_ci_range"])
         return cls(**mapping)
 
 
@@ -343,6 +367,9 @@ def fit_methods(
         fits["divw"] = est.divw(bx, by, sx, sy, over_dispersion=settings.over_dispersion)
     if "maxlik" in methods:
         fits["maxlik"] = est.maxlik(bx, by, sx, sy)
+    if "conmix" in methods:
+        fits["conmix"] = est.conmix(bx, by, sx, sy, psi=settings.conmix_psi, ci_step=settings.conmix_ci_step,
+                                    ci_range=settings.conmix_ci_range, alpha=settings.alpha)
     if "pivw" in methods:
         pivw = est.PivwSettings(lam=settings.pivw_lambda, over_dispersion=settings.over_dispersion,
                                 boot_fieller=settings.pivw_boot_fieller, alpha=settings.alpha, nboot=settings.nboot)

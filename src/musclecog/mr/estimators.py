@@ -43,6 +43,7 @@ MIN_SNPS: dict[str, int] = {
     "divw": 2,
     "pivw": 2,
     "maxlik": 2,
+    "conmix": 2,
 }
 """The fewest instruments each estimator needs (TwoSampleMR's thresholds)."""
 
@@ -64,6 +65,7 @@ LABELS: dict[str, str] = {
     "divw": "Debiased inverse variance weighted",
     "pivw": "Penalised inverse variance weighted (pIVW)",
     "maxlik": "Maximum likelihood",
+    "conmix": "Contamination mixture",
 }
 """Method key (used in the config) -> label exactly as TwoSampleMR prints it."""
 
@@ -918,3 +920,143 @@ def maxlik(bx: Any, by: Any, sx: Any, sy: Any, model: str = "default") -> MREsti
     se = float(np.sqrt(var))
     return MREstimate(LABELS["maxlik"], b, se, float(_p_normal(b, se)), k, sigma=float(np.sqrt(q / (k - 1))),
                       heterogeneity=Heterogeneity(q, k - 1, float(stats.chi2.sf(q, k - 1))))
+
+
+# --- contamination mixture -------------------------------------------------------------------------
+
+CONMIX_MAX_GRID = 5_000_000
+"""The most grid points :func:`conmix` evaluates (``(ci_max - ci_min) / ci_step``)."""
+
+
+def r_seq_by(start: float, stop: float, by: float) -> np.ndarray:
+    """R's ``seq(from, to, by)`` for ``by > 0``: ``from + (0:n) * by`` with ``n = as.integer((to - from)/by + 1e-10)``,
+    capped at ``to``."""
+    n = int((stop - start) / by + 1e-10)
+    return np.minimum(start + np.arange(n + 1) * by, stop)
+
+
+@dataclass(frozen=True)
+class ConmixResult:
+    """The contamination-mixture fit behind :func:`conmix`'s :class:`MREstimate`.
+
+    Attributes
+    ----------
+    estimate : MREstimate
+    psi : float
+        Standard deviation of the invalid instruments' ratio estimates.
+    valid : ndarray of int
+        0-based indices of the instruments taken as valid at the estimate.
+    intervals : list of (float, float)
+        The confidence set: one or more grid intervals.
+    grid : ndarray
+        The grid of causal effects.
+    loglik : ndarray
+        The profile log-likelihood on ``grid``.
+    """
+
+    estimate: MREstimate
+    psi: float
+    valid: np.ndarray
+    intervals: list[tuple[float, float]]
+    grid: np.ndarray
+    loglik: np.ndarray
+
+
+def _conmix_loglik(theta: np.ndarray, ratio: np.ndarray, se: np.ndarray, psi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per grid point: the mixture's log-likelihood with each instrument in its likelier component, and, per
+    point and instrument, whether the valid component is the likelier."""
+    inc = -((theta[:, None] - ratio[None, :]) ** 2) / 2 / se**2 - np.log(np.sqrt(2 * np.pi * se**2))
+    exc = -(ratio**2) / 2 / (psi**2 + se**2) - np.log(np.sqrt(2 * np.pi * (psi**2 + se**2)))
+    valid = inc > exc
+    return np.sum(np.where(valid, inc, exc), axis=1), valid
+
+
+def conmix_fit(
+    bx: Any,
+    by: Any,
+    sx: Any,
+    sy: Any,
+    psi: float = 0.0,
+    ci_step: float = 0.01,
+    ci_range: tuple[float, float] | None = None,
+    alpha: float = 0.05,
+) -> ConmixResult | MREstimate:
+    """Contamination mixture (Burgess et al. 2020, Nat Commun 11:376): every instrument's ratio estimate is
+    either valid, ``N(theta, se^2)``, or invalid, ``N(0, psi^2 + se^2)``; the profile likelihood (each
+    instrument in its likelier component) is maximised over a grid of ``theta``.
+
+    Parameters
+    ----------
+    bx, by, sx, sy : array-like
+    psi : float
+        Spread of the invalid instruments' estimates; ``<= 0``: ``1.5 sd(by/bx)`` (the package's default).
+    ci_step : float
+        Grid step (``CIStep``, 0.01): the estimate and the limits are grid points.
+    ci_range : (float, float), optional
+        Grid limits (``CIMin``, ``CIMax``); default ``min((by - 2 sy)/bx)`` to ``max((by + 2 sy)/bx)``.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    ConmixResult, or the not-estimable MREstimate
+
+    Notes
+    -----
+    Ratios ``by/bx`` with first-order ses ``sy/|bx|``. The estimate is the first grid maximum; ``phi`` is
+    ``max(1, sqrt(sum(w (r - r_w)^2)/(n_v - 1)))`` over the valid instruments at the estimate (weights
+    ``w = se^-2``; 1 with fewer than 2 valid); the confidence set is every grid point with
+    ``2 l > 2 max(l) - qchisq(1 - alpha, 1) phi^2``, split where the grid has gaps; the p-value is
+    ``P(chi2_1 > 2 (max(l) - l(0)) phi^2)`` with ``l(0)`` the likelihood at ``theta = 0``. Standard error: none.
+    Reference: MendelianRandomization ``mr_conmix`` (as its code computes it, ``phi^2`` in the p-value included).
+    """
+    bx, by, sx, sy = _as_arrays(bx, by, sx, sy)
+    k = bx.size
+    if k < MIN_SNPS["conmix"]:
+        return not_estimable("conmix", k)
+    if ci_step <= 0:
+        raise ValueError(f"contamination mixture grid step must be positive, got {ci_step}")
+    ratio, se = by / bx, np.abs(sy / bx)
+    lo, hi = ci_range if ci_range is not None else (float(np.min((by - 2 * sy) / bx)), float(np.max((by + 2 * sy) / bx)))
+    if psi <= 0:
+        psi = 1.5 * float(np.std(ratio, ddof=1))
+    size = (hi - lo) / ci_step
+    if not np.isfinite(size) or size < 0 or size > CONMIX_MAX_GRID:
+        return not_estimable("conmix", k, f"the grid from {lo:.4g} to {hi:.4g} by {ci_step:g} has {size:.3g} points "
+                             f"(limit {CONMIX_MAX_GRID:,}); set conmix_ci_step or conmix_ci_range")
+    grid = r_seq_by(lo, hi, ci_step)
+    chunk = max(1, 4_000_000 // k)
+    loglik = np.empty(grid.size)
+    for start in range(0, grid.size, chunk):
+        loglik[start : start + chunk] = _conmix_loglik(grid[start : start + chunk], ratio, se, psi)[0]
+    best = int(np.argmax(loglik))
+    valid = _conmix_loglik(grid[best : best + 1], ratio, se, psi)[1][0]
+    n_valid = int(valid.sum())
+    if n_valid < 2:
+        phi = 1.0
+    else:
+        rv, wv = ratio[valid], se[valid] ** -2.0
+        phi = max(float(np.sqrt(np.sum((rv - np.sum(rv * wv) / np.sum(wv)) ** 2 * wv) / (n_valid - 1))), 1.0)
+    loglik0 = float(_conmix_loglik(np.zeros(1), ratio, se, psi)[0][0])
+    top = float(loglik[best])
+    inside = np.flatnonzero(2 * loglik > 2 * top - stats.chi2.isf(alpha, 1) * phi**2)
+    cut = np.flatnonzero(np.diff(inside) > 1)
+    starts = np.concatenate([[inside[0]], inside[cut + 1]])
+    ends = np.concatenate([inside[cut], [inside[-1]]])
+    intervals = [(float(lo + ci_step * a), float(lo + ci_step * e)) for a, e in zip(starts, ends, strict=True)]
+    b = float(lo + ci_step * best)
+    pval = float(stats.chi2.sf(2 * (top - loglik0) * phi**2, 1))
+    note = f"psi {psi:.4g}; {n_valid} of {k} instruments valid; grid step {ci_step:g}; no standard error"
+    if len(intervals) > 1:
+        pieces = ", ".join(f"[{a:.4g}, {e:.4g}]" for a, e in intervals)
+        note += f"; confidence set of {len(intervals)} intervals {pieces} (limits: the outermost)"
+    fit = MREstimate(LABELS["conmix"], b, np.nan, pval, k, note=note, conf_low=intervals[0][0],
+                     conf_high=intervals[-1][1])
+    return ConmixResult(fit, psi, np.flatnonzero(valid), intervals, grid, loglik)
+
+
+def conmix(bx: Any, by: Any, sx: Any, sy: Any, psi: float = 0.0, ci_step: float = 0.01,
+           ci_range: tuple[float, float] | None = None, alpha: float = 0.05) -> MREstimate:
+    """The contamination-mixture estimate of :func:`conmix_fit` (MendelianRandomization ``mr_conmix``)."""
+    res = conmix_fit(bx, by, sx, sy, psi=psi, ci_step=ci_step, ci_range=ci_range, alpha=alpha)
+    return res if isinstance(res, MREstimate) else res.estimate
