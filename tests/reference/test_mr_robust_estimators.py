@@ -14,8 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from musclecog.errors import DataError
 from musclecog.mr import estimators as est
 from musclecog.mr.analysis import MRSettings, run_mr
+from musclecog.mr.sensitivity import multivariable_egger
+from musclecog.mr.tables import multivariable_table
 
 pytestmark = pytest.mark.shared_data
 
@@ -176,3 +179,41 @@ def test_conmix(arrays, lipids) -> None:
     assert np.isnan(row["std_error"].iloc[0])
     bad = est.conmix(*arrays, ci_step=1e-6)
     assert not bad.estimable and "conmix_ci_step" in bad.note
+
+
+def test_egger_mv(lipids) -> None:
+    """``mr_mvegger(mr_mvinput(bx = cbind(ldlc, hdlc, trig), bxse = cbind(ldlcse, hdlcse, trigse), by = chdlodds,
+    byse = chdloddsse))``: estimates 2.82928840920554, -0.663141306397589, 0.826930801351876 (se
+    0.515335235896881, 0.496499997585128, 0.209123984394601; p 4.0150137694313e-08, 0.181669571186443,
+    7.67715909941615e-05), intercept -0.0282577738919718 (se 0.0104363489683239, p 0.00677654792310674), RSE
+    1.28033381830587, heterogeneity 39.3421124711448 (p 0.0251341402062826); ``distribution = "t-dist"``: p
+    1.05433278799004e-05, 0.193702928443271, 0.000557150148170621, intercept 0.0120435186954747."""
+    bx = lipids[["ldlc", "hdlc", "trig"]].to_numpy(float)
+    res = multivariable_egger(bx, lipids["chdlodds"], lipids["chdloddsse"], ["ldl", "hdl", "tg"])
+    assert res.estimates["b"].to_numpy() == pytest.approx([2.82928840920554, -0.663141306397589, 0.826930801351876],
+                                                          rel=REL)
+    assert res.estimates["se"].to_numpy() == pytest.approx(
+        [0.515335235896881, 0.496499997585128, 0.209123984394601], rel=REL_SE)
+    assert res.estimates["pval"].to_numpy() == pytest.approx(
+        [4.0150137694313e-08, 0.181669571186443, 7.67715909941615e-05], rel=REL_SE)
+    assert (res.intercept, res.intercept_se, res.intercept_pval) == pytest.approx(
+        (-0.0282577738919718, 0.0104363489683239, 0.00677654792310674), rel=REL_SE)
+    assert (res.sigma, res.Q, res.Q_pval) == pytest.approx((1.28033381830587, 39.3421124711448, 0.0251341402062826),
+                                                           rel=REL_SE)
+    t = multivariable_egger(bx, lipids["chdlodds"], lipids["chdloddsse"], distribution="t")
+    assert t.estimates["pval"].to_numpy() == pytest.approx(
+        [1.05433278799004e-05, 0.193702928443271, 0.000557150148170621], rel=REL_SE)
+    assert t.intercept_pval == pytest.approx(0.0120435186954747, rel=REL_SE)
+    # in the pair's multivariable table, after the IVW rows; the intercept is not exponentiated
+    data = _harmonised(lipids).assign(**{"beta.hdl": lipids["hdlc"], "beta.tg": lipids["trig"]})
+    settings = MRSettings(methods=("ivw", "egger_mv"), egger_distribution="normal")
+    table = multivariable_table(data, "ldl", "chd", ["hdl", "tg"], settings, binary=True)
+    egger_rows = table.query("method == 'Multivariable MR-Egger' and scale == 'beta'")
+    assert egger_rows["term"].tolist() == ["causal_effect"] * 3 + ["egger_intercept"]
+    assert egger_rows["estimate"].iloc[3] == pytest.approx(-0.0282577738919718, rel=REL)
+    assert egger_rows["p_value"].iloc[0] == pytest.approx(4.0150137694313e-08, rel=REL_SE)
+    assert len(table.query("method == 'Multivariable MR-Egger' and scale == 'odds_ratio'")) == 3
+    plain = multivariable_table(data, "ldl", "chd", ["hdl", "tg"], MRSettings(), binary=False)
+    assert set(plain["method"]) == {"Multivariable IVW"}
+    with pytest.raises(DataError, match="more instruments"):
+        multivariable_egger(bx[:4], lipids["chdlodds"][:4], lipids["chdloddsse"][:4])

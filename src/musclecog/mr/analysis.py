@@ -50,6 +50,7 @@ METHODS: tuple[str, ...] = (
     "pivw",
     "maxlik",
     "conmix",
+    "egger_mv",
 )
 """Every method key :class:`MRSettings` accepts, in the order rows are reported."""
 

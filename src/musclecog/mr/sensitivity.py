@@ -386,3 +386,76 @@ def multivariable_ivw(bx: Any, by: Any, sy: Any, exposures: Sequence[str] | None
     est = pd.DataFrame({"exposure": names, "b": coef, "se": se, "pval": 2 * stats.norm.sf(np.abs(coef / se)), "nsnp": k})
     q = sigma**2 * df
     return MultivariableResult(est, sigma, q, df, float(stats.chi2.sf(q, df)))
+
+
+@dataclass(frozen=True)
+class MultivariableEggerResult:
+    """Multivariable MR-Egger: one row per exposure (``exposure, b, se, pval, nsnp``), the intercept
+    (``intercept, intercept_se, intercept_pval``), the residual standard error and the heterogeneity ``Q``."""
+
+    estimates: pd.DataFrame
+    intercept: float
+    intercept_se: float
+    intercept_pval: float
+    sigma: float
+    Q: float
+    Q_df: int
+    Q_pval: float
+
+
+def multivariable_egger(bx: Any, by: Any, sy: Any, exposures: Sequence[str] | None = None, orientate: int = 0,
+                        distribution: str = "normal") -> MultivariableEggerResult:
+    """Multivariable MR-Egger (Rees, Wood & Burgess 2017, Stat Med 36:4705; MendelianRandomization ``mr_mvegger``).
+
+    Every variant is oriented so that its association with exposure ``orientate`` (0-based; the first, the
+    pair's exposure, by default) is positive (``bx`` and ``by`` multiplied by its sign), then
+    ``lm(by ~ BX, weights = 1/sy^2)`` with an intercept; standard errors divided by ``min(1, sigma)``.
+
+    Parameters
+    ----------
+    bx : array (nsnp, n_exposures)
+    by, sy : array (nsnp,)
+    exposures : sequence of str, optional
+    orientate : int
+        The exposure whose associations are made positive.
+    distribution : {"normal", "t"}
+        p-values from the normal distribution (the package's default) or from t on ``nsnp - n_exposures`` df
+        (the package's ``distribution = "t-dist"``, whose p-values use that df).
+
+    Raises
+    ------
+    DataError
+        Too few instruments (at most ``n_exposures + 1``), collinear associations.
+    """
+    if distribution not in ("normal", "t"):
+        raise ValueError(f"distribution must be 'normal' or 't', got {distribution!r}")
+    bx = np.asarray(bx, dtype=float)
+    if bx.ndim == 1:
+        bx = bx[:, None]
+    by, sy = np.asarray(by, dtype=float), np.asarray(sy, dtype=float)
+    k, m = bx.shape
+    names = list(exposures) if exposures is not None else [f"exposure_{i + 1}" for i in range(m)]
+    if len(names) != m or not 0 <= orientate < m:
+        raise ValueError(f"{len(names)} exposure names and orientate = {orientate} for {m} columns of bx")
+    if k <= m + 1:
+        raise DataError(f"multivariable MR-Egger needs more instruments ({k}) than exposures plus one ({m + 1})")
+    sign = np.where(bx[:, orientate] < 0, -1.0, 1.0)
+    design = np.column_stack([np.ones(k), bx * sign[:, None]])
+    y = by * sign
+    w = 1.0 / sy**2
+    xtw = design.T * w
+    xtwx = xtw @ design
+    if np.linalg.matrix_rank(xtwx) < m + 1:
+        raise DataError("multivariable MR-Egger: the exposure associations are collinear with each other or the "
+                        "intercept; drop an exposure")
+    inv = np.linalg.inv(xtwx)
+    coef = inv @ (xtw @ y)
+    df = k - m - 1
+    sigma = float(np.sqrt(np.sum(w * (y - design @ coef) ** 2) / df))
+    se = np.sqrt(np.diag(inv)) * sigma / min(1.0, sigma)
+    z = np.abs(coef / se)
+    pval = 2 * stats.norm.sf(z) if distribution == "normal" else 2 * stats.t.sf(z, k - m)
+    est = pd.DataFrame({"exposure": names, "b": coef[1:], "se": se[1:], "pval": pval[1:], "nsnp": k})
+    q = sigma**2 * df
+    return MultivariableEggerResult(est, float(coef[0]), float(se[0]), float(pval[0]), sigma, q, df,
+                                    float(stats.chi2.sf(q, df)))
