@@ -15,6 +15,12 @@ show <- function(name, fit, slots = c("Estimate", "StdError", "Pvalue", "CILower
 }
 show("ivw_penalised", mr_ivw(inp, penalized = TRUE))
 show("ivw_robust", mr_ivw(inp, robust = TRUE))
+# robust IVW where outliers matter: the outcome associations of variants 3, 8 and 14 replaced by 0.5
+by_out <- d$chdlodds; by_out[c(3, 8, 14)] <- 0.5
+show("ivw_robust_outliers", mr_ivw(mr_input(bx = d$ldlc, bxse = d$ldlcse, by = by_out, byse = d$chdloddsse),
+                                   robust = TRUE))
+show("ivw_robust_first3", mr_ivw(mr_input(bx = d$ldlc[1:3], bxse = d$ldlcse[1:3], by = d$chdlodds[1:3],
+                                          byse = d$chdloddsse[1:3]), robust = TRUE))
 show("ivw_robust_penalised", mr_ivw(inp, robust = TRUE, penalized = TRUE))
 show("egger_normal", mr_egger(inp), c("Estimate", "StdError.Est", "Pvalue.Est", "Intercept", "StdError.Int",
                                      "Pvalue.Int", "CILower.Est", "CIUpper.Est"))

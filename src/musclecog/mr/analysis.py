@@ -51,6 +51,7 @@ METHODS: tuple[str, ...] = (
     "maxlik",
     "conmix",
     "egger_mv",
+    "ivw_robust",
 )
 """Every method key :class:`MRSettings` accepts, in the order rows are reported."""
 
@@ -362,8 +363,25 @@ def fit_methods(
             fits[key] = est.ivw(bx, by, sx, sy, model=model)
     if "egger" in methods:
         fits["egger"] = est.egger(bx, by, sx, sy, distribution=settings.egger_distribution)
+    fits.update(_mendelianrandomization_methods(bx, by, sx, sy, settings, seed))
+    for m in (m for m in methods if m in MEDIAN_METHODS):
+        fits.update(est.median_estimates(bx, by, sx, sy, which=(m,), settings=boot, rng=_rng(seed, m)))
+    for m in (m for m in methods if m.endswith("_mode") or m.endswith("_mode_nome")):
+        fits.update(est.mode_estimates(bx, by, sx, sy, which=(m,), settings=boot, rng=_rng(seed, m)))
+    return fits
+
+
+def _mendelianrandomization_methods(
+    bx: np.ndarray, by: np.ndarray, sx: np.ndarray, sy: np.ndarray, settings: MRSettings, seed: int
+) -> dict[str, est.MREstimate]:
+    """The estimators of MendelianRandomization among ``settings.methods`` (penalised, robust, debiased and
+    pIVW, maximum likelihood, contamination mixture)."""
+    methods = settings.methods
+    fits: dict[str, est.MREstimate] = {}
     if "ivw_penalised" in methods:
         fits["ivw_penalised"] = est.ivw_penalised(bx, by, sx, sy)
+    if "ivw_robust" in methods:
+        fits["ivw_robust"] = est.ivw_robust(bx, by, sx, sy)
     if "divw" in methods:
         fits["divw"] = est.divw(bx, by, sx, sy, over_dispersion=settings.over_dispersion)
     if "maxlik" in methods:
@@ -375,10 +393,6 @@ def fit_methods(
         pivw = est.PivwSettings(lam=settings.pivw_lambda, over_dispersion=settings.over_dispersion,
                                 boot_fieller=settings.pivw_boot_fieller, alpha=settings.alpha, nboot=settings.nboot)
         fits["pivw"] = est.pivw(bx, by, sx, sy, pivw, rng=_rng(seed, "pivw"))
-    for m in (m for m in methods if m in MEDIAN_METHODS):
-        fits.update(est.median_estimates(bx, by, sx, sy, which=(m,), settings=boot, rng=_rng(seed, m)))
-    for m in (m for m in methods if m.endswith("_mode") or m.endswith("_mode_nome")):
-        fits.update(est.mode_estimates(bx, by, sx, sy, which=(m,), settings=boot, rng=_rng(seed, m)))
     return fits
 
 

@@ -44,6 +44,7 @@ MIN_SNPS: dict[str, int] = {
     "pivw": 2,
     "maxlik": 2,
     "conmix": 2,
+    "ivw_robust": 3,
 }
 """The fewest instruments each estimator needs (TwoSampleMR's thresholds)."""
 
@@ -66,6 +67,7 @@ LABELS: dict[str, str] = {
     "pivw": "Penalised inverse variance weighted (pIVW)",
     "maxlik": "Maximum likelihood",
     "conmix": "Contamination mixture",
+    "ivw_robust": "Robust inverse variance weighted",
 }
 """Method key (used in the config) -> label exactly as TwoSampleMR prints it."""
 
@@ -1060,3 +1062,145 @@ def conmix(bx: Any, by: Any, sx: Any, sy: Any, psi: float = 0.0, ci_step: float 
     """The contamination-mixture estimate of :func:`conmix_fit` (MendelianRandomization ``mr_conmix``)."""
     res = conmix_fit(bx, by, sx, sy, psi=psi, ci_step=ci_step, ci_range=ci_range, alpha=alpha)
     return res if isinstance(res, MREstimate) else res.estimate
+
+
+# --- robust IVW: MM-estimation as robustbase::lmrob -------------------------------------------------
+
+LMROB_TUNING_CHI = 1.54764
+"""Bisquare constant of lmrob's S-estimator (breakdown point 0.5)."""
+LMROB_TUNING_PSI = 4.685061
+"""Bisquare constant of lmrob's M-step (95% efficiency at the normal)."""
+LMROB_BB = 0.5
+LMROB_CANDIDATES = 500
+"""Starting values of the S-estimator tried (lmrob's ``nResample``): every instrument's ratio, or 500 of them at
+evenly spaced ranks."""
+LMROB_REFINE = 5
+"""Starting values refined to convergence, those of smallest scale (lmrob's ``best.r.s`` is 2)."""
+
+
+@dataclass(frozen=True)
+class LmrobFit:
+    """An MM regression through the origin: ``b`` (MM estimate), ``scale`` (S-scale), ``var`` (lmrob's
+    ``.vcov.avar1``), ``b_s`` (S-estimate)."""
+
+    b: float
+    scale: float
+    var: float
+    b_s: float
+
+
+def _bisquare_rho(u: np.ndarray, c: float) -> np.ndarray:
+    """lmrob's normalised bisquare rho (``Mchi``, 1 beyond ``c``)."""
+    t = np.minimum((u / c) ** 2, 1.0)
+    return t * (3.0 - 3.0 * t + t * t)
+
+
+def _bisquare_weight(u: np.ndarray, c: float) -> np.ndarray:
+    """``psi(u)/u`` of the bisquare, up to a constant: ``(1 - (u/c)^2)^2`` inside ``c``, 0 outside."""
+    t = (u / c) ** 2
+    return np.where(t < 1.0, (1.0 - t) ** 2, 0.0)
+
+
+def _m_scale(r: np.ndarray, df: int) -> float:
+    """The M-scale ``s`` with ``sum(rho(r/s)) / df = 0.5`` (lmrob's S-scale, ``df = n - p``); 0 if more than
+    half the residuals are (near) zero."""
+    top = float(np.max(np.abs(r)))
+    if top == 0.0:
+        return 0.0
+
+    def g(s: float) -> float:
+        return float(np.sum(_bisquare_rho(r / s, LMROB_TUNING_CHI)) / df - LMROB_BB)
+
+    lo = top * 1e-12
+    if g(lo) <= 0:
+        return 0.0
+    return float(optimize.brentq(g, lo, top * 100.0, xtol=1e-300, rtol=1e-15, maxiter=1000))
+
+
+def _irls_origin(x: np.ndarray, y: np.ndarray, b: float, scale: float | None, c: float) -> float:
+    """Iteratively reweighted least squares through the origin with bisquare weights: the S-estimator's
+    refinement (``scale`` None: the scale is re-solved every step) or the M-step (``scale`` fixed)."""
+    for _ in range(10_000):
+        r = y - b * x
+        s = _m_scale(r, x.size - 1) if scale is None else scale
+        if s == 0.0:
+            return b
+        w = _bisquare_weight(r / s, c)
+        sxx = float(np.sum(w * x * x))
+        if sxx == 0.0:
+            return b
+        new = float(np.sum(w * x * y)) / sxx
+        if abs(new - b) <= 1e-14 * max(1.0, abs(b)):
+            return new
+        b = new
+    return b
+
+
+def lmrob_origin(x: Any, y: Any) -> LmrobFit | None:
+    """MM regression of ``y`` on ``x`` without intercept, as ``robustbase::lmrob(y ~ x - 1)`` with its default
+    control (bisquare S-estimate with breakdown 0.5, then a 95%-efficient bisquare M-step at the S-scale,
+    covariance ``.vcov.avar1``). None when the scale is 0 (more than half the points on one line).
+
+    Notes
+    -----
+    lmrob draws its S-estimator's starting values at random (subsamples of one point: the ratios ``y/x``);
+    here every ratio (or :data:`LMROB_CANDIDATES` of them) is a start, the :data:`LMROB_REFINE` with the smallest
+    scale are refined to convergence and the one of smallest scale kept, so the result is deterministic and,
+    when lmrob's random starts reach the same minimum of the scale, equal to lmrob's up to its convergence
+    tolerances (``refine.tol``, ``rel.tol`` 1e-7). Weighted fits: pass ``x sqrt(w)``, ``y sqrt(w)``.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n = x.size
+    ratios = np.sort(y / x)
+    if n > LMROB_CANDIDATES:
+        ratios = ratios[np.linspace(0, n - 1, LMROB_CANDIDATES).round().astype(int)]
+    scales = np.array([_m_scale(y - b * x, n - 1) for b in ratios])
+    best_b, best_s = np.nan, np.inf
+    for j in np.argsort(scales, kind="stable")[:LMROB_REFINE]:
+        b = _irls_origin(x, y, float(ratios[j]), None, LMROB_TUNING_CHI)
+        sc = _m_scale(y - b * x, n - 1)
+        if sc < best_s:
+            best_b, best_s = b, sc
+    if not np.isfinite(best_s) or best_s == 0.0:
+        return None
+    b_mm = _irls_origin(x, y, best_b, best_s, LMROB_TUNING_PSI)
+    # .vcov.avar1 (Croux, Dhaene & Hoorelbeke 2003) for one coefficient
+    rs, r0 = (y - b_mm * x) / best_s, (y - best_b * x) / best_s
+    t = (rs / LMROB_TUNING_PSI) ** 2
+    dpsi = np.where(t < 1, (1 - t) * (1 - 5 * t), 0.0)
+    psi = np.where(t < 1, rs * (1 - t) ** 2, 0.0)
+    t0 = (r0 / LMROB_TUNING_CHI) ** 2
+    dchi = np.where(t0 < 1, 6 * r0 / LMROB_TUNING_CHI**2 * (1 - t0) ** 2, 0.0)
+    chi = _bisquare_rho(r0, LMROB_TUNING_CHI)
+    a_mat = best_s / float(np.sum(x * x * dpsi))
+    a_vec = a_mat * float(np.sum(x * dpsi * rs)) / float(np.mean(dchi * r0))
+    xww = float(np.sum(x * psi * chi))
+    u1 = a_mat * float(np.sum(x * x * psi**2)) * n * a_mat
+    u2 = a_vec * xww * a_mat
+    u4 = float(np.mean(chi**2 - LMROB_BB**2)) * a_vec**2
+    var = max(0.0, (u1 - 2 * u2 + u4) / n)  # lmrob's posdefify sets a negative variance to 0
+    return LmrobFit(b_mm, best_s, var, best_b)
+
+
+def ivw_robust(bx: Any, by: Any, sx: Any, sy: Any, model: str = "default") -> MREstimate:
+    """Robust IVW: MM regression of ``by`` on ``bx`` through the origin with weights ``1/sy^2``
+    (:func:`lmrob_origin` on ``bx/sy, by/sy``), downweighting outlying instruments.
+
+    Standard error: lmrob's (``.vcov.avar1``) divided by ``min(scale, 1)`` (random effects; fixed effects: by
+    ``scale``), ``model = "default"`` being fixed effects below 4 instruments; normal p-value; ``sigma`` is the
+    robust residual scale.
+
+    Reference: Burgess et al. (2016) arXiv:1606.03729; MendelianRandomization ``mr_ivw(robust = TRUE)``
+    (``lmrob(By ~ Bx - 1, weights = Byse^-2, k.max = 500, maxit.scale = 500)``).
+    """
+    bx, by, sx, sy = _as_arrays(bx, by, sx, sy)
+    k = bx.size
+    if k < MIN_SNPS["ivw_robust"]:
+        return not_estimable("ivw_robust", k)
+    fit = lmrob_origin(bx / sy, by / sy)
+    if fit is None:
+        return not_estimable("ivw_robust", k, "the robust residual scale is 0 (more than half the instruments' "
+                             "ratio estimates are identical)")
+    se_lm = float(np.sqrt(fit.var))
+    se = se_lm / min(fit.scale, 1.0) if _mr_model(model, k) == "random" else se_lm / fit.scale
+    return MREstimate(LABELS["ivw_robust"], fit.b, se, float(_p_normal(fit.b, se)), k, sigma=fit.scale)
