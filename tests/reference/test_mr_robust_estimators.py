@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musclecog.errors import DataError
+from musclecog.errors import ConfigError, DataError
 from musclecog.mr import estimators as est
 from musclecog.mr.analysis import MRSettings, run_mr
-from musclecog.mr.sensitivity import multivariable_egger
+from musclecog.mr.sensitivity import directionality, multivariable_egger, steiger_per_variant
 from musclecog.mr.tables import multivariable_table
 
 pytestmark = pytest.mark.shared_data
@@ -242,3 +242,35 @@ def test_ivw_robust(arrays) -> None:
     assert three.b == pytest.approx(3.17717838921327, rel=REL)
     assert three.se == pytest.approx(0.327101144124581, rel=REL_SE)
     assert not est.ivw_robust(*(a[:2] for a in arrays)).estimable
+
+
+def test_steiger_r_from_pn() -> None:
+    """Steiger with variance explained from p and n (TwoSampleMR ``get_r_from_pn``), in R:
+    ``get_r_from_pn <- function(p, n) {F <- qf(p, 1, n - 1, lower.tail = FALSE); sqrt(F / (n - 2 + F))}``;
+    ``pe <- c(1e-12, 3e-9, 2e-20, 4e-8, 1e-10)``, ``ne <- 50000``, ``po <- c(0.2, 0.03, 1e-4, 0.6, 0.01)``,
+    ``no <- 120000``: ``sum(get_r_from_pn(pe, ne)^2)`` = 0.00487327321933014, outcome 0.00023664678300168,
+    ``psych::r.test(ne, sqrt(r2e), sqrt(r2o), n2 = no)`` p (Fisher z) = 1.23782443264007e-24; per variant
+    ``get_r_from_pn(pe, ne)^2`` = 0.00101641649192195, 0.000703464783040144, 0.00171443331900608,
+    0.000602837426601969, 0.000836121198759998."""
+    harmonised = pd.DataFrame({
+        "SNP": [f"rs{i}" for i in range(5)],
+        "beta.exposure": [0.05, 0.04, 0.07, 0.035, 0.045], "se.exposure": [0.01] * 5,
+        "pval.exposure": [1e-12, 3e-9, 2e-20, 4e-8, 1e-10], "samplesize.exposure": 50000.0,
+        "beta.outcome": [0.01, 0.02, 0.03, 0.005, 0.02], "se.outcome": [0.008] * 5,
+        "pval.outcome": [0.2, 0.03, 1e-4, 0.6, 0.01], "samplesize.outcome": 120000.0, "mr_keep": True,
+    })
+    row = directionality(harmonised, r_from="pn").iloc[0]
+    assert row["snp_r2.exposure"] == pytest.approx(0.00487327321933014, rel=REL)
+    assert row["snp_r2.outcome"] == pytest.approx(0.00023664678300168, rel=REL)
+    assert row["steiger_pval"] == pytest.approx(1.23782443264007e-24, rel=REL_SE)
+    assert row["method_rsq.exposure"] == "pn" and bool(row["correct_causal_direction"])
+    per = steiger_per_variant(harmonised, r_from="pn")
+    assert per["rsq.exposure"].to_numpy() == pytest.approx(
+        [0.00101641649192195, 0.000703464783040144, 0.00171443331900608, 0.000602837426601969,
+         0.000836121198759998], rel=REL)
+    # the default (get_r_from_bsen) ignores the p-values
+    assert directionality(harmonised).iloc[0]["snp_r2.exposure"] != pytest.approx(0.00487327321933014, rel=1e-3)
+    res = run_mr(harmonised, MRSettings(methods=("ivw",), steiger_r_from="pn"), "x", "y", seed=1)
+    assert res.directionality["snp_r2.exposure"].iloc[0] == pytest.approx(0.00487327321933014, rel=REL)
+    with pytest.raises(ConfigError, match="steiger_r_from"):
+        MRSettings(steiger_r_from="p")

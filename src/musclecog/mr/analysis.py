@@ -85,8 +85,9 @@ class MRSettings:
     Attributes
     ----------
     methods : tuple of str
-        Method keys (see :data:`METHODS`); ``wald_ratio`` reports only when one instrument is left
-        (with more, per-variant Wald ratios are in ``single_snp``).
+        Method keys (see :data:`METHODS`; ``"all"`` in the config: every one); ``wald_ratio`` reports only when
+        one instrument is left (with more, per-variant Wald ratios are in ``single_snp``); ``egger_mv`` adds rows
+        to the multivariable table of a pair with ``adjust_for`` and nothing to the univariable estimates.
     nboot : int
         Bootstrap draws for medians and modes (TwoSampleMR ``nboot``, 1000).
     penk : float
@@ -113,6 +114,9 @@ class MRSettings:
         ``units.outcome`` is ``"log odds"`` or ``ncase.outcome`` is present.
     steiger : bool
         Run the Steiger directionality test (needs sample sizes; binary traits case/control counts).
+    steiger_r_from : {"bsen", "pn"}
+        Variance explained of a quantitative trait for the Steiger test: from beta, se and n (TwoSampleMR's
+        ``get_r_from_bsen``, default) or from the p-value and n (``get_r_from_pn``).
     egger_distribution : {"t", "normal"}
         Distribution of MR-Egger's p-values (slope and intercept): TwoSampleMR's t(nsnp - 2) (default) or
         MendelianRandomization's normal (``mr_egger``'s default).
@@ -148,6 +152,7 @@ class MRSettings:
     presso_distortion_test: bool = True
     odds_ratios: bool | None = None
     steiger: bool = True
+    steiger_r_from: str = "bsen"
     egger_distribution: str = "t"
     over_dispersion: bool = True
     pivw_lambda: float = 1.0
@@ -157,6 +162,8 @@ class MRSettings:
     conmix_ci_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.methods, str):
+            raise ConfigError(f"mr_settings.methods = {self.methods!r}: give a list of methods or 'all'")
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown:
             raise ConfigError(f"mr_settings.methods: unknown methods {unknown}; choose from {list(METHODS)}")
@@ -187,6 +194,8 @@ class MRSettings:
 
     def _check_mendelianrandomization_settings(self) -> None:
         """The settings of the MendelianRandomization estimators (Egger's distribution, pIVW, conmix)."""
+        if self.steiger_r_from not in sens.R_FROM:
+            raise ConfigError(f"mr_settings.steiger_r_from = {self.steiger_r_from!r}: use one of {list(sens.R_FROM)}")
         if self.egger_distribution not in est.EGGER_DISTRIBUTIONS:
             raise ConfigError(
                 f"mr_settings.egger_distribution = {self.egger_distribution!r}: use 't' (TwoSampleMR) or 'normal' "
@@ -222,7 +231,8 @@ class MRSettings:
         if unknown:
             raise ConfigError(f"mr_settings: unknown keys {unknown}; allowed: {sorted(names)}")
         if "methods" in mapping:
-            mapping["methods"] = tuple(mapping["methods"])
+            methods = mapping["methods"]
+            mapping["methods"] = METHODS if methods == "all" or list(methods) == ["all"] else tuple(methods)
         if mapping.get("conmix_ci_range") is not None:
             mapping["conmix_ci_range"] = tuple(float(v) for v in mapping["conmix_ci_range"])
         return cls(**mapping)
@@ -406,7 +416,7 @@ def _sensitivity_tables(
     """Heterogeneity, pleiotropy, directionality, single-SNP and leave-one-out tables (TwoSampleMR columns)."""
     bx, by, sx, sy = arrays
     if settings.steiger:
-        direc = sens.directionality(dat)
+        direc = sens.directionality(dat, r_from=settings.steiger_r_from)
     else:
         direc = pd.DataFrame([{"note": "not run: mr_settings.steiger is false"}])
     single = sens.single_snp(snp, bx, by, sx, sy)

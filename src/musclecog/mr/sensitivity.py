@@ -156,10 +156,14 @@ def r_from_bsen(b: Any, se: Any, n: Any) -> np.ndarray:
 
 def r_from_pn(p: Any, n: Any) -> np.ndarray:
     """Unsigned r from a p-value and n: ``F = qf(p, 1, n - 1, lower = FALSE)``, ``r^2 = F / (n - 2 + F)``
-    (TwoSampleMR ``get_r_from_pn``; p = 0 gives NaN, as R)."""
+    (TwoSampleMR ``get_r_from_pn``; p = 0 gives NaN, as R).
+
+    ``F(1, df)`` is the square of ``t(df)``, so ``F = qt(p/2, df, lower = FALSE)^2``: scipy's ``t.isf`` keeps
+    R's precision at genome-wide p-values, where its ``f.isf`` loses digits (1e-6 relative at p = 1e-12) and
+    returns NaN (p = 2e-20)."""
     p, n = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(n, dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
-        f = stats.f.isf(p, 1, n - 1)
+        f = stats.t.isf(p / 2.0, n - 1) ** 2
         r2 = f / (n - 2 + f)
     r2 = np.where(np.isfinite(f) & (p > 0), r2, np.nan)
     return np.sqrt(r2)
@@ -209,7 +213,12 @@ def _col(df: pd.DataFrame, name: str) -> np.ndarray | None:
     return df[name].to_numpy(dtype=float) if name in df.columns else None
 
 
-def variant_rsq(harmonised: pd.DataFrame, side: str) -> tuple[np.ndarray, np.ndarray, str]:
+R_FROM: tuple[str, ...] = ("bsen", "pn")
+"""How the variance explained of a quantitative trait is computed: from beta, se and n (TwoSampleMR's current
+``get_r_from_bsen``) or from the p-value and n (``get_r_from_pn``, what TwoSampleMR's ``add_rsq`` used before)."""
+
+
+def variant_rsq(harmonised: pd.DataFrame, side: str, r_from: str = "bsen") -> tuple[np.ndarray, np.ndarray, str]:
     """Per-variant variance explained and effective n of one side (TwoSampleMR ``add_rsq``).
 
     Parameters
@@ -219,6 +228,9 @@ def variant_rsq(harmonised: pd.DataFrame, side: str) -> tuple[np.ndarray, np.nda
         ``eaf.<side>``, ``units.<side>``; binary traits (``units.<side> == "log odds"``) also
         ``ncase.<side>``, ``ncontrol.<side>`` and optionally ``prevalence.<side>`` (default 0.1).
     side : {"exposure", "outcome"}
+    r_from : {"bsen", "pn"}
+        For a quantitative trait without SD units and allele frequencies: ``get_r_from_bsen(beta, se, n)`` or
+        ``get_r_from_pn(pval, n)`` (``pval.<side>``; where missing, the normal p of ``beta/se``, as ``add_rsq``).
 
     Returns
     -------
@@ -226,7 +238,7 @@ def variant_rsq(harmonised: pd.DataFrame, side: str) -> tuple[np.ndarray, np.nda
     effective_n : ndarray
         ``samplesize`` (quantitative) or ``2 / (1/ncase + 1/ncontrol)`` (binary).
     how : str
-        Which formula was used: ``"lor"``, ``"sd_units"`` or ``"bsen"``.
+        Which formula was used: ``"lor"``, ``"sd_units"``, ``"bsen"`` or ``"pn"``.
 
     Raises
     ------
@@ -265,6 +277,11 @@ def variant_rsq(harmonised: pd.DataFrame, side: str) -> tuple[np.ndarray, np.nda
     if "SD" in unit and eaf is not None and not np.isnan(eaf).any():
         return 2 * beta**2 * eaf * (1 - eaf), n, "sd_units"
     se = _col(harmonised, f"se.{side}")
+    if r_from == "pn":
+        z_p = 2 * stats.norm.sf(np.abs(beta / se)) if se is not None else np.full(beta.shape, np.nan)
+        pval = _col(harmonised, f"pval.{side}")
+        pval = z_p if pval is None else np.where(np.isnan(pval), z_p, pval)
+        return r_from_pn(pval, n) ** 2, n, "pn"
     return r_from_bsen(beta, se, n) ** 2, n, "bsen"
 
 
@@ -274,15 +291,15 @@ def _r_test_z(r12: Any, n1: Any, r34: Any, n2: Any) -> np.ndarray:
     return (np.arctanh(r12) - np.arctanh(r34)) / np.sqrt(1.0 / (n1 - 3) + 1.0 / (n2 - 3))
 
 
-def steiger_per_variant(harmonised: pd.DataFrame) -> pd.DataFrame:
+def steiger_per_variant(harmonised: pd.DataFrame, r_from: str = "bsen") -> pd.DataFrame:
     """Per-variant Steiger test (TwoSampleMR ``steiger_filtering``): adds ``rsq.exposure``,
     ``rsq.outcome``, ``effective_n.exposure``, ``effective_n.outcome``, ``steiger_dir`` (rsq.exposure >
     rsq.outcome) and ``steiger_pval`` to a copy of ``harmonised``. Instruments with ``steiger_dir``
     False (and, optionally, ``steiger_pval`` < threshold) explain more of the outcome than of the
-    exposure and are candidates for removal."""
+    exposure and are candidates for removal. ``r_from``: see :func:`variant_rsq`."""
     out = harmonised.copy()
-    rx, nx, _ = variant_rsq(harmonised, "exposure")
-    ry, ny, _ = variant_rsq(harmonised, "outcome")
+    rx, nx, _ = variant_rsq(harmonised, "exposure", r_from)
+    ry, ny, _ = variant_rsq(harmonised, "outcome", r_from)
     out["rsq.exposure"], out["rsq.outcome"] = rx, ry
     out["effective_n.exposure"], out["effective_n.outcome"] = nx, ny
     z = _r_test_z(np.sqrt(rx), nx, np.sqrt(ry), ny)
@@ -291,8 +308,10 @@ def steiger_per_variant(harmonised: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def directionality(harmonised: pd.DataFrame) -> pd.DataFrame:
-    """MR Steiger directionality test over all instruments (TwoSampleMR ``directionality_test``).
+def directionality(harmonised: pd.DataFrame, r_from: str = "bsen") -> pd.DataFrame:
+    """MR Steiger directionality test over all instruments (TwoSampleMR ``directionality_test``); ``r_from``:
+    see :func:`variant_rsq` (variants whose variance explained is not finite, e.g. p = 0 with ``"pn"``, are
+    left out and counted in the note).
 
     ``r_exp = sqrt(sum(rsq.exposure))``, ``r_out = sqrt(sum(rsq.outcome))``, compared with
     psych's ``r.test`` at the mean effective sample sizes (Hemani, Tilling & Davey Smith 2017,
@@ -300,8 +319,8 @@ def directionality(harmonised: pd.DataFrame) -> pd.DataFrame:
     steiger_pval, nsnp, method_rsq.exposure, method_rsq.outcome, note``.
     """
     try:
-        rx, nx, how_x = variant_rsq(harmonised, "exposure")
-        ry, ny, how_y = variant_rsq(harmonised, "outcome")
+        rx, nx, how_x = variant_rsq(harmonised, "exposure", r_from)
+        ry, ny, how_y = variant_rsq(harmonised, "outcome", r_from)
     except DataError as exc:
         return pd.DataFrame([{"nsnp": len(harmonised), "note": f"not estimable: {exc}"}]).reindex(
             columns=["snp_r2.exposure", "snp_r2.outcome", "correct_causal_direction", "steiger_pval", "nsnp",
