@@ -45,6 +45,13 @@ METHODS: tuple[str, ...] = (
     "simple_mode_nome",
     "weighted_mode_nome",
     "presso",
+    "ivw_penalised",
+    "divw",
+    "pivw",
+    "maxlik",
+    "conmix",
+    "egger_mv",
+    "ivw_robust",
 )
 """Every method key :class:`MRSettings` accepts, in the order rows are reported."""
 
@@ -78,8 +85,9 @@ class MRSettings:
     Attributes
     ----------
     methods : tuple of str
-        Method keys (see :data:`METHODS`); ``wald_ratio`` reports only when one instrument is left
-        (with more, per-variant Wald ratios are in ``single_snp``).
+        Method keys (see :data:`METHODS`; ``"all"`` in the config: every one); ``wald_ratio`` reports only when
+        one instrument is left (with more, per-variant Wald ratios are in ``single_snp``); ``egger_mv`` adds rows
+        to the multivariable table of a pair with ``adjust_for`` and nothing to the univariable estimates.
     nboot : int
         Bootstrap draws for medians and modes (TwoSampleMR ``nboot``, 1000).
     penk : float
@@ -106,6 +114,29 @@ class MRSettings:
         ``units.outcome`` is ``"log odds"`` or ``ncase.outcome`` is present.
     steiger : bool
         Run the Steiger directionality test (needs sample sizes; binary traits case/control counts).
+    steiger_r_from : {"bsen", "pn"}
+        Variance explained of a quantitative trait for the Steiger test: from beta, se and n (TwoSampleMR's
+        ``get_r_from_bsen``, default) or from the p-value and n (``get_r_from_pn``).
+    egger_distribution : {"t", "normal"}
+        Distribution of MR-Egger's p-values (slope and intercept): TwoSampleMR's t(nsnp - 2) (default) or
+        MendelianRandomization's normal (``mr_egger``'s default).
+    over_dispersion : bool
+        Debiased and penalised IVW (``divw``, ``pivw``) allow additive overdispersion ``tau^2``
+        (MendelianRandomization's ``over.dispersion = TRUE``, the default).
+    pivw_lambda : float
+        Penalty of the pIVW denominator (``mr_pivw``'s ``lambda``, 1).
+    pivw_boot_fieller : bool
+        pIVW's p-value and interval from ``nboot`` bootstrapped Fieller draws (``Boot.Fieller = TRUE``, the
+        default); false: normal p-value and Wald interval.
+    conmix_psi : float
+        Contamination mixture: spread of the invalid instruments' ratio estimates (``mr_conmix``'s ``psi``;
+        0, the default, means 1.5 times the standard deviation of the ratio estimates).
+    conmix_ci_step : float
+        Contamination mixture: step of the grid of causal effects (``CIStep``, 0.01); the estimate and its
+        confidence limits are grid points.
+    conmix_ci_range : tuple of float or None
+        Contamination mixture: grid limits (``CIMin``, ``CIMax``); None: from the smallest ``(by - 2 sy)/bx`` to
+        the largest ``(by + 2 sy)/bx``.
     """
 
     methods: tuple[str, ...] = DEFAULT_METHODS
@@ -121,8 +152,18 @@ class MRSettings:
     presso_distortion_test: bool = True
     odds_ratios: bool | None = None
     steiger: bool = True
+    steiger_r_from: str = "bsen"
+    egger_distribution: str = "t"
+    over_dispersion: bool = True
+    pivw_lambda: float = 1.0
+    pivw_boot_fieller: bool = True
+    conmix_psi: float = 0.0
+    conmix_ci_step: float = 0.01
+    conmix_ci_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.methods, str):
+            raise ConfigError(f"mr_settings.methods = {self.methods!r}: give a list of methods or 'all'")
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown:
             raise ConfigError(f"mr_settings.methods: unknown methods {unknown}; choose from {list(METHODS)}")
@@ -149,6 +190,24 @@ class MRSettings:
             )
         if not 0 < self.presso_signif_threshold <= 1:
             raise ConfigError("mr_settings.presso_signif_threshold must be in (0, 1]")
+        self._check_mendelianrandomization_settings()
+
+    def _check_mendelianrandomization_settings(self) -> None:
+        """The settings of the MendelianRandomization estimators (Egger's distribution, pIVW, conmix)."""
+        if self.steiger_r_from not in sens.R_FROM:
+            raise ConfigError(f"mr_settings.steiger_r_from = {self.steiger_r_from!r}: use one of {list(sens.R_FROM)}")
+        if self.egger_distribution not in est.EGGER_DISTRIBUTIONS:
+            raise ConfigError(
+                f"mr_settings.egger_distribution = {self.egger_distribution!r}: use 't' (TwoSampleMR) or 'normal' "
+                "(MendelianRandomization)"
+            )
+        if self.pivw_lambda < 0:
+            raise ConfigError(f"mr_settings.pivw_lambda = {self.pivw_lambda}: the pIVW penalty must be >= 0 (default 1)")
+        if self.conmix_ci_step <= 0:
+            raise ConfigError(f"mr_settings.conmix_ci_step = {self.conmix_ci_step}: the grid step must be positive")
+        limits = self.conmix_ci_range
+        if limits is not None and (len(limits) != 2 or not limits[0] < limits[1]):
+            raise ConfigError(f"mr_settings.conmix_ci_range = {list(limits)}: give [lower, upper] with lower < upper")
 
     @property
     def bootstrap(self) -> est.BootstrapSettings:
@@ -172,7 +231,10 @@ class MRSettings:
         if unknown:
             raise ConfigError(f"mr_settings: unknown keys {unknown}; allowed: {sorted(names)}")
         if "methods" in mapping:
-            mapping["methods"] = tuple(mapping["methods"])
+            methods = mapping["methods"]
+            mapping["methods"] = METHODS if methods == "all" or list(methods) == ["all"] else tuple(methods)
+        if mapping.get("conmix_ci_range") is not None:
+            mapping["conmix_ci_range"] = tuple(float(v) for v in mapping["conmix_ci_range"])
         return cls(**mapping)
 
 
@@ -266,7 +328,7 @@ def causal_estimates(
     fits: Sequence[est.MREstimate], exposure: str, outcome: str, alpha: float, odds_ratios: bool
 ) -> tuple[Estimate, ...]:
     """The reported rows of estimator results: Wald z intervals for every method (TwoSampleMR's
-    ``generate_odds_ratios``), then, for a binary outcome, the same rows as odds ratios.
+    ``generate_odds_ratios``) unless the estimator gives its own limits (``MREstimate.conf_low/conf_high``), then, for a binary outcome, the same rows as odds ratios.
 
     Parameters
     ----------
@@ -281,6 +343,9 @@ def causal_estimates(
     b = np.array([f.b for f in fits], float)
     se = np.array([f.se for f in fits], float)
     lo, hi = wald_interval(b, se, None, 1 - alpha)
+    own = np.array([f.conf_low is not None and f.conf_high is not None for f in fits], bool)
+    lo = np.where(own, [f.conf_low if f.conf_low is not None else np.nan for f in fits], lo)
+    hi = np.where(own, [f.conf_high if f.conf_high is not None else np.nan for f in fits], hi)
     rows = [
         Estimate(term="causal_effect", estimate=f.b, scale="beta", std_error=f.se, conf_low=float(lo[i]),
                  conf_high=float(hi[i]), p_value=f.pval, n=f.nsnp, nsnp=f.nsnp, note=f.note, method=f.method,
@@ -307,11 +372,37 @@ def fit_methods(
         if key in methods:
             fits[key] = est.ivw(bx, by, sx, sy, model=model)
     if "egger" in methods:
-        fits["egger"] = est.egger(bx, by, sx, sy)
+        fits["egger"] = est.egger(bx, by, sx, sy, distribution=settings.egger_distribution)
+    fits.update(_mendelianrandomization_methods(bx, by, sx, sy, settings, seed))
     for m in (m for m in methods if m in MEDIAN_METHODS):
         fits.update(est.median_estimates(bx, by, sx, sy, which=(m,), settings=boot, rng=_rng(seed, m)))
     for m in (m for m in methods if m.endswith("_mode") or m.endswith("_mode_nome")):
         fits.update(est.mode_estimates(bx, by, sx, sy, which=(m,), settings=boot, rng=_rng(seed, m)))
+    return fits
+
+
+def _mendelianrandomization_methods(
+    bx: np.ndarray, by: np.ndarray, sx: np.ndarray, sy: np.ndarray, settings: MRSettings, seed: int
+) -> dict[str, est.MREstimate]:
+    """The estimators of MendelianRandomization among ``settings.methods`` (penalised, robust, debiased and
+    pIVW, maximum likelihood, contamination mixture)."""
+    methods = settings.methods
+    fits: dict[str, est.MREstimate] = {}
+    if "ivw_penalised" in methods:
+        fits["ivw_penalised"] = est.ivw_penalised(bx, by, sx, sy)
+    if "ivw_robust" in methods:
+        fits["ivw_robust"] = est.ivw_robust(bx, by, sx, sy)
+    if "divw" in methods:
+        fits["divw"] = est.divw(bx, by, sx, sy, over_dispersion=settings.over_dispersion)
+    if "maxlik" in methods:
+        fits["maxlik"] = est.maxlik(bx, by, sx, sy)
+    if "conmix" in methods:
+        fits["conmix"] = est.conmix(bx, by, sx, sy, psi=settings.conmix_psi, ci_step=settings.conmix_ci_step,
+                                    ci_range=settings.conmix_ci_range, alpha=settings.alpha)
+    if "pivw" in methods:
+        pivw = est.PivwSettings(lam=settings.pivw_lambda, over_dispersion=settings.over_dispersion,
+                                boot_fieller=settings.pivw_boot_fieller, alpha=settings.alpha, nboot=settings.nboot)
+        fits["pivw"] = est.pivw(bx, by, sx, sy, pivw, rng=_rng(seed, "pivw"))
     return fits
 
 
@@ -325,7 +416,7 @@ def _sensitivity_tables(
     """Heterogeneity, pleiotropy, directionality, single-SNP and leave-one-out tables (TwoSampleMR columns)."""
     bx, by, sx, sy = arrays
     if settings.steiger:
-        direc = sens.directionality(dat)
+        direc = sens.directionality(dat, r_from=settings.steiger_r_from)
     else:
         direc = pd.DataFrame([{"note": "not run: mr_settings.steiger is false"}])
     single = sens.single_snp(snp, bx, by, sx, sy)
@@ -333,7 +424,7 @@ def _sensitivity_tables(
         single["samplesize"] = float(pd.to_numeric(dat["samplesize.outcome"], errors="coerce").max())
     return {
         "heterogeneity": sens.heterogeneity(bx, by, sx, sy),
-        "pleiotropy": sens.pleiotropy(bx, by, sx, sy),
+        "pleiotropy": sens.pleiotropy(bx, by, sx, sy, distribution=settings.egger_distribution),
         "directionality": direc,
         "single_snp": single,
         "leave_one_out": sens.leave_one_out(snp, bx, by, sx, sy),

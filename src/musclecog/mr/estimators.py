@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 MIN_SNPS: dict[str, int] = {
     "wald_ratio": 1,
@@ -39,6 +39,12 @@ MIN_SNPS: dict[str, int] = {
     "penalised_mode": 3,
     "simple_mode_nome": 3,
     "weighted_mode_nome": 3,
+    "ivw_penalised": 2,
+    "divw": 2,
+    "pivw": 2,
+    "maxlik": 2,
+    "conmix": 2,
+    "ivw_robust": 3,
 }
 """The fewest instruments each estimator needs (TwoSampleMR's thresholds)."""
 
@@ -56,6 +62,12 @@ LABELS: dict[str, str] = {
     "penalised_mode": "Penalised mode",
     "simple_mode_nome": "Simple mode (NOME)",
     "weighted_mode_nome": "Weighted mode (NOME)",
+    "ivw_penalised": "Penalised inverse variance weighted",
+    "divw": "Debiased inverse variance weighted",
+    "pivw": "Penalised inverse variance weighted (pIVW)",
+    "maxlik": "Maximum likelihood",
+    "conmix": "Contamination mixture",
+    "ivw_robust": "Robust inverse variance weighted",
 }
 """Method key (used in the config) -> label exactly as TwoSampleMR prints it."""
 
@@ -100,6 +112,9 @@ class MREstimate:
         Cochran's Q (IVW) or Rücker's Q' (MR-Egger).
     intercept : EggerIntercept or None
         MR-Egger's intercept.
+    conf_low, conf_high : float or None
+        The estimator's own confidence limits (a likelihood grid, a bootstrapped Fieller interval); None: the
+        report uses the Wald interval ``b +/- z se``.
     """
 
     method: str
@@ -112,6 +127,8 @@ class MREstimate:
     sigma: float | None = None
     heterogeneity: Heterogeneity | None = None
     intercept: EggerIntercept | None = None
+    conf_low: float | None = None
+    conf_high: float | None = None
 
     @property
     def estimable(self) -> bool:
@@ -257,17 +274,25 @@ def _sign0(x: np.ndarray) -> np.ndarray:
     return s
 
 
-def egger(bx: Any, by: Any, sx: Any, sy: Any) -> MREstimate:
+EGGER_DISTRIBUTIONS: tuple[str, ...] = ("t", "normal")
+"""Reference distributions of MR-Egger's tests: TwoSampleMR's t(nsnp - 2), MendelianRandomization's normal."""
+
+
+def egger(bx: Any, by: Any, sx: Any, sy: Any, distribution: str = "t") -> MREstimate:
     """MR-Egger regression: ``lm(by ~ bx, weights = 1/sy^2)`` after orienting every ``bx`` positive.
 
     The slope is the causal estimate, the intercept the average directional pleiotropy; both
     standard errors are divided by ``min(1, sigma)`` and tested with t(nsnp - 2), as TwoSampleMR's
-    ``mr_egger_regression``. ``intercept`` holds the intercept's estimate, se and p, ``heterogeneity``
-    Rücker's Q' and ``sigma`` the residual standard error.
+    ``mr_egger_regression``, or (``distribution = "normal"``) with the normal distribution, as
+    MendelianRandomization's ``mr_egger`` (its default ``distribution = "normal"``; the estimates and standard
+    errors of the two packages are the same). ``intercept`` holds the intercept's estimate, se and p,
+    ``heterogeneity`` Rücker's Q' and ``sigma`` the residual standard error.
 
     Reference: Bowden, Davey Smith & Burgess (2015) Int J Epidemiol 44:512; TwoSampleMR
-    ``mr_egger_regression``.
+    ``mr_egger_regression``; MendelianRandomization ``mr_egger``.
     """
+    if distribution not in EGGER_DISTRIBUTIONS:
+        raise ValueError(f"Egger distribution must be one of {list(EGGER_DISTRIBUTIONS)}, got {distribution!r}")
     bx, by, sx, sy = _as_arrays(bx, by, sx, sy)
     n = bx.size
     if n < 3:
@@ -290,11 +315,58 @@ def egger(bx: Any, by: Any, sx: Any, sy: Any) -> MREstimate:
     b_i, b = float(coef[0]), float(coef[1])
     se_i, se = float(ses[0]), float(ses[1])
     q = sigma**2 * df
+    if distribution == "normal":
+        p_b, p_i, dist_df = float(_p_normal(b, se)), float(_p_normal(b_i, se_i)), None
+    else:
+        p_b, p_i, dist_df = _p_t(b, se, df), _p_t(b_i, se_i, df), df
     return MREstimate(
-        LABELS["egger"], b, se, _p_t(b, se, df), n, dist_df=df, sigma=sigma,
+        LABELS["egger"], b, se, p_b, n, dist_df=dist_df, sigma=sigma,
         heterogeneity=Heterogeneity(q, df, float(stats.chi2.sf(q, df))),
-        intercept=EggerIntercept(b_i, se_i, _p_t(b_i, se_i, df)),
+        intercept=EggerIntercept(b_i, se_i, p_i),
     )
+
+
+PENALISED_IVW_K = 100.0
+"""MendelianRandomization's penalisation constant of the penalised IVW (``r.weights``: ``pmin(1, 100 p)``)."""
+
+
+def _mr_model(model: str, nsnp: int) -> str:
+    """MendelianRandomization's ``model = "default"``: fixed effects below 4 instruments, random above."""
+    if model not in ("default", "random", "fixed"):
+        raise ValueError(f"model must be 'default', 'random' or 'fixed', got {model!r}")
+    if model == "default":
+        return "fixed" if nsnp < 4 else "random"
+    return model
+
+
+def ivw_penalised(bx: Any, by: Any, sx: Any, sy: Any, model: str = "default") -> MREstimate:
+    """Penalised IVW: IVW with each variant's weight shrunk by its heterogeneity p-value.
+
+    ``p_j = P(chi2_1 > bx_j^2 / sy_j^2 (ratio_j - median(ratio))^2)`` and weights
+    ``sy_j^-2 min(1, 100 p_j)``: variants whose ratio estimates are far from the median ratio lose weight.
+    ``b`` is the slope of ``lm(by ~ -1 + bx, weights = w)``; its standard error is lm's divided by
+    ``min(sigma, 1)`` (random effects) or by ``sigma`` (fixed effects); ``model = "default"`` is fixed effects
+    below 4 instruments and random effects otherwise. The p-value is normal.
+
+    Reference: Burgess, Bowden, Dudbridge & Thompson (2016), arXiv:1606.03729; MendelianRandomization
+    ``mr_ivw(penalized = TRUE)`` (``weights = "simple"``, ``distribution = "normal"``).
+    """
+    bx, by, sx, sy = _as_arrays(bx, by, sx, sy)
+    k = bx.size
+    if k < MIN_SNPS["ivw_penalised"]:
+        return not_estimable("ivw_penalised", k)
+    ratio = by / bx
+    pen = stats.chi2.sf(bx**2 / sy**2 * (ratio - np.median(ratio)) ** 2, df=1)
+    w = np.minimum(1.0, pen * PENALISED_IVW_K) / sy**2
+    used = int(np.count_nonzero(w))  # lm drops zero-weight rows from the residual df
+    if used < 2:
+        return not_estimable("ivw_penalised", k, f"fewer than 2 instruments keep a non-zero penalised weight ({used})")
+    sxx = np.sum(w * bx * bx)
+    b = float(np.sum(w * bx * by) / sxx)
+    sigma = float(np.sqrt(np.sum(w * (by - b * bx) ** 2) / (used - 1)))
+    se_fe = float(np.sqrt(1.0 / sxx))
+    se = se_fe * max(sigma, 1.0) if _mr_model(model, k) == "random" else se_fe
+    return MREstimate(LABELS["ivw_penalised"], b, se, float(_p_normal(b, se)), k, sigma=sigma)
 
 
 def i_squared_gx(bx: Any, sx: Any, sy: Any = None) -> float:
@@ -622,3 +694,513 @@ def mode_estimates(
             point = float(mode(b_iv, se_nome)[0])
             finish("weighted_mode_nome", point, mode(boot_nome, se_nome))
     return {key: out[key] for key in which if key in out}
+
+
+# --- debiased and penalised IVW (weak instruments) ------------------------------------------------
+
+
+def _overdispersion(bx: np.ndarray, by: np.ndarray, sx: np.ndarray, sy: np.ndarray, b: float) -> float:
+    """Additive overdispersion ``tau^2 = max(0, sum(((by - b bx)^2 - sy^2 - b^2 sx^2) / sy^2) / sum(1/sy^2))``."""
+    tau2 = float(np.sum(((by - b * bx) ** 2 - sy**2 - b**2 * sx**2) / sy**2) / np.sum(sy**-2.0))
+    return max(0.0, tau2)
+
+
+def divw(bx: Any, by: Any, sx: Any, sy: Any, over_dispersion: bool = True) -> MREstimate:
+    """Debiased IVW (Ye, Shao & Kang 2021, Ann Stat 49:2079): IVW with the weak-instrument bias of the
+    denominator removed.
+
+    ``b = sum(bx by / sy^2) / sum((bx^2 - sx^2) / sy^2)``; with ``mu = bx/sx``, ``r = sx/sy`` and the additive
+    overdispersion ``tau^2`` (:func:`_overdispersion`; 0 when ``over_dispersion`` is false),
+    ``se^2 = sum(r^2 mu^2 + b^2 r^4 (mu^2 + 1) + tau^2 r^2 mu^2 / sy^2) / sum(r^2 (mu^2 - 1))^2``; normal
+    p-value. The note gives the instrument-strength condition ``(mean(mu^2) - 1) sqrt(nsnp)`` (the package's
+    ``Condition``; large values, e.g. above 20, mean the estimator's normal approximation holds).
+
+    Reference: MendelianRandomization ``mr_divw`` (``over.dispersion = TRUE``).
+    """
+    bx, by, sx, sy = _as_arrays(bx, by, sx, sy)
+    k = bx.size
+    if k < MIN_SNPS["divw"]:
+        return not_estimable("divw", k)
+    denom = float(np.sum((bx**2 - sx**2) / sy**2))
+    if denom <= 0:
+        return not_estimable("divw", k, "the instruments are too weak: sum((bx^2 - sx^2)/sy^2) <= 0")
+    b = float(np.sum(by * bx / sy**2) / denom)
+    mu2 = (bx / sx) ** 2
+    r2 = (sx / sy) ** 2
+    tau2 = _overdispersion(bx, by, sx, sy, b) if over_dispersion else 0.0
+    v1 = float(np.sum(r2 * mu2 + b**2 * r2**2 * (mu2 + 1) + tau2 * r2 / sy**2 * mu2))
+    v2 = float(np.sum(r2 * (mu2 - 1)))
+    se = float(np.sqrt(v1 / v2**2))
+    condition = float((np.mean(mu2) - 1) * np.sqrt(k))
+    return MREstimate(LABELS["divw"], b, se, float(_p_normal(b, se)), k,
+                      note=f"instrument strength condition {condition:.4g}")
+
+
+def _pivw_moments(
+    bx: np.ndarray, by: np.ndarray, sx: np.ndarray, sy: np.ndarray, lam: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """pIVW's ``mu1, mu2`` (cross and debiased squared moments), their penalised versions ``mu1p, mu2p`` and
+    ``v2, v12``; the last axis of ``bx, by`` is the instruments (rows: bootstrap draws)."""
+    w4 = sy**-4.0
+    v2 = np.sum(w4 * (4 * (bx**2 - sx**2) * sx**2 + 2 * sx**4), axis=-1)
+    v12 = np.sum(2 * w4 * by * bx * sx**2, axis=-1)
+    mu1 = np.sum(by * bx / sy**2, axis=-1)
+    mu2 = np.sum((bx**2 - sx**2) / sy**2, axis=-1)
+    mu2p = mu2 / 2 + np.sign(mu2) * np.sqrt(mu2**2 / 4 + lam * v2)
+    mu1p = mu1 + (v12 / v2) * (mu2p - mu2)
+    return mu1p, mu2p, mu2, v2, v12
+
+
+def _fieller_v1(bx: np.ndarray, by: np.ndarray, sx: np.ndarray, sy: np.ndarray, tau2: float) -> np.ndarray:
+    return np.sum(sy**-4.0 * (by**2 * bx**2 - (by**2 - sy**2 - tau2) * (bx**2 - sx**2)), axis=-1)
+
+
+def _fieller_draws(
+    bx: np.ndarray, sx: np.ndarray, sy: np.ndarray, b: float, tau2: float, lam: float, nboot: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Sorted Fieller statistics of ``nboot`` parametric draws under ``beta = b`` (MendelianRandomization
+    ``BF_dist``): ``bx* ~ N(bx, sx)``, ``by* ~ N(bx b + alpha, sy)`` with ``alpha ~ N(0, tau)``; draws with a
+    negative statistic are redrawn."""
+    kept: list[np.ndarray] = []
+    need = nboot
+    for _ in range(1000):
+        alpha = rng.normal(0.0, np.sqrt(tau2), size=(need, bx.size))
+        byb = rng.normal(bx * b + alpha, sy)
+        bxb = rng.normal(bx, sx, size=(need, bx.size))
+        mu1p, mu2p, mu2, v2, v12 = _pivw_moments(bxb, byb, sx, sy, lam)
+        v1 = _fieller_v1(bxb, byb, sx, sy, tau2)
+        w = mu2p / (2 * mu2p - mu2)
+        z = (mu1p - b * mu2p) ** 2 / (v1 - 2 * b * w * v12 + b**2 * w**2 * v2)
+        z = z[z >= 0]
+        kept.append(z[:need])
+        need -= min(need, z.size)
+        if need == 0:
+            break
+    return np.sort(np.concatenate(kept))
+
+
+@dataclass(frozen=True)
+class PivwSettings:
+    """Settings of :func:`pivw` (MendelianRandomization ``mr_pivw``'s arguments).
+
+    Attributes
+    ----------
+    lam : float
+        Penalty of the denominator (``lambda``, 1).
+    over_dispersion : bool
+        Allow additive overdispersion (``over.dispersion``, true).
+    boot_fieller : bool
+        Bootstrapped Fieller p-value and interval (``Boot.Fieller``, true).
+    alpha : float
+        1 - confidence level (0.05).
+    nboot : int
+        Bootstrap draws (1000, as ``BF_dist``).
+    """
+
+    lam: float = 1.0
+    over_dispersion: bool = True
+    boot_fieller: bool = True
+    alpha: float = 0.05
+    nboot: int = 1000
+
+
+def pivw(
+    bx: Any,
+    by: Any,
+    sx: Any,
+    sy: Any,
+    settings: PivwSettings = PivwSettings(),
+    rng: np.random.Generator | None = None,
+) -> MREstimate:
+    """Penalised IVW (pIVW; Xu, Wang, Shao & Kang 2022, Biometrics 79:2180): debiased IVW whose denominator is
+    kept away from zero by a penalty ``lam`` (robust to weak instruments).
+
+    ``mu1 = sum(bx by / sy^2)``, ``mu2 = sum((bx^2 - sx^2)/sy^2)``, ``v2 = sum((4 (bx^2 - sx^2) sx^2 + 2 sx^4)/sy^4)``,
+    ``v12 = sum(2 by bx sx^2 / sy^4)``; ``mu2p = mu2/2 + sign(mu2) sqrt(mu2^2/4 + lam v2)``,
+    ``mu1p = mu1 + (v12/v2)(mu2p - mu2)``, ``b = mu1p/mu2p``;
+    ``se = sqrt(sum(bx^2/sy^2 (1 + tau^2/sy^2) + b^2 sx^2/sy^4 (bx^2 + sx^2))) / |mu2p|`` with the additive
+    overdispersion ``tau^2`` (0 when ``over_dispersion`` is false). With ``boot_fieller`` (the package's
+    default) the p-value and the confidence interval come from the bootstrapped distribution of the Fieller
+    statistic (``nboot`` parametric draws under ``beta = b``): ``p = mean(z0 < z*)`` with
+    ``z0 = mu1p^2 / v1p``, and the interval is the set of ``beta`` whose Fieller statistic is below the
+    ``round(nboot (1 - alpha))``-th ordered draw (a quadratic inequality; unbounded or two rays when the
+    quadratic opens downwards - then the limits reported are infinite and the note says so). Without it, normal
+    p-value and Wald interval.
+
+    Reference: MendelianRandomization ``mr_pivw`` (``lambda = 1``, ``delta = 0``: no instrument selection).
+    Its bootstrap draws come from R's generator (``set.seed(1)``); ours from ``rng``, so the bootstrapped p-value
+    and limits agree with the package's up to Monte Carlo error.
+    """
+    bx, by, sx, sy = _as_arrays(bx, by, sx, sy)
+    lam, over_dispersion, alpha, nboot = settings.lam, settings.over_dispersion, settings.alpha, settings.nboot
+    k = bx.size
+    if k < MIN_SNPS["pivw"]:
+        return not_estimable("pivw", k)
+    if lam < 0:
+        raise ValueError(f"pIVW penalty lambda must be >= 0, got {lam}")
+    mu1p_a, mu2p_a, mu2_a, v2_a, v12_a = _pivw_moments(bx, by, sx, sy, lam)
+    mu1p, mu2p, mu2, v2, v12 = (float(v) for v in (mu1p_a, mu2p_a, mu2_a, v2_a, v12_a))
+    b = mu1p / mu2p
+    tau2 = _overdispersion(bx, by, sx, sy, b) if over_dispersion else 0.0
+    se = float(np.sqrt(np.sum(bx**2 / sy**2 * (1 + tau2 / sy**2) + b**2 * sx**2 / sy**4 * (bx**2 + sx**2)))
+               / abs(mu2p))
+    note = f"tau2 {tau2:.4g}"
+    if not settings.boot_fieller:
+        return MREstimate(LABELS["pivw"], b, se, float(_p_normal(b, se)), k, note=note)
+    rng = rng if rng is not None else np.random.default_rng()
+    z_b = _fieller_draws(bx, sx, sy, b, tau2, lam, nboot, rng)
+    v1p = float(_fieller_v1(bx, by, sx, sy, tau2))
+    w = mu2p / (2 * mu2p - mu2)
+    v2p, v12p = w**2 * v2, w * v12
+    pval = float(np.mean(mu1p**2 / v1p < z_b))
+    qt = float(z_b[int(np.round(z_b.size * (1 - alpha))) - 1])
+    qa = mu2p**2 - qt * v2p
+    qb = 2 * (qt * v12p - mu1p * mu2p)
+    qc = mu1p**2 - qt * v1p
+    disc = qb**2 - 4 * qa * qc
+    if qa > 0:
+        lo, hi = (-qb - np.sqrt(disc)) / 2 / qa, (-qb + np.sqrt(disc)) / 2 / qa
+    elif disc > 0:
+        r1, r2 = sorted(((-qb - np.sqrt(disc)) / 2 / qa, (-qb + np.sqrt(disc)) / 2 / qa))
+        lo, hi = -np.inf, np.inf
+        note += f"; bootstrapped Fieller confidence set (-Inf, {r1:.4g}] and [{r2:.4g}, Inf)"
+    else:
+        lo, hi = -np.inf, np.inf
+        note += "; bootstrapped Fieller confidence set unbounded"
+    note += f"; p and CI from {z_b.size} bootstrapped Fieller draws"
+    return MREstimate(LABELS["pivw"], b, se, pval, k, note=note, conf_low=float(lo), conf_high=float(hi))
+
+
+# --- maximum likelihood ----------------------------------------------------------------------------
+
+
+def _maxlik_profile(b: float, bx: np.ndarray, by: np.ndarray, sx: np.ndarray, sy: np.ndarray) -> tuple[float, float]:
+    """The negative log-likelihood profiled over the true exposure associations, and its derivative in ``b``:
+    ``f(b) = 1/2 sum((by - b bx)^2 / (sy^2 + b^2 sx^2))``."""
+    v = sy**2 + b**2 * sx**2
+    r = by - b * bx
+    return float(0.5 * np.sum(r**2 / v)), float(np.sum(-r * bx / v - r**2 * b * sx**2 / v**2))
+
+
+def maxlik(bx: Any, by: Any, sx: Any, sy: Any, model: str = "default") -> MREstimate:
+    """Maximum-likelihood estimate with measurement error in both associations.
+
+    The model ``bx_j ~ N(xi_j, sx_j^2)``, ``by_j ~ N(b xi_j, sy_j^2)`` (no sample overlap, uncorrelated
+    variants) has the negative log-likelihood ``L = 1/2 sum((bx - xi)^2/sx^2) + 1/2 sum((by - b xi)^2/sy^2)``;
+    profiled over ``xi`` it is ``f(b) = 1/2 sum((by - b bx)^2/(sy^2 + b^2 sx^2))``, minimised here from the IVW
+    estimate (Brent, then the root of ``f'``). The fixed-effect variance is the ``b`` element of the inverse
+    Hessian of ``L`` in ``(xi, b)`` at the optimum (analytic: ``1/(H_bb - sum(H_jb^2/H_jj))``); random effects
+    multiply it by ``max(1, 2 f / (nsnp - 1))``. ``model = "default"`` is fixed effects below 4 instruments.
+    The heterogeneity statistic is ``2 f`` on nsnp - 1 df; normal p-value.
+
+    Reference: MendelianRandomization ``mr_maxlik`` (Burgess et al. 2013, Genet Epidemiol 37:658). The package
+    maximises ``L`` over all nsnp + 1 parameters with ``optim``'s default Nelder-Mead, which can stop short of
+    the maximum (lipids example: 3.2249 against the maximum at 3.1733, where ``mr_maxlik(..., method = "CG")``
+    arrives); this function returns the maximum.
+    """
+    bx, by, sx, sy = _as_arrays(bx, by, sx, sy)
+    k = bx.size
+    if k < MIN_SNPS["maxlik"]:
+        return not_estimable("maxlik", k)
+    b0, se0, _ = _ivw_core(bx, by, sy)
+    opt = optimize.minimize_scalar(lambda t: _maxlik_profile(t, bx, by, sx, sy)[0], bracket=(b0, b0 + se0))
+    b = float(opt.x)
+    step = max(abs(b), 1.0) * 1e-4
+    lo, hi = b - step, b + step
+    if _maxlik_profile(lo, bx, by, sx, sy)[1] < 0 < _maxlik_profile(hi, bx, by, sx, sy)[1]:
+        b = float(optimize.brentq(lambda t: _maxlik_profile(t, bx, by, sx, sy)[1], lo, hi, xtol=1e-15, rtol=1e-15))
+    value = _maxlik_profile(b, bx, by, sx, sy)[0]
+    xi = (bx / sx**2 + b * by / sy**2) / (1 / sx**2 + b**2 / sy**2)
+    h_jj = 1 / sx**2 + b**2 / sy**2
+    h_jb = (2 * b * xi - by) / sy**2
+    h_bb = float(np.sum(xi**2 / sy**2))
+    var = 1.0 / (h_bb - float(np.sum(h_jb**2 / h_jj)))
+    q = 2.0 * value
+    if _mr_model(model, k) == "random":
+        var *= max(q / (k - 1), 1.0)
+    se = float(np.sqrt(var))
+    return MREstimate(LABELS["maxlik"], b, se, float(_p_normal(b, se)), k, sigma=float(np.sqrt(q / (k - 1))),
+                      heterogeneity=Heterogeneity(q, k - 1, float(stats.chi2.sf(q, k - 1))))
+
+
+# --- contamination mixture -------------------------------------------------------------------------
+
+CONMIX_MAX_GRID = 5_000_000
+"""The most grid points :func:`conmix` evaluates (``(ci_max - ci_min) / ci_step``)."""
+
+
+def r_seq_by(start: float, stop: float, by: float) -> np.ndarray:
+    """R's ``seq(from, to, by)`` for ``by > 0``: ``from + (0:n) * by`` with ``n = as.integer((to - from)/by + 1e-10)``,
+    capped at ``to``."""
+    n = int((stop - start) / by + 1e-10)
+    return np.minimum(start + np.arange(n + 1) * by, stop)
+
+
+@dataclass(frozen=True)
+class ConmixResult:
+    """The contamination-mixture fit behind :func:`conmix`'s :class:`MREstimate`.
+
+    Attributes
+    ----------
+    estimate : MREstimate
+    psi : float
+        Standard deviation of the invalid instruments' ratio estimates.
+    valid : ndarray of int
+        0-based indices of the instruments taken as valid at the estimate.
+    intervals : list of (float, float)
+        The confidence set: one or more grid intervals.
+    grid : ndarray
+        The grid of causal effects.
+    loglik : ndarray
+        The profile log-likelihood on ``grid``.
+    """
+
+    estimate: MREstimate
+    psi: float
+    valid: np.ndarray
+    intervals: list[tuple[float, float]]
+    grid: np.ndarray
+    loglik: np.ndarray
+
+
+def _conmix_loglik(theta: np.ndarray, ratio: np.ndarray, se: np.ndarray, psi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per grid point: the mixture's log-likelihood with each instrument in its likelier component, and, per
+    point and instrument, whether the valid component is the likelier."""
+    inc = -((theta[:, None] - ratio[None, :]) ** 2) / 2 / se**2 - np.log(np.sqrt(2 * np.pi * se**2))
+    exc = -(ratio**2) / 2 / (psi**2 + se**2) - np.log(np.sqrt(2 * np.pi * (psi**2 + se**2)))
+    valid = inc > exc
+    return np.sum(np.where(valid, inc, exc), axis=1), valid
+
+
+def conmix_fit(
+    bx: Any,
+    by: Any,
+    sx: Any,
+    sy: Any,
+    psi: float = 0.0,
+    ci_step: float = 0.01,
+    ci_range: tuple[float, float] | None = None,
+    alpha: float = 0.05,
+) -> ConmixResult | MREstimate:
+    """Contamination mixture (Burgess et al. 2020, Nat Commun 11:376): every instrument's ratio estimate is
+    either valid, ``N(theta, se^2)``, or invalid, ``N(0, psi^2 + se^2)``; the profile likelihood (each
+    instrument in its likelier component) is maximised over a grid of ``theta``.
+
+    Parameters
+    ----------
+    bx, by, sx, sy : array-like
+    psi : float
+        Spread of the invalid instruments' estimates; ``<= 0``: ``1.5 sd(by/bx)`` (the package's default).
+    ci_step : float
+        Grid step (``CIStep``, 0.01): the estimate and the limits are grid points.
+    ci_range : (float, float), optional
+        Grid limits (``CIMin``, ``CIMax``); default ``min((by - 2 sy)/bx)`` to ``max((by + 2 sy)/bx)``.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    ConmixResult, or the not-estimable MREstimate
+
+    Notes
+    -----
+    Ratios ``by/bx`` with first-order ses ``sy/|bx|``. The estimate is the first grid maximum; ``phi`` is
+    ``max(1, sqrt(sum(w (r - r_w)^2)/(n_v - 1)))`` over the valid instruments at the estimate (weights
+    ``w = se^-2``; 1 with fewer than 2 valid); the confidence set is every grid point with
+    ``2 l > 2 max(l) - qchisq(1 - alpha, 1) phi^2``, split where the grid has gaps; the p-value is
+    ``P(chi2_1 > 2 (max(l) - l(0)) phi^2)`` with ``l(0)`` the likelihood at ``theta = 0``. Standard error: none.
+    Reference: MendelianRandomization ``mr_conmix`` (as its code computes it, ``phi^2`` in the p-value included).
+    """
+    bx, by, sx, sy = _as_arrays(bx, by, sx, sy)
+    k = bx.size
+    if k < MIN_SNPS["conmix"]:
+        return not_estimable("conmix", k)
+    if ci_step <= 0:
+        raise ValueError(f"contamination mixture grid step must be positive, got {ci_step}")
+    ratio, se = by / bx, np.abs(sy / bx)
+    lo, hi = ci_range if ci_range is not None else (float(np.min((by - 2 * sy) / bx)), float(np.max((by + 2 * sy) / bx)))
+    if psi <= 0:
+        psi = 1.5 * float(np.std(ratio, ddof=1))
+    size = (hi - lo) / ci_step
+    if not np.isfinite(size) or size < 0 or size > CONMIX_MAX_GRID:
+        return not_estimable("conmix", k, f"the grid from {lo:.4g} to {hi:.4g} by {ci_step:g} has {size:.3g} points "
+                             f"(limit {CONMIX_MAX_GRID:,}); set conmix_ci_step or conmix_ci_range")
+    grid = r_seq_by(lo, hi, ci_step)
+    chunk = max(1, 4_000_000 // k)
+    loglik = np.empty(grid.size)
+    for start in range(0, grid.size, chunk):
+        loglik[start : start + chunk] = _conmix_loglik(grid[start : start + chunk], ratio, se, psi)[0]
+    best = int(np.argmax(loglik))
+    valid = _conmix_loglik(grid[best : best + 1], ratio, se, psi)[1][0]
+    n_valid = int(valid.sum())
+    if n_valid < 2:
+        phi = 1.0
+    else:
+        rv, wv = ratio[valid], se[valid] ** -2.0
+        phi = max(float(np.sqrt(np.sum((rv - np.sum(rv * wv) / np.sum(wv)) ** 2 * wv) / (n_valid - 1))), 1.0)
+    loglik0 = float(_conmix_loglik(np.zeros(1), ratio, se, psi)[0][0])
+    top = float(loglik[best])
+    inside = np.flatnonzero(2 * loglik > 2 * top - stats.chi2.isf(alpha, 1) * phi**2)
+    cut = np.flatnonzero(np.diff(inside) > 1)
+    starts = np.concatenate([[inside[0]], inside[cut + 1]])
+    ends = np.concatenate([inside[cut], [inside[-1]]])
+    intervals = [(float(lo + ci_step * a), float(lo + ci_step * e)) for a, e in zip(starts, ends, strict=True)]
+    b = float(lo + ci_step * best)
+    pval = float(stats.chi2.sf(2 * (top - loglik0) * phi**2, 1))
+    note = f"psi {psi:.4g}; {n_valid} of {k} instruments valid; grid step {ci_step:g}; no standard error"
+    if len(intervals) > 1:
+        pieces = ", ".join(f"[{a:.4g}, {e:.4g}]" for a, e in intervals)
+        note += f"; confidence set of {len(intervals)} intervals {pieces} (limits: the outermost)"
+    fit = MREstimate(LABELS["conmix"], b, np.nan, pval, k, note=note, conf_low=intervals[0][0],
+                     conf_high=intervals[-1][1])
+    return ConmixResult(fit, psi, np.flatnonzero(valid), intervals, grid, loglik)
+
+
+def conmix(bx: Any, by: Any, sx: Any, sy: Any, psi: float = 0.0, ci_step: float = 0.01,
+           ci_range: tuple[float, float] | None = None, alpha: float = 0.05) -> MREstimate:
+    """The contamination-mixture estimate of :func:`conmix_fit` (MendelianRandomization ``mr_conmix``)."""
+    res = conmix_fit(bx, by, sx, sy, psi=psi, ci_step=ci_step, ci_range=ci_range, alpha=alpha)
+    return res if isinstance(res, MREstimate) else res.estimate
+
+
+# --- robust IVW: MM-estimation as robustbase::lmrob -------------------------------------------------
+
+LMROB_TUNING_CHI = 1.54764
+"""Bisquare constant of lmrob's S-estimator (breakdown point 0.5)."""
+LMROB_TUNING_PSI = 4.685061
+"""Bisquare constant of lmrob's M-step (95% efficiency at the normal)."""
+LMROB_BB = 0.5
+LMROB_CANDIDATES = 500
+"""Starting values of the S-estimator tried (lmrob's ``nResample``): every instrument's ratio, or 500 of them at
+evenly spaced ranks."""
+LMROB_REFINE = 5
+"""Starting values refined to convergence, those of smallest scale (lmrob's ``best.r.s`` is 2)."""
+
+
+@dataclass(frozen=True)
+class LmrobFit:
+    """An MM regression through the origin: ``b`` (MM estimate), ``scale`` (S-scale), ``var`` (lmrob's
+    ``.vcov.avar1``), ``b_s`` (S-estimate)."""
+
+    b: float
+    scale: float
+    var: float
+    b_s: float
+
+
+def _bisquare_rho(u: np.ndarray, c: float) -> np.ndarray:
+    """lmrob's normalised bisquare rho (``Mchi``, 1 beyond ``c``)."""
+    t = np.minimum((u / c) ** 2, 1.0)
+    return t * (3.0 - 3.0 * t + t * t)
+
+
+def _bisquare_weight(u: np.ndarray, c: float) -> np.ndarray:
+    """``psi(u)/u`` of the bisquare, up to a constant: ``(1 - (u/c)^2)^2`` inside ``c``, 0 outside."""
+    t = (u / c) ** 2
+    return np.where(t < 1.0, (1.0 - t) ** 2, 0.0)
+
+
+def _m_scale(r: np.ndarray, df: int) -> float:
+    """The M-scale ``s`` with ``sum(rho(r/s)) / df = 0.5`` (lmrob's S-scale, ``df = n - p``); 0 if more than
+    half the residuals are (near) zero."""
+    top = float(np.max(np.abs(r)))
+    if top == 0.0:
+        return 0.0
+
+    def g(s: float) -> float:
+        return float(np.sum(_bisquare_rho(r / s, LMROB_TUNING_CHI)) / df - LMROB_BB)
+
+    lo = top * 1e-12
+    if g(lo) <= 0:
+        return 0.0
+    return float(optimize.brentq(g, lo, top * 100.0, xtol=1e-300, rtol=1e-15, maxiter=1000))
+
+
+def _irls_origin(x: np.ndarray, y: np.ndarray, b: float, scale: float | None, c: float) -> float:
+    """Iteratively reweighted least squares through the origin with bisquare weights: the S-estimator's
+    refinement (``scale`` None: the scale is re-solved every step) or the M-step (``scale`` fixed)."""
+    for _ in range(10_000):
+        r = y - b * x
+        s = _m_scale(r, x.size - 1) if scale is None else scale
+        if s == 0.0:
+            return b
+        w = _bisquare_weight(r / s, c)
+        sxx = float(np.sum(w * x * x))
+        if sxx == 0.0:
+            return b
+        new = float(np.sum(w * x * y)) / sxx
+        if abs(new - b) <= 1e-14 * max(1.0, abs(b)):
+            return new
+        b = new
+    return b
+
+
+def lmrob_origin(x: Any, y: Any) -> LmrobFit | None:
+    """MM regression of ``y`` on ``x`` without intercept, as ``robustbase::lmrob(y ~ x - 1)`` with its default
+    control (bisquare S-estimate with breakdown 0.5, then a 95%-efficient bisquare M-step at the S-scale,
+    covariance ``.vcov.avar1``). None when the scale is 0 (more than half the points on one line).
+
+    Notes
+    -----
+    lmrob draws its S-estimator's starting values at random (subsamples of one point: the ratios ``y/x``);
+    here every ratio (or :data:`LMROB_CANDIDATES` of them) is a start, the :data:`LMROB_REFINE` with the smallest
+    scale are refined to convergence and the one of smallest scale kept, so the result is deterministic and,
+    when lmrob's random starts reach the same minimum of the scale, equal to lmrob's up to its convergence
+    tolerances (``refine.tol``, ``rel.tol`` 1e-7). Weighted fits: pass ``x sqrt(w)``, ``y sqrt(w)``.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n = x.size
+    ratios = np.sort(y / x)
+    if n > LMROB_CANDIDATES:
+        ratios = ratios[np.linspace(0, n - 1, LMROB_CANDIDATES).round().astype(int)]
+    scales = np.array([_m_scale(y - b * x, n - 1) for b in ratios])
+    best_b, best_s = np.nan, np.inf
+    for j in np.argsort(scales, kind="stable")[:LMROB_REFINE]:
+        b = _irls_origin(x, y, float(ratios[j]), None, LMROB_TUNING_CHI)
+        sc = _m_scale(y - b * x, n - 1)
+        if sc < best_s:
+            best_b, best_s = b, sc
+    if not np.isfinite(best_s) or best_s == 0.0:
+        return None
+    b_mm = _irls_origin(x, y, best_b, best_s, LMROB_TUNING_PSI)
+    # .vcov.avar1 (Croux, Dhaene & Hoorelbeke 2003) for one coefficient
+    rs, r0 = (y - b_mm * x) / best_s, (y - best_b * x) / best_s
+    t = (rs / LMROB_TUNING_PSI) ** 2
+    dpsi = np.where(t < 1, (1 - t) * (1 - 5 * t), 0.0)
+    psi = np.where(t < 1, rs * (1 - t) ** 2, 0.0)
+    t0 = (r0 / LMROB_TUNING_CHI) ** 2
+    dchi = np.where(t0 < 1, 6 * r0 / LMROB_TUNING_CHI**2 * (1 - t0) ** 2, 0.0)
+    chi = _bisquare_rho(r0, LMROB_TUNING_CHI)
+    a_mat = best_s / float(np.sum(x * x * dpsi))
+    a_vec = a_mat * float(np.sum(x * dpsi * rs)) / float(np.mean(dchi * r0))
+    xww = float(np.sum(x * psi * chi))
+    u1 = a_mat * float(np.sum(x * x * psi**2)) * n * a_mat
+    u2 = a_vec * xww * a_mat
+    u4 = float(np.mean(chi**2 - LMROB_BB**2)) * a_vec**2
+    var = max(0.0, (u1 - 2 * u2 + u4) / n)  # lmrob's posdefify sets a negative variance to 0
+    return LmrobFit(b_mm, best_s, var, best_b)
+
+
+def ivw_robust(bx: Any, by: Any, sx: Any, sy: Any, model: str = "default") -> MREstimate:
+    """Robust IVW: MM regression of ``by`` on ``bx`` through the origin with weights ``1/sy^2``
+    (:func:`lmrob_origin` on ``bx/sy, by/sy``), downweighting outlying instruments.
+
+    Standard error: lmrob's (``.vcov.avar1``) divided by ``min(scale, 1)`` (random effects; fixed effects: by
+    ``scale``), ``model = "default"`` being fixed effects below 4 instruments; normal p-value; ``sigma`` is the
+    robust residual scale.
+
+    Reference: Burgess et al. (2016) arXiv:1606.03729; MendelianRandomization ``mr_ivw(robust = TRUE)``
+    (``lmrob(By ~ Bx - 1, weights = Byse^-2, k.max = 500, maxit.scale = 500)``).
+    """
+    bx, by, sx, sy = _as_arrays(bx, by, sx, sy)
+    k = bx.size
+    if k < MIN_SNPS["ivw_robust"]:
+        return not_estimable("ivw_robust", k)
+    fit = lmrob_origin(bx / sy, by / sy)
+    if fit is None:
+        return not_estimable("ivw_robust", k, "the robust residual scale is 0 (more than half the instruments' "
+                             "ratio estimates are identical)")
+    se_lm = float(np.sqrt(fit.var))
+    se = se_lm / min(fit.scale, 1.0) if _mr_model(model, k) == "random" else se_lm / fit.scale
+    return MREstimate(LABELS["ivw_robust"], fit.b, se, float(_p_normal(fit.b, se)), k, sigma=fit.scale)

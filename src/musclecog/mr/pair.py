@@ -111,11 +111,11 @@ def check_builds(exposure_meta: Mapping[str, Any], outcome_meta: Mapping[str, An
         )
 
 
-def steiger_filter(harmonised: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+def steiger_filter(harmonised: pd.DataFrame, r_from: str = "bsen") -> tuple[pd.DataFrame, dict[str, Any]]:
     """Set ``mr_keep`` False for instruments whose Steiger direction is wrong (TwoSampleMR ``steiger_filtering``
-    followed by ``subset(steiger_dir)``); reason ``steiger_filtered``."""
+    followed by ``subset(steiger_dir)``); reason ``steiger_filtered``; ``r_from`` as ``mr_settings.steiger_r_from``."""
     keep = harmonised["mr_keep"].to_numpy(bool)
-    st = steiger_per_variant(harmonised.loc[keep])
+    st = steiger_per_variant(harmonised.loc[keep], r_from)
     out = harmonised.copy()
     for col in ("rsq.exposure", "rsq.outcome", "steiger_pval"):
         values = np.full(len(out), np.nan)
@@ -179,7 +179,7 @@ def run_pair(
         data = harm.data
         flow_rows = sel.flow.to_dict("records") + harm.flow.to_dict("records")
         if settings.instruments.steiger_filter:
-            data, row = steiger_filter(data)
+            data, row = steiger_filter(data, mr_settings.steiger_r_from)
             flow_rows.append(row)
     n_keep = int(data["mr_keep"].sum())
     flow_rows.append(flow_row("mr_keep", len(data), n_keep, "instruments used by the estimators"))

@@ -76,15 +76,16 @@ def heterogeneity(bx: Any, by: Any, sx: Any, sy: Any) -> pd.DataFrame:
     return pd.DataFrame(rows).reindex(columns=cols)
 
 
-def pleiotropy(bx: Any, by: Any, sx: Any, sy: Any) -> pd.DataFrame:
-    """MR-Egger intercept test (TwoSampleMR ``mr_pleiotropy_test``) and I²_GX.
+def pleiotropy(bx: Any, by: Any, sx: Any, sy: Any, distribution: str = "t") -> pd.DataFrame:
+    """MR-Egger intercept test (TwoSampleMR ``mr_pleiotropy_test``; ``distribution = "normal"``: the normal
+    p-value of MendelianRandomization's ``mr_egger``) and I²_GX.
 
     Columns: ``egger_intercept, se, pval, nsnp, i2_gx, i2_gx_unweighted, note``. ``i2_gx`` is
     MendelianRandomization's ``I^2_GX`` (``Isq(|bx|/sy, sx/sy)``), ``i2_gx_unweighted`` Bowden's
     ``Isq(|bx|, sx)``. I²_GX below 0.9 means the Egger slope is noticeably diluted towards the null
     (Bowden et al. 2016 Int J Epidemiol 45:1961).
     """
-    fit = egger(bx, by, sx, sy)
+    fit = egger(bx, by, sx, sy, distribution=distribution)
     row: dict[str, Any] = {"nsnp": len(np.asarray(bx)), "i2_gx": i_squared_gx(bx, sx, sy),
                            "i2_gx_unweighted": i_squared_gx(bx, sx), "note": fit.note}
     if fit.intercept is not None:
@@ -155,10 +156,14 @@ def r_from_bsen(b: Any, se: Any, n: Any) -> np.ndarray:
 
 def r_from_pn(p: Any, n: Any) -> np.ndarray:
     """Unsigned r from a p-value and n: ``F = qf(p, 1, n - 1, lower = FALSE)``, ``r^2 = F / (n - 2 + F)``
-    (TwoSampleMR ``get_r_from_pn``; p = 0 gives NaN, as R)."""
+    (TwoSampleMR ``get_r_from_pn``; p = 0 gives NaN, as R).
+
+    ``F(1, df)`` is the square of ``t(df)``, so ``F = qt(p/2, df, lower = FALSE)^2``: scipy's ``t.isf`` keeps
+    R's precision at genome-wide p-values, where its ``f.isf`` loses digits (1e-6 relative at p = 1e-12) and
+    returns NaN (p = 2e-20)."""
     p, n = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(n, dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
-        f = stats.f.isf(p, 1, n - 1)
+        f = stats.t.isf(p / 2.0, n - 1) ** 2
         r2 = f / (n - 2 + f)
     r2 = np.where(np.isfinite(f) & (p > 0), r2, np.nan)
     return np.sqrt(r2)
@@ -208,7 +213,12 @@ def _col(df: pd.DataFrame, name: str) -> np.ndarray | None:
     return df[name].to_numpy(dtype=float) if name in df.columns else None
 
 
-def variant_rsq(harmonised: pd.DataFrame, side: str) -> tuple[np.ndarray, np.ndarray, str]:
+R_FROM: tuple[str, ...] = ("bsen", "pn")
+"""How the variance explained of a quantitative trait is computed: from beta, se and n (TwoSampleMR's current
+``get_r_from_bsen``) or from the p-value and n (``get_r_from_pn``, what TwoSampleMR's ``add_rsq`` used before)."""
+
+
+def variant_rsq(harmonised: pd.DataFrame, side: str, r_from: str = "bsen") -> tuple[np.ndarray, np.ndarray, str]:
     """Per-variant variance explained and effective n of one side (TwoSampleMR ``add_rsq``).
 
     Parameters
@@ -218,6 +228,9 @@ def variant_rsq(harmonised: pd.DataFrame, side: str) -> tuple[np.ndarray, np.nda
         ``eaf.<side>``, ``units.<side>``; binary traits (``units.<side> == "log odds"``) also
         ``ncase.<side>``, ``ncontrol.<side>`` and optionally ``prevalence.<side>`` (default 0.1).
     side : {"exposure", "outcome"}
+    r_from : {"bsen", "pn"}
+        For a quantitative trait without SD units and allele frequencies: ``get_r_from_bsen(beta, se, n)`` or
+        ``get_r_from_pn(pval, n)`` (``pval.<side>``; where missing, the normal p of ``beta/se``, as ``add_rsq``).
 
     Returns
     -------
@@ -225,7 +238,7 @@ def variant_rsq(harmonised: pd.DataFrame, side: str) -> tuple[np.ndarray, np.nda
     effective_n : ndarray
         ``samplesize`` (quantitative) or ``2 / (1/ncase + 1/ncontrol)`` (binary).
     how : str
-        Which formula was used: ``"lor"``, ``"sd_units"`` or ``"bsen"``.
+        Which formula was used: ``"lor"``, ``"sd_units"``, ``"bsen"`` or ``"pn"``.
 
     Raises
     ------
@@ -264,6 +277,11 @@ def variant_rsq(harmonised: pd.DataFrame, side: str) -> tuple[np.ndarray, np.nda
     if "SD" in unit and eaf is not None and not np.isnan(eaf).any():
         return 2 * beta**2 * eaf * (1 - eaf), n, "sd_units"
     se = _col(harmonised, f"se.{side}")
+    if r_from == "pn":
+        z_p = 2 * stats.norm.sf(np.abs(beta / se)) if se is not None else np.full(beta.shape, np.nan)
+        pval = _col(harmonised, f"pval.{side}")
+        pval = z_p if pval is None else np.where(np.isnan(pval), z_p, pval)
+        return r_from_pn(pval, n) ** 2, n, "pn"
     return r_from_bsen(beta, se, n) ** 2, n, "bsen"
 
 
@@ -273,15 +291,15 @@ def _r_test_z(r12: Any, n1: Any, r34: Any, n2: Any) -> np.ndarray:
     return (np.arctanh(r12) - np.arctanh(r34)) / np.sqrt(1.0 / (n1 - 3) + 1.0 / (n2 - 3))
 
 
-def steiger_per_variant(harmonised: pd.DataFrame) -> pd.DataFrame:
+def steiger_per_variant(harmonised: pd.DataFrame, r_from: str = "bsen") -> pd.DataFrame:
     """Per-variant Steiger test (TwoSampleMR ``steiger_filtering``): adds ``rsq.exposure``,
     ``rsq.outcome``, ``effective_n.exposure``, ``effective_n.outcome``, ``steiger_dir`` (rsq.exposure >
     rsq.outcome) and ``steiger_pval`` to a copy of ``harmonised``. Instruments with ``steiger_dir``
     False (and, optionally, ``steiger_pval`` < threshold) explain more of the outcome than of the
-    exposure and are candidates for removal."""
+    exposure and are candidates for removal. ``r_from``: see :func:`variant_rsq`."""
     out = harmonised.copy()
-    rx, nx, _ = variant_rsq(harmonised, "exposure")
-    ry, ny, _ = variant_rsq(harmonised, "outcome")
+    rx, nx, _ = variant_rsq(harmonised, "exposure", r_from)
+    ry, ny, _ = variant_rsq(harmonised, "outcome", r_from)
     out["rsq.exposure"], out["rsq.outcome"] = rx, ry
     out["effective_n.exposure"], out["effective_n.outcome"] = nx, ny
     z = _r_test_z(np.sqrt(rx), nx, np.sqrt(ry), ny)
@@ -290,8 +308,10 @@ def steiger_per_variant(harmonised: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def directionality(harmonised: pd.DataFrame) -> pd.DataFrame:
-    """MR Steiger directionality test over all instruments (TwoSampleMR ``directionality_test``).
+def directionality(harmonised: pd.DataFrame, r_from: str = "bsen") -> pd.DataFrame:
+    """MR Steiger directionality test over all instruments (TwoSampleMR ``directionality_test``); ``r_from``:
+    see :func:`variant_rsq` (variants whose variance explained is not finite, e.g. p = 0 with ``"pn"``, are
+    left out and counted in the note).
 
     ``r_exp = sqrt(sum(rsq.exposure))``, ``r_out = sqrt(sum(rsq.outcome))``, compared with
     psych's ``r.test`` at the mean effective sample sizes (Hemani, Tilling & Davey Smith 2017,
@@ -299,8 +319,8 @@ def directionality(harmonised: pd.DataFrame) -> pd.DataFrame:
     steiger_pval, nsnp, method_rsq.exposure, method_rsq.outcome, note``.
     """
     try:
-        rx, nx, how_x = variant_rsq(harmonised, "exposure")
-        ry, ny, how_y = variant_rsq(harmonised, "outcome")
+        rx, nx, how_x = variant_rsq(harmonised, "exposure", r_from)
+        ry, ny, how_y = variant_rsq(harmonised, "outcome", r_from)
     except DataError as exc:
         return pd.DataFrame([{"nsnp": len(harmonised), "note": f"not estimable: {exc}"}]).reindex(
             columns=["snp_r2.exposure", "snp_r2.outcome", "correct_causal_direction", "steiger_pval", "nsnp",
@@ -385,3 +405,76 @@ def multivariable_ivw(bx: Any, by: Any, sy: Any, exposures: Sequence[str] | None
     est = pd.DataFrame({"exposure": names, "b": coef, "se": se, "pval": 2 * stats.norm.sf(np.abs(coef / se)), "nsnp": k})
     q = sigma**2 * df
     return MultivariableResult(est, sigma, q, df, float(stats.chi2.sf(q, df)))
+
+
+@dataclass(frozen=True)
+class MultivariableEggerResult:
+    """Multivariable MR-Egger: one row per exposure (``exposure, b, se, pval, nsnp``), the intercept
+    (``intercept, intercept_se, intercept_pval``), the residual standard error and the heterogeneity ``Q``."""
+
+    estimates: pd.DataFrame
+    intercept: float
+    intercept_se: float
+    intercept_pval: float
+    sigma: float
+    Q: float
+    Q_df: int
+    Q_pval: float
+
+
+def multivariable_egger(bx: Any, by: Any, sy: Any, exposures: Sequence[str] | None = None, orientate: int = 0,
+                        distribution: str = "normal") -> MultivariableEggerResult:
+    """Multivariable MR-Egger (Rees, Wood & Burgess 2017, Stat Med 36:4705; MendelianRandomization ``mr_mvegger``).
+
+    Every variant is oriented so that its association with exposure ``orientate`` (0-based; the first, the
+    pair's exposure, by default) is positive (``bx`` and ``by`` multiplied by its sign), then
+    ``lm(by ~ BX, weights = 1/sy^2)`` with an intercept; standard errors divided by ``min(1, sigma)``.
+
+    Parameters
+    ----------
+    bx : array (nsnp, n_exposures)
+    by, sy : array (nsnp,)
+    exposures : sequence of str, optional
+    orientate : int
+        The exposure whose associations are made positive.
+    distribution : {"normal", "t"}
+        p-values from the normal distribution (the package's default) or from t on ``nsnp - n_exposures`` df
+        (the package's ``distribution = "t-dist"``, whose p-values use that df).
+
+    Raises
+    ------
+    DataError
+        Too few instruments (at most ``n_exposures + 1``), collinear associations.
+    """
+    if distribution not in ("normal", "t"):
+        raise ValueError(f"distribution must be 'normal' or 't', got {distribution!r}")
+    bx = np.asarray(bx, dtype=float)
+    if bx.ndim == 1:
+        bx = bx[:, None]
+    by, sy = np.asarray(by, dtype=float), np.asarray(sy, dtype=float)
+    k, m = bx.shape
+    names = list(exposures) if exposures is not None else [f"exposure_{i + 1}" for i in range(m)]
+    if len(names) != m or not 0 <= orientate < m:
+        raise ValueError(f"{len(names)} exposure names and orientate = {orientate} for {m} columns of bx")
+    if k <= m + 1:
+        raise DataError(f"multivariable MR-Egger needs more instruments ({k}) than exposures plus one ({m + 1})")
+    sign = np.where(bx[:, orientate] < 0, -1.0, 1.0)
+    design = np.column_stack([np.ones(k), bx * sign[:, None]])
+    y = by * sign
+    w = 1.0 / sy**2
+    xtw = design.T * w
+    xtwx = xtw @ design
+    if np.linalg.matrix_rank(xtwx) < m + 1:
+        raise DataError("multivariable MR-Egger: the exposure associations are collinear with each other or the "
+                        "intercept; drop an exposure")
+    inv = np.linalg.inv(xtwx)
+    coef = inv @ (xtw @ y)
+    df = k - m - 1
+    sigma = float(np.sqrt(np.sum(w * (y - design @ coef) ** 2) / df))
+    se = np.sqrt(np.diag(inv)) * sigma / min(1.0, sigma)
+    z = np.abs(coef / se)
+    pval = 2 * stats.norm.sf(z) if distribution == "normal" else 2 * stats.t.sf(z, k - m)
+    est = pd.DataFrame({"exposure": names, "b": coef[1:], "se": se[1:], "pval": pval[1:], "nsnp": k})
+    q = sigma**2 * df
+    return MultivariableEggerResult(est, float(coef[0]), float(se[0]), float(pval[0]), sigma, q, df,
+                                    float(stats.chi2.sf(q, df)))

@@ -16,7 +16,7 @@ from musclecog.core.results import AnalysisResult, Estimate
 from musclecog.errors import DataError, show_values
 from musclecog.mr.analysis import SUMMARY_COHORT, MRSettings, causal_estimates
 from musclecog.mr.estimators import MREstimate
-from musclecog.mr.sensitivity import multivariable_ivw
+from musclecog.mr.sensitivity import multivariable_egger, multivariable_ivw
 from musclecog.results import write_table
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ FIGURES = ("scatter", "forest", "funnel", "leave_one_out")
 """The figures of every pair (:func:`musclecog.plots.mr.all_figures`)."""
 
 MULTIVARIABLE = "Multivariable IVW"
+MULTIVARIABLE_EGGER = "Multivariable MR-Egger"
 
 
 def multivariable_table(
@@ -73,11 +74,36 @@ def multivariable_table(
                 f"residual se {res.sigma:.4g}, Q {res.Q:.4g} on {res.Q_df} df (p {res.Q_pval:.3g})")
         fit = MREstimate(MULTIVARIABLE, float(r.b), float(r.se), float(r.pval), int(r.nsnp), note=note)
         rows += causal_estimates([fit], str(r.exposure), outcome, mr_settings.alpha, odds_ratios=False)
+    if "egger_mv" in mr_settings.methods:
+        rows += _egger_rows(bx, used, exposures, outcome, mr_settings)
     if binary:
         rows += [e.replace(scale="odds_ratio", estimate=float(np.exp(e.estimate)), conf_low=float(np.exp(e.conf_low)),
-                           conf_high=float(np.exp(e.conf_high))) for e in list(rows)]
+                           conf_high=float(np.exp(e.conf_high))) for e in list(rows) if e.term == "causal_effect"]
     name = analysis or f"{exposure}__{outcome}"
     return AnalysisResult(analysis=name, cohort=SUMMARY_COHORT, estimates=tuple(rows)).to_tidy()
+
+
+def _egger_rows(bx: np.ndarray, used: pd.DataFrame, exposures: list[str], outcome: str,
+                mr_settings: MRSettings) -> list[Estimate]:
+    """Multivariable MR-Egger rows (``egger_mv``): one per exposure, then the intercept (term
+    ``egger_intercept``, on the pair's exposure's row label); p-values by ``egger_distribution``."""
+    res = multivariable_egger(bx, used["beta.outcome"].to_numpy(float), used["se.outcome"].to_numpy(float),
+                              exposures=exposures, orientate=0, distribution=mr_settings.egger_distribution)
+    rows: list[Estimate] = []
+    dist = "normal p-values" if mr_settings.egger_distribution == "normal" else f"t({res.Q_df + 1}) p-values"
+    tail = (f"oriented on {exposures[0]}; residual se {res.sigma:.4g}, Q {res.Q:.4g} on {res.Q_df} df "
+            f"(p {res.Q_pval:.3g}); {dist}")
+    for r in res.estimates.itertuples(index=False):
+        others = [e for e in exposures if e != r.exposure]
+        fit = MREstimate(MULTIVARIABLE_EGGER, float(r.b), float(r.se), float(r.pval), int(r.nsnp),
+                         note=f"adjusted for {', '.join(others)}; {tail}")
+        rows += causal_estimates([fit], str(r.exposure), outcome, mr_settings.alpha, odds_ratios=False)
+    k = int(res.estimates["nsnp"].iloc[0])
+    icpt = MREstimate(MULTIVARIABLE_EGGER, res.intercept, res.intercept_se, res.intercept_pval, k,
+                      note=f"intercept (average directional pleiotropy); {tail}")
+    rows += [e.replace(term="egger_intercept")
+             for e in causal_estimates([icpt], exposures[0], outcome, mr_settings.alpha, odds_ratios=False)]
+    return rows
 
 
 def write_pair(pair: PairResult, tables: Mapping[str, str | Path]) -> None:
