@@ -23,6 +23,7 @@ import pandas as pd
 from musclecog.errors import ConfigError, DataError, show_values
 from musclecog.filters import flow_frame, flow_row
 from musclecog.mr.analysis import MRResult, MRSettings, run_mr
+from musclecog.mr.coloc import ColocSettings, coloc_instruments
 from musclecog.mr.gwas import read_meta, read_variants
 from musclecog.mr.harmonise import HarmoniseSettings, harmonise_tables
 from musclecog.mr.instruments import (
@@ -86,13 +87,14 @@ class PairSettings:
     harmonise: HarmoniseSettings
     mr: MRSettings
     proxies: ProxySettings = ProxySettings(enabled=False)
+    coloc: ColocSettings = ColocSettings()
 
     @classmethod
     def from_config(cls, spec: Mapping[str, Any], mr_settings: MRSettings) -> PairSettings:
         """From the pair's config entry and the estimator settings."""
         where = f"mr.{spec.get('_entry', '?')}"
         return cls(InstrumentSettings.from_config(spec, where), HarmoniseSettings.from_config(spec, where),
-                   mr_settings, ProxySettings.from_config(spec, where))
+                   mr_settings, ProxySettings.from_config(spec, where), ColocSettings.from_config(spec, where))
 
 
 def _with_meta(df: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
@@ -217,6 +219,17 @@ def run_pair(
     instruments.insert(0, "exposure", exposure)
     if proxies is not None:
         instruments = _with_proxy_columns(instruments, proxies)
+    if settings.coloc.enabled:
+        with run.step("coloc"):
+            col = coloc_instruments(sel.data, exposure_parquet, outcome_parquet, meta_e, meta_o, settings.coloc)
+            instruments = instruments.merge(col, on="SNP", how="left", sort=False)
+            h4 = col["coloc_pp_h4"].to_numpy(float)
+            h3 = col["coloc_pp_h3"].to_numpy(float)
+            flow_rows.append(flow_row(
+                "coloc", len(col), int(np.isfinite(h4).sum()),
+                f"note: coloc.abf within {settings.coloc.kb} kb of each instrument (excluded: could not run); "
+                f"PP.H4 > 0.8 (shared variant) for {int((h4 > 0.8).sum())}, PP.H3 > 0.8 (distinct variants) for "
+                f"{int((h3 > 0.8).sum())}"))
     for note in sel.notes:
         logger.info("%s -> %s: %s", exposure, outcome, note)
     mv = mv_data = None
