@@ -20,6 +20,7 @@ import pytest
 from musclecog.errors import ConfigError, DataError
 from musclecog.mr.gwas import GwasSpec, read_standardised, standardise, write_standardised
 from musclecog.mr.gwas.vcf import Region, read_vcf, read_vcf_header
+from musclecog.mr.pipeline import check_builds
 
 HEADER = """##fileformat=VCFv4.2
 ##FILTER=<ID=PASS,Description="All filters passed">
@@ -224,6 +225,9 @@ def test_build_conflict_and_bad_region(tmp_path, variants):
     with pytest.raises(DataError, match="build is 'GRCh38'.*HG19/GRCh37|GRCh38.*GRCh37"):
         standardise(GwasSpec(name="t", path=str(path), build="GRCh38"))
     assert standardise(GwasSpec(name="t", path=str(path), build="hg19")).meta["build"] == "hg19"
+    check_builds({"trait": "vcf", "build": "GRCh37"}, {"trait": "tsv", "build": "hg19"})  # the same build
+    with pytest.raises(DataError, match="genome builds differ"):
+        check_builds({"trait": "vcf", "build": "GRCh37"}, {"trait": "tsv", "build": "hg38"})
     with pytest.raises(ConfigError, match="chrom:start-end"):
         standardise(GwasSpec(name="t", path=str(path), region="1:abc"))
     with pytest.raises(ConfigError, match="end is before the start"):

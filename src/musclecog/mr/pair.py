@@ -25,6 +25,7 @@ from musclecog.filters import flow_frame, flow_row
 from musclecog.mr.analysis import MRResult, MRSettings, run_mr
 from musclecog.mr.coloc import ColocSettings, coloc_instruments
 from musclecog.mr.gwas import read_meta, read_variants
+from musclecog.mr.gwas.vcf import normalise_build
 from musclecog.mr.harmonise import HarmoniseSettings, harmonise_tables
 from musclecog.mr.instruments import (
     InstrumentSelection,
@@ -105,9 +106,9 @@ def _with_meta(df: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def check_builds(exposure_meta: Mapping[str, Any], outcome_meta: Mapping[str, Any]) -> None:
-    """Refuse a pair whose two GWAS declare different genome builds."""
+    """Refuse a pair whose two GWAS declare different genome builds (hg19 = GRCh37, hg38 = GRCh38)."""
     b1, b2 = exposure_meta.get("build"), outcome_meta.get("build")
-    if b1 and b2 and str(b1).lower() != str(b2).lower():
+    if b1 and b2 and str(normalise_build(str(b1))).lower() != str(normalise_build(str(b2))).lower():
         raise DataError(
             f"genome builds differ: {exposure_meta.get('trait')} is {b1} ({exposure_meta.get('source')}) but "
             f"{outcome_meta.get('trait')} is {b2} ({outcome_meta.get('source')}). Lift one over (e.g. with "
