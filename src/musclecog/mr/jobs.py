@@ -17,7 +17,8 @@ PAIR_KEYS = frozenset({
     "exposure", "outcome", "bidirectional", "harmonised", "exposure_name", "outcome_name", "description",
     "p_threshold", "fallback_p_threshold", "min_instruments", "clump", "clump_r2", "clump_kb", "reference_panel",
     "plink", "steiger_filter", "exclude_snps", "action", "ambiguity_band", "settings", "columns", "id_from_row",
-    "adjust_for",
+    "adjust_for", "proxies", "proxy_r2", "proxy_kb", "proxy_palindromes", "proxy_maf_threshold", "coloc",
+    "coloc_kb", "coloc_p1", "coloc_p2", "coloc_p12",
 })
 """Keys of an ``mr:`` entry (the schema workflow/schemas/mr.schema.yaml lists the same)."""
 

@@ -23,7 +23,9 @@ import pandas as pd
 from musclecog.errors import ConfigError, DataError, show_values
 from musclecog.filters import flow_frame, flow_row
 from musclecog.mr.analysis import MRResult, MRSettings, run_mr
+from musclecog.mr.coloc import ColocSettings, coloc_instruments
 from musclecog.mr.gwas import read_meta, read_variants
+from musclecog.mr.gwas.vcf import normalise_build
 from musclecog.mr.harmonise import HarmoniseSettings, harmonise_tables
 from musclecog.mr.instruments import (
     InstrumentSelection,
@@ -32,6 +34,7 @@ from musclecog.mr.instruments import (
     select_multivariable_instruments,
 )
 from musclecog.mr.jobs import adjust_columns, adjust_traits
+from musclecog.mr.proxies import ProxyResult, ProxySettings, add_proxies, proxy_summary
 from musclecog.mr.sensitivity import steiger_per_variant
 from musclecog.mr.tables import multivariable_table
 
@@ -79,18 +82,20 @@ class PairRun:
 
 @dataclass(frozen=True)
 class PairSettings:
-    """The settings of the three stages of a GWAS pair, built once from its config entry."""
+    """The settings of the stages of a GWAS pair, built once from its config entry."""
 
     instruments: InstrumentSettings
     harmonise: HarmoniseSettings
     mr: MRSettings
+    proxies: ProxySettings = ProxySettings(enabled=False)
+    coloc: ColocSettings = ColocSettings()
 
     @classmethod
     def from_config(cls, spec: Mapping[str, Any], mr_settings: MRSettings) -> PairSettings:
         """From the pair's config entry and the estimator settings."""
         where = f"mr.{spec.get('_entry', '?')}"
         return cls(InstrumentSettings.from_config(spec, where), HarmoniseSettings.from_config(spec, where),
-                   mr_settings)
+                   mr_settings, ProxySettings.from_config(spec, where), ColocSettings.from_config(spec, where))
 
 
 def _with_meta(df: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
@@ -101,9 +106,9 @@ def _with_meta(df: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def check_builds(exposure_meta: Mapping[str, Any], outcome_meta: Mapping[str, Any]) -> None:
-    """Refuse a pair whose two GWAS declare different genome builds."""
+    """Refuse a pair whose two GWAS declare different genome builds (hg19 = GRCh37, hg38 = GRCh38)."""
     b1, b2 = exposure_meta.get("build"), outcome_meta.get("build")
-    if b1 and b2 and str(b1).lower() != str(b2).lower():
+    if b1 and b2 and str(normalise_build(str(b1))).lower() != str(normalise_build(str(b2))).lower():
         raise DataError(
             f"genome builds differ: {exposure_meta.get('trait')} is {b1} ({exposure_meta.get('source')}) but "
             f"{outcome_meta.get('trait')} is {b2} ({outcome_meta.get('source')}). Lift one over (e.g. with "
@@ -130,6 +135,19 @@ def steiger_filter(harmonised: pd.DataFrame, r_from: str = "bsen") -> tuple[pd.D
     row = flow_row("steiger_filter", int(keep.sum()), int(keep.sum() - wrong.sum()),
                    "excluded: instrument explains more variance in the outcome than in the exposure (Steiger)")
     return out, row
+
+
+def _with_proxy_columns(instruments: pd.DataFrame, proxies: ProxyResult) -> pd.DataFrame:
+    """``proxy_snp`` and ``proxy_r2`` per instrument (empty / NaN where the outcome has the instrument itself),
+    and ``proxy_status`` (``outcome`` / ``proxy`` / why no proxy was found)."""
+    out = instruments.copy()
+    rep = proxies.report.set_index("target_snp") if not proxies.report.empty else pd.DataFrame(
+        columns=["status", "proxy_snp", "proxy_r2"])
+    snp = out["SNP"].astype(str)
+    out["proxy_status"] = snp.map(rep["status"]).fillna("outcome").to_numpy(object)
+    out["proxy_snp"] = snp.map(rep["proxy_snp"]).to_numpy(object) if "proxy_snp" in rep else None
+    out["proxy_r2"] = snp.map(rep["proxy_r2"]).to_numpy(float) if "proxy_r2" in rep else np.nan
+    return out
 
 
 def run_pair(
@@ -173,11 +191,18 @@ def run_pair(
                                                       run.threads)
     with run.step("outcome_lookup"):
         out_rows = read_variants(outcome_parquet, sel.data["SNP"].astype(str).tolist())
+    proxies: ProxyResult | None = None
+    if settings.proxies.active:
+        with run.step("proxies"):
+            proxies = add_proxies(sel.data, out_rows, lambda ids: read_variants(outcome_parquet, ids),
+                                  settings.proxies)
+            out_rows = proxies.outcome
+            logger.info("%s -> %s: %s", exposure, outcome, proxy_summary(proxies.report))
     with run.step("harmonise"):
         exp_tab = _with_meta(sel.data.drop(columns=["rsq", "rsq_method"]), meta_e)
         harm = harmonise_tables(exp_tab, _with_meta(out_rows, meta_o), exposure, outcome, settings.harmonise)
         data = harm.data
-        flow_rows = sel.flow.to_dict("records") + harm.flow.to_dict("records")
+        flow_rows = sel.flow.to_dict("records") + (proxies.flow if proxies else []) + harm.flow.to_dict("records")
         if settings.instruments.steiger_filter:
             data, row = steiger_filter(data, mr_settings.steiger_r_from)
             flow_rows.append(row)
@@ -193,6 +218,19 @@ def run_pair(
         result = run_mr(data, mr_settings, exposure, outcome, seed)
     instruments = sel.data.copy()
     instruments.insert(0, "exposure", exposure)
+    if proxies is not None:
+        instruments = _with_proxy_columns(instruments, proxies)
+    if settings.coloc.enabled:
+        with run.step("coloc"):
+            col = coloc_instruments(sel.data, exposure_parquet, outcome_parquet, meta_e, meta_o, settings.coloc)
+            instruments = instruments.merge(col, on="SNP", how="left", sort=False)
+            h4 = col["coloc_pp_h4"].to_numpy(float)
+            h3 = col["coloc_pp_h3"].to_numpy(float)
+            flow_rows.append(flow_row(
+                "coloc", len(col), int(np.isfinite(h4).sum()),
+                f"note: coloc.abf within {settings.coloc.kb} kb of each instrument (excluded: could not run); "
+                f"PP.H4 > 0.8 (shared variant) for {int((h4 > 0.8).sum())}, PP.H3 > 0.8 (distinct variants) for "
+                f"{int((h3 > 0.8).sum())}"))
     for note in sel.notes:
         logger.info("%s -> %s: %s", exposure, outcome, note)
     mv = mv_data = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from musclecog.errors import DataError, show_values
 from musclecog.filters import flow_frame, flow_row
 from musclecog.mr.gwas.columns import allele_codes, dictionary_array, has_duplicates, strip_chr
 from musclecog.mr.gwas.formats import GwasSpec
-from musclecog.mr.gwas.readers import check_build, read_gwas
+from musclecog.mr.gwas.readers import read_source
 
 logger = logging.getLogger(__name__)
 
@@ -294,6 +294,17 @@ def _standard_table(kept: _Kept, snp_kept: pa.Array, alleles: _Alleles, effects:
     )
 
 
+def _with_header_counts(spec: GwasSpec, meta: dict[str, Any]) -> GwasSpec:
+    """A GWAS-VCF's header sample sizes (``TotalCases``, ``TotalControls``, ...) where the config gives none;
+    they are used only where the records have no ``SS`` / ``NC`` field."""
+    return replace(
+        spec,
+        n=spec.n if spec.n is not None else meta.get("header_n"),
+        ncase=spec.ncase if spec.ncase is not None else meta.get("header_ncase"),
+        ncontrol=spec.ncontrol if spec.ncontrol is not None else meta.get("header_ncontrol"),
+    )
+
+
 def standardise(spec: GwasSpec) -> StandardisedGwas:
     """Read and standardise one trait's summary statistics.
 
@@ -321,10 +332,13 @@ def standardise(spec: GwasSpec) -> StandardisedGwas:
         Unreadable file, missing or unmappable columns, a build conflict, no variant left, or (strict) any
         exclusion.
     """
-    build = check_build(spec)
-    table, fmt, n_rows = read_gwas(spec)
+    src = read_source(spec)
+    table, fmt, n_rows, build = src.table, src.fmt, src.n_rows, src.build
     path = spec.path
     flow: FlowRows = [flow_row("read", n_rows, n_rows, f"rows read from {Path(str(path)).name} ({fmt} layout)")]
+    flow += src.flow
+    if src.meta:
+        spec = _with_header_counts(spec, src.meta)
     n = table.num_rows
     nums = _Numbers(table)
     eff = _effects(nums, n, flow)
@@ -350,7 +364,11 @@ def standardise(spec: GwasSpec) -> StandardisedGwas:
         "n_rows_read": n_rows,
         "n_variants": kept.n,
     }
+    if fmt == "vcf":
+        meta.update({k: src.meta[k] for k in ("vcf_sample", "study_type", "header_n", "format_fields")})
+    if spec.region is not None:
+        meta["region"] = spec.region
     out = out.replace_schema_metadata({"musclecog": json.dumps(meta, sort_keys=True)})
     flow.append(flow_row("standardised", kept.n, kept.n, f"variants written for trait {spec.name}"))
-    rows = np.arange(kept.n, dtype=np.int64) if kept.sel is None else kept.sel.astype(np.int64)
+    rows = src.rows if kept.sel is None else src.rows[kept.sel]
     return StandardisedGwas(table=out, flow=flow_frame(flow), meta=meta, rows=rows)

@@ -1,8 +1,10 @@
 """GWAS layouts: the standard column names, the trait spec, and mapping a file's header to the standard names.
 
-Three layouts are recognised: ``twosamplemr`` (TwoSampleMR's names, with or without the ``.exposure`` /
-``.outcome`` suffix), ``ssf`` (the GWAS Catalog summary-statistics format) and ``columns`` (any table with a
-column map ``{source column: standard name}``); ``auto`` detects the first two from the header.
+Four layouts are recognised: ``twosamplemr`` (TwoSampleMR's names, with or without the ``.exposure`` /
+``.outcome`` suffix), ``ssf`` (the GWAS Catalog summary-statistics format), ``columns`` (any table with a
+column map ``{source column: standard name}``) and ``vcf`` (the IEU GWAS-VCF, read by
+:mod:`musclecog.mr.gwas.vcf`); ``auto`` detects the first two from the header and ``vcf`` from the file name
+(``.vcf``, ``.vcf.gz``, ``.vcf.bgz``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from musclecog.errors import ConfigError, DataError, show_values
+from musclecog.mr.gwas.vcf import is_vcf_path
 
 STANDARD_COLUMNS: tuple[str, ...] = (
     "SNP", "chr", "pos", "effect_allele", "other_allele", "beta", "se", "eaf", "pval", "samplesize", "ncase",
@@ -22,7 +25,7 @@ STANDARD_COLUMNS: tuple[str, ...] = (
 
 REQUIRED = ("SNP", "effect_allele", "beta", "se")
 NUMERIC = ("beta", "se", "eaf", "pval", "samplesize", "ncase", "ncontrol", "odds_ratio", "neg_log10_pval")
-FORMATS = ("auto", "twosamplemr", "ssf", "columns")
+FORMATS = ("auto", "twosamplemr", "ssf", "columns", "vcf")
 NULL_VALUES = ["", "NA", "na", "N/A", "NaN", "nan", "NR", "NR ", ".", "null", "NULL", "None"]
 SOURCE_ONLY = ("odds_ratio", "neg_log10_pval")
 """Standard names a column map may use that become beta / pval during standardisation."""
@@ -60,7 +63,7 @@ class GwasSpec:
         The trait's key in the config.
     path : str or None
         Summary-statistics file (``None`` for a synthetic trait, whose file the pipeline writes).
-    format : {"auto", "twosamplemr", "ssf", "columns"}
+    format : {"auto", "twosamplemr", "ssf", "columns", "vcf"}
     columns : mapping
         ``{source column: standard name}``; with ``format: auto`` it overrides the detected names.
     sep : str or None
@@ -78,6 +81,11 @@ class GwasSpec:
         Keep multi-base alleles (A/C/G/T strings) and D/I codes; otherwise they are counted out.
     strict : bool
         Turn every counted exclusion into an error.
+    sample : str or None
+        GWAS-VCF: the sample (trait) column to read (default the first).
+    region : str or None
+        Read only the variants in ``chrom:start-end`` (1-based, inclusive; GWAS-VCF files are scanned in
+        batches, other layouts filtered after reading; needs chromosome and position).
     """
 
     name: str
@@ -94,6 +102,8 @@ class GwasSpec:
     build: str | None = None
     allow_indels: bool = False
     strict: bool = False
+    sample: str | None = None
+    region: str | None = None
 
     @classmethod
     def from_config(cls, name: str, entry: Mapping[str, Any], path: str | None = None) -> GwasSpec:
@@ -104,6 +114,8 @@ class GwasSpec:
         if fmt not in FORMATS:
             raise ConfigError(f"config: '{where}.format' is {fmt!r}; use one of {', '.join(FORMATS)}")
         columns = dict(entry.get("columns") or {})
+        if fmt == "vcf" and columns:
+            raise ConfigError(f"config: '{where}' has format 'vcf' and a 'columns' map; a GWAS-VCF needs no map")
         if fmt == "columns" and not columns:
             raise ConfigError(f"config: '{where}' has format 'columns' but no 'columns' map {{source: standard}}")
         bad = sorted(set(columns.values()) - set(STANDARD_COLUMNS) - set(SOURCE_ONLY))
@@ -134,7 +146,14 @@ class GwasSpec:
             build=entry.get("build") or (sim or {}).get("build"),
             allow_indels=bool(entry.get("allow_indels", False)),
             strict=bool(entry.get("strict", False)),
+            sample=entry.get("sample"),
+            region=None if entry.get("region") is None else str(entry["region"]),
         )
+
+    @property
+    def is_vcf(self) -> bool:
+        """Whether the file is read as a GWAS-VCF (``format: vcf``, or ``auto`` with a ``.vcf[.gz]`` name)."""
+        return self.format == "vcf" or (self.format == "auto" and self.path is not None and is_vcf_path(self.path))
 
 
 def _check_mapped_columns(header: list[str], spec: GwasSpec, path: str | Path) -> None:

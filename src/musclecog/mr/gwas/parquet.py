@@ -111,13 +111,38 @@ def read_variants(parquet_path: str | Path, snps: list[str] | np.ndarray) -> pd.
     ids = pa.array([str(s) for s in snps], pa.string())
     snp = pq.read_table(str(parquet_path), columns=["SNP"]).column("SNP")  # row groups decoded in parallel
     hits = np.flatnonzero(pc.is_in(snp, value_set=ids).to_numpy(zero_copy_only=False))
+    return _to_pandas(_take_rows(pf, hits))
+
+
+def read_regions(parquet_path: str | Path, regions: list[tuple[str, float, float]]) -> list[pd.DataFrame]:
+    """The rows of a standardised GWAS table in each region ``(chromosome, start, end)`` (inclusive), each in
+    file order; only ``chr`` and ``pos`` are read whole, then the row groups holding a region's variants."""
+    pf = pq.ParquetFile(str(parquet_path))
+    loc = pq.read_table(str(parquet_path), columns=["chr", "pos"])
+    chrom = np.asarray(pc.cast(loc.column("chr"), pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+    pos = np.asarray(pc.fill_null(pc.cast(loc.column("pos"), pa.float64()), np.nan).to_numpy(), float)
+    masks = [(chrom == c) & (pos >= lo) & (pos <= hi) for c, lo, hi in regions]
+    hits = np.flatnonzero(np.logical_or.reduce(masks)) if masks else np.zeros(0, np.int64)
+    table = _take_rows(pf, hits).append_column("_row", pa.array(hits)) if len(hits) else None
+    out = []
+    for mask in masks:
+        want = np.flatnonzero(mask)
+        if table is None or not len(want):
+            out.append(_to_pandas(pf.schema_arrow.empty_table()))
+            continue
+        out.append(_to_pandas(table.take(pa.array(np.searchsorted(hits, want))).drop_columns(["_row"])))
+    return out
+
+
+def _take_rows(pf: pq.ParquetFile, hits: np.ndarray) -> pa.Table:
+    """Rows ``hits`` (increasing, in stored order) of a parquet file, decoding only their row groups."""
     sizes = np.array([pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups)], np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)])
     groups = np.unique(np.searchsorted(starts, hits, side="right") - 1)
     if len(groups) == 0:
-        return _to_pandas(pf.schema_arrow.empty_table())
+        return pf.schema_arrow.empty_table()
     table = pf.read_row_groups(groups.tolist())
     local_start = np.concatenate([[0], np.cumsum(sizes[groups])])
     g_of_hit = np.searchsorted(groups, np.searchsorted(starts, hits, side="right") - 1)
     local = hits - starts[groups[g_of_hit]] + local_start[g_of_hit]
-    return _to_pandas(table.take(pa.array(local)))
+    return table.take(pa.array(local))

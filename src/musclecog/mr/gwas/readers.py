@@ -1,18 +1,23 @@
-"""Reading GWAS files: the header and delimiter, the needed columns (pyarrow, typed up front), the build."""
+"""Reading GWAS files: the header and delimiter, the needed columns (pyarrow, typed up front), the build, and
+:func:`read_source`, which reads any layout (GWAS-VCF included), genome-wide or for a region."""
 
 from __future__ import annotations
 
 import gzip
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import yaml
 
 from musclecog.errors import ConfigError, DataError
+from musclecog.filters import flow_row
 from musclecog.mr.gwas.formats import NULL_VALUES, NUMERIC, GwasSpec, column_map
+from musclecog.mr.gwas.vcf import Region, is_known_build, normalise_build, read_vcf
 
 
 def _open_text(path: Path) -> IO[str]:
@@ -160,3 +165,65 @@ def check_build(spec: GwasSpec) -> str | None:
                 )
             return str(found) if found and not declared else declared
     return declared
+
+
+@dataclass(frozen=True)
+class SourceRead:
+    """A GWAS file read into standard column names: the table, its layout, the number of data rows in the file,
+    each table row's data row in the file, the flow rows of reading (region, VCF records), the build and the
+    metadata the file itself carries (GWAS-VCF header)."""
+
+    table: pa.Table
+    fmt: str
+    n_rows: int
+    rows: np.ndarray
+    flow: list[dict[str, Any]]
+    build: str | None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _vcf_build(spec: GwasSpec, found: str | None) -> str | None:
+    declared = spec.build
+    known = is_known_build(found) and is_known_build(declared)
+    if found and declared and known and normalise_build(declared) != normalise_build(found):
+        raise DataError(
+            f"GWAS-VCF file {spec.path}: gwas.{spec.name}.build is {declared!r} but its header declares the "
+            f"assembly {found!r}. Lift the file over or correct the declared build."
+        )
+    return declared or found
+
+
+def read_source(spec: GwasSpec) -> SourceRead:
+    """Read a trait's file in any layout (GWAS-VCF with :func:`musclecog.mr.gwas.vcf.read_vcf`, delimited
+    tables with :func:`read_gwas`), restricted to ``spec.region`` if given; the declared build checked against
+    the file's own metadata (GWAS-SSF ``-meta.yaml``, GWAS-VCF header).
+
+    Raises
+    ------
+    DataError
+        As the readers; a region on a table without chromosome and position.
+    """
+    region = None if spec.region is None else Region.parse(spec.region, f"gwas.{spec.name}.region")
+    if spec.is_vcf:
+        if spec.path is None:
+            raise ConfigError(f"config: gwas.{spec.name} has format 'vcf' but no 'path'")
+        vr = read_vcf(spec.path, spec.sample, region)
+        build = _vcf_build(spec, vr.meta.get("header_build"))
+        return SourceRead(vr.table, "vcf", vr.n_rows, vr.rows, vr.flow, build, vr.meta)
+    if spec.sample is not None:
+        raise ConfigError(f"config: gwas.{spec.name}.sample applies to GWAS-VCF files only; remove it")
+    build = check_build(spec)
+    table, fmt, n_rows = read_gwas(spec)
+    rows = np.arange(n_rows, dtype=np.int64)
+    flow: list[dict[str, Any]] = []
+    if region is not None:
+        if "chr" not in table.column_names or "pos" not in table.column_names:
+            raise DataError(
+                f"GWAS file {spec.path}: gwas.{spec.name}.region needs chromosome and position columns, which the "
+                "file lacks (map them with 'columns')"
+            )
+        keep = region.mask(table.column("chr"), table.column("pos"))
+        table = table.filter(keep)
+        rows = rows[keep.to_numpy(zero_copy_only=False)]
+        flow.append(flow_row("region", n_rows, table.num_rows, f"excluded: outside the region {region}"))
+    return SourceRead(table, fmt, n_rows, rows, flow, build)

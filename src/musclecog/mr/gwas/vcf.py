@@ -1,0 +1,399 @@
+"""GWAS-VCF (the MRC IEU / OpenGWAS format, Lyon et al. 2021): reading the summary statistics of one sample
+column, genome-wide or for a region, with the trait's metadata from the header.
+
+Layout (gwas2vcf, specification 1.0): one record per bi-allelic variant, ``#CHROM POS ID REF ALT QUAL FILTER
+INFO FORMAT <trait>...``; the ``FORMAT`` column names the colon-separated fields of each sample column, of which
+``ES`` (effect of the ALT allele), ``SE``, ``LP`` (-log10 p), ``AF`` (ALT allele frequency), ``SS`` (sample size),
+``NC`` (cases) and ``ID`` (the study's variant id) are used. The standard table takes, as gwasglue's
+``gwasvcf_to_TwoSampleMR``: SNP = the ``ID`` column (rsID), chr, pos, effect_allele = ALT, other_allele = REF,
+beta = ES, se = SE, pval = 10^-LP (LP = 999, gwas2vcf's p = 0, becomes p = 0 and is recomputed from z as in
+every layout), eaf = AF, samplesize = SS, ncase = NC. Header metadata: the sample's ``##SAMPLE=<ID=...>`` line
+(``TotalCases``, ``TotalControls``, ``StudyType``) and the build from ``##contig=<...,assembly=...>``.
+
+The file (plain, gzip or bgzip, which is a series of gzip members) is parsed with pyarrow's CSV reader (tab,
+no quoting, the meta lines skipped); the sample column is split on ``:`` once, and each field taken by its
+position in that row's FORMAT string, for every row in one vectorised pass. A region (``chr:start-end``) is read
+by scanning the file in batches and keeping only the region's records (no tabix index needed; pysam is not a
+dependency).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from musclecog.errors import ConfigError, DataError, show_values
+from musclecog.filters import flow_row
+
+VCF_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz")
+VCF_FIELDS = {"ES": "beta", "SE": "se", "LP": "neg_log10_pval", "AF": "eaf", "SS": "samplesize", "NC": "ncase"}
+"""GWAS-VCF FORMAT fields and the standard names they become."""
+REQUIRED_FIELDS = ("ES", "SE")
+EXPECTED_FORMAT = "ES:SE:LP:AF:SS:ID"
+_FIXED = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"]
+_MISSING = [".", ""]
+_REGION = re.compile(r"^(?:chr)?([0-9A-Za-z_.]+)(?::([0-9,]+)?-([0-9,]+)?)?$")
+_BUILDS = {"hg19": "GRCh37", "grch37": "GRCh37", "b37": "GRCh37", "hg38": "GRCh38", "grch38": "GRCh38",
+           "hg18": "NCBI36", "ncbi36": "NCBI36", "b36": "NCBI36"}
+
+FlowRows = list[dict[str, Any]]
+
+
+def is_vcf_path(path: str | Path) -> bool:
+    """Whether a file name ends in ``.vcf``, ``.vcf.gz`` or ``.vcf.bgz`` (what ``format: auto`` reads as VCF)."""
+    return str(path).lower().endswith(VCF_SUFFIXES)
+
+
+def normalise_build(build: str | None) -> str | None:
+    """A build label as GRCh37 / GRCh38 / NCBI36 where recognised (``HG19/GRCh37`` -> ``GRCh37``), else as is."""
+    if not build:
+        return None
+    for part in re.split(r"[/,; ]+", str(build)):
+        found = _BUILDS.get(part.strip().lower().split(".")[0])
+        if found:
+            return found
+    return str(build)
+
+
+def is_known_build(build: str | None) -> bool:
+    """Whether a label names GRCh37, GRCh38 or NCBI36 (by any of their usual names)."""
+    return normalise_build(build) in set(_BUILDS.values())
+
+
+@dataclass(frozen=True)
+class Region:
+    """A genomic region ``chrom[:start-end]`` (1-based, inclusive; an open end reads to the chromosome's end)."""
+
+    chrom: str
+    start: int | None = None
+    end: int | None = None
+
+    @classmethod
+    def parse(cls, text: str, where: str = "region") -> Region:
+        """Parse ``"1:100000-200000"``, ``"chr1:100,000-"`` or ``"1"``."""
+        m = _REGION.match(str(text).strip())
+        if not m:
+            raise ConfigError(f"config: '{where}' is {text!r}; write a region as chrom:start-end, e.g. 1:1000000-2000000")
+        start = int(m.group(2).replace(",", "")) if m.group(2) else None
+        end = int(m.group(3).replace(",", "")) if m.group(3) else None
+        if start is not None and end is not None and end < start:
+            raise ConfigError(f"config: '{where}' is {text!r}: the end is before the start")
+        return cls(m.group(1), start, end)
+
+    def mask(self, chrom: pa.ChunkedArray | pa.Array, pos: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
+        """Which records lie in the region (chromosome compared without a ``chr`` prefix)."""
+        labels = pc.replace_substring_regex(pc.cast(chrom, pa.string()), "^(chr|CHR|Chr)", "")
+        keep = pc.fill_null(pc.equal(labels, self.chrom), False)
+        if self.start is not None:
+            keep = pc.and_(keep, pc.fill_null(pc.greater_equal(pos, self.start), False))
+        if self.end is not None:
+            keep = pc.and_(keep, pc.fill_null(pc.less_equal(pos, self.end), False))
+        return keep
+
+    def __str__(self) -> str:
+        if self.start is None and self.end is None:
+            return self.chrom
+        return f"{self.chrom}:{self.start or ''}-{self.end or ''}"
+
+
+@dataclass(frozen=True)
+class VcfHeader:
+    """What the meta lines and the column line of a GWAS-VCF say."""
+
+    n_meta: int
+    columns: list[str]
+    samples: list[str]
+    format_ids: list[str]
+    sample_meta: dict[str, dict[str, str]]
+    build: str | None
+    compressed: bool
+
+
+@dataclass(frozen=True)
+class VcfRead:
+    """The records of one sample column as a table in standard names, with the rows read, the kept records'
+    data rows in the file, the flow rows of the reading and the header's metadata."""
+
+    table: pa.Table
+    n_rows: int
+    rows: np.ndarray
+    flow: FlowRows
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _gzip_magic(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _open_text(path: Path, compressed: bool) -> IO[str]:
+    return gzip.open(path, "rt", errors="replace") if compressed else open(path, errors="replace")
+
+
+def _angle_fields(line: str) -> dict[str, str]:
+    """``key=value`` pairs of a ``##KEY=<a=1,b="x, y">`` meta line."""
+    body = line.split("=", 1)[1].strip()
+    if body.startswith("<") and body.endswith(">"):
+        body = body[1:-1]
+    return {k.strip(): v.strip().strip('"') for k, v in re.findall(r'([^=,]+)=("[^"]*"|[^,]*)', body)}
+
+
+def _meta_line(line: str, format_ids: list[str], sample_meta: dict[str, dict[str, str]], builds: list[str]) -> None:
+    """Collect what one ``##`` line says: a FORMAT field, a SAMPLE's metadata, a contig's assembly."""
+    key = line[2:].split("=", 1)[0]
+    if key == "FORMAT":
+        format_ids.append(_angle_fields(line).get("ID", "?"))
+    elif key == "SAMPLE":
+        fields = _angle_fields(line)
+        sample_meta[fields.get("ID", "?")] = fields
+    elif key == "contig":
+        asm = _angle_fields(line).get("assembly")
+        if asm:
+            builds.append(asm)
+    elif key in ("reference", "genome_build", "assembly") and is_known_build(line.split("=", 1)[1]):
+        builds.append(line.split("=", 1)[1])
+
+
+def read_vcf_header(path: str | Path) -> VcfHeader:
+    """Parse the meta lines (``##``) and the column line (``#CHROM``) of a VCF.
+
+    Raises
+    ------
+    DataError
+        No ``#CHROM`` line, or a column line without ``FORMAT`` and a sample column.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"GWAS-VCF file {path} does not exist; correct 'gwas.<trait>.path' in the config")
+    compressed = _gzip_magic(path)
+    format_ids: list[str] = []
+    sample_meta: dict[str, dict[str, str]] = {}
+    builds: list[str] = []
+    n_meta = 0
+    columns: list[str] | None = None
+    try:
+        with _open_text(path, compressed) as fh:
+            for line in fh:
+                line = line.rstrip("\r\n")
+                if line.startswith("##"):
+                    n_meta += 1
+                    _meta_line(line, format_ids, sample_meta, builds)
+                    continue
+                if line.startswith("#"):
+                    columns = line.split("\t")
+                break
+    except (OSError, EOFError) as exc:
+        raise DataError(
+            f"GWAS-VCF file {path}: the compressed stream is truncated or corrupt ({exc}); fetch the file again"
+        ) from None
+    if columns is None:
+        raise DataError(f"GWAS-VCF file {path} has no '#CHROM' column line after its {n_meta} meta lines; not a VCF")
+    if columns[: len(_FIXED)] != _FIXED or len(columns) <= len(_FIXED):
+        raise DataError(
+            f"GWAS-VCF file {path}: the column line is {show_values(columns, limit=12)}; a GWAS-VCF has "
+            f"{' '.join(_FIXED)} and one column per trait (sample)"
+        )
+    build = normalise_build(builds[0]) if builds else None
+    return VcfHeader(n_meta, columns, columns[len(_FIXED):], format_ids, sample_meta, build, compressed)
+
+
+def _input(path: Path, compressed: bool) -> pa.NativeFile:
+    return pa.input_stream(str(path), compression="gzip" if compressed else None)
+
+
+def _read_options(header: VcfHeader, block: int = 1 << 24) -> dict[str, Any]:
+    return {
+        "read_options": pacsv.ReadOptions(skip_rows=header.n_meta + 1, column_names=header.columns,
+                                          block_size=block),
+        "parse_options": pacsv.ParseOptions(delimiter="\t", quote_char=False),
+    }
+
+
+def _convert(sample: str) -> pacsv.ConvertOptions:
+    dict_type = pa.dictionary(pa.int32(), pa.string())
+    return pacsv.ConvertOptions(
+        include_columns=["#CHROM", "POS", "ID", "REF", "ALT", "FORMAT", sample],
+        column_types={"#CHROM": dict_type, "POS": pa.int64(), "ID": pa.string(), "REF": dict_type,
+                      "ALT": dict_type, "FORMAT": dict_type, sample: pa.string()},
+        null_values=["."], strings_can_be_null=True,
+    )
+
+
+def _read_records(path: Path, header: VcfHeader, sample: str,
+                  region: Region | None) -> tuple[pa.Table, int, np.ndarray]:
+    """The records (all, or the region's, scanning in batches), the number of records and the kept rows."""
+    opts = _read_options(header)
+    if region is None:
+        table = pacsv.read_csv(_input(path, header.compressed), convert_options=_convert(sample), **opts)
+        return table, table.num_rows, np.arange(table.num_rows, dtype=np.int64)
+    reader = pacsv.open_csv(_input(path, header.compressed), convert_options=_convert(sample), **opts)
+    batches, rows, n = [], [], 0
+    for batch in reader:
+        keep = region.mask(batch.column("#CHROM"), batch.column("POS")).to_numpy(zero_copy_only=False)
+        if keep.any():
+            batches.append(batch.filter(pa.array(keep)))
+            rows.append(np.flatnonzero(keep) + n)
+        n += batch.num_rows
+    table = pa.Table.from_batches(batches, schema=reader.schema)
+    return table, n, (np.concatenate(rows) if rows else np.zeros(0, np.int64))
+
+
+def _format_fields(formats: pa.ChunkedArray) -> tuple[np.ndarray, list[list[str]]]:
+    """Per record, the code of its FORMAT string (-1 missing), and each distinct string's field names."""
+    col = formats.unify_dictionaries() if formats.num_chunks else pa.chunked_array([], formats.type)
+    values = col.chunks[0].dictionary.to_pylist() if col.num_chunks else []
+    codes = np.concatenate([c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in col.chunks]) \
+        if col.num_chunks else np.zeros(0, np.int64)
+    return codes.astype(np.int64), [str(v).split(":") for v in values]
+
+
+def _sample_fields(table: pa.Table, sample: str, wanted: list[str], path: Path) -> dict[str, pa.Array]:
+    """Each wanted FORMAT field of the sample column, as strings, taken by its position in each record's
+    FORMAT (null where the record lacks it or the sample column ends early)."""
+    codes, names = _format_fields(table.column("FORMAT"))
+    parts = pc.split_pattern(table.column(sample).combine_chunks(), ":")
+    if isinstance(parts, pa.ChunkedArray):
+        parts = parts.combine_chunks()
+    offsets = parts.offsets.to_numpy()[:-1]  # into parts.values (null lists: length 0 below)
+    lengths = pc.fill_null(pc.list_value_length(parts), 0).to_numpy(zero_copy_only=False)
+    flat = parts.values
+    out: dict[str, pa.Array] = {}
+    for fid in wanted:
+        index = np.array([f.index(fid) if fid in f else -1 for f in names] + [-1], np.int64)[codes]
+        ok = (index >= 0) & (index < lengths)
+        take = np.where(ok, offsets + index, 0)
+        values = flat.take(pa.array(take)) if len(flat) else pa.nulls(len(take), pa.string())
+        values = pc.if_else(pa.array(ok), values, pa.scalar(None, pa.string()))
+        out[fid] = pc.if_else(pc.is_in(values, value_set=pa.array(_MISSING)), pa.scalar(None, pa.string()), values)
+    return out
+
+
+def _to_float(values: pa.Array, fid: str, path: Path) -> pa.Array:
+    try:
+        return pc.cast(values, pa.float64())
+    except pa.ArrowInvalid:
+        bad = pc.filter(values, pc.invert(pc.fill_null(pc.match_substring_regex(
+            values, r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?(inf|nan|Inf|NaN)$"), True)))
+        raise DataError(
+            f"GWAS-VCF file {path}: FORMAT field {fid} holds values that are not numbers, e.g. "
+            f"{show_values(bad.to_pylist())}. Multi-allelic records must be split first (bcftools norm -m-)."
+        ) from None
+
+
+def _field_check(header: VcfHeader, table: pa.Table, path: Path) -> list[str]:
+    """The FORMAT fields present (header definitions and the records' FORMAT strings); an error when ES or SE
+    is missing."""
+    _, names = _format_fields(table.column("FORMAT"))
+    in_records = sorted({f for fs in names for f in fs})
+    found = list(dict.fromkeys(header.format_ids + in_records))
+    missing = [f for f in REQUIRED_FIELDS if f not in in_records]
+    if missing or not in_records:
+        raise DataError(
+            f"GWAS-VCF file {path}: the FORMAT fields {missing or list(REQUIRED_FIELDS)} are missing; fields found: "
+            f"{', '.join(found) or 'none'} (FORMAT strings in the records: "
+            f"{show_values([':'.join(n) for n in names])}). A GWAS-VCF (IEU/OpenGWAS, gwas2vcf) has "
+            f"{EXPECTED_FORMAT} per trait column; a genotype VCF is not summary statistics."
+        )
+    return in_records
+
+
+def _choose_sample(header: VcfHeader, sample: str | None, path: Path) -> str:
+    if sample is None:
+        return header.samples[0]
+    if sample not in header.samples:
+        raise ConfigError(
+            f"config: gwas.<trait>.sample is {sample!r}, not a sample column of {path}; its samples are "
+            f"{show_values(header.samples, limit=10)}"
+        )
+    return sample
+
+
+def _number(meta: dict[str, str], *keys: str) -> float | None:
+    for k in keys:
+        try:
+            return float(meta[k])
+        except (KeyError, ValueError):
+            continue
+    return None
+
+
+def read_vcf(path: str | Path, sample: str | None = None, region: Region | None = None) -> VcfRead:
+    """Read one sample column of a GWAS-VCF into the standard column names.
+
+    Parameters
+    ----------
+    path : path
+        ``.vcf``, ``.vcf.gz`` (bgzip or gzip).
+    sample : str, optional
+        The sample (trait) column; default the first.
+    region : Region, optional
+        Read only this region (the file is scanned in batches).
+
+    Returns
+    -------
+    VcfRead
+        Columns ``SNP, chr, pos, effect_allele (ALT), other_allele (REF), beta, se, neg_log10_pval, eaf,
+        samplesize, ncase`` (those the records carry); multi-allelic records are counted out (flow row).
+
+    Raises
+    ------
+    DataError
+        Not a GWAS-VCF: no ``ES``/``SE`` FORMAT fields (the message lists the fields found), values that are
+        not numbers.
+    """
+    path = Path(path)
+    header = read_vcf_header(path)
+    chosen = _choose_sample(header, sample, path)
+    table, n_rows, rows = _read_records(path, header, chosen, region)
+    flow: FlowRows = []
+    if region is not None:
+        flow.append(flow_row("region", n_rows, table.num_rows, f"excluded: outside the region {region}"))
+    if len(header.samples) > 1:
+        flow.append(flow_row("vcf_sample", table.num_rows, table.num_rows,
+                             f"note: sample column {chosen} of {show_values(header.samples, limit=10)} read"))
+    present = _field_check(header, table, path) if table.num_rows else list(REQUIRED_FIELDS)
+    multi = pc.fill_null(pc.match_substring(pc.cast(table.column("ALT"), pa.string()), ","), False)
+    n_multi = pc.sum(pc.cast(multi, pa.int64())).as_py() or 0
+    n_in = table.num_rows
+    if n_multi:
+        keep = pc.invert(multi)
+        rows = rows[keep.to_numpy(zero_copy_only=False)]
+        table = table.filter(keep)
+        for name in ("ALT", "REF"):  # drop the multi-allelic codes from the dictionaries
+            i = table.column_names.index(name)
+            table = table.set_column(i, name, pc.dictionary_encode(pc.cast(table.column(name), pa.string())))
+    flow.append(flow_row("multiallelic", n_in, table.num_rows,
+                         "excluded: multi-allelic record (split it with bcftools norm -m-)"))
+    wanted = [f for f in VCF_FIELDS if f in present]
+    fields = _sample_fields(table, chosen, wanted, path) if table.num_rows else {}
+    out: dict[str, Any] = {
+        "SNP": table.column("ID"),
+        "chr": table.column("#CHROM"),
+        "pos": table.column("POS"),
+        "effect_allele": table.column("ALT"),
+        "other_allele": table.column("REF"),
+    }
+    for fid in wanted:
+        values = fields.get(fid, pa.nulls(0, pa.string()))
+        out[VCF_FIELDS[fid]] = _to_float(values, fid, path)
+    smeta = header.sample_meta.get(chosen, {})
+    cases, controls = _number(smeta, "TotalCases", "ncase"), _number(smeta, "TotalControls", "ncontrol")
+    meta = {
+        "vcf_sample": chosen,
+        "study_type": smeta.get("StudyType"),
+        "header_ncase": cases,
+        "header_ncontrol": controls,
+        "header_n": _number(smeta, "SampleSize", "TotalSamples", "N")
+        or (cases + controls if cases is not None and controls is not None else None),
+        "header_build": header.build,
+        "format_fields": present,
+    }
+    return VcfRead(pa.table(out), n_rows, rows, flow, meta)

@@ -1,0 +1,236 @@
+"""GWAS-VCF (IEU / OpenGWAS layout): the same data read from a VCF (plain, gzip, bgzip) and from a GWAS-SSF TSV
+give the same standardised table; region reading; header metadata; clear errors for a VCF that is not a GWAS-VCF.
+
+The VCF is written by the fixture in gwas2vcf's layout (its FORMAT/META/SAMPLE/contig header lines, one sample
+column ``ES:SE:LP:AF:SS:ID``), bgzip-compressed as BGZF blocks of at most 0xff00 bytes plus the EOF block (the
+SAM/BAM specification section 4.1), so that reading goes through many gzip members.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musclecog.errors import ConfigError, DataError
+from musclecog.mr.gwas import GwasSpec, read_standardised, standardise, write_standardised
+from musclecog.mr.gwas.vcf import Region, read_vcf, read_vcf_header
+from musclecog.mr.pipeline import check_builds
+
+HEADER = """##fileformat=VCFv4.2
+##FILTER=<ID=PASS,Description="All filters passed">
+##FORMAT=<ID=ES,Number=A,Type=Float,Description="Effect size estimate relative to the alternative allele">
+##FORMAT=<ID=SE,Number=A,Type=Float,Description="Standard error of effect size estimate">
+##FORMAT=<ID=LP,Number=A,Type=Float,Description="-log10 p-value for effect estimate">
+##FORMAT=<ID=AF,Number=A,Type=Float,Description="Alternate allele frequency in the association study">
+##FORMAT=<ID=SS,Number=A,Type=Float,Description="Sample size used to estimate genetic effect">
+##FORMAT=<ID=ID,Number=1,Type=String,Description="Study variant identifier">
+##META=<ID=TotalVariants,Number=1,Type=Integer,Description="Total number of variants in input">
+##META=<ID=StudyType,Number=1,Type=String,Description="Type of GWAS study [Continuous or CaseControl]">
+##SAMPLE=<ID={sample},TotalVariants=400,VariantsNotRead=0,HarmonisedVariants=400,VariantsNotHarmonised=0,SwitchedAlleles=12,StudyType=Continuous{extra}>
+##contig=<ID=1,length=249250621,assembly=HG19/GRCh37>
+##contig=<ID=2,length=243199373,assembly=HG19/GRCh37>
+##gwas2vcf_version=1.4.3
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{sample}
+"""
+
+SSF_COLUMNS = ["variant_id", "chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
+               "standard_error", "effect_allele_frequency", "neg_log_10_p_value", "n"]
+
+
+def _variants(n: int = 400, seed: int = 7) -> pd.DataFrame:
+    """Random bi-allelic variants on chromosomes 1 and 2 with a few awkward rows: missing LP, LP = 999 (gwas2vcf's
+    p = 0), missing AF, a missing rsID, an indel."""
+    rng = np.random.default_rng(seed)
+    bases = np.array(list("ACGT"))
+    ref = bases[rng.integers(0, 4, n)]
+    alt = bases[(np.searchsorted(bases, ref) + rng.integers(1, 4, n)) % 4]
+    se = np.round(rng.uniform(0.005, 0.05, n), 6)
+    beta = np.round(rng.normal(0, 0.03, n), 6)
+    lp = np.round(rng.exponential(1.5, n), 4).astype(object)
+    af = np.round(rng.uniform(0.01, 0.99, n), 4).astype(object)
+    df = pd.DataFrame({
+        "chrom": np.where(np.arange(n) < n // 2, "1", "2"),
+        "pos": np.concatenate([np.sort(rng.choice(10**7, n // 2, replace=False)),
+                               np.sort(rng.choice(10**7, n - n // 2, replace=False))]) + 1,
+        "id": [f"rs{1000 + i}" for i in range(n)], "ref": ref.astype(object), "alt": alt.astype(object),
+        "es": beta, "se": se, "lp": lp, "af": af, "ss": rng.integers(9000, 10001, n).astype(float),
+    })
+    df.loc[3, "lp"] = None
+    df.loc[5, "lp"] = 999
+    df.loc[8, "af"] = None
+    df.loc[11, "id"] = None
+    df.loc[14, ["ref", "alt"]] = ["A", "AT"]
+    return df
+
+
+def _fmt(x: object) -> str:
+    return "." if x is None or (isinstance(x, float) and np.isnan(x)) else repr(x) if isinstance(x, float) else str(x)
+
+
+def _vcf_text(df: pd.DataFrame, sample: str = "ieu-x-1", fields: str = "ES:SE:LP:AF:SS:ID", extra: str = "",
+              multiallelic: bool = True) -> str:
+    lines = [HEADER.replace("{sample}", sample).replace("{extra}", extra)]
+    keys = fields.split(":")
+    for i, r in enumerate(df.itertuples(index=False)):
+        values = {"ES": r.es, "SE": r.se, "LP": r.lp, "AF": r.af, "SS": r.ss, "ID": r.id, "GT": "0/1", "DS": 1.0}
+        sample_col = ":".join(_fmt(values[k]) for k in keys)
+        lines.append("\t".join([r.chrom, str(r.pos), _fmt(r.id), r.ref, r.alt, ".", "PASS", ".", fields,
+                                sample_col]) + "\n")
+        if multiallelic and i == 20:  # an unsplit multi-allelic record: counted out
+            lines.append(f"{r.chrom}\t{r.pos + 1}\trs99\tA\tC,G\t.\tPASS\t.\t{fields}\t"
+                         + ":".join({"ES": "0.1,0.2", "SE": "0.01,0.01"}.get(k, "1") for k in keys) + "\n")
+    return "".join(lines)
+
+
+def bgzip(data: bytes, block: int = 0xFF00) -> bytes:
+    """BGZF: gzip members of at most ``block`` input bytes with the BC extra field, then the empty EOF block."""
+    out = []
+    for start in range(0, len(data), block):
+        chunk = data[start:start + block]
+        comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+        body = comp.compress(chunk) + comp.flush()
+        head = b"\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\xff" + struct.pack("<HBBHH", 6, 66, 67, 2, len(body) + 25)
+        out.append(head + body + struct.pack("<II", zlib.crc32(chunk), len(chunk)))
+    out.append(bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000"))
+    return b"".join(out)
+
+
+def _write(path: Path, text: str, how: str) -> Path:
+    raw = text.encode()
+    if how == "bgzip":
+        path.write_bytes(bgzip(raw, block=4096))
+    elif how == "gzip":
+        path.write_bytes(gzip.compress(raw))
+    else:
+        path.write_bytes(raw)
+    return path
+
+
+def _ssf(df: pd.DataFrame, path: Path) -> Path:
+    """The same variants as a GWAS-SSF TSV (effect allele = ALT), numbers written with the same digits."""
+    rows = ["\t".join(SSF_COLUMNS)]
+    for r in df.itertuples(index=False):
+        values = (r.id, r.chrom, r.pos, r.alt, r.ref, r.es, r.se, r.af, r.lp, r.ss)
+        rows.append("\t".join("NA" if _fmt(v) == "." else _fmt(v) for v in values))
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Alleles and chromosome as plain strings (dictionaries of a filtered table may keep unused entries)."""
+    return df.astype({c: object for c in ("chr", "effect_allele", "other_allele")})
+
+
+@pytest.fixture(scope="module")
+def variants() -> pd.DataFrame:
+    return _variants()
+
+
+@pytest.mark.parametrize("how,name", [("bgzip", "t.vcf.gz"), ("gzip", "t.vcf.gz"), ("plain", "t.vcf")])
+def test_vcf_equals_the_same_data_read_as_tsv(tmp_path, variants, how, name):
+    vcf = _write(tmp_path / name, _vcf_text(variants), how)
+    if how == "bgzip":
+        assert gzip.decompress(vcf.read_bytes()).decode() == _vcf_text(variants)  # a valid multi-member file
+    tsv = _ssf(variants, tmp_path / "t.tsv")
+    a = standardise(GwasSpec(name="t", path=str(vcf)))  # format auto: VCF from the name
+    b = standardise(GwasSpec(name="t", path=str(tsv)))
+    assert a.meta["format"] == "vcf" and b.meta["format"] == "ssf"
+    pd.testing.assert_frame_equal(a.table.to_pandas(), b.table.to_pandas())
+    flow_a = a.flow.set_index("step")["n_excluded"]
+    flow_b = b.flow.set_index("step")["n_excluded"]
+    assert flow_a["multiallelic"] == 1 and flow_a["read"] == 0
+    assert flow_a["missing"] == flow_b["missing"] == 1  # the record without an rsID
+    assert flow_a["alleles"] == flow_b["alleles"] == 1  # the indel
+    assert a.meta["n_rows_read"] == len(variants) + 1 and b.meta["n_rows_read"] == len(variants)
+    # header metadata: build from ##contig assembly, the sample's id
+    assert a.meta["build"] == "GRCh37" and a.meta["vcf_sample"] == "ieu-x-1"
+    assert a.meta["study_type"] == "Continuous"
+    # LP = 999 (p = 0) and a missing LP: p recomputed from z, as for the TSV
+    out = a.table.to_pandas().set_index("SNP")
+    assert out.loc["rs1005", "pval"] > 0 and np.isfinite(out.loc["rs1003", "pval"])
+    # written and read back in file order, the multi-allelic record skipped in the file rows
+    write_standardised(a, tmp_path / "t.parquet")
+    back = read_standardised(tmp_path / "t.parquet")
+    assert back["SNP"].tolist() == out.index.tolist()
+
+
+def test_region_reads_only_its_records(tmp_path, variants):
+    vcf = _write(tmp_path / "t.vcf.gz", _vcf_text(variants), "bgzip")
+    whole = standardise(GwasSpec(name="t", path=str(vcf))).table.to_pandas()
+    lo, hi = int(variants.loc[210, "pos"]), int(variants.loc[260, "pos"])
+    part = standardise(GwasSpec(name="t", path=str(vcf), region=f"chr2:{lo:,}-{hi}"))
+    expect = whole[(whole["chr"] == "2") & whole["pos"].between(lo, hi)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(_plain(part.table.to_pandas()), _plain(expect))
+    assert len(expect) == 51
+    flow = part.flow.set_index("step")
+    assert flow.loc["region", "n_out"] == 51 and flow.loc["region", "n_in"] == len(variants) + 1
+    # the same region on the TSV (filtered after reading)
+    tsv = standardise(GwasSpec(name="t", path=str(_ssf(variants, tmp_path / "t.tsv")), region=f"2:{lo}-{hi}"))
+    pd.testing.assert_frame_equal(_plain(tsv.table.to_pandas()), _plain(expect))
+    # a whole chromosome, and batches smaller than the file: read_vcf scans with pyarrow's streaming reader
+    assert (read_vcf(vcf, region=Region.parse("1")).table.column("chr").to_pylist() == ["1"] * 200)
+
+
+def test_sample_size_from_header_and_sample_choice(tmp_path, variants):
+    text = _vcf_text(variants.head(50), fields="ES:SE:LP:AF:ID", extra=",TotalCases=3000,TotalControls=7000",
+                     multiallelic=False)
+    vcf = _write(tmp_path / "t.vcf", text, "plain")
+    res = standardise(GwasSpec(name="t", path=str(vcf)))
+    tab = res.table.to_pandas()
+    assert (tab["samplesize"] == 10000).all() and (tab["ncase"] == 3000).all() and (tab["ncontrol"] == 7000).all()
+    assert res.meta["header_n"] == 10000
+    # the config's n wins over the header
+    assert (standardise(GwasSpec(name="t", path=str(vcf), n=5000)).table.column("samplesize").to_pylist()
+            == [5000.0] * len(tab))
+    # two samples: the second chosen by name; an unknown one refused
+    two = text.replace("\tFORMAT\tieu-x-1\n", "\tFORMAT\tieu-x-1\tieu-x-2\n")
+    lines = two.splitlines()
+    def negated(sample_col: str) -> str:
+        es, rest = sample_col.split(":", 1)
+        return f"{-float(es)!r}:{rest}"
+
+    lines = [ln if ln.startswith("#") else ln + "\t" + negated(ln.split("\t")[-1]) for ln in lines]
+    vcf2 = _write(tmp_path / "two.vcf.gz", "\n".join(lines) + "\n", "gzip")
+    assert read_vcf_header(vcf2).samples == ["ieu-x-1", "ieu-x-2"]
+    second = standardise(GwasSpec(name="t", path=str(vcf2), sample="ieu-x-2"))
+    assert second.meta["vcf_sample"] == "ieu-x-2"
+    np.testing.assert_array_equal(second.table.column("beta").to_numpy(), -res.table.column("beta").to_numpy())
+    assert second.flow.set_index("step").loc["vcf_sample", "reason"].startswith("note: sample column ieu-x-2")
+    with pytest.raises(ConfigError, match="ieu-x-3.*ieu-x-1"):
+        standardise(GwasSpec(name="t", path=str(vcf2), sample="ieu-x-3"))
+
+
+def test_format_vcf_for_any_file_name(tmp_path, variants):
+    path = _write(tmp_path / "download.txt.gz", _vcf_text(variants.head(30)), "bgzip")
+    res = standardise(GwasSpec(name="t", path=str(path), format="vcf"))
+    assert res.meta["format"] == "vcf" and res.table.num_rows == 28  # missing id + indel counted out
+
+
+def test_vcf_without_gwas_fields_is_a_clear_error(tmp_path, variants):
+    text = _vcf_text(variants.head(10), fields="GT:DS", multiallelic=False)
+    text = "\n".join(ln for ln in text.splitlines() if not ln.startswith("##FORMAT")) + "\n"
+    path = _write(tmp_path / "genotypes.vcf.gz", text, "bgzip")
+    with pytest.raises(DataError, match=r"genotypes\.vcf\.gz.*\['ES', 'SE'\] are missing; fields found: DS, GT"):
+        standardise(GwasSpec(name="t", path=str(path)))
+
+
+def test_build_conflict_and_bad_region(tmp_path, variants):
+    path = _write(tmp_path / "t.vcf", _vcf_text(variants.head(10)), "plain")
+    with pytest.raises(DataError, match="build is 'GRCh38'.*HG19/GRCh37|GRCh38.*GRCh37"):
+        standardise(GwasSpec(name="t", path=str(path), build="GRCh38"))
+    assert standardise(GwasSpec(name="t", path=str(path), build="hg19")).meta["build"] == "hg19"
+    check_builds({"trait": "vcf", "build": "GRCh37"}, {"trait": "tsv", "build": "hg19"})  # the same build
+    with pytest.raises(DataError, match="genome builds differ"):
+        check_builds({"trait": "vcf", "build": "GRCh37"}, {"trait": "tsv", "build": "hg38"})
+    with pytest.raises(ConfigError, match="chrom:start-end"):
+        standardise(GwasSpec(name="t", path=str(path), region="1:abc"))
+    with pytest.raises(ConfigError, match="end is before the start"):
+        Region.parse("1:200-100")
+    with pytest.raises(DataError, match="not a VCF|no '#CHROM'"):
+        standardise(GwasSpec(name="t", path=str(_write(tmp_path / "x.vcf", "##fileformat=VCFv4.2\n", "plain"))))
