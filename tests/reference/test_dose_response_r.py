@@ -7,6 +7,9 @@ R (rms, survival), in tests/data/dose_response_reference.R, on the data it write
     lm(y ~ rcs(x, k) + z); glm(b ~ rcs(x, k) + z, family = binomial,
         control = glm.control(epsilon = 1e-14)); coxph(Surv(time, status) ~ rcs(x, k) + z)
     # curve: (rcs(grid, k) - rcs(ref, k)) %*% coef, se from vcov, band +- qt(.975, df) (lm) or qnorm(.975)
+    des <- svydesign(ids = ~psu, strata = ~strat, weights = ~w, nest = TRUE, data = d)
+    svyglm(y ~ rcs(x, k) + z, des); svyglm(b ~ ..., des, family = quasibinomial)  # band +- qt(.975, degf - p + 1)
+    regTermTest(fit, ~rcs(x, k), method = "Wald")   # survey fits' overall F; the non-linear F likewise
     anova(ols(...))   # overall ("x") and " Nonlinear" F rows; for glm and coxph the same Wald chi-squared
                       # (rms::anova's statistic) on their coefficients: t(b) %*% solve(V, b)
 
@@ -31,13 +34,17 @@ ENTRIES = {
     "linear": {"family": "linear", "outcome": "y"},
     "logistic": {"family": "logistic", "outcome": "b"},
     "cox": {"family": "cox", "event": "status", "duration": "time"},
+    "svy_linear": {"family": "linear", "outcome": "y", "weighting": "weighted"},
+    "svy_logistic": {"family": "logistic", "outcome": "b", "weighting": "weighted"},
 }
+SURVEY = {"weight": "w", "strata": "strat", "psu": "psu"}
 
 
 def _fit(family: str, **extra: object):
     data = pd.read_csv(DATA / "dose_response_reference.csv")
     entry = {**ENTRIES[family], "exposure": "x", "covariates": ["z"], "knots": 4, "grid": GRID, **extra}
-    spec = spec_from_config(DoseResponseSpec, entry, RunContext("dr", "ref"))
+    survey = SURVEY if family.startswith("svy") else None
+    spec = spec_from_config(DoseResponseSpec, entry, RunContext("dr", "ref", survey=survey))
     return fit_dose_response(data, spec)
 
 
@@ -56,7 +63,7 @@ def test_curve_and_tests_match_rms(family: str, reference: pd.DataFrame) -> None
     assert result.reference == pytest.approx(median, abs=1e-12)
     curve = result.curve.set_index("exposure").loc[GRID]
     rc = r[r["what"] == "curve"]
-    log = np.log if family != "linear" else (lambda v: v)
+    log = np.log if family.endswith(("logistic", "cox")) else (lambda v: v)
     np.testing.assert_allclose(log(curve["estimate"].to_numpy()), rc["estimate"], rtol=0, atol=1e-6)
     np.testing.assert_allclose(curve["std_error"], rc["std_error"], rtol=0, atol=1e-6)
     np.testing.assert_allclose(log(curve["conf_low"].to_numpy()), rc["conf_low"], rtol=0, atol=1e-6)

@@ -9,6 +9,10 @@ pointwise 95% band ``c' beta +- q * se`` (``q``: t on the residual df for ``lm``
 logistic and Cox models the curve, band and reference are exponentiated (OR, HR). The tests are those of
 ``rms::anova``: the overall test that every spline coefficient is zero and the non-linearity test that the
 non-linear ones are (F for ``lm``/``ols``, chi-squared for ``glm``/``lrm`` and ``coxph``/``cph``).
+
+With ``weighting: weighted`` (the default when the cohort declares a survey design) the linear and logistic
+models are ``survey::svyglm`` (gaussian / quasibinomial, Taylor linearisation; t on ``degf - p + 1`` df for the
+band and F tests, as ``regTermTest(..., method = "Wald")``).
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ from scipy import stats
 from musclecog.core.design import Design, DesignSpec, build_design, check_columns, numeric_values, rcs_knots
 from musclecog.core.results import AnalysisResult, Diagnostics, Estimate, FitResult
 from musclecog.core.spec import AnalysisSpec
+from musclecog.crosssectional.common import resolve_weighting, survey_design
 from musclecog.crosssectional.models import logistic_fit, ols_fit
 from musclecog.errors import ConfigError, DataError, show_values
+from musclecog.survey import design_based_fit
 from musclecog.survival.efron import fit_cox_efron
 
 SCALE = {"linear": "mean_difference", "logistic": "odds_ratio", "cox": "hazard_ratio"}
@@ -56,12 +62,15 @@ class DoseResponseSpec(AnalysisSpec):
     grid: tuple[float, ...] = ()
     grid_points: int = 50
     grid_range: tuple[float, ...] = (0.05, 0.95)
+    weighting: str | None = None
 
     def __post_init__(self) -> None:
         if self.family == "cox" and not (self.event and self.duration):
             raise ConfigError(f"{self.where}: family cox needs 'event' and 'duration'")
         if self.family != "cox" and not self.outcome:
             raise ConfigError(f"{self.where}: family {self.family} needs 'outcome'")
+        if self.family == "cox" and self.weighting == "weighted":
+            raise ConfigError(f"{self.where}: survey-weighted Cox splines are not available; use weighting: unweighted")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,7 +165,12 @@ def fit_dose_response(data: pd.DataFrame, spec: DoseResponseSpec) -> DoseRespons
     if spec.family not in SCALE:
         raise ConfigError(f"{where}.family must be one of {sorted(SCALE)}, got {spec.family!r}")
     outcome = spec.outcome if spec.family != "cox" else None
-    required = (str(spec.duration), str(spec.event)) if spec.family == "cox" else ()
+    required: tuple[str, ...] = (str(spec.duration), str(spec.event)) if spec.family == "cox" else ()
+    weighted = spec.family != "cox" and resolve_weighting(spec.weighting, spec.context) == ("weighted",)
+    survey = None
+    if weighted:
+        survey, survey_columns = survey_design(data, spec.context)
+        required = survey_columns
     check_columns(data, [spec.exposure, *spec.covariates, *(c for c in (outcome, *required) if c)], where)
     base = DesignSpec(
         outcome=outcome, exposure=spec.exposure, covariates=spec.covariates, factors=spec.factors,
@@ -168,7 +182,9 @@ def fit_dose_response(data: pd.DataFrame, spec: DoseResponseSpec) -> DoseRespons
     design = build_design(
         data, DesignSpec(**{**base.__dict__, "knots": MappingProxyType({spec.exposure: tuple(knots)})}), where
     )
-    if spec.family == "linear":
+    if survey is not None:
+        fit = design_based_fit(design, survey, design.rows, "gaussian" if spec.family == "linear" else "binomial", where)
+    elif spec.family == "linear":
         fit = ols_fit(design)
     elif spec.family == "logistic":
         fit = logistic_fit(design, where)
