@@ -103,3 +103,14 @@ def test_figure_draws() -> None:
     fig = draw(_fit("logistic"))
     ax = fig.axes[0]
     assert ax.get_gid() == "dose_response" and ax.get_yscale() == "log"
+
+
+def test_figure_axis_labels_come_from_the_dictionary() -> None:
+    from musclecog.plots import draw
+    from musclecog.variables import variable_label
+
+    data = pd.read_csv(DATA / "dose_response_reference.csv").rename(columns={"x": "grip_kg", "y": "dsst"})
+    spec = spec_from_config(DoseResponseSpec, {"outcome": "dsst", "exposure": "grip_kg"}, RunContext("dr", "ref"))
+    ax = draw(fit_dose_response(data, spec)).axes[0]
+    assert ax.get_xlabel() == variable_label("grip_kg") and "(kg)" in ax.get_xlabel()
+    assert ax.get_ylabel() == f"Difference in {variable_label('dsst')}"
