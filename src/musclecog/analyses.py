@@ -53,6 +53,8 @@ ANALYSIS_TYPES: dict[str, str] = {
     "kaplan_meier": "musclecog.survival:fit_kaplan_meier",
     # Mendelian randomization in one sample
     "one_sample_mr": "musclecog.mr.onesample:fit_one_sample_mr",
+    # dose-response (restricted cubic splines)
+    "dose_response": "musclecog.doseresponse:fit_dose_response",
     # pooling study estimates
     "meta_analysis": "musclecog.meta.analysis:fit_meta_analysis",
 }

@@ -172,6 +172,7 @@ class DesignSpec:
     intercept: bool = True
     required: tuple[str, ...] = ()
     check_rank: bool = True
+    knots: Mapping[str, tuple[float, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def variables(self) -> list[str]:
@@ -306,6 +307,10 @@ def _code(series: pd.Series, column: str, spec: DesignSpec, where: str) -> Codin
         names = tuple(f"{column}[{fmt_level(lv)}]" for lv in levels[1:])
         return Coding(column, names, tuple(levels))
     numeric_values(series.iloc[:0], where, column)  # refuse text early with the clear message
+    if column in spec.knots:  # a restricted cubic spline: rms's column names x, x', x'', ...
+        knots = tuple(float(k) for k in spec.knots[column])
+        names = tuple(column + "'" * j for j in range(len(knots) - 1))
+        return Coding(column, names, None, float(spec.scales.get(column, 1.0)), knots)
     return Coding(column, (column,), None, float(spec.scales.get(column, 1.0)))
 
 

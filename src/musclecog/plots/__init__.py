@@ -51,6 +51,7 @@ FIGURES: dict[str, str] = {
     "one_sample_mr": "musclecog.plots.mr:one_sample",
     "mr_pair": "musclecog.plots.mr:scatter",
     "meta_analysis": "musclecog.plots.meta:meta_figure",
+    "dose_response": "musclecog.plots.doseresponse:dose_response_figure",
 }
 """A result's ``figure_kind`` -> the ``module:function`` that draws it (imported when needed)."""
 

@@ -82,6 +82,24 @@ class UkbParams:
     pm_per_year: float = -0.03
     repeat_fraction: float = 0.5
     repeat_years_mean: float = 9.0
+    dsst_at_55: float = 55.0  # chosen: DSST (symbol digit substitution, 0-133) at baseline
+    dsst_per_year: float = -0.4  # chosen
+    dsst_male: float = 1.0  # chosen
+    dsst_grip_amplitude: float = 8.0  # chosen: the non-linear (saturating) grip effect, points
+    dsst_grip_centre_kg: float = 30.0  # chosen: where the grip effect is steepest
+    dsst_grip_width_kg: float = 15.0  # chosen
+    dsst_residual_sd: float = 10.0  # chosen
+
+
+DSST_CURVE_GRID = (15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0, 55.0)
+"""Grip values (kg) of the truth table's DSST dose-response rows (the default config's ``grid``)."""
+DSST_CURVE_REFERENCE = 30.0
+"""The reference grip (kg) of those rows (the default config's ``reference_value``)."""
+
+
+def dsst_grip_effect(grip: np.ndarray, p: UkbParams) -> np.ndarray:
+    """The non-linear effect of grip on baseline DSST: ``A tanh((grip - c) / w)`` (points)."""
+    return p.dsst_grip_amplitude * np.tanh((np.asarray(grip, float) - p.dsst_grip_centre_kg) / p.dsst_grip_width_kg)
 
 
 _EDU_SHARES = np.array([0.33, 0.47, 0.20])
@@ -199,7 +217,8 @@ def simulate_ukb(seed: int, n: int = 40000, **params: Any) -> SimulatedCohort:
     -------
     SimulatedCohort
         Columns ``id, wave, time_years, age, sex, centre, education, grip_kg, reaction_time_ms,
-        fluid_intelligence, prospective_memory, prs_grip, snp_1..snp_20``.
+        fluid_intelligence, prospective_memory, prs_grip, snp_1..snp_20, dsst`` (``dsst`` at baseline only,
+        with a non-linear grip effect: :func:`dsst_grip_effect`; truth rows ``dsst_grip_curve_<g>kg``).
     """
     p = with_overrides(UkbParams(), params, "ukb")
     s = _solve(p)
@@ -298,6 +317,16 @@ def simulate_ukb(seed: int, n: int = 40000, **params: Any) -> SimulatedCohort:
     wave0 = frame(slice(None), 0, np.zeros(n), age0, grip0, rt0, fluid0, pm0)
     wave1 = frame(attended, 1, time1, age1, grip1, rt1, fluid1, pm1)
     data = pd.concat([wave0, wave1], ignore_index=True)
+    # baseline DSST with a non-linear grip effect, from its own random stream (the other columns are unchanged):
+    # E[dsst | grip, age, sex] = dsst_at_55 + dsst_per_year (age - 55) + dsst_male male + A tanh((grip - c) / w)
+    rng_dsst = np.random.default_rng([seed, 15])
+    grip_rec = np.round(np.clip(grip0, 1.0, None), 1)  # the recorded grip the curve is a function of
+    dsst0 = (
+        p.dsst_at_55 + p.dsst_per_year * (age0 - 55) + p.dsst_male * male + dsst_grip_effect(grip_rec, p)
+        + p.dsst_residual_sd * rng_dsst.standard_normal(n)
+    )
+    dsst0 = np.clip(np.round(dsst0), 0, 133) + 0.0
+    data["dsst"] = np.where(data["wave"].to_numpy() == 0, dsst0[data["id"].to_numpy() - 1], np.nan)
     order = np.lexsort((data["wave"].to_numpy(), data["id"].to_numpy()))
     data = data.iloc[order].reset_index(drop=True)
 
@@ -372,6 +401,14 @@ def simulate_ukb(seed: int, n: int = 40000, **params: Any) -> SimulatedCohort:
             "literature",
         ),
     ]
+    ref = float(dsst_grip_effect(np.array([DSST_CURVE_REFERENCE]), p)[0])
+    for g in DSST_CURVE_GRID:
+        rows.append((
+            f"dsst_grip_curve_{g:g}kg",
+            float(dsst_grip_effect(np.array([g]), p)[0]) - ref,
+            f"DSST points at grip {g:g} kg minus at {DSST_CURVE_REFERENCE:g} kg, given age and sex (non-linear truth)",
+            "chosen",
+        ))
     for j in range(N_SNPS):
         rows.append((f"snp_{j + 1}_beta_grip_kg", float(gamma[j]), "kg per effect allele", "literature"))
     for j in range(N_SNPS):

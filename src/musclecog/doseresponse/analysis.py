@@ -1,0 +1,249 @@
+"""Analysis type ``dose_response``: a restricted cubic spline of a continuous exposure in a linear, logistic or
+Cox model, the curve against the exposure relative to a reference value, and rms's two Wald tests.
+
+The spline is R's ``rms::rcs(x, nk)`` (knots at Harrell's quantiles, :func:`musclecog.core.design.rcs_knots`,
+or the knots given), fitted as ``lm(y ~ rcs(x, k) + covariates)``, ``glm(y ~ ..., family = binomial)`` or
+``survival::coxph(Surv(duration, event) ~ ...)`` (Efron ties). At each grid value ``g`` the curve is
+``c(g)' beta`` with ``c(g) = basis(g) - basis(reference)``, its standard error ``sqrt(c' V c)`` and the
+pointwise 95% band ``c' beta +- q * se`` (``q``: t on the residual df for ``lm``, normal otherwise); for the
+logistic and Cox models the curve, band and reference are exponentiated (OR, HR). The tests are those of
+``rms::anova``: the overall test that every spline coefficient is zero and the non-linearity test that the
+non-linear ones are (F for ``lm``/``ols``, chi-squared for ``glm``/``lrm`` and ``coxph``/``cph``).
+
+With ``weighting: weighted`` (the default when the cohort declares a survey design) the linear and logistic
+models are ``survey::svyglm`` (gaussian / quasibinomial, Taylor linearisation; t on ``degf - p + 1`` df for the
+band and F tests, as ``regTermTest(..., method = "Wald")``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from musclecog.core.design import Design, DesignSpec, build_design, check_columns, numeric_values, rcs_knots
+from musclecog.core.results import AnalysisResult, Diagnostics, Estimate, FitResult
+from musclecog.core.spec import AnalysisSpec
+from musclecog.crosssectional.common import resolve_weighting, survey_design
+from musclecog.crosssectional.models import logistic_fit, ols_fit
+from musclecog.errors import ConfigError, DataError, show_values
+from musclecog.survey import design_based_fit
+from musclecog.survival.efron import fit_cox_efron
+
+SCALE = {"linear": "mean_difference", "logistic": "odds_ratio", "cox": "hazard_ratio"}
+"""The tidy scale of the curve's rows per family."""
+
+
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, kw_only=True)
+class DoseResponseSpec(AnalysisSpec):
+    """A ``dose_response`` entry (``workflow/schemas/analyses/dose_response.schema.yaml``)."""
+
+    TYPE: ClassVar[str] = "dose_response"
+    family: str = "linear"
+    outcome: str | None = None
+    event: str | None = None
+    duration: str | None = None
+    exposure: str
+    covariates: tuple[str, ...] = ()
+    factors: tuple[str, ...] = ()
+    references: Mapping[str, Any] = field(default_factory=_empty, metadata={"key": "reference"})
+    knots: int | tuple[float, ...] = 5
+    reference_value: str | float = "median"
+    grid: tuple[float, ...] = ()
+    grid_points: int = 50
+    grid_range: tuple[float, ...] = (0.05, 0.95)
+    weighting: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.family == "cox" and not (self.event and self.duration):
+            raise ConfigError(f"{self.where}: family cox needs 'event' and 'duration'")
+        if self.family != "cox" and not self.outcome:
+            raise ConfigError(f"{self.where}: family {self.family} needs 'outcome'")
+        if self.family == "cox" and self.weighting == "weighted":
+            raise ConfigError(f"{self.where}: survey-weighted Cox splines are not available; use weighting: unweighted")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DoseResponseResult(AnalysisResult):
+    """The fitted spline model and its curve.
+
+    Attributes
+    ----------
+    curve : DataFrame
+        ``exposure, estimate, conf_low, conf_high, std_error`` (``std_error`` of the log-scale contrast for
+        OR/HR); the reference row has estimate 0 (or 1) and no band.
+    reference : float
+    knots : tuple of float
+    family, exposure, outcome : str
+    """
+
+    figure_kind: ClassVar[str] = "dose_response"
+    curve: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reference: float = math.nan
+    knots: tuple[float, ...] = ()
+    family: str = "linear"
+    exposure: str = ""
+    outcome: str = ""
+
+
+def _knots(values: np.ndarray, knots: int | Sequence[float], where: str) -> np.ndarray:
+    """Harrell's knots for ``knots`` = 3..7, or the knots given (sorted, distinct, inside the data)."""
+    if isinstance(knots, int | np.integer):
+        return rcs_knots(values, int(knots), where=f"{where}.knots")
+    given = np.asarray(sorted(float(k) for k in knots))
+    distinct = np.unique(values)
+    if given.size < 3 or np.unique(given).size != given.size:
+        raise ConfigError(f"{where}.knots: give 3 or more distinct knots, got {list(knots)}")
+    if distinct.size < given.size:
+        raise DataError(
+            f"{where}: {given.size} knots need at least {given.size} distinct exposure values, found "
+            f"{distinct.size} ({show_values(distinct.tolist())}); use fewer knots"
+        )
+    return given
+
+
+def _grid(values: np.ndarray, spec: DoseResponseSpec) -> np.ndarray:
+    if spec.grid:
+        return np.asarray(sorted(float(g) for g in spec.grid))
+    lo, hi = np.quantile(values, [float(spec.grid_range[0]), float(spec.grid_range[1])])
+    return np.linspace(lo, hi, int(spec.grid_points))
+
+
+def _reference(values: np.ndarray, spec: DoseResponseSpec) -> float:
+    if spec.reference_value == "median":
+        return float(np.median(values))
+    try:
+        return float(spec.reference_value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{spec.where}.reference_value must be 'median' or a number, got {spec.reference_value!r}"
+        ) from None
+
+
+def _cox_fit(design: Design, sub: pd.DataFrame, spec: DoseResponseSpec) -> FitResult:
+    where = spec.where
+    T = numeric_values(sub.loc[design.rows, str(spec.duration)], where, str(spec.duration))
+    E = numeric_values(sub.loc[design.rows, str(spec.event)], where, str(spec.event))
+    if (T <= 0).any():
+        raise DataError(
+            f"{where}: {int((T <= 0).sum())} rows have {spec.duration!r} <= 0; follow-up must be positive. "
+            "Fix the column or exclude those rows with keep_if"
+        )
+    if not set(np.unique(E)) <= {0.0, 1.0}:
+        raise DataError(f"{where}: event column {spec.event!r} must be 0/1, found {show_values(np.unique(E))}")
+    f = fit_cox_efron(T, E.astype(int), np.asfortranarray(design.x))
+    diagnostics = Diagnostics(
+        n=design.n, converged=f.converged, log_likelihood=f.loglik, exclusions=design.exclusions,
+        n_events=int(E.sum()), iterations=f.n_iter, messages=() if f.converged else (f.message,),
+    )
+    return FitResult.from_arrays(
+        design.names, f.params, f.cov, None, diagnostics, std_errors=f.std_errors,
+        method="Cox proportional hazards (Efron ties)", codings=design.codings,
+    )
+
+
+def fit_dose_response(data: pd.DataFrame, spec: DoseResponseSpec) -> DoseResponseResult:
+    """Fit the spline model and compute the curve and the overall and non-linearity Wald tests.
+
+    Raises
+    ------
+    DataError
+        Fewer distinct exposure values than knots (with Harrell's knots: not more than ``knots + 2``),
+        a non-numeric exposure, non-positive follow-up; nothing is returned in part.
+    """
+    where = spec.where
+    if spec.family not in SCALE:
+        raise ConfigError(f"{where}.family must be one of {sorted(SCALE)}, got {spec.family!r}")
+    outcome = spec.outcome if spec.family != "cox" else None
+    required: tuple[str, ...] = (str(spec.duration), str(spec.event)) if spec.family == "cox" else ()
+    weighted = spec.family != "cox" and resolve_weighting(spec.weighting, spec.context) == ("weighted",)
+    survey = None
+    if weighted:
+        survey, survey_columns = survey_design(data, spec.context)
+        required = survey_columns
+    check_columns(data, [spec.exposure, *spec.covariates, *(c for c in (outcome, *required) if c)], where)
+    base = DesignSpec(
+        outcome=outcome, exposure=spec.exposure, covariates=spec.covariates, factors=spec.factors,
+        references=spec.references, intercept=spec.family != "cox", required=required,
+    )
+    linear = build_design(data, base, where)  # complete rows and the clear column errors
+    x = numeric_values(data.loc[linear.rows, spec.exposure], where, spec.exposure)
+    knots = _knots(x, spec.knots, where)
+    design = build_design(
+        data, DesignSpec(**{**base.__dict__, "knots": MappingProxyType({spec.exposure: tuple(knots)})}), where
+    )
+    if survey is not None:
+        fit = design_based_fit(design, survey, design.rows, "gaussian" if spec.family == "linear" else "binomial", where)
+    elif spec.family == "linear":
+        fit = ols_fit(design)
+    elif spec.family == "logistic":
+        fit = logistic_fit(design, where)
+    else:
+        fit = _cox_fit(design, data.loc[design.rows], spec)
+    reference = _reference(x, spec)
+    grid = _grid(x, spec)
+    curve = spline_curve(fit, spec.exposure, grid, reference, spec.family)
+    scale = SCALE[spec.family]
+    method = f"restricted cubic spline ({len(knots)} knots), {fit.method}"
+    labels: dict[str, Any] = {
+        "method": method,
+        "outcome": str(outcome or spec.event),
+        "exposure": spec.exposure,
+        "extra": MappingProxyType({"reference_value": reference, "knots": ", ".join(f"{k:.6g}" for k in knots)}),
+    }
+    n, n_events = fit.diagnostics.n, fit.diagnostics.n_events
+    estimates = [
+        Estimate(
+            term=f"{spec.exposure}={row.exposure:.6g}", estimate=row.estimate, scale=scale,
+            std_error=row.std_error, conf_low=row.conf_low, conf_high=row.conf_high, n=n, n_events=n_events,
+            note="reference" if row.exposure == reference else None, **labels,
+        )
+        for row in curve.itertuples()
+    ]
+    terms = design.exposure_terms
+    test_scale = "f_statistic" if fit.df_resid is not None else "chi_squared"
+    for name, tested in (("overall", terms), ("nonlinear", terms[1:])):
+        stat, k, p = fit.wald_test(tested)
+        estimates.append(
+            Estimate(
+                term=f"wald test: {name}", estimate=stat, scale=test_scale, p_value=p, n=n, n_events=n_events,
+                statistic=stat, df=float(k), note=f"rms::anova ({name}); residual df {fit.df_resid}"
+                if fit.df_resid is not None else f"rms::anova ({name})", **labels,
+            )
+        )
+    return DoseResponseResult(
+        analysis=spec.context.analysis, cohort=spec.context.cohort, estimates=tuple(estimates),
+        fits=MappingProxyType({"spline": fit}), title=f"{spec.context.analysis}: {labels['outcome']} by {spec.exposure}",
+        curve=curve, reference=reference, knots=tuple(float(k) for k in knots), family=spec.family,
+        exposure=spec.exposure, outcome=labels["outcome"],
+    )
+
+
+def spline_curve(fit: FitResult, exposure: str, grid: np.ndarray, reference: float, family: str) -> pd.DataFrame:
+    """The curve relative to ``reference`` with pointwise 95% bands (see the module docstring).
+
+    Includes the reference value itself as a row (estimate 0, or 1 on a ratio scale, standard error 0).
+    """
+    coding = fit.codings[exposure]
+    values = np.unique(np.append(np.asarray(grid, float), reference))
+    contrast = coding.encode(pd.Series(values), exposure) - coding.encode(pd.Series([reference]), exposure)
+    idx = [fit.terms.index(c) for c in coding.columns]
+    beta = fit.params.to_numpy()[idx]
+    cov = fit.cov.to_numpy()[np.ix_(idx, idx)]
+    est = contrast @ beta
+    se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", contrast, cov, contrast), 0.0))
+    q = float(stats.t.ppf(0.975, fit.df_resid)) if fit.df_resid is not None else float(stats.norm.ppf(0.975))
+    lo, hi = est - q * se, est + q * se
+    if family != "linear":
+        est, lo, hi = np.exp(est), np.exp(lo), np.exp(hi)
+    return pd.DataFrame({"exposure": values, "estimate": est, "conf_low": lo, "conf_high": hi, "std_error": se})
