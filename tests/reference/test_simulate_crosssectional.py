@@ -190,7 +190,7 @@ def test_determinism_and_any_n(design: str) -> None:
     pd.testing.assert_frame_equal(a.truth, b.truth)
     assert not a.data.equals(c.data)
     assert (a.data.loc[a.data.get("wave", pd.Series(0, index=a.data.index)) == 0, "id"].nunique()) == 57
-    assert set(a.truth["source"]) <= {"review", "literature", "derived"}
+    assert set(a.truth["source"]) <= {"review", "literature", "derived", "chosen"}
     small = simulate(design, n=10, seed=1)
     assert small.data["id"].nunique() == 10
 

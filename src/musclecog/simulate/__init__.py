@@ -41,7 +41,9 @@ class SimulatedCohort:
     truth : DataFrame
         Columns ``parameter, value, unit, source``: the true effects, and where each calibrated
         value comes from (``review``: a published number; ``literature``: a plausible value the
-        review does not give, labelled as such; ``derived``: implied by the others).
+        review does not give, labelled as such; ``derived``: implied by the others; ``chosen``: a shape set
+        here to test a method, e.g. the non-linear grip-DSST curve of the dose-response analysis, not a
+        claim about the world).
     survey : mapping or None
         Survey design columns when the design has one.
     """
