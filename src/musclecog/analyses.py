@@ -184,7 +184,7 @@ def run_analysis(data: pd.DataFrame, entry: Mapping[str, Any], context: RunConte
         result = fit_imputed(data, lambda frame: fn(frame, spec), context.where)
     else:
         result = fn(data, spec)
-    if context.survey and not spec.SURVEY_DESIGN and not too_few:
+    if context.survey and not spec.uses_survey_design() and not too_few:
         result = survey_not_used(result, spec)
     preparation = [Exclusion(r["step"], int(r["n_in"]), int(r["n_excluded"]), str(r["reason"])) for r in flow]
     released = release(

@@ -124,3 +124,13 @@ def test_spearman_change_correlation_is_unweighted_and_noted(table: pd.DataFrame
     t = _run(table, {"type": "change_correlation", "x": "x", "y": "y", "method": "spearman"})
     assert t["method"].iloc[0] == "Spearman correlation of change scores"
     assert "survey design not used" in t["note"].iloc[0]
+
+
+def test_dose_response_notes_the_design_only_where_it_is_not_used(table: pd.DataFrame) -> None:
+    """A linear spline on a survey cohort is svyglm (no 'not used' note); a Cox spline is unweighted and says so."""
+    linear = {"type": "dose_response", "family": "linear", "outcome": "y", "exposure": "x", "knots": 3}
+    cox = {"type": "dose_response", "family": "cox", "event": "event", "duration": "time", "exposure": "x", "knots": 3}
+    t = _run(table, linear)
+    assert t["method"].str.contains("survey").any()
+    assert not t["note"].fillna("").str.contains("not used").any()
+    assert _run(table, cox)["note"].str.contains("survey design of cohort 'svy' not used").all()

@@ -81,6 +81,11 @@ class AnalysisSpec:
     description: str | None = None
     keep_if: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
+    def uses_survey_design(self) -> bool:
+        """Whether this analysis honours the cohort's survey design (``SURVEY_DESIGN``; a type whose families
+        differ, e.g. ``dose_response`` with Cox, overrides it)."""
+        return self.SURVEY_DESIGN
+
     @property
     def where(self) -> str:
         """The config key path of the analysis, for messages."""

@@ -72,6 +72,10 @@ class DoseResponseSpec(AnalysisSpec):
         if self.family == "cox" and self.weighting == "weighted":
             raise ConfigError(f"{self.where}: survey-weighted Cox splines are not available; use weighting: unweighted")
 
+    def uses_survey_design(self) -> bool:
+        """Linear and logistic splines honour a survey design (svyglm); Cox splines do not (said in the notes)."""
+        return self.family != "cox"
+
 
 @dataclass(frozen=True, kw_only=True)
 class DoseResponseResult(AnalysisResult):
