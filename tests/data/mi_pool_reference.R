@@ -9,7 +9,8 @@ options(digits = 12)
 cat("mice", as.character(packageVersion("mice")), "\n")
 print(s[, c("term", "estimate", "std.error", "statistic", "df", "p.value", "2.5 %", "97.5 %")])
 print(p$pooled[, c("term", "ubar", "b", "t", "riv", "lambda", "fmi", "dfcom")])
-g <- lapply(1:5, function(k) glm(impaired ~ grip_kg + age, family = binomial, data = d[d$imputation == k, ]))
+g <- lapply(1:5, function(k) glm(impaired ~ grip_kg + age, family = binomial, data = d[d$imputation == k, ],
+                                         control = glm.control(epsilon = 1e-14, maxit = 100)))  # converged fully
 pg <- pool(as.mira(g), dfcom = Inf)
 sg <- summary(pg, conf.int = TRUE)
 print(sg[, c("term", "estimate", "std.error", "statistic", "df", "p.value", "2.5 %", "97.5 %")])

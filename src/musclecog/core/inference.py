@@ -146,12 +146,13 @@ def ols(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def irls_logistic(
-    x: np.ndarray, y: np.ndarray, w: np.ndarray, maxiter: int = 50, tol: float = 1e-10
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, maxiter: int = 50, tol: float = 1e-12
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """Weighted logistic regression by iteratively reweighted least squares (as R's ``glm.fit``).
 
-    Returns coefficients, ``(X' W V X)^{-1}``, fitted probabilities and whether it converged
-    (relative deviance change below ``tol``).
+    Returns coefficients, ``(X' W V X)^{-1}`` at the estimate, fitted probabilities and whether it converged
+    (relative deviance change below ``tol``; default 1e-12, so the estimate is the MLE to about 1e-10 and
+    matches R's ``glm(..., control = glm.control(epsilon = 1e-14))``).
     """
     beta = np.zeros(x.shape[1])
     ybar = np.clip((w * y).sum() / w.sum(), 1e-6, 1 - 1e-6)
@@ -182,6 +183,11 @@ def irls_logistic(
             break
         dev_old = dev
     mu = expit(eta)
+    if converged:
+        # the information at the estimate itself (R's glm reports it at the previous iterate, which differs
+        # from it by the convergence error: about 1e-6 relative at glm's default epsilon of 1e-8)
+        var = np.clip(mu * (1 - mu), 1e-300, None)
+        _, a_inv = weighted_least_squares(x, eta + (y - mu) / var, w * var)
     return beta, a_inv, mu, converged
 
 
@@ -210,15 +216,15 @@ def separating_columns(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> li
 
 
 def logistic_regression(
-    x: np.ndarray, y: np.ndarray, names: Sequence[str], where: str, *, maxiter: int = 25, tol: float = 1e-8
+    x: np.ndarray, y: np.ndarray, names: Sequence[str], where: str, *, maxiter: int = 50, tol: float = 1e-12
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Logistic regression by IRLS (R: ``glm(family = binomial)``); Wald z intervals (``confint.default``).
 
     Returns
     -------
     (beta, cov, log_likelihood)
-        Coefficients, their covariance (the inverse Fisher information at the last IRLS step, as R's
-        ``vcov.glm``) and the log-likelihood at the estimate.
+        Coefficients, their covariance (the inverse Fisher information at the estimate: R's ``vcov.glm`` of a
+        fit run to convergence) and the log-likelihood at the estimate.
 
 
     Raises
