@@ -1,4 +1,5 @@
-# Build each cohort's analysis-ready table: simulate (synthetic) or read, join, map and clean (real).
+# Build each cohort's analysis-ready table: simulate (synthetic) or read, join, map and clean (real),
+# and its Table 1 laid out for a paper (a view of table1.tsv: TSV, HTML and .docx) in the same job.
 
 
 rule simulate_cohort:
@@ -22,6 +23,14 @@ rule simulate_cohort:
             category="Cohorts",
             subcategory="{cohort}",
         ),
+        table1_paper=f"{OUT}/manuscript/{{cohort}}.table1.tsv",
+        table1_html=report(
+            f"{OUT}/manuscript/{{cohort}}.table1.html",
+            caption="../report/table1_rendered.rst",
+            category="Cohorts",
+            subcategory="{cohort}",
+        ),
+        table1_docx=f"{OUT}/manuscript/{{cohort}}.table1.docx",
     log:
         f"{OUT}/logs/cohorts/{{cohort}}.log",
     benchmark:
@@ -53,6 +62,14 @@ rule ingest_cohort:
             category="Cohorts",
             subcategory="{cohort}",
         ),
+        table1_paper=f"{OUT}/manuscript/{{cohort}}.table1.tsv",
+        table1_html=report(
+            f"{OUT}/manuscript/{{cohort}}.table1.html",
+            caption="../report/table1_rendered.rst",
+            category="Cohorts",
+            subcategory="{cohort}",
+        ),
+        table1_docx=f"{OUT}/manuscript/{{cohort}}.table1.docx",
     log:
         f"{OUT}/logs/cohorts/{{cohort}}.log",
     benchmark:
@@ -65,22 +82,3 @@ rule ingest_cohort:
         min_cell=get_min_cell,
     script:
         "../scripts/build_cohort.py"
-
-
-# Table 1 laid out for a paper (a view of the cohort's table1.tsv): TSV, HTML and .docx.
-rule render_table1:
-    input:
-        table1=f"{OUT}/cohorts/{{cohort}}.table1.tsv",
-    output:
-        tsv=f"{OUT}/manuscript/{{cohort}}.table1.tsv",
-        html=report(
-            f"{OUT}/manuscript/{{cohort}}.table1.html",
-            caption="../report/table1_rendered.rst",
-            category="Cohorts",
-            subcategory="{cohort}",
-        ),
-        docx=f"{OUT}/manuscript/{{cohort}}.table1.docx",
-    log:
-        f"{OUT}/logs/manuscript/{{cohort}}.table1.log",
-    script:
-        "../scripts/render_table1.py"
