@@ -33,31 +33,14 @@ rule reproduce_review:
 rule write_provenance:
     input:
         get_result_outputs,
+        table1=[f"{OUT}/cohorts/{name}.table1.tsv" for name in COHORTS],
+        checklist=str(MUSCLECOG_DIR / "resources" / "strobe_checklist.tsv"),
     output:
-        report(
+        provenance=report(
             f"{OUT}/provenance.json",
             caption="../report/provenance.rst",
             category="Provenance",
         ),
-    log:
-        f"{OUT}/logs/provenance.log",
-    localrule: True
-    params:
-        config=CONFIG,
-        input_files=get_provenance_input_files,
-        started=f"{OUT}/logs/run_started.txt",
-        source_dir=str(MUSCLECOG_DIR),
-    script:
-        "../scripts/write_provenance.py"
-
-
-# The report's own pages: what this run did, and the STROBE / STROBE-MR checklist.
-rule report_pages:
-    input:
-        provenance=f"{OUT}/provenance.json",
-        table1=[f"{OUT}/cohorts/{name}.table1.tsv" for name in COHORTS],
-        checklist=str(MUSCLECOG_DIR / "resources" / "strobe_checklist.tsv"),
-    output:
         run=report(
             f"{OUT}/report/run.html",
             caption="../report/run.rst",
@@ -69,10 +52,13 @@ rule report_pages:
             category="2. Reporting checklists",
         ),
     log:
-        f"{OUT}/logs/report_pages.log",
+        f"{OUT}/logs/provenance.log",
     localrule: True
     params:
         config=CONFIG,
+        input_files=get_provenance_input_files,
+        started=f"{OUT}/logs/run_started.txt",
+        source_dir=str(MUSCLECOG_DIR),
         config_files=[str(path) for path in workflow.configfiles],
     script:
-        "../scripts/report_pages.py"
+        "../scripts/write_provenance.py"
