@@ -180,3 +180,17 @@ def test_one_row_contrast_is_the_satterthwaite_t_test(data: pd.DataFrame) -> Non
         assert f.ndf == 1
         assert f.statistic == pytest.approx(fit.params[i] ** 2 / fit.cov_params[i, i], rel=1e-12)
         assert f.ddf == pytest.approx(satt.df[i], rel=1e-12)
+
+
+def test_a_survey_cohort_is_fitted_unweighted_and_says_so(data: pd.DataFrame) -> None:
+    """run_analysis on a cohort that declares a survey design: the mixed spline does not use it (no svyglm
+    counterpart) and every row says so; the numbers are the unweighted fit's."""
+    from musclecog.analyses import run_analysis
+
+    entry = {"type": "dose_response", "family": "mixed", "outcome": "y", "exposure": "x", "knots": 4,
+             "grid": GRID, **ENTRIES["intercept"]}
+    survey = {"weight": "w", "strata": "strat", "psu": "psu"}
+    tidy = run_analysis(data, entry, RunContext("dr", "svy", survey=survey)).to_tidy()
+    assert tidy["note"].str.contains("survey design of cohort 'svy' not used").all()
+    curve = tidy[tidy["scale"] == "mean_difference"].set_index("term")
+    np.testing.assert_allclose(curve.loc[[f"x={g}" for g in GRID], "estimate"], REF["intercept"]["curve"], atol=1e-6)
