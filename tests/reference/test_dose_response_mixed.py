@@ -3,7 +3,7 @@
 Data: tests/data/dose_response_mixed.csv (200 people, 2-5 visits each, 718 person-visits; a time-varying exposure
 ``x`` with effect ``8 tanh((x - 30) / 8)``, a random intercept and slope), written with the numbers below by
 ``Rscript tests/data/dose_response_mixed.R`` (seed 20261204; Debian r-cran-lme4 1.1-31, r-cran-lmertest 3.1-3,
-r-cran-rms)::
+r-cran-rms 6.5-0, R 4.2.2)::
 
     k <- attr(rcs(d$x, 4), "parms"); ref <- median(d$x); grid <- c(20, 25, 30, 35, 40, 45, 50)
     ctrl <- lmerControl(optimizer = "nloptwrap", optCtrl = list(xtol_abs = 1e-14, ftol_abs = 1e-16,
