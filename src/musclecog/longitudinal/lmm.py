@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
+from scipy import optimize, stats
 
 OPTIMIZERS: tuple[str, ...] = ("Nelder-Mead", "Powell", "L-BFGS-B")
 """scipy optimisers tried in turn until one converges."""
@@ -682,6 +682,68 @@ def satterthwaite(
         jacobian=jac,
         message="; ".join(messages),
     )
+
+
+@dataclass(frozen=True)
+class SatterthwaiteF:
+    """A joint F test of ``L beta = 0`` with Satterthwaite's denominator df, as lmerTest's ``contest(m, L,
+    joint = TRUE)`` (``contestMD``).
+
+    Attributes
+    ----------
+    statistic : float
+        ``F = sum_m (P_m' L beta)^2 / d_m / q`` over the ``q`` positive eigenvalues ``d_m`` of ``L C L'``
+        (eigenvectors ``P_m``): the Wald statistic divided by ``q``.
+    ndf : int
+        ``q``, the rank of ``L C L'``.
+    ddf : float
+        Denominator df: one Satterthwaite df ``nu_m = 2 d_m^2 / (g_m' A g_m)`` per eigen-direction, combined
+        as ``2 E / (E - q)`` with ``E = sum nu_m / (nu_m - 2)`` (2 if any ``nu_m <= 2``; their mean if all
+        are equal to 1e-8; ``nu_1`` when ``q = 1``), lmerTest's ``get_Fstat_ddf``.
+    p_value : float
+        ``pf(F, q, ddf, lower.tail = FALSE)``.
+    """
+
+    statistic: float
+    ndf: int
+    ddf: float
+    p_value: float
+
+
+def satterthwaite_f(fit: LMMFit, satt: Satterthwaite, L: np.ndarray) -> SatterthwaiteF:
+    """The F test of ``L beta = 0`` on Satterthwaite df (:class:`SatterthwaiteF`), from the fit's fixed effects
+    and covariance and the Jacobian and variance-parameter covariance of :func:`satterthwaite`.
+
+    Parameters
+    ----------
+    fit : LMMFit
+    satt : Satterthwaite
+        Of the same fit.
+    L : ndarray (r, p)
+        Contrast rows (e.g. unit vectors selecting the spline coefficients).
+    """
+    L = np.atleast_2d(np.asarray(L, float))
+    cov = np.asarray(fit.cov_params, float)
+    values, vectors = np.linalg.eigh(L @ cov @ L.T)
+    order = np.argsort(values)[::-1]
+    d, P = values[order], vectors[:, order]
+    pos = d > max(np.sqrt(np.finfo(float).eps) * d[0], 0.0)
+    q = int(pos.sum())
+    PtL = (P.T @ L)[:q]
+    d = d[:q]
+    F = float(np.sum((PtL @ fit.params) ** 2 / d) / q)
+    g = np.einsum("mi,kij,mj->mk", PtL, satt.jacobian, PtL)  # (q, k): d (P_m'L C L'P_m) / d varpar_k
+    nu = 2.0 * d**2 / np.einsum("mk,kl,ml->m", g, satt.vcov_varpar, g)
+    if q == 1:
+        ddf = float(nu[0])
+    elif np.all(np.abs(np.diff(nu)) < 1e-8):
+        ddf = float(nu.mean())
+    elif np.any(nu <= 2):
+        ddf = 2.0
+    else:
+        E = float(np.sum(nu / (nu - 2.0)))
+        ddf = 2.0 * E / (E - q)
+    return SatterthwaiteF(statistic=F, ndf=q, ddf=ddf, p_value=float(stats.f.sf(F, q, ddf)))
 
 
 def random_effects(

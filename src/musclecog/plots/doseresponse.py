@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from musclecog.doseresponse import DoseResponseResult
+from musclecog.doseresponse.analysis import RATIO_FAMILIES
 from musclecog.plots import new_figure
 from musclecog.variables import variable_label
 
@@ -14,6 +15,7 @@ Y_LABEL = {
     "linear": "Difference in {outcome}",
     "logistic": "Odds ratio of {outcome}",
     "cox": "Hazard ratio of {outcome}",
+    "mixed": "Difference in {outcome}",
 }
 
 
@@ -24,14 +26,14 @@ def dose_response_figure(result: DoseResponseResult) -> Any:
     c = result.curve
     ax.fill_between(c["exposure"], c["conf_low"], c["conf_high"], alpha=0.25, linewidth=0, label="95% CI")
     ax.plot(c["exposure"], c["estimate"], color="C0", label="estimate")
-    null = 0.0 if result.family == "linear" else 1.0
-    ax.axhline(null, color="grey", linewidth=0.8, linestyle="--")
-    if result.family != "linear":
+    ratio = result.family in RATIO_FAMILIES
+    ax.axhline(1.0 if ratio else 0.0, color="grey", linewidth=0.8, linestyle="--")
+    if ratio:
         ax.set_yscale("log")
     for k in result.knots:
         ax.axvline(k, color="grey", linewidth=0.5, linestyle=":", ymax=0.05)
     ax.set_xlabel(variable_label(result.exposure))
-    outcome = variable_label(result.outcome, unit=result.family == "linear")
+    outcome = variable_label(result.outcome, unit=not ratio)
     ax.set_ylabel(Y_LABEL[result.family].format(outcome=outcome))
     tests = {e.term: e for e in result.estimates if e.term.startswith("wald test")}
     text = "; ".join(
