@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
 OPTIMIZERS: tuple[str, ...] = ("Nelder-Mead", "Powell", "L-BFGS-B")
 """scipy optimisers tried in turn until one converges."""
@@ -722,6 +722,8 @@ def satterthwaite_f(fit: LMMFit, satt: Satterthwaite, L: np.ndarray) -> Satterth
     L : ndarray (r, p)
         Contrast rows (e.g. unit vectors selecting the spline coefficients).
     """
+    from scipy import stats  # here, not at module level: scipy.stats costs mixed_model jobs ~0.5 s to import
+
     L = np.atleast_2d(np.asarray(L, float))
     cov = np.asarray(fit.cov_params, float)
     values, vectors = np.linalg.eigh(L @ cov @ L.T)
