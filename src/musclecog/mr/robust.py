@@ -229,9 +229,14 @@ class _Raps:
         bread = np.array([[a, float(np.sum(d_tau2 * psi / np.sqrt(v)))],
                           [0.0, (c.delta + c.c3) / 2 * float(np.sum(1 / v**2))]])
         meat = np.diag([v1_beta, c.c2 * float(np.sum(1 / v**2))])
-        inv = np.linalg.inv(bread)
+        try:
+            inv = np.linalg.inv(bread)
+        except np.linalg.LinAlgError:
+            return np.nan, np.nan
         cov = inv @ meat @ inv.T
-        return float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1]))
+        var_beta, var_tau2 = float(cov[0, 0]), float(cov[1, 1])
+        return (float(np.sqrt(var_beta)) if var_beta >= 0 else np.nan,
+                float(np.sqrt(var_tau2)) if var_tau2 >= 0 else np.nan)
 
     # -- the package's first-generation fits (mr.raps.mle), used as starting points and to pick the root --
 
