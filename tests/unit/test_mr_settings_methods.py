@@ -59,7 +59,7 @@ def test_methods_all_runs_every_estimator() -> None:
 
 
 def test_new_methods_stay_out_of_the_default_set() -> None:
-    new = {"ivw_penalised", "divw", "pivw", "maxlik", "conmix", "egger_mv", "ivw_robust"}
+    new = {"ivw_penalised", "divw", "pivw", "maxlik", "conmix", "egger_mv", "ivw_robust", "raps", "cml"}
     assert not new & set(MRSettings().methods)
 
 

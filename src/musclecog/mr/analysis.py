@@ -24,6 +24,7 @@ from musclecog.core.inference import wald_interval
 from musclecog.core.results import AnalysisResult, Estimate
 from musclecog.errors import ConfigError, DataError, show_values
 from musclecog.mr import estimators as est
+from musclecog.mr import robust
 from musclecog.mr import sensitivity as sens
 from musclecog.mr.presso import PressoResult, PressoSettings, mr_presso
 from musclecog.seeds import derive_seed
@@ -52,6 +53,8 @@ METHODS: tuple[str, ...] = (
     "conmix",
     "egger_mv",
     "ivw_robust",
+    "raps",
+    "cml",
 )
 """Every method key :class:`MRSettings` accepts, in the order rows are reported."""
 
@@ -137,6 +140,20 @@ class MRSettings:
     conmix_ci_range : tuple of float or None
         Contamination mixture: grid limits (``CIMin``, ``CIMax``); None: from the smallest ``(by - 2 sy)/bx`` to
         the largest ``(by + 2 sy)/bx``.
+    raps_over_dispersion : bool
+        MR-RAPS estimates the pleiotropic variance ``tau2`` (``over.dispersion``; TRUE, ``mr.raps``'s default).
+    raps_loss : {"huber", "tukey", "l2"}
+        MR-RAPS score (``loss.function``; "huber", ``mr.raps``'s default).
+    raps_k : float or None
+        Threshold of the Huber / Tukey score (``k``); None: the package's 1.345 (Huber) or 4.685 (Tukey).
+    cml_n : float or None
+        Sample size in cML-MA-BIC's BIC (``mr_cML``'s ``n``); None: the smallest ``samplesize.exposure`` /
+        ``samplesize.outcome`` of the pair's instruments (the conservative choice the package recommends).
+    cml_random_start : int
+        cML random starts per number of invalid instruments (``random_start``, 0: deterministic); drawn from the
+        pair's seed (``derive_seed(seed, "mr", "cml")``), so their numbers differ from R's draws.
+    cml_maxit : int
+        Iterations of each cML coordinate descent (``maxit``, 100).
     """
 
     methods: tuple[str, ...] = DEFAULT_METHODS
@@ -160,6 +177,12 @@ class MRSettings:
     conmix_psi: float = 0.0
     conmix_ci_step: float = 0.01
     conmix_ci_range: tuple[float, float] | None = None
+    raps_over_dispersion: bool = True
+    raps_loss: str = "huber"
+    raps_k: float | None = None
+    cml_n: float | None = None
+    cml_random_start: int = 0
+    cml_maxit: int = 100
 
     def __post_init__(self) -> None:
         if isinstance(self.methods, str):
@@ -191,6 +214,24 @@ class MRSettings:
         if not 0 < self.presso_signif_threshold <= 1:
             raise ConfigError("mr_settings.presso_signif_threshold must be in (0, 1]")
         self._check_mendelianrandomization_settings()
+        self._check_robust_settings()
+
+    def _check_robust_settings(self) -> None:
+        """The settings of MR-RAPS and cML."""
+        if self.raps_loss not in robust.RAPS_LOSSES:
+            raise ConfigError(f"mr_settings.raps_loss = {self.raps_loss!r}: use one of {list(robust.RAPS_LOSSES)} "
+                              "(mr.raps loss.function; 'huber' is its default)")
+        if self.raps_k is not None and not self.raps_k > 0:
+            raise ConfigError(f"mr_settings.raps_k = {self.raps_k}: the score threshold must be positive, or null for "
+                              "the package's default (1.345 Huber, 4.685 Tukey)")
+        if self.cml_n is not None and not self.cml_n > 1:
+            raise ConfigError(f"mr_settings.cml_n = {self.cml_n}: give the GWAS sample size (> 1), or null to take the "
+                              "smallest samplesize.exposure / samplesize.outcome")
+        if self.cml_random_start < 0 or self.cml_random_start > MAX_RESAMPLES // 1000:
+            raise ConfigError(f"mr_settings.cml_random_start = {self.cml_random_start}: use 0 (deterministic, the "
+                              f"package's default) to {MAX_RESAMPLES // 1000}")
+        if self.cml_maxit < 1:
+            raise ConfigError(f"mr_settings.cml_maxit = {self.cml_maxit}: use at least 1 (100 is the default)")
 
     def _check_mendelianrandomization_settings(self) -> None:
         """The settings of the MendelianRandomization estimators (Egger's distribution, pIVW, conmix)."""
@@ -235,6 +276,9 @@ class MRSettings:
             mapping["methods"] = METHODS if methods == "all" or list(methods) == ["all"] else tuple(methods)
         if mapping.get("conmix_ci_range") is not None:
             mapping["conmix_ci_range"] = tuple(float(v) for v in mapping["conmix_ci_range"])
+        for key in ("raps_k", "cml_n"):
+            if mapping.get(key) is not None:
+                mapping[key] = float(mapping[key])
         return cls(**mapping)
 
 
@@ -359,10 +403,12 @@ def causal_estimates(
 
 
 def fit_methods(
-    bx: np.ndarray, by: np.ndarray, sx: np.ndarray, sy: np.ndarray, settings: MRSettings, seed: int
+    bx: np.ndarray, by: np.ndarray, sx: np.ndarray, sy: np.ndarray, settings: MRSettings, seed: int,
+    n: float | None = None,
 ) -> dict[str, est.MREstimate]:
     """Every estimator of ``settings.methods`` except MR-PRESSO, keyed by method; each bootstrap method draws
-    from its own stream (``derive_seed(seed, "mr", method)``)."""
+    from its own stream (``derive_seed(seed, "mr", method)``). ``n``: the sample size of cML (required with
+    ``cml``; see :func:`cml_sample_size`)."""
     methods = settings.methods
     boot = settings.bootstrap
     fits: dict[str, est.MREstimate] = {}
@@ -374,6 +420,15 @@ def fit_methods(
     if "egger" in methods:
         fits["egger"] = est.egger(bx, by, sx, sy, distribution=settings.egger_distribution)
     fits.update(_mendelianrandomization_methods(bx, by, sx, sy, settings, seed))
+    if "raps" in methods:
+        fits["raps"] = robust.raps(bx, by, sx, sy, over_dispersion=settings.raps_over_dispersion,
+                                   loss=settings.raps_loss, k=settings.raps_k)
+    if "cml" in methods:
+        if n is None:
+            raise ConfigError("mr_settings.methods includes 'cml', which needs the GWAS sample size n; set "
+                              "mr_settings.cml_n or give samplesize.exposure / samplesize.outcome")
+        fits["cml"] = robust.cml(bx, by, sx, sy, n, random_start=settings.cml_random_start,
+                                 maxit=settings.cml_maxit, rng=_rng(seed, "cml"))
     for m in (m for m in methods if m in MEDIAN_METHODS):
         fits.update(est.median_estimates(bx, by, sx, sy, which=(m,), settings=boot, rng=_rng(seed, m)))
     for m in (m for m in methods if m.endswith("_mode") or m.endswith("_mode_nome")):
@@ -404,6 +459,31 @@ def _mendelianrandomization_methods(
                                 boot_fieller=settings.pivw_boot_fieller, alpha=settings.alpha, nboot=settings.nboot)
         fits["pivw"] = est.pivw(bx, by, sx, sy, pivw, rng=_rng(seed, "pivw"))
     return fits
+
+
+def cml_sample_size(dat: pd.DataFrame, settings: MRSettings, exposure: str, outcome: str) -> float:
+    """The ``n`` of cML-MA-BIC: ``mr_settings.cml_n``, else the smallest ``samplesize.exposure`` /
+    ``samplesize.outcome`` of the instruments (MendelianRandomization's ``mr_cML`` recommends the smallest sample
+    size when they differ).
+
+    Raises
+    ------
+    ConfigError
+        Neither ``cml_n`` nor a positive sample size in the harmonised data.
+    """
+    if settings.cml_n is not None:
+        return float(settings.cml_n)
+    values = [pd.to_numeric(dat[c], errors="coerce").to_numpy(dtype=float)
+              for c in ("samplesize.exposure", "samplesize.outcome") if c in dat.columns]
+    sizes = np.concatenate(values) if values else np.array([])
+    sizes = sizes[np.isfinite(sizes) & (sizes > 0)]
+    if sizes.size == 0:
+        raise ConfigError(
+            f"{exposure} -> {outcome}: mr_settings.methods includes 'cml', whose BIC needs the GWAS sample size, but "
+            "the harmonised data have no samplesize.exposure / samplesize.outcome values; give the sample sizes "
+            "(gwas.<trait>.n, or an n column in the GWAS file), set mr_settings.cml_n, or drop 'cml' from the methods"
+        )
+    return float(sizes.min())
 
 
 def _rng(seed: int, key: str) -> np.random.Generator:
@@ -472,7 +552,8 @@ def run_mr(
     snp = dat["SNP"].astype(str).tolist()
     methods = settings.methods
     logger.info("MR %s -> %s on %d instruments: %s", exposure, outcome, len(snp), ", ".join(methods))
-    fits = fit_methods(bx, by, sx, sy, settings, seed)
+    n = cml_sample_size(dat, settings, exposure, outcome) if "cml" in methods else None
+    fits = fit_methods(bx, by, sx, sy, settings, seed, n=n)
     ordered = [fits[m] for m in methods if m in fits]
     presso_table = pd.DataFrame(columns=["test", "SNP", "statistic", "pval", "n_distribution", "note"])
     if "presso" in methods:

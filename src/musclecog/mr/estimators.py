@@ -45,6 +45,8 @@ MIN_SNPS: dict[str, int] = {
     "maxlik": 2,
     "conmix": 2,
     "ivw_robust": 3,
+    "raps": 3,
+    "cml": 2,
 }
 """The fewest instruments each estimator needs (TwoSampleMR's thresholds)."""
 
@@ -68,6 +70,8 @@ LABELS: dict[str, str] = {
     "maxlik": "Maximum likelihood",
     "conmix": "Contamination mixture",
     "ivw_robust": "Robust inverse variance weighted",
+    "raps": "Robust adjusted profile score (RAPS)",
+    "cml": "Constrained maximum likelihood (cML-MA-BIC)",
 }
 """Method key (used in the config) -> label exactly as TwoSampleMR prints it."""
 
