@@ -154,16 +154,30 @@ def _task(label: str, cmd: list[str], env: dict[str, str]) -> dict[str, float | 
     return row
 
 
+def _with_src(env: dict[str, str], repo: Path) -> dict[str, str]:
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo / "src"), os.environ.get("PYTHONPATH")]))}
+
+
 def _job_seconds(results: Path, pair: str) -> float:
     lines = (results / "benchmarks" / "mr" / f"{pair}.tsv").read_text().splitlines()
     return float(lines[1].split("\t")[0])
+
+
+def _job_notes(results: Path) -> str:
+    """Each job's wall time from its Snakemake ``benchmark:`` file."""
+    jobs = {f"std {t}": results / "benchmarks" / "gwas" / f"{t}.standardise.tsv" for t in TRAITS}
+    jobs.update({f"mr {p.split('__')[0]}": results / "benchmarks" / "mr" / f"{p}.tsv"
+                 for p in (PAIR, "cognitive_impairment__grip")})
+    return "jobs " + ", ".join(f"{k} {float(v.read_text().splitlines()[1].split()[0]):.1f}" for k, v in jobs.items())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", type=int, default=5_000_000)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/mr_genomewide"))
-    parser.add_argument("--repo", type=Path, default=REPO, help="musclecog checkout to run (its Snakefile, src/)")
+    parser.add_argument("--repo", type=Path, action="append",
+                        help="musclecog checkout to run (its Snakefile and src/; default this one); repeat the flag to "
+                             "compare checkouts (e.g. before / after a change) in the same run")
     parser.add_argument("--peers-python", type=Path, default=Path("/tmp/genal-venv/bin/python"))
     parser.add_argument("--skip", default="", help="comma-separated tasks to skip (pandas, duckdb, genal)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
@@ -178,29 +192,32 @@ def main() -> None:
         print(json.dumps(_measure(json.loads(args.measure), env)))
         return
     args.dir.mkdir(parents=True, exist_ok=True)
-    repo = args.repo.resolve()
-    env = {**os.environ, "PYTHONPATH": str(repo / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    repos = [r.resolve() for r in (args.repo or [REPO])]
+    env = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
     t0 = time.perf_counter()
     subprocess.run([sys.executable, __file__, "--generate", "--dir", str(args.dir), "--variants", str(args.variants)],
-                   env=env, check=True)
+                   env=_with_src(env, repos[-1]), check=True)
     files = [str(p) for p in _files(args.dir, args.variants).values()]
     print(f"{args.variants:,} variants per file in {args.dir} ({time.perf_counter() - t0:.1f} s to generate or "
-          f"find); musclecog from {repo}; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}")
+          f"find); {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}")
     skip = set(filter(None, args.skip.split(",")))
     peers = args.peers_python if args.peers_python.exists() else None
     rows: dict[str, dict] = {}
-
-    results = args.dir / f"results_{args.variants}_{repo.name}"
-    subprocess.run(["rm", "-rf", str(results)], check=True)
-    targets = [str(results / "mr" / p / "estimates.tsv") for p in (PAIR, "cognitive_impairment__grip")]
-    label = "musclecog (snakemake, both directions)"
-    rows[label] = _task(label, _snakemake(repo, _config(args.dir, args.variants), results, targets), env)
-    second = _config(args.dir, args.variants, p_threshold=1e-10)
-    label = "musclecog new pair (snakemake, standardised)"
-    row = _task(label, _snakemake(repo, second, results, targets[:1], "--forcerun", "mr_pair"), env)
-    row["note"] = f"job {_job_seconds(results, PAIR):.2f} s"
-    rows[label] = row
+    for repo in repos:
+        tag = f" [{repo}]" if len(repos) > 1 else ""
+        renv = _with_src(env, repo)
+        results = args.dir / f"results_{args.variants}_{repo.name}"
+        subprocess.run(["rm", "-rf", str(results)], check=True)
+        targets = [str(results / "mr" / p / "estimates.tsv") for p in (PAIR, "cognitive_impairment__grip")]
+        label = f"musclecog (snakemake, both directions){tag}"
+        rows[label] = _task(label, _snakemake(repo, _config(args.dir, args.variants), results, targets), renv)
+        rows[label]["note"] = _job_notes(results)
+        second = _config(args.dir, args.variants, p_threshold=1e-10)
+        label = f"musclecog new pair (snakemake, standardised){tag}"
+        row = _task(label, _snakemake(repo, second, results, targets[:1], "--forcerun", "mr_pair"), renv)
+        row["note"] = f"job {_job_seconds(results, PAIR):.2f} s"
+        rows[label] = row
     if "pandas" not in skip:
         label = "pandas read_csv + merge"
         rows[label] = _task(label, [sys.executable, "-c", PANDAS, *files], env)
@@ -213,10 +230,11 @@ def main() -> None:
         label = "duckdb read_csv + join" if name == "duckdb" else "genal-python (no clumping, both directions)"
         rows[label] = _task(label, [str(peers), "-c", code, *files], {**env, "PYTHONPATH": ""})
     ref = next((r for k, r in rows.items() if k.startswith("duckdb")), None)
-    print(f"\n{'task':<48}{'wall (s)':>9}{'peak (GB)':>10}{'x duckdb':>9}{'load':>6}  note")
+    width = max(len(k) for k in rows) + 2
+    print(f"\n{'task':<{width}}{'wall (s)':>9}{'peak (GB)':>10}{'x duckdb':>9}{'load':>6}  note")
     for name, r in rows.items():
         ratio = f"{r['wall_s'] / ref['wall_s']:.2f}" if ref else "-"
-        print(f"{name:<48}{r['wall_s']:>9.2f}{r['peak_gb']:>10.2f}{ratio:>9}{r['load']:>6.2f}  {r.get('note', '')}")
+        print(f"{name:<{width}}{r['wall_s']:>9.2f}{r['peak_gb']:>10.2f}{ratio:>9}{r['load']:>6.2f}  {r.get('note', '')}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from musclecog.errors import DataError, show_values
 from musclecog.filters import flow_frame, flow_row
 from musclecog.mr.gwas.columns import allele_codes, dictionary_array, has_duplicates, strip_chr
-from musclecog.mr.gwas.formats import GwasSpec
+from musclecog.mr.gwas.formats import NUMERIC, GwasSpec
 from musclecog.mr.gwas.readers import read_source
 
 logger = logging.getLogger(__name__)
@@ -40,19 +40,29 @@ class StandardisedGwas:
 
 
 class _Numbers:
-    """The numeric columns of the read table as float arrays (nulls -> NaN), converted once when first used."""
+    """The numeric columns of the read table as float arrays (nulls -> NaN).
 
-    def __init__(self, table: pa.Table) -> None:
-        self.table = table
-        self.names = set(table.column_names)
-        self._cache: dict[str, np.ndarray] = {}
+    :meth:`take` converts them one at a time and drops each from the table as soon as it is converted, handing
+    the freed arrow memory back, so that a column is never held twice (about 0.4 GB less at the peak for ten
+    million variants)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self._arrays = arrays
+
+    @classmethod
+    def take(cls, box: list[pa.Table]) -> _Numbers:
+        """Convert the numeric columns of ``box[0]``, leaving the other columns in ``box[0]`` (the caller holds
+        the table only through ``box``, so a dropped column's memory is freed)."""
+        arrays: dict[str, np.ndarray] = {}
+        pool = pa.default_memory_pool()
+        for name in [c for c in box[0].column_names if c in NUMERIC]:
+            arrays[name] = np.asarray(box[0].column(name).to_numpy(), dtype=float)
+            box[0] = box[0].drop_columns([name])
+            pool.release_unused()
+        return cls(arrays)
 
     def get(self, name: str) -> np.ndarray | None:
-        if name not in self.names:
-            return None
-        if name not in self._cache:
-            self._cache[name] = np.asarray(self.table.column(name).to_numpy(), dtype=float)
-        return self._cache[name]
+        return self._arrays.get(name)
 
 
 @dataclass
@@ -156,10 +166,10 @@ def _check_rows(checks: _RowChecks, snp_missing: np.ndarray, alleles: _Alleles, 
             checks.exclude("eaf", (eff.eaf < 0) | (eff.eaf > 1), "effect allele frequency outside [0, 1]")
 
 
-def _drop_duplicates(checks: _RowChecks, snp: pa.ChunkedArray) -> pa.Array:
+def _drop_duplicates(checks: _RowChecks, snp: pa.ChunkedArray) -> pa.ChunkedArray:
     """Exclude repeated SNP ids (the first occurrence in file order kept); returns the kept ids."""
     keep = checks.keep
-    snp_kept = (snp if keep.all() else snp.filter(pa.array(keep))).combine_chunks()
+    snp_kept = snp if keep.all() else snp.filter(pa.array(keep))  # chunked as read: no copy
     if not has_duplicates(snp_kept):
         n_keep = int(keep.sum())
         checks.flow.append(flow_row("duplicates", n_keep, n_keep, "excluded: duplicated SNP id (first kept)"))
@@ -170,7 +180,7 @@ def _drop_duplicates(checks: _RowChecks, snp: pa.ChunkedArray) -> pa.Array:
     dup[first] = False
     dup_ids = snp.filter(pa.array(dup)).to_pylist()[:5]
     checks.exclude("duplicates", dup, f"duplicated SNP id (first kept), e.g. {show_values(dup_ids)}")
-    return snp.filter(pa.array(checks.keep)).combine_chunks()
+    return snp.filter(pa.array(checks.keep))
 
 
 def _refuse(spec: GwasSpec, checks: _RowChecks) -> None:
@@ -278,7 +288,7 @@ def _floats(x: np.ndarray | None, n: int) -> pa.Array:
     return pa.nulls(n, pa.float64()) if x is None else pa.array(x, pa.float64(), from_pandas=True)
 
 
-def _standard_table(kept: _Kept, snp_kept: pa.Array, alleles: _Alleles, effects: tuple[np.ndarray, ...],
+def _standard_table(kept: _Kept, snp_kept: pa.ChunkedArray, alleles: _Alleles, effects: tuple[np.ndarray, ...],
                     eaf: np.ndarray | None, counts: dict[str, np.ndarray | None], path: str | None) -> pa.Table:
     n_keep = kept.n
     beta_k, se_k, pval_k = effects
@@ -344,14 +354,18 @@ def standardise(spec: GwasSpec) -> StandardisedGwas:
         exclusion.
     """
     src = read_source(spec)
-    table, fmt, n_rows, build = src.table, src.fmt, src.n_rows, src.build
+    pa.default_memory_pool().release_unused()  # the reader's buffers
+    box = [src.table]
+    src = replace(src, table=src.table.schema.empty_table())  # the table is held by ``box`` only (_Numbers.take)
+    fmt, n_rows, build = src.fmt, src.n_rows, src.build
     path = spec.path
     flow: FlowRows = [flow_row("read", n_rows, n_rows, f"rows read from {Path(str(path)).name} ({fmt} layout)")]
     flow += src.flow
     if src.meta:
         spec = _with_header_counts(spec, src.meta)
-    n = table.num_rows
-    nums = _Numbers(table)
+    n = box[0].num_rows
+    nums = _Numbers.take(box)
+    table = box.pop()
     eff = _effects(nums, n, flow)
     alleles = _alleles(table, flow)
     snp = table.column("SNP")
