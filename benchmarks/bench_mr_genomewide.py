@@ -22,7 +22,8 @@ genome-wide significant instruments), written once to ``--dir`` (never committed
 
 (c) and (d) run with ``--peers-python`` (a venv with ``benchmarks/requirements-peers.txt``; default
 ``/tmp/genal-venv/bin/python``); without it they are skipped and said so. Per task: wall time of its process
-(start-up included), peak resident memory (``ru_maxrss`` of the task's own process tree: the largest process,
+(start-up included), its CPU time (all processes and threads: less sensitive than wall time to other users of a
+shared machine), peak resident memory (``ru_maxrss`` of the task's own process tree: the largest process,
 e.g. one Snakemake job) and the ratio to duckdb. The machine may be shared: the load average is printed with
 every figure. Usage::
 
@@ -137,7 +138,8 @@ def _measure(cmd: list[str], env: dict[str, str]) -> dict[str, float | str]:
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"command failed: {' '.join(cmd)}\n{proc.stderr[-3000:]}")
-    return {"wall_s": wall, "peak_gb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2,
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_gb": usage.ru_maxrss / 1024**2,
             "out": proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""}
 
 
@@ -149,7 +151,7 @@ def _task(label: str, cmd: list[str], env: dict[str, str]) -> dict[str, float | 
         raise SystemExit(out.stderr[-3000:])
     row = json.loads(out.stdout.strip().splitlines()[-1])
     row["load"] = os.getloadavg()[0]
-    print(f"  {label}: {row['wall_s']:.2f} s, {row['peak_gb']:.2f} GB, "
+    print(f"  {label}: {row['wall_s']:.2f} s, {row['cpu_s']:.1f} s CPU, {row['peak_gb']:.2f} GB, "
           f"load {row['load']:.2f}", flush=True)
     return row
 
@@ -231,10 +233,10 @@ def main() -> None:
         rows[label] = _task(label, [str(peers), "-c", code, *files], {**env, "PYTHONPATH": ""})
     ref = next((r for k, r in rows.items() if k.startswith("duckdb")), None)
     width = max(len(k) for k in rows) + 2
-    print(f"\n{'task':<{width}}{'wall (s)':>9}{'peak (GB)':>10}{'x duckdb':>9}{'load':>6}  note")
+    print(f"\n{'task':<{width}}{'wall (s)':>9}{'cpu (s)':>8}{'peak (GB)':>10}{'x duckdb':>9}{'load':>6}  note")
     for name, r in rows.items():
         ratio = f"{r['wall_s'] / ref['wall_s']:.2f}" if ref else "-"
-        print(f"{name:<{width}}{r['wall_s']:>9.2f}{r['peak_gb']:>10.2f}{ratio:>9}{r['load']:>6.2f}  {r.get('note', '')}")
+        print(f"{name:<{width}}{r['wall_s']:>9.2f}{r['cpu_s']:>8.1f}{r['peak_gb']:>10.2f}{ratio:>9}{r['load']:>6.2f}  {r.get('note', '')}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
