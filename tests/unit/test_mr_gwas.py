@@ -140,3 +140,21 @@ def test_absent_counts_are_null_and_constants_fill(tmp_path):
     table = standardise(GwasSpec(name="t", path=str(path), ncase=100.0, ncontrol=400.0)).table
     assert table.column("samplesize").to_pylist() == [500.0, 500.0]
     assert table.column("ncase").to_pylist() == [100.0, 100.0]
+
+
+def test_duplicates_found_across_chunks_first_kept():
+    """SNP ids stay chunked as read (one chunk per CSV block): a repeat in a later chunk is excluded, the first
+    occurrence in file order kept, for rsIDs (numbers) and other ids (hashing) alike."""
+    import pyarrow as pa
+
+    from musclecog.mr.gwas.checks import _drop_duplicates, _RowChecks
+
+    snp = pa.chunked_array([pa.array(["rs1", "rs2", "rs3"]), pa.array(["rs2", "1:100", "rs1", "1:100"])])
+    checks = _RowChecks(7, [])
+    kept = _drop_duplicates(checks, snp)
+    assert kept.to_pylist() == ["rs1", "rs2", "rs3", "1:100"]
+    assert checks.keep.tolist() == [True, True, True, False, True, False, False]
+    assert checks.flow[-1]["n_excluded"] == 3
+    only_rs = pa.chunked_array([pa.array(["rs5", "rs7"]), pa.array(["rs6", "rs5"])])
+    checks = _RowChecks(4, [])
+    assert _drop_duplicates(checks, only_rs).to_pylist() == ["rs5", "rs7", "rs6"]
