@@ -46,6 +46,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 TRAITS = ("grip", "cognitive_impairment")
 PAIR = "grip__cognitive_impairment"
+LAST = {"duckdb": "8.5-11.3 s, 2.67 GB (duckdb 2.0.0)", "genal": "35.5-37.2 s, 2.57 GB (genal-python 1.7.0)"}
+"""The peers' last committed figures, printed when their venv is absent."""
 
 
 def _files(workdir: Path, variants: int) -> dict[str, Path]:
@@ -227,7 +229,8 @@ def main() -> None:
         if name in skip:
             continue
         if peers is None:
-            print(f"{name}: skipped, no {args.peers_python} (pip install -r benchmarks/requirements-peers.txt)")
+            print(f"{name}: skipped, no {args.peers_python} (pip install -r benchmarks/requirements-peers.txt); last "
+                  f"measured on the 2-core machine (docs/mr_data.md, Speed), 5 M variants: {LAST[name]}")
             continue
         label = "duckdb read_csv + join" if name == "duckdb" else "genal-python (no clumping, both directions)"
         rows[label] = _task(label, [str(peers), "-c", code, *files], {**env, "PYTHONPATH": ""})
