@@ -105,3 +105,56 @@ def test_errors_name_the_problem(tmp_path, ssf_file):
     missing.write_text("variant_id\tchromosome\tbase_pair_location\teffect_allele\tbeta\np\t1\t1\tA\t0.1\n")
     with pytest.raises(DataError, match=r"lacks the required column\(s\) \['se'\]"):
         standardise(GwasSpec(name="m", path=str(missing)))
+
+
+def test_isal_decompression_equals_pyarrow_zlib(ssf_file, tmp_path, monkeypatch):
+    """ISA-L and pyarrow's zlib decompress to the same bytes: the same standardised table and flow; a plain-text
+    file goes to pyarrow unchanged."""
+    pytest.importorskip("isal")
+    from musclecog.mr.gwas import readers
+
+    stream = readers._gzip_stream(ssf_file)
+    assert stream is not None
+    stream.close()
+    plain = tmp_path / "trait.tsv"
+    plain.write_text(SSF)
+    assert readers._gzip_stream(plain) is None
+    spec = GwasSpec(name="t", path=str(ssf_file), build="GRCh37")
+    fast = standardise(spec)
+    monkeypatch.setattr(readers, "_gzip_stream", lambda path: None)
+    slow = standardise(spec)
+    assert fast.table.equals(slow.table) and fast.table.schema.metadata == slow.table.schema.metadata
+    pd.testing.assert_frame_equal(fast.flow, slow.flow)
+    assert fast.table.num_rows == 3  # as test_ssf_gzip_checks_each_counted
+
+
+def test_absent_counts_are_null_and_constants_fill(tmp_path):
+    """No count columns: samplesize / ncase / ncontrol all missing; with the config's ncase and ncontrol,
+    samplesize = ncase + ncontrol (TwoSampleMR's format_data)."""
+    path = tmp_path / "t.tsv"
+    path.write_text("SNP\tbeta\tse\teffect_allele\tother_allele\tpval\nrs1\t0.1\t0.01\tA\tG\t0.5\n"
+                    "rs2\t0.2\t0.02\tC\tT\t0.1\n")
+    table = standardise(GwasSpec(name="t", path=str(path))).table
+    for col in ("samplesize", "ncase", "ncontrol"):
+        assert table.column(col).null_count == 2, col
+    table = standardise(GwasSpec(name="t", path=str(path), ncase=100.0, ncontrol=400.0)).table
+    assert table.column("samplesize").to_pylist() == [500.0, 500.0]
+    assert table.column("ncase").to_pylist() == [100.0, 100.0]
+
+
+def test_duplicates_found_across_chunks_first_kept():
+    """SNP ids stay chunked as read (one chunk per CSV block): a repeat in a later chunk is excluded, the first
+    occurrence in file order kept, for rsIDs (numbers) and other ids (hashing) alike."""
+    import pyarrow as pa
+
+    from musclecog.mr.gwas.checks import _drop_duplicates, _RowChecks
+
+    snp = pa.chunked_array([pa.array(["rs1", "rs2", "rs3"]), pa.array(["rs2", "1:100", "rs1", "1:100"])])
+    checks = _RowChecks(7, [])
+    kept = _drop_duplicates(checks, snp)
+    assert kept.to_pylist() == ["rs1", "rs2", "rs3", "1:100"]
+    assert checks.keep.tolist() == [True, True, True, False, True, False, False]
+    assert checks.flow[-1]["n_excluded"] == 3
+    only_rs = pa.chunked_array([pa.array(["rs5", "rs7"]), pa.array(["rs6", "rs5"])])
+    checks = _RowChecks(4, [])
+    assert _drop_duplicates(checks, only_rs).to_pylist() == ["rs5", "rs7", "rs6"]

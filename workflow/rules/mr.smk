@@ -40,7 +40,9 @@ rule standardise_gwas:
         f"{OUT}/logs/gwas/{{trait}}.standardise.log",
     benchmark:
         f"{OUT}/benchmarks/gwas/{{trait}}.standardise.tsv"
-    threads: 2
+    # one core each: decompression (one thread) overlaps the CSV parse, so a job uses about 1.3 cores and two
+    # traits' jobs run side by side on two cores (benchmarks/bench_mr_genomewide.py)
+    threads: 1
     params:
         spec=get_gwas_entry,
     script:

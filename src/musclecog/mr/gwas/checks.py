@@ -14,12 +14,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.special import ndtr
 
 from musclecog.errors import DataError, show_values
 from musclecog.filters import flow_frame, flow_row
 from musclecog.mr.gwas.columns import allele_codes, dictionary_array, has_duplicates, strip_chr
-from musclecog.mr.gwas.formats import GwasSpec
+from musclecog.mr.gwas.formats import NUMERIC, GwasSpec
 from musclecog.mr.gwas.readers import read_source
 
 logger = logging.getLogger(__name__)
@@ -41,19 +40,29 @@ class StandardisedGwas:
 
 
 class _Numbers:
-    """The numeric columns of the read table as float arrays (nulls -> NaN), converted once when first used."""
+    """The numeric columns of the read table as float arrays (nulls -> NaN).
 
-    def __init__(self, table: pa.Table) -> None:
-        self.table = table
-        self.names = set(table.column_names)
-        self._cache: dict[str, np.ndarray] = {}
+    :meth:`take` converts them one at a time and drops each from the table as soon as it is converted, handing
+    the freed arrow memory back, so that a column is never held twice (about 0.4 GB less at the peak for ten
+    million variants)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self._arrays = arrays
+
+    @classmethod
+    def take(cls, box: list[pa.Table]) -> _Numbers:
+        """Convert the numeric columns of ``box[0]``, leaving the other columns in ``box[0]`` (the caller holds
+        the table only through ``box``, so a dropped column's memory is freed)."""
+        arrays: dict[str, np.ndarray] = {}
+        pool = pa.default_memory_pool()
+        for name in [c for c in box[0].column_names if c in NUMERIC]:
+            arrays[name] = np.asarray(box[0].column(name).to_numpy(), dtype=float)
+            box[0] = box[0].drop_columns([name])
+            pool.release_unused()
+        return cls(arrays)
 
     def get(self, name: str) -> np.ndarray | None:
-        if name not in self.names:
-            return None
-        if name not in self._cache:
-            self._cache[name] = np.asarray(self.table.column(name).to_numpy(), dtype=float)
-        return self._cache[name]
+        return self._arrays.get(name)
 
 
 @dataclass
@@ -157,10 +166,10 @@ def _check_rows(checks: _RowChecks, snp_missing: np.ndarray, alleles: _Alleles, 
             checks.exclude("eaf", (eff.eaf < 0) | (eff.eaf > 1), "effect allele frequency outside [0, 1]")
 
 
-def _drop_duplicates(checks: _RowChecks, snp: pa.ChunkedArray) -> pa.Array:
+def _drop_duplicates(checks: _RowChecks, snp: pa.ChunkedArray) -> pa.ChunkedArray:
     """Exclude repeated SNP ids (the first occurrence in file order kept); returns the kept ids."""
     keep = checks.keep
-    snp_kept = (snp if keep.all() else snp.filter(pa.array(keep))).combine_chunks()
+    snp_kept = snp if keep.all() else snp.filter(pa.array(keep))  # chunked as read: no copy
     if not has_duplicates(snp_kept):
         n_keep = int(keep.sum())
         checks.flow.append(flow_row("duplicates", n_keep, n_keep, "excluded: duplicated SNP id (first kept)"))
@@ -171,7 +180,7 @@ def _drop_duplicates(checks: _RowChecks, snp: pa.ChunkedArray) -> pa.Array:
     dup[first] = False
     dup_ids = snp.filter(pa.array(dup)).to_pylist()[:5]
     checks.exclude("duplicates", dup, f"duplicated SNP id (first kept), e.g. {show_values(dup_ids)}")
-    return snp.filter(pa.array(checks.keep)).combine_chunks()
+    return snp.filter(pa.array(checks.keep))
 
 
 def _refuse(spec: GwasSpec, checks: _RowChecks) -> None:
@@ -213,41 +222,52 @@ class _Kept:
         return col if self.mask is None else col.filter(self.mask)
 
 
+def _p_from_z(beta: np.ndarray, se: np.ndarray) -> np.ndarray:
+    """Two-sided normal p-values of z = beta / se (scipy imported here: most files never need it)."""
+    from scipy.special import ndtr
+
+    return np.asarray(2.0 * ndtr(-np.abs(beta / se)), float)
+
+
 def _pvalues(kept: _Kept, eff: _Effects, flow: FlowRows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Kept beta, se and p; p = 0, missing p or no p column: p from z = beta/se."""
     beta_k, se_k, n_keep = kept.rows(eff.beta), kept.rows(eff.se), kept.n
     if eff.pval is None:
-        pval_k = 2.0 * ndtr(-np.abs(beta_k / se_k))
+        pval_k = _p_from_z(beta_k, se_k)
         flow.append(flow_row("pval_recomputed", n_keep, n_keep, "note: no p-value column; p computed from z = beta/se"))
         return beta_k, se_k, pval_k
-    pval_k = eff.pval[kept.sel] if kept.sel is not None else eff.pval.copy()
+    pval_k = eff.pval[kept.sel] if kept.sel is not None else eff.pval
     fill = np.flatnonzero(np.isnan(pval_k) | (pval_k == 0))
     if len(fill):
-        p_from_z = 2.0 * ndtr(-np.abs(beta_k[fill] / se_k[fill]))
+        pval_k = pval_k.copy() if kept.sel is None else pval_k
+        p_from_z = _p_from_z(beta_k[fill], se_k[fill])
         pval_k[fill] = np.maximum(p_from_z, np.finfo(float).tiny)
         flow.append(flow_row("pval_recomputed", n_keep, n_keep,
                              f"note: {len(fill)} variants with p = 0 or missing kept; p recomputed from z = beta/se"))
     return beta_k, se_k, pval_k
 
 
-def _counts(kept: _Kept, nums: _Numbers, spec: GwasSpec) -> dict[str, np.ndarray]:
+def _counts(kept: _Kept, nums: _Numbers, spec: GwasSpec) -> dict[str, np.ndarray | None]:
     """ncase, ncontrol and samplesize: the column, with the config's constant where it is missing or absent;
-    samplesize = ncase + ncontrol where still missing."""
+    samplesize = ncase + ncontrol where still missing. None: absent and no constant (all missing)."""
 
-    def const_or_col(name: str, value: float | None) -> np.ndarray:
+    def const_or_col(name: str, value: float | None) -> np.ndarray | None:
         col = nums.get(name)
         if col is not None:
             out = kept.rows(col)
             if value is not None and np.isnan(out).any():
                 out = np.where(np.isnan(out), float(value), out)
             return out
-        return np.full(kept.n, np.nan if value is None else float(value))
+        return None if value is None else np.full(kept.n, float(value))
 
     ncase = const_or_col("ncase", spec.ncase)
     ncontrol = const_or_col("ncontrol", spec.ncontrol)
     samplesize = const_or_col("samplesize", spec.n)
-    if np.isnan(samplesize).any():
-        samplesize = np.where(np.isnan(samplesize), ncase + ncontrol, samplesize)
+    if ncase is not None and ncontrol is not None:
+        if samplesize is None:
+            samplesize = ncase + ncontrol
+        elif np.isnan(samplesize).any():
+            samplesize = np.where(np.isnan(samplesize), ncase + ncontrol, samplesize)
     return {"samplesize": samplesize, "ncase": ncase, "ncontrol": ncontrol}
 
 
@@ -263,12 +283,13 @@ def _positions(kept: _Kept, path: str | None) -> pa.ChunkedArray | pa.Array:
         raise DataError(f"GWAS file {path}: the position column is not numeric ({exc})") from None
 
 
-def _floats(x: np.ndarray) -> pa.Array:
-    return pa.array(x, pa.float64(), from_pandas=True)
+def _floats(x: np.ndarray | None, n: int) -> pa.Array:
+    """Floats with NaN as null; None: ``n`` nulls."""
+    return pa.nulls(n, pa.float64()) if x is None else pa.array(x, pa.float64(), from_pandas=True)
 
 
-def _standard_table(kept: _Kept, snp_kept: pa.Array, alleles: _Alleles, effects: tuple[np.ndarray, ...],
-                    eaf: np.ndarray | None, counts: dict[str, np.ndarray], path: str | None) -> pa.Table:
+def _standard_table(kept: _Kept, snp_kept: pa.ChunkedArray, alleles: _Alleles, effects: tuple[np.ndarray, ...],
+                    eaf: np.ndarray | None, counts: dict[str, np.ndarray | None], path: str | None) -> pa.Table:
     n_keep = kept.n
     beta_k, se_k, pval_k = effects
     chrom = strip_chr(kept.column("chr")) if "chr" in kept.table.column_names else pa.nulls(n_keep, pa.string())
@@ -285,11 +306,11 @@ def _standard_table(kept: _Kept, snp_kept: pa.Array, alleles: _Alleles, effects:
             "other_allele": other,
             "beta": pa.array(beta_k),
             "se": pa.array(se_k),
-            "eaf": _floats(kept.rows(eaf)) if eaf is not None else pa.nulls(n_keep, pa.float64()),
+            "eaf": _floats(None if eaf is None else kept.rows(eaf), n_keep),
             "pval": pa.array(pval_k),
-            "samplesize": _floats(counts["samplesize"]),
-            "ncase": _floats(counts["ncase"]),
-            "ncontrol": _floats(counts["ncontrol"]),
+            "samplesize": _floats(counts["samplesize"], n_keep),
+            "ncase": _floats(counts["ncase"], n_keep),
+            "ncontrol": _floats(counts["ncontrol"], n_keep),
         }
     )
 
@@ -333,14 +354,18 @@ def standardise(spec: GwasSpec) -> StandardisedGwas:
         exclusion.
     """
     src = read_source(spec)
-    table, fmt, n_rows, build = src.table, src.fmt, src.n_rows, src.build
+    pa.default_memory_pool().release_unused()  # the reader's buffers
+    box = [src.table]
+    src = replace(src, table=src.table.schema.empty_table())  # the table is held by ``box`` only (_Numbers.take)
+    fmt, n_rows, build = src.fmt, src.n_rows, src.build
     path = spec.path
     flow: FlowRows = [flow_row("read", n_rows, n_rows, f"rows read from {Path(str(path)).name} ({fmt} layout)")]
     flow += src.flow
     if src.meta:
         spec = _with_header_counts(spec, src.meta)
-    n = table.num_rows
-    nums = _Numbers(table)
+    n = box[0].num_rows
+    nums = _Numbers.take(box)
+    table = box.pop()
     eff = _effects(nums, n, flow)
     alleles = _alleles(table, flow)
     snp = table.column("SNP")

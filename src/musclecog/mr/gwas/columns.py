@@ -34,15 +34,28 @@ def rs_numbers(snp: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     """The numbers of an id column made only of rsIDs (``rs`` and a number without leading zero, so the map
     to int64 is one-to-one), or None when any id is not such an rsID (or is missing).
 
+    Checked without a regular expression (a prefix test, lengths, the first digit, then the cast, which fails on
+    any other character than a digit): about half the time of the regular expression ``^rs[1-9][0-9]{0,17}$``
+    and the same answer.
     Sorting or joining ten million int64 numbers is several times cheaper in time and memory than hashing ten
     million strings, which is what lets the duplicate check and the whole-genome join stay lean.
     """
-    if len(snp) == 0 or snp.null_count or not pc.all(pc.match_substring_regex(snp, r"^rs[1-9][0-9]{0,17}$")).as_py():
+    if len(snp) == 0 or snp.null_count or not pc.all(pc.starts_with(snp, "rs")).as_py():
         return None
-    return np.asarray(pc.cast(pc.utf8_slice_codeunits(snp, 2), pa.int64()).to_numpy())
+    length = pc.min_max(pc.binary_length(snp)).as_py()
+    if length["min"] < 3 or length["max"] > 20:  # "rs" and 1 to 18 digits
+        return None
+    digits = pc.utf8_slice_codeunits(snp, 2)
+    # what the cast to int64 would read besides [1-9][0-9]*: a leading zero (also "0x" hex) or a sign
+    if any(pc.any(pc.starts_with(digits, lead)).as_py() for lead in ("0", "+", "-")):
+        return None
+    try:
+        return np.asarray(pc.cast(digits, pa.int64()).to_numpy())
+    except pa.ArrowInvalid:  # another character than a digit
+        return None
 
 
-def has_duplicates(snp: pa.Array) -> bool:
+def has_duplicates(snp: pa.Array | pa.ChunkedArray) -> bool:
     """Whether an id column (no nulls) repeats a value (rsIDs as sorted numbers, other ids by hashing)."""
     n = len(snp)
     if n < 2:

@@ -21,6 +21,11 @@ HEAD_P = 1e-5
 """Variants with p <= HEAD_P are written first, in their own row group, so instrument selection at the usual
 thresholds (5e-8, fallback 5e-6) reads only that group (parquet statistics push-down on ``pval``)."""
 
+CODEC = "lz4"
+"""Compression of the standardised file, an intermediate read by every pair job: LZ4 writes a 5-million-variant
+table in about two thirds of zstd's time and decodes it about twice as fast, for a file a third larger
+(benchmarks/bench_mr_genomewide.py)."""
+
 ROW_GROUP_ROWS = 1 << 14
 """Rows per row group after the head: small enough that looking up ~100 instruments in the outcome file
 decodes a few percent of it, large enough for a compact footer."""
@@ -29,7 +34,7 @@ decodes a few percent of it, large enough for a compact footer."""
 def write_standardised(
     result: StandardisedGwas, parquet_path: str | Path, flow_path: str | Path | None = None
 ) -> None:
-    """Write the standardised table (parquet, zstd) and its flow table (TSV).
+    """Write the standardised table (parquet, :data:`CODEC`) and its flow table (TSV).
 
     Layout: the variants with p <= :data:`HEAD_P` first (one row group, in file order), then all others in file
     order, :data:`ROW_GROUP_ROWS` rows per group, with p-value statistics. The extra column ``file_row`` (the
@@ -44,7 +49,7 @@ def write_standardised(
     head = table.column("pval").to_numpy() <= HEAD_P
     dict_cols = [c for c in ("chr", "effect_allele", "other_allele") if c in table.column_names]
     with pq.ParquetWriter(
-        str(parquet_path), table.schema, compression="zstd", use_dictionary=dict_cols,
+        str(parquet_path), table.schema, compression=CODEC, use_dictionary=dict_cols,
         write_statistics=["pval"], column_encoding={"file_row": "DELTA_BINARY_PACKED"},
     ) as writer:
         if head.any():

@@ -70,9 +70,36 @@ def _column_types(mapping: dict[str, str], pos_type: pa.DataType) -> dict[str, p
     return out
 
 
+def _gzip_stream(path: Path) -> IO[bytes] | None:
+    """A gzip file's decompressed byte stream through ISA-L (``isal``; about 3 times zlib's speed, the same
+    bytes), or None for an uncompressed file or when ``isal`` is not installed (pyarrow then decompresses with
+    zlib)."""
+    try:
+        from isal import igzip
+    except ImportError:  # pragma: no cover - isal is a dependency; kept working without it
+        return None
+    with open(path, "rb") as fh:
+        if fh.read(2) != b"\x1f\x8b":
+            return None
+    return igzip.open(path, "rb")
+
+
 def _read_columns(path: Path, sep: str, mapping: dict[str, str], pos_type: pa.DataType) -> pa.Table:
+    stream = _gzip_stream(path)
+    if stream is None:
+        return _parse_csv(str(path), sep, mapping, pos_type)
+    from isal import isal_zlib
+
+    try:
+        with stream:
+            return _parse_csv(stream, sep, mapping, pos_type)
+    except (EOFError, isal_zlib.error) as exc:  # isal's decompressor: a stream cut short or damaged
+        raise OSError(str(exc)) from None
+
+
+def _parse_csv(source: str | IO[bytes], sep: str, mapping: dict[str, str], pos_type: pa.DataType) -> pa.Table:
     return pacsv.read_csv(
-        str(path),
+        source,
         read_options=pacsv.ReadOptions(block_size=1 << 24),
         parse_options=pacsv.ParseOptions(delimiter=sep),
         convert_options=pacsv.ConvertOptions(
