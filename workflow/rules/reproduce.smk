@@ -34,7 +34,6 @@ rule write_provenance:
     input:
         get_result_outputs,
         table1=[f"{OUT}/cohorts/{name}.table1.tsv" for name in COHORTS],
-        checklist=str(MUSCLECOG_DIR / "resources" / "strobe_checklist.tsv"),
     output:
         provenance=report(
             f"{OUT}/provenance.json",
@@ -59,6 +58,7 @@ rule write_provenance:
         input_files=get_provenance_input_files,
         started=f"{OUT}/logs/run_started.txt",
         source_dir=str(MUSCLECOG_DIR),
+        checklist=str(MUSCLECOG_DIR / "resources" / "strobe_checklist.tsv"),
         config_files=[str(path) for path in workflow.configfiles],
     script:
         "../scripts/write_provenance.py"

@@ -24,6 +24,6 @@ with log_to(snakemake.log[0]) as log:
         run_summary(config, results, list(snakemake.params.config_files)), encoding="utf-8"
     )
     Path(snakemake.output.strobe).write_text(
-        strobe_checklist(config, snakemake.input.checklist), encoding="utf-8"
+        strobe_checklist(config, snakemake.params.checklist), encoding="utf-8"
     )
     log.info("provenance and report pages written")

@@ -7,7 +7,7 @@ import gzip
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -90,10 +90,11 @@ def _read_columns(path: Path, sep: str, mapping: dict[str, str], pos_type: pa.Da
         return _parse_csv(str(path), sep, mapping, pos_type)
     from isal import isal_zlib
 
+    isal_error = cast("type[BaseException]", isal_zlib.error)  # isal's stubs type it as an instance
     try:
         with stream:
             return _parse_csv(stream, sep, mapping, pos_type)
-    except (EOFError, isal_zlib.error) as exc:  # isal's decompressor: a stream cut short or damaged
+    except (EOFError, isal_error) as exc:  # isal's decompressor: a stream cut short or damaged
         raise OSError(str(exc)) from None
 
 
