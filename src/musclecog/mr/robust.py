@@ -374,28 +374,30 @@ def raps_fit(bx: Any, by: Any, sx: Any, sy: Any, over_dispersion: bool = True,
     model = _Raps(bx, by, sx, sy, loss, k)
     note = ""
     if over_dispersion:
-        l2 = _Raps(bx, by, sx, sy, "l2", RAPS_K["l2"]).mle(True)
-        huber = _Raps(bx, by, sx, sy, "huber", RAPS_K["huber"]).mle(True)
-        roots = model.solve([l2, huber], True)
-        target = model.mle(True)[0]
-        ok = np.flatnonzero(np.isfinite(roots[:, 0]))
-        if ok.size == 0:
+        root = _closest_root(model, True)
+        if root is None:
             note = "no root with finite overdispersion: fitted without overdispersion (tau2 = 0), as mr.raps does"
+        elif root[1] < 0:
+            note = "estimated overdispersion negative: fitted without overdispersion (tau2 = 0), as mr.raps does"
         else:
-            root = roots[ok[np.argmin(np.abs(roots[ok, 0] - target))]]
-            if root[1] < 0:
-                note = "estimated overdispersion negative: fitted without overdispersion (tau2 = 0), as mr.raps does"
-            else:
-                return _raps_result(model, float(root[0]), float(root[1]), True, n, note)
-    l2 = _Raps(bx, by, sx, sy, "l2", RAPS_K["l2"]).mle(False)
-    huber = _Raps(bx, by, sx, sy, "huber", RAPS_K["huber"]).mle(False)
-    roots = model.solve([l2, huber], False)
-    target = model.mle(False)[0]
+            return _raps_result(model, float(root[0]), float(root[1]), True, n, note)
+    root = _closest_root(model, False)
+    if root is None:
+        return not_estimable("raps", n, "the RAPS estimating equations have no root from the package's starts")
+    return _raps_result(model, float(root[0]), 0.0, False, n, note)
+
+
+def _closest_root(model: _Raps, over_dispersion: bool) -> np.ndarray | None:
+    """The root of ``model``'s estimating equations from mr.raps's starts (the l2 and Huber fits of the same
+    data) that lies closest to ``model``'s own maximum-likelihood beta; None when no start reaches a finite root."""
+    starts = [_Raps(model.bx, model.by, model.sx, model.sy, name, RAPS_K[name]).mle(over_dispersion)
+              for name in ("l2", "huber")]
+    roots = model.solve(starts, over_dispersion)
+    target = model.mle(over_dispersion)[0]
     ok = np.flatnonzero(np.isfinite(roots[:, 0]))
     if ok.size == 0:
-        return not_estimable("raps", n, "the RAPS estimating equations have no root from the package's starts")
-    beta = float(roots[ok[np.argmin(np.abs(roots[ok, 0] - target))], 0])
-    return _raps_result(model, beta, 0.0, False, n, note)
+        return None
+    return np.asarray(roots[ok[np.argmin(np.abs(roots[ok, 0] - target))]])
 
 
 def _raps_result(model: _Raps, beta: float, tau2: float, over_dispersion: bool, n: int, note: str) -> RapsFit:
