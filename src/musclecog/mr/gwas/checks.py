@@ -223,10 +223,11 @@ class _Kept:
 
 
 def _p_from_z(beta: np.ndarray, se: np.ndarray) -> np.ndarray:
-    """Two-sided normal p-values of z = beta / se (scipy imported here: most files never need it)."""
-    from scipy.special import ndtr
+    """Two-sided normal p-values of z = beta / se, by :mod:`musclecog.core.inference` (imported here, with its
+    scipy: most GWAS files carry their p-values and never need it)."""
+    from musclecog.core.inference import wald_p_value, wald_statistic
 
-    return np.asarray(2.0 * ndtr(-np.abs(beta / se)), float)
+    return np.asarray(wald_p_value(wald_statistic(beta, se), None), float)
 
 
 def _pvalues(kept: _Kept, eff: _Effects, flow: FlowRows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
