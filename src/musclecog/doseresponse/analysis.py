@@ -42,7 +42,14 @@ from musclecog.core.spec import AnalysisSpec
 from musclecog.crosssectional.common import resolve_weighting, survey_design
 from musclecog.crosssectional.models import logistic_fit, ols_fit
 from musclecog.errors import ConfigError, DataError, show_values
-from musclecog.longitudinal.lmm import LMMFit, Satterthwaite, fit_lmm, satterthwaite, satterthwaite_f
+from musclecog.longitudinal.lmm import (
+    LMMFit,
+    Satterthwaite,
+    fit_lmm,
+    random_matrix,
+    satterthwaite,
+    satterthwaite_f,
+)
 from musclecog.survey import design_based_fit
 from musclecog.survival.efron import fit_cox_efron
 
@@ -206,11 +213,8 @@ def _mixed_fit(design: Design, data: pd.DataFrame, spec: DoseResponseSpec) -> tu
     where = spec.where
     rows = data.loc[design.rows]
     groups = rows[spec.id].to_numpy()
-    if spec.random == "slope":
-        t = numeric_values(rows[spec.time], where, spec.time)
-        Z = np.column_stack([np.ones(len(rows)), t])
-    else:
-        Z = np.ones((len(rows), 1))
+    t = numeric_values(rows[spec.time], where, spec.time) if spec.random == "slope" else None
+    Z = random_matrix(len(rows), t)
     assert design.y is not None
     fit = fit_lmm(design.y, design.x, Z, groups, reml=spec.reml)
     satt = satterthwaite(design.y, design.x, Z, groups, fit)

@@ -451,6 +451,13 @@ def _simplex_path(
     return name, theta, polish, converged, messages
 
 
+def random_matrix(n: int, time: np.ndarray | None = None) -> np.ndarray:
+    """The random-effects design ``Z`` of ``(1 | id)`` (``time`` None: a column of ones) or ``(time | id)``
+    (ones and the time column), one row per observation."""
+    ones = np.ones((n, 1))
+    return ones if time is None else np.column_stack([ones[:, 0], np.asarray(time, float)])
+
+
 def fit_lmm(
     y: np.ndarray,
     X: np.ndarray,

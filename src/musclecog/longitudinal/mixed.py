@@ -32,6 +32,7 @@ from musclecog.longitudinal.lmm import (
     fit_lmm_statsmodels,
     profile_intervals,
     random_effects,
+    random_matrix,
     satterthwaite,
 )
 from musclecog.longitudinal.results import (
@@ -273,8 +274,7 @@ def _fit_one(
 ) -> tuple[LMMFit, LongDesign, Satterthwaite | None, pd.DataFrame]:
     design = long_design(df, spec, where)
     rows = df.loc[design.x.index]
-    t = rows[TIME].to_numpy(float)
-    Z = np.column_stack([np.ones(len(rows)), t]) if spec.random == "slope" else np.ones((len(rows), 1))
+    Z = random_matrix(len(rows), rows[TIME].to_numpy(float) if spec.random == "slope" else None)
     engine = ENGINES[spec.engine]
     X, groups = design.x.to_numpy(), rows["id"].to_numpy()
     fit = engine(design.y, X, Z, groups, reml=spec.reml, maxiter=spec.max_iter)
