@@ -148,11 +148,15 @@ def _check_export(user: Path, commit: str, uri: str) -> None:
     assert record == {"uri": uri, "ref": TAG, "commit": commit}, record
 
 
-def _run_one_analysis(user: Path, env: dict[str, str] | None = None) -> None:
-    """A dry run plans the whole default run; one analysis then runs and equals its golden table."""
+def _plan(user: Path, env: dict[str, str] | None = None) -> None:
+    """A dry run plans the whole default run."""
     plan = _snakemake(user, "-n", "--cores", "1", timeout=600, env=env)
     assert plan.returncode == 0, _failure(plan)
     assert "write_provenance" in plan.stdout and "fit_analysis" in plan.stdout
+
+
+def _run_one_analysis(user: Path, env: dict[str, str] | None = None) -> None:
+    """One analysis (its cohort simulated, then fitted by the rule scripts) equals its golden table."""
     target = f"results/estimates/{ONE_ANALYSIS}.tsv"
     proc = _snakemake(user, "--cores", "2", target, timeout=900, env=env)
     assert proc.returncode == 0, _failure(proc)
@@ -163,14 +167,14 @@ def _run_one_analysis(user: Path, env: dict[str, str] | None = None) -> None:
 def test_git_module_source_runs_from_its_export(clone: Path, tmp_path: Path) -> None:
     """A module read from git objects, `gitfile(<clone>, path="Snakefile", tag=TAG)` (the local form of
     github(...)): the Snakefile exports that commit once to .snakemake/musclecog-source/<commit>/ and reads its
-    library, rules, schemas and resources there; the default run is planned and an analysis equals the golden
-    table."""
+    library, rules, schemas and resources there, and the default run is planned (the rule scripts of an export
+    run in the next test)."""
     user = tmp_path / "remote_user"
     (user / "config").mkdir(parents=True)
     shutil.copy(clone / "config" / "config.yaml", user / "config" / "config.yaml")
     declaration = f'gitfile("{clone}", path="Snakefile", tag="{TAG}")'
     (user / "Snakefile").write_text(MODULE_SNAKEFILE.replace('"{snakefile}"', declaration))
-    _run_one_analysis(user)
+    _plan(user)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True).stdout.strip()
     _check_export(user, head, f"git+file://{clone}/Snakefile@{TAG}")
 
@@ -200,6 +204,7 @@ def test_snakedeploy_github_deployment_runs_offline(clone: Path, tmp_path: Path)
     assert proc.returncode == 0, _failure(proc)
     deployed = (dest / "workflow" / "Snakefile").read_text()
     assert f'github("someone/musclecog", path="Snakefile", tag="{TAG}")' in deployed, deployed
+    _plan(dest, env)
     _run_one_analysis(dest, env)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True).stdout.strip()
     _check_export(dest, head, f"https://raw.githubusercontent.com/someone/musclecog/{TAG}/Snakefile")
