@@ -11,6 +11,7 @@ from typing import IO, Any, cast
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import yaml
 
@@ -221,9 +222,19 @@ def _vcf_build(spec: GwasSpec, found: str | None) -> str | None:
     return declared or found
 
 
+def spec_regions(spec: GwasSpec) -> list[Region] | None:
+    """The regions of ``gwas.<trait>.region`` (one string or a list), parsed; None for the whole file."""
+    if spec.region is None:
+        return None
+    texts = [spec.region] if isinstance(spec.region, str) else list(spec.region)
+    where = f"gwas.{spec.name}.region"
+    return [Region.parse(t, where if len(texts) == 1 else f"{where}[{k}]") for k, t in enumerate(texts)]
+
+
 def read_source(spec: GwasSpec) -> SourceRead:
     """Read a trait's file in any layout (GWAS-VCF with :func:`musclecog.mr.gwas.vcf.read_vcf`, delimited
-    tables with :func:`read_gwas`), restricted to ``spec.region`` if given; the declared build checked against
+    tables with :func:`read_gwas`), restricted to ``spec.region`` if given (a bgzip GWAS-VCF through its tabix
+    index when ``<path>.tbi`` exists, see :func:`~musclecog.mr.gwas.vcf.read_vcf`); the declared build checked against
     the file's own metadata (GWAS-SSF ``-meta.yaml``, GWAS-VCF header).
 
     Raises
@@ -231,11 +242,11 @@ def read_source(spec: GwasSpec) -> SourceRead:
     DataError
         As the readers; a region on a table without chromosome and position.
     """
-    region = None if spec.region is None else Region.parse(spec.region, f"gwas.{spec.name}.region")
+    regions = spec_regions(spec)
     if spec.is_vcf:
         if spec.path is None:
             raise ConfigError(f"config: gwas.{spec.name} has format 'vcf' but no 'path'")
-        vr = read_vcf(spec.path, spec.sample, region)
+        vr = read_vcf(spec.path, spec.sample, regions)
         build = _vcf_build(spec, vr.meta.get("header_build"))
         return SourceRead(vr.table, "vcf", vr.n_rows, vr.rows, vr.flow, build, vr.meta)
     if spec.sample is not None:
@@ -244,14 +255,17 @@ def read_source(spec: GwasSpec) -> SourceRead:
     table, fmt, n_rows = read_gwas(spec)
     rows = np.arange(n_rows, dtype=np.int64)
     flow: list[dict[str, Any]] = []
-    if region is not None:
+    if regions is not None:
         if "chr" not in table.column_names or "pos" not in table.column_names:
             raise DataError(
                 f"GWAS file {spec.path}: gwas.{spec.name}.region needs chromosome and position columns, which the "
                 "file lacks (map them with 'columns')"
             )
-        keep = region.mask(table.column("chr"), table.column("pos"))
+        keep = regions[0].mask(table.column("chr"), table.column("pos"))
+        for other in regions[1:]:
+            keep = pc.or_(keep, other.mask(table.column("chr"), table.column("pos")))
         table = table.filter(keep)
         rows = rows[keep.to_numpy(zero_copy_only=False)]
-        flow.append(flow_row("region", n_rows, table.num_rows, f"excluded: outside the region {region}"))
+        label = ", ".join(str(r) for r in regions)
+        flow.append(flow_row("region", n_rows, table.num_rows, f"excluded: outside the region {label}"))
     return SourceRead(table, fmt, n_rows, rows, flow, build)

@@ -1,0 +1,339 @@
+"""Tabix (``.tbi``) region reads of a bgzip-compressed file: only the BGZF blocks the index points at are read
+and decompressed.
+
+Formats (htslib's SAM/BAM specification, sections 4.1 BGZF and 5 indexing; the tabix paper, Li 2011):
+
+* BGZF: a series of gzip members of at most 64 KiB each, whose header carries the ``BC`` extra subfield with the
+  member's compressed size (``BSIZE`` + 1). A *virtual offset* is ``coffset << 16 | uoffset``: the member's byte
+  offset in the file and the byte offset inside its decompressed data.
+* ``.tbi`` (itself BGZF): ``TBI\\1``, the number of sequences, the tabix header (format, sequence / begin / end
+  columns, meta character, lines to skip), the sequence names; per sequence the bins of the UCSC binning scheme
+  (bin, chunks ``[beg, end)`` of virtual offsets) and the linear index (per 16 kb window, the smallest virtual
+  offset of a record overlapping it). The pseudo-bin 37450 holds the sequence's record count.
+
+A query for ``[beg, end)`` (0-based) takes the chunks of every bin that can overlap the interval
+(:func:`region_bins`, the specification's ``reg2bins``), drops those ending before the linear index's offset for
+``beg``, merges them and returns the decompressed lines of the merged chunks with each line's virtual offset; the
+caller filters the records by position (a bin's chunks are a superset of the region's records).
+
+Checks (a stale or damaged index must never give wrong rows silently): an index older than its file, an offset
+past the end of the file, a virtual offset that is not a BGZF member start or points past its member's data, a
+chunk whose first byte does not start a line. Each is a :class:`~musclecog.errors.DataError` naming the file and
+the fix (``tabix -f -p vcf FILE``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from musclecog.errors import DataError
+
+TABIX_SUFFIX = ".tbi"
+META_BIN = 37450
+"""The pseudo-bin with a sequence's offsets and record counts (htslib)."""
+LINEAR_SHIFT = 14
+_LEVELS = ((26, 1), (23, 9), (20, 73), (17, 585), (14, 4681))
+_FORMATS = {0: "generic", 1: "sam", 2: "vcf"}
+_CACHE: dict[tuple[str, int, int], TabixIndex] = {}
+"""Parsed indexes of this process, by (path, modification time, size): read once for many region calls."""
+
+
+def region_bins(beg: int, end: int) -> np.ndarray:
+    """The bins (UCSC binning scheme, 6 levels, 16 kb to 512 Mb) that may hold a record overlapping the 0-based
+    half-open interval ``[beg, end)`` (the SAM specification's ``reg2bins``)."""
+    end = max(end, beg + 1) - 1
+    parts = [np.zeros(1, np.int64)]
+    for shift, offset in _LEVELS:
+        parts.append(np.arange(offset + (beg >> shift), offset + (end >> shift) + 1, dtype=np.int64))
+    return np.concatenate(parts)
+
+
+@dataclass(frozen=True)
+class SequenceIndex:
+    """One sequence's bins (``bin -> chunks``, an ``(n, 2)`` array of virtual offsets), linear index and
+    record count (None when the index has no pseudo-bin)."""
+
+    bins: dict[int, np.ndarray]
+    linear: np.ndarray
+    n_records: int | None
+
+
+@dataclass(frozen=True)
+class TabixIndex:
+    """A parsed ``.tbi``: the tabix header and each sequence's index."""
+
+    path: Path
+    fmt: str
+    col_seq: int
+    col_beg: int
+    col_end: int
+    meta: str
+    skip: int
+    names: list[str]
+    sequences: list[SequenceIndex]
+
+    @property
+    def n_records(self) -> int | None:
+        """Records in the file (the pseudo-bins' counts), None if the index does not count them."""
+        counts = [s.n_records for s in self.sequences]
+        return None if any(c is None for c in counts) else int(sum(c for c in counts if c is not None))
+
+    def sequence(self, chrom: str) -> int | None:
+        """The index of sequence ``chrom`` compared without a ``chr`` prefix (``1`` finds ``chr1``), or None."""
+        want = _bare(chrom)
+        for i, name in enumerate(self.names):
+            if _bare(name) == want:
+                return i
+        return None
+
+    def chunks(self, chrom: str, start: int | None, end: int | None) -> np.ndarray:
+        """Merged chunks ``(n, 2)`` (virtual offsets, file order) that hold every record of ``chrom`` in the
+        1-based inclusive ``[start, end]`` (open ends: the chromosome's ends)."""
+        tid = self.sequence(chrom)
+        if tid is None:
+            return np.zeros((0, 2), np.uint64)
+        seq = self.sequences[tid]
+        beg = max((start or 1) - 1, 0)
+        stop = (1 << 29) if end is None else max(int(end), beg + 1)
+        found = [seq.bins[b] for b in region_bins(beg, min(stop, 1 << 29)).tolist() if b in seq.bins]
+        if not found:
+            return np.zeros((0, 2), np.uint64)
+        ch = np.concatenate(found)
+        if len(seq.linear):
+            min_off = seq.linear[min(beg >> LINEAR_SHIFT, len(seq.linear) - 1)]
+            ch = ch[ch[:, 1] > min_off]
+        return merge_chunks(ch)
+
+
+def _bare(name: str) -> str:
+    return name[3:] if name[:3].lower() == "chr" else name
+
+
+def merge_chunks(chunks: np.ndarray) -> np.ndarray:
+    """Sort chunks by their start and merge those that overlap or touch."""
+    if not len(chunks):
+        return np.zeros((0, 2), np.uint64)
+    ch = chunks[np.argsort(chunks[:, 0], kind="stable")]
+    ends = np.maximum.accumulate(ch[:, 1])
+    new = np.concatenate([[True], ch[1:, 0] > ends[:-1]])
+    group = np.cumsum(new) - 1
+    out = np.zeros((int(group[-1]) + 1, 2), np.uint64)
+    out[:, 0] = ch[new, 0]
+    np.maximum.at(out[:, 1], group, ch[:, 1])
+    return out
+
+
+def index_path(path: str | Path) -> Path | None:
+    """The tabix index beside a file (``<file>.tbi``), or None."""
+    tbi = Path(f"{path}{TABIX_SUFFIX}")
+    return tbi if tbi.exists() else None
+
+
+def _reindex_hint(path: Path, fmt: str = "vcf") -> str:
+    return f"re-index it with `tabix -f -p {fmt} {path}` (or delete the index to scan the file)"
+
+
+def read_index(path: str | Path, data_path: str | Path) -> TabixIndex:
+    """Parse a ``.tbi`` file (BGZF- or gzip-compressed) for the bgzip file ``data_path``.
+
+    Raises
+    ------
+    DataError
+        The index is older than the file, is not a tabix index, or is truncated.
+    """
+    path, data_path = Path(path), Path(data_path)
+    if path.stat().st_mtime < data_path.stat().st_mtime:
+        raise DataError(
+            f"tabix index {path} is older than {data_path} (the file changed after it was indexed); "
+            f"{_reindex_hint(data_path)}"
+        )
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key in _CACHE:
+        return _CACHE[key]
+    try:
+        raw = gzip.decompress(path.read_bytes())
+        index = _parse_index(raw, path)
+    except (OSError, EOFError, zlib.error, struct.error, IndexError, ValueError) as exc:
+        raise DataError(
+            f"tabix index {path} is truncated or not a tabix index ({exc}); {_reindex_hint(data_path)}"
+        ) from None
+    if len(_CACHE) >= 8:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = index
+    return index
+
+
+def _parse_index(raw: bytes, path: Path) -> TabixIndex:
+    if raw[:4] != b"TBI\x01":
+        raise ValueError(f"magic {raw[:4]!r}, not TBI\\1")
+    n_ref, fmt, col_seq, col_beg, col_end, meta, skip, l_nm = struct.unpack_from("<8i", raw, 4)
+    off = 36 + l_nm
+    names = [n.decode() for n in raw[36:off].split(b"\x00")[:n_ref]]
+    # everything after the names is 4-byte fields: walk it as int32 (bins, chunk counts), read uint64 in place
+    body = raw[off:off + (len(raw) - off) // 4 * 4]
+    words = np.frombuffer(body, "<i4")
+    ints = words.tolist()
+    sequences = []
+    i = 0
+    for _ in range(n_ref):
+        n_bin = ints[i]
+        i += 1
+        starts = []
+        for _ in range(n_bin):
+            starts.append(i)
+            i += 2 + 4 * ints[i + 1]
+        st = np.asarray(starts, np.int64)
+        where = dict(zip((words[st].astype(np.int64) & 0xFFFFFFFF).tolist(),
+                         zip((st + 2).tolist(), words[st + 1].tolist(), strict=True), strict=True))
+        n_intv = ints[i]
+        i += 1
+        if i + 2 * n_intv > len(ints) or n_intv < 0:
+            raise ValueError("the linear index runs past the end of the file")
+        linear = words[i:i + 2 * n_intv].copy().view("<u8")
+        i += 2 * n_intv
+        meta_bin = where.pop(META_BIN, None)
+        n_records = None
+        if meta_bin is not None and meta_bin[1] >= 2:
+            counts = words[meta_bin[0] + 4:meta_bin[0] + 8].copy().view("<u8")
+            n_records = int(counts[0]) + int(counts[1])
+        sequences.append(SequenceIndex(_LazyBins(words, where), linear, n_records))
+    return TabixIndex(path, _FORMATS.get(fmt & 0xFFFF, str(fmt)), col_seq, col_beg, col_end, chr(meta), skip,
+                      names, sequences)
+
+
+class _LazyBins(dict[int, np.ndarray]):
+    """``bin -> chunks`` decoded on first access from the index's words (most bins are never queried)."""
+
+    def __init__(self, words: np.ndarray, where: dict[int, tuple[int, int]]) -> None:
+        super().__init__()
+        self._words = words
+        self._where = where
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._where
+
+    def __missing__(self, key: int) -> np.ndarray:
+        start, n = self._where[key]
+        value = self._words[start:start + 4 * n].copy().view("<u8").reshape(n, 2)
+        self[key] = value
+        return value
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+class BgzfReader:
+    """Random access to the members of a BGZF file, each decompressed at most once per reader.
+
+    Parameters
+    ----------
+    path : path
+        The bgzip file.
+    index : Path
+        Its index (named in the errors).
+    """
+
+    def __init__(self, path: str | Path, index: Path) -> None:
+        self.path = Path(path)
+        self.index = index
+        self.size = self.path.stat().st_size
+        self._fh: IO[bytes] = open(self.path, "rb")
+        self._cache: dict[int, tuple[bytes, int]] = {}
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> BgzfReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _bad(self, what: str) -> DataError:
+        return DataError(
+            f"tabix index {self.index} does not match {self.path}: {what}; {_reindex_hint(self.path)}"
+        )
+
+    def block(self, coffset: int) -> tuple[bytes, int]:
+        """The decompressed data of the member at byte ``coffset`` and the offset of the next member."""
+        hit = self._cache.get(coffset)
+        if hit is not None:
+            return hit
+        if coffset >= self.size:
+            raise self._bad(f"it points at byte {coffset}, past the end of the file ({self.size} bytes)")
+        self._fh.seek(coffset)
+        head = self._fh.read(18)
+        if len(head) < 18 or head[:4] != b"\x1f\x8b\x08\x04" or head[12:14] != b"BC":
+            raise self._bad(f"byte {coffset} is not the start of a BGZF block (is the file bgzip-compressed?)")
+        bsize = struct.unpack_from("<H", head, 16)[0] + 1
+        body = head + self._fh.read(bsize - 18)
+        if len(body) < bsize:
+            raise self._bad(f"the BGZF block at byte {coffset} is cut short")
+        try:
+            data = zlib.decompress(body[18:bsize - 8], -15)
+        except zlib.error as exc:
+            raise self._bad(f"the BGZF block at byte {coffset} does not decompress ({exc})") from None
+        out = (data, coffset + bsize)
+        self._cache[coffset] = out
+        return out
+
+    def read_chunks(self, chunks: np.ndarray) -> tuple[bytes, np.ndarray]:
+        """The decompressed bytes of chunks ``[beg, end)`` (virtual offsets), and the virtual offset of each
+        of their lines (non-empty lines, in order)."""
+        pieces: list[bytes] = []
+        block_start: list[int] = []  # position in the output where each piece starts
+        block_voff: list[int] = []   # virtual offset of that position
+        n = 0
+        for vbeg, vend in chunks.tolist():
+            coff, uoff = vbeg >> 16, vbeg & 0xFFFF
+            cend, uend = vend >> 16, vend & 0xFFFF
+            first = True
+            while coff < cend or (coff == cend and uoff < uend):
+                data, nxt = self.block(coff)
+                stop = uend if coff == cend else len(data)
+                if uoff > len(data) or stop > len(data):
+                    raise self._bad(f"an offset inside the block at byte {coff} is past its {len(data)} bytes")
+                if first and uoff > 0 and data[uoff - 1:uoff] != b"\n":
+                    raise self._bad(f"the chunk at block {coff}, byte {uoff} does not start a line")
+                first = False
+                piece = data[uoff:stop]
+                if piece:
+                    pieces.append(piece)
+                    block_start.append(n)
+                    block_voff.append((coff << 16) | uoff)
+                    n += len(piece)
+                if coff < cend < nxt:
+                    raise self._bad(f"a chunk ends at byte {cend}, inside the BGZF block at byte {coff}")
+                coff, uoff = nxt, 0
+        buf = b"".join(pieces)
+        return buf, line_offsets(buf, np.asarray(block_start, np.int64), np.asarray(block_voff, np.uint64))
+
+
+def line_offsets(buf: bytes, starts: np.ndarray, voffs: np.ndarray) -> np.ndarray:
+    """The virtual offset of each non-empty line of ``buf``, given where each block's bytes start in ``buf``
+    (``starts``) and their virtual offsets (``voffs``); a line split between blocks gets the offset of its
+    first byte, as tabix records it."""
+    arr = np.frombuffer(buf, np.uint8)
+    if not len(arr):
+        return np.zeros(0, np.int64)
+    begin = np.concatenate([[0], np.flatnonzero(arr == 10) + 1])
+    begin = begin[begin < len(arr)]
+    begin = begin[arr[begin] != 10]
+    which = np.searchsorted(starts, begin, side="right") - 1
+    return (voffs[which].astype(np.int64) + (begin - starts[which])).astype(np.int64)
+
+
+def query(index: TabixIndex, reader: BgzfReader, regions: Sequence[tuple[str, int | None, int | None]]
+          ) -> list[tuple[bytes, np.ndarray]]:
+    """For each region ``(chrom, start, end)`` (1-based, inclusive), the lines of its index chunks and their
+    virtual offsets (a superset of the region's records: filter them by position)."""
+    return [reader.read_chunks(index.chunks(c, s, e)) for c, s, e in regions]
