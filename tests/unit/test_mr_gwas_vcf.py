@@ -399,3 +399,30 @@ def test_stale_or_corrupt_index_is_an_error(tmp_path, many):
     with pytest.raises(DataError, match=r"no tabix index.*tabix -p vcf"):
         read_vcf(vcf, region=region, index=True)
     assert read_vcf(vcf, region=region).meta["region_read"] == "scan"
+
+
+@needs_tabix
+def test_indexed_region_read_of_a_bgzip_table(tmp_path, many):
+    """A bgzip GWAS-SSF TSV indexed by `tabix -s 2 -b 3 -e 3 -S 1` is read through its index, equal to the
+    plain TSV filtered after reading; an index on other columns is refused with the right tabix command."""
+    text = _vcf_text(many)
+    regions = _regions(many, text)
+    plain = _ssf(many, tmp_path / "plain.tsv")
+    gz = tmp_path / "t.tsv.gz"
+    gz.write_bytes(bgzip(plain.read_bytes(), block=4096))
+    subprocess.run(["tabix", "-f", "-s", "2", "-b", "3", "-e", "3", "-S", "1", str(gz)], check=True,
+                   capture_output=True)
+    for region in [*regions[:6], regions[8:], regions[:3]]:
+        a = standardise(GwasSpec(name="t", path=str(gz), region=region))
+        b = standardise(GwasSpec(name="t", path=str(plain), region=region))
+        pd.testing.assert_frame_equal(_plain(a.table.to_pandas()), _plain(b.table.to_pandas()))
+        assert a.meta["region_read"] == "tabix index t.tsv.gz.tbi" and b.meta["region_read"] == "filtered after reading"
+        fa, fb = a.flow.set_index("step"), b.flow.set_index("step")
+        assert fa.loc["region", "n_in"] == fb.loc["region", "n_in"] == len(many)
+        assert fa.loc["region", "n_out"] == fb.loc["region", "n_out"]
+        assert "read through the tabix index" in fa.loc["region_read", "reason"]
+    # an index on other columns (sequence = the variant id, position = the chromosome) is refused
+    subprocess.run(["tabix", "-f", "-s", "1", "-b", "2", "-e", "2", "-S", "1", str(gz)], check=True,
+                   capture_output=True)
+    with pytest.raises(DataError, match=r"sorts on columns 1 .* and 2 .*columns 2 and 3; `tabix -f -s 2 -b 3 -e 3 -S 1"):
+        standardise(GwasSpec(name="t", path=str(gz), region=regions[0]))

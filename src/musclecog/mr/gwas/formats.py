@@ -85,8 +85,9 @@ class GwasSpec:
         GWAS-VCF: the sample (trait) column to read (default the first).
     region : str, tuple of str, or None
         Read only the variants in ``chrom:start-end`` (1-based, inclusive), or in any of several regions
-        (GWAS-VCF files through their tabix index when there is one, else scanned in batches; other layouts
-        filtered after reading; needs chromosome and position).
+        (a bgzip file with a tabix index ``<path>.tbi`` through the index, GWAS-VCF and other layouts alike;
+        else GWAS-VCF files scanned in batches, other layouts filtered after reading; needs chromosome and
+        position).
     """
 
     name: str
