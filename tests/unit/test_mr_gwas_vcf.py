@@ -22,6 +22,7 @@ import pytest
 
 from musclecog.errors import ConfigError, DataError
 from musclecog.mr.gwas import GwasSpec, read_standardised, standardise, write_standardised
+from musclecog.mr.gwas.tabix import read_index
 from musclecog.mr.gwas.vcf import Region, read_vcf, read_vcf_header, read_vcf_regions
 from musclecog.mr.pipeline import check_builds
 
@@ -426,3 +427,46 @@ def test_indexed_region_read_of_a_bgzip_table(tmp_path, many):
                    capture_output=True)
     with pytest.raises(DataError, match=r"sorts on columns 1 .* and 2 .*columns 2 and 3; `tabix -f -s 2 -b 3 -e 3 -S 1"):
         standardise(GwasSpec(name="t", path=str(gz), region=regions[0]))
+
+
+@needs_tabix
+def test_indexed_read_with_records_in_coarser_bins(tmp_path):
+    """Two deletions whose REF crosses a 16 kb boundary (tabix puts them in the 128 kb bin) are found through
+    the index as by the scan; a region inside a REF but after its POS reads no record (positions are matched on
+    POS, as the scan does)."""
+    pos = np.arange(100_000, 300_000, 1_000)
+    df = pd.DataFrame({"chrom": "1", "pos": pos, "id": [f"rs{p}" for p in pos], "ref": "A", "alt": "G",
+                       "es": 0.01, "se": 0.01, "lp": 1.0, "af": 0.3, "ss": 1000.0})
+    long_ref = "C" * 100
+    dels = pd.DataFrame({"chrom": "1", "pos": [16384 * 9 - 50, 16384 * 15 - 50], "id": ["rsdel1", "rsdel2"],
+                         "ref": long_ref, "alt": "C", "es": 0.02, "se": 0.01, "lp": 1.0, "af": 0.2, "ss": 1000.0})
+    df = pd.concat([df, dels]).sort_values("pos", kind="stable").reset_index(drop=True)
+    vcf = _indexed(tmp_path, _vcf_text(df, multiallelic=False), "4k-blocks")
+    regions = [Region.parse(r) for r in ("1:140000-250000", f"1:{16384 * 9 - 40}-{16384 * 9 + 40}", "1:1-")]
+    seq = read_index(Path(f"{vcf}.tbi"), vcf).sequences[0]
+    assert 586 in seq.bin_ids.tolist()  # the 128 kb bin [131072, 262144) (htslib also moves small bins' chunks up)
+    got = read_vcf_regions(vcf, regions)
+    for a, b in zip(got, read_vcf_regions(vcf, regions, index=False), strict=True):
+        pd.testing.assert_frame_equal(_plain(a.table.to_pandas()), _plain(b.table.to_pandas()))
+    assert {"rsdel1", "rsdel2"} <= set(got[0].table.column("SNP").to_pylist())
+    assert got[1].table.num_rows == 0 and got[2].table.num_rows == len(df)
+
+
+def test_bin_walk_over_bins_of_several_chunks():
+    """The vectorised walk over an index's bins (runs of one-chunk bins by numpy, others one by one) gives the
+    offsets of a plain bin-by-bin walk, and refuses bins that run past the end."""
+    from musclecog.mr.gwas.tabix import _bin_starts
+
+    rng = np.random.default_rng(3)
+    n_chunks = np.where(rng.random(5000) < 0.02, rng.integers(2, 5, 5000), 1)
+    n_chunks[:200] = 1  # a long run first: the window doubles
+    words, expect, i = [], [], 0
+    for b, n in enumerate(n_chunks.tolist()):
+        expect.append(i)
+        words += [b, n] + [7] * (4 * n)
+        i += 2 + 4 * n
+    words += [0]  # n_intv of the linear index
+    starts, end = _bin_starts(np.array(words, "<i4"), 0, len(n_chunks))
+    assert starts.tolist() == expect and end == i
+    with pytest.raises(ValueError, match="past the end"):
+        _bin_starts(np.array(words[:-40], "<i4"), 0, len(n_chunks))

@@ -58,12 +58,26 @@ def region_bins(beg: int, end: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SequenceIndex:
-    """One sequence's bins (``bin -> chunks``, an ``(n, 2)`` array of virtual offsets), linear index and
-    record count (None when the index has no pseudo-bin)."""
+    """One sequence's bins (sorted bin numbers, where each bin's chunks start in the index's 32-bit words and
+    how many it has), linear index and record count (None when the index has no pseudo-bin)."""
 
-    bins: dict[int, np.ndarray]
+    bin_ids: np.ndarray
+    bin_start: np.ndarray
+    bin_chunks: np.ndarray
+    words: np.ndarray
     linear: np.ndarray
     n_records: int | None
+
+    def chunks_of(self, bins: np.ndarray) -> np.ndarray:
+        """The chunks ``(n, 2)`` (virtual offsets) of those of ``bins`` the sequence has."""
+        at = np.searchsorted(self.bin_ids, bins)
+        at = at[at < len(self.bin_ids)]
+        at = at[np.isin(self.bin_ids[at], bins)]
+        if not len(at):
+            return np.zeros((0, 2), np.uint64)
+        parts = [self.words[s:s + 4 * n] for s, n in zip(self.bin_start[at].tolist(), self.bin_chunks[at].tolist(),
+                                                         strict=True)]
+        return np.concatenate(parts).copy().view("<u8").reshape(-1, 2)
 
 
 @dataclass(frozen=True)
@@ -103,10 +117,9 @@ class TabixIndex:
         seq = self.sequences[tid]
         beg = max((start or 1) - 1, 0)
         stop = (1 << 29) if end is None else max(int(end), beg + 1)
-        found = [seq.bins[b] for b in region_bins(beg, min(stop, 1 << 29)).tolist() if b in seq.bins]
-        if not found:
-            return np.zeros((0, 2), np.uint64)
-        ch = np.concatenate(found)
+        ch = seq.chunks_of(region_bins(beg, min(stop, 1 << 29)))
+        if not len(ch):
+            return ch
         if len(seq.linear):
             min_off = seq.linear[min(beg >> LINEAR_SHIFT, len(seq.linear) - 1)]
             ch = ch[ch[:, 1] > min_off]
@@ -178,57 +191,67 @@ def _parse_index(raw: bytes, path: Path) -> TabixIndex:
     n_ref, fmt, col_seq, col_beg, col_end, meta, skip, l_nm = struct.unpack_from("<8i", raw, 4)
     off = 36 + l_nm
     names = [n.decode() for n in raw[36:off].split(b"\x00")[:n_ref]]
-    # everything after the names is 4-byte fields: walk it as int32 (bins, chunk counts), read uint64 in place
-    body = raw[off:off + (len(raw) - off) // 4 * 4]
-    words = np.frombuffer(body, "<i4")
-    ints = words.tolist()
+    # everything after the names is 4-byte fields: walk it as int32 words, read the uint64 offsets in place
+    words = np.frombuffer(raw[off:off + (len(raw) - off) // 4 * 4], "<i4")
     sequences = []
     i = 0
     for _ in range(n_ref):
-        n_bin = ints[i]
+        n_bin = int(words[i])
+        starts, i = _bin_starts(words, i + 1, n_bin)
+        n_intv = int(words[i])
         i += 1
-        starts = []
-        for _ in range(n_bin):
-            starts.append(i)
-            i += 2 + 4 * ints[i + 1]
-        st = np.asarray(starts, np.int64)
-        where = dict(zip((words[st].astype(np.int64) & 0xFFFFFFFF).tolist(),
-                         zip((st + 2).tolist(), words[st + 1].tolist(), strict=True), strict=True))
-        n_intv = ints[i]
-        i += 1
-        if i + 2 * n_intv > len(ints) or n_intv < 0:
+        if n_intv < 0 or i + 2 * n_intv > len(words):
             raise ValueError("the linear index runs past the end of the file")
         linear = words[i:i + 2 * n_intv].copy().view("<u8")
         i += 2 * n_intv
-        meta_bin = where.pop(META_BIN, None)
+        ids = words[starts].astype(np.int64) & 0xFFFFFFFF
+        n_chunks = words[starts + 1].astype(np.int64)
+        meta_at = np.flatnonzero(ids == META_BIN)
         n_records = None
-        if meta_bin is not None and meta_bin[1] >= 2:
-            counts = words[meta_bin[0] + 4:meta_bin[0] + 8].copy().view("<u8")
+        if len(meta_at) and n_chunks[meta_at[0]] >= 2:
+            s0 = int(starts[meta_at[0]]) + 2
+            counts = words[s0 + 4:s0 + 8].copy().view("<u8")
             n_records = int(counts[0]) + int(counts[1])
-        sequences.append(SequenceIndex(_LazyBins(words, where), linear, n_records))
+        keep = ids != META_BIN
+        order = np.argsort(ids[keep], kind="stable")
+        sequences.append(SequenceIndex(ids[keep][order], (starts[keep] + 2)[order], n_chunks[keep][order], words,
+                                       linear, n_records))
     return TabixIndex(path, _FORMATS.get(fmt & 0xFFFF, str(fmt)), col_seq, col_beg, col_end, chr(meta), skip,
                       names, sequences)
 
 
-class _LazyBins(dict[int, np.ndarray]):
-    """``bin -> chunks`` decoded on first access from the index's words (most bins are never queried)."""
+def _bin_starts(words: np.ndarray, i: int, n_bin: int) -> tuple[np.ndarray, int]:
+    """The word offsets of a sequence's ``n_bin`` bins, the first at word ``i``, and the offset after them.
 
-    def __init__(self, words: np.ndarray, where: dict[int, tuple[int, int]]) -> None:
-        super().__init__()
-        self._words = words
-        self._where = where
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._where
-
-    def __missing__(self, key: int) -> np.ndarray:
-        start, n = self._where[key]
-        value = self._words[start:start + 4 * n].copy().view("<u8").reshape(n, 2)
-        self[key] = value
-        return value
-
-    def __len__(self) -> int:
-        return len(self._where)
+    A bin is ``bin, n_chunk, n_chunk x (beg, end)``: 2 + 4 n_chunk words. Runs of one-chunk bins (nearly all
+    bins of a GWAS file) are found with numpy in windows that double while they last; other bins are stepped
+    over one by one.
+    """
+    out = np.empty(max(n_bin, 0), np.int64)
+    k, window = 0, 64
+    while k < n_bin:
+        m = min(n_bin - k, window, (len(words) - i - 2) // 6 + 1)
+        if m <= 0:
+            raise ValueError("the bins run past the end of the file")
+        cand = i + 6 * np.arange(m, dtype=np.int64)
+        one = words[cand + 1] == 1
+        run = m if bool(one.all()) else int(np.argmin(one))
+        out[k:k + run] = cand[:run]
+        k += run
+        i += 6 * run
+        if run == m:
+            window = min(2 * window, 1 << 20)
+            continue
+        n_chunk = int(words[i + 1])
+        if n_chunk < 0:
+            raise ValueError(f"a bin with {n_chunk} chunks")
+        out[k] = i
+        k += 1
+        i += 2 + 4 * n_chunk
+        window = 64
+    if i > len(words):
+        raise ValueError("the bins run past the end of the file")
+    return out, i
 
 
 class BgzfReader:
