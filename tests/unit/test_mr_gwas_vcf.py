@@ -249,13 +249,15 @@ needs_tabix = pytest.mark.skipif(shutil.which("tabix") is None and not os.enviro
                                  reason="htslib's tabix/bgzip are not installed (apt-get install tabix)")
 
 
-def _tabix(path: Path) -> Path:
-    subprocess.run(["tabix", "-f", "-p", "vcf", str(path)], check=True, capture_output=True)
-    return Path(f"{path}.tbi")
+def _tabix(path: Path, csi: bool = False) -> Path:
+    subprocess.run(["tabix", "-f", *(["--csi"] if csi else []), "-p", "vcf", str(path)], check=True,
+                   capture_output=True)
+    return Path(f"{path}.{'csi' if csi else 'tbi'}")
 
 
 def _indexed(tmp_path: Path, text: str, how: str, name: str = "t.vcf.gz") -> Path:
-    """``text`` bgzip-compressed (htslib's bgzip, or 4 KiB blocks) and indexed by htslib's tabix."""
+    """``text`` bgzip-compressed (htslib's bgzip, or 4 KiB blocks) and indexed by htslib's tabix (``.tbi``, or
+    ``.csi`` when ``how`` ends in ``-csi``)."""
     path = tmp_path / name
     if how == "htslib":
         plain = tmp_path / name.removesuffix(".gz")
@@ -263,7 +265,7 @@ def _indexed(tmp_path: Path, text: str, how: str, name: str = "t.vcf.gz") -> Pat
         subprocess.run(["bgzip", "-f", str(plain)], check=True, capture_output=True)
     else:
         path.write_bytes(bgzip(text.encode(), block=4096))
-    _tabix(path)
+    _tabix(path, csi=how.endswith("-csi"))
     return path
 
 
@@ -302,10 +304,11 @@ def _regions(df: pd.DataFrame, text: str) -> list[str]:
 
 
 @needs_tabix
-@pytest.mark.parametrize("how", ["htslib", "4k-blocks"])
+@pytest.mark.parametrize("how", ["htslib", "4k-blocks", "4k-blocks-csi"])
 def test_indexed_region_read_equals_scan_and_tsv(tmp_path, many, how):
     text = _vcf_text(many)
     vcf = _indexed(tmp_path, text, how)
+    index = f"tabix index t.vcf.gz.{'csi' if how.endswith('csi') else 'tbi'}"
     regions = _regions(many, text)
     parsed = [Region.parse(r) for r in regions]
     by_index = read_vcf_regions(vcf, parsed, index=True)
@@ -313,7 +316,7 @@ def test_indexed_region_read_equals_scan_and_tsv(tmp_path, many, how):
     tsv = _ssf(many, tmp_path / "t.tsv")
     whole = standardise(GwasSpec(name="t", path=str(vcf))).table.to_pandas()
     for text_region, region, a, b in zip(regions, parsed, by_index, by_scan, strict=True):
-        assert a.meta["region_read"] == "tabix index t.vcf.gz.tbi" and b.meta["region_read"] == "scan"
+        assert a.meta["region_read"] == index and b.meta["region_read"] == "scan"
         pd.testing.assert_frame_equal(_plain(a.table.to_pandas()), _plain(b.table.to_pandas()))
         assert a.n_rows == b.n_rows == len(many) + 1  # the index's record count = the scan's
         if a.table.num_rows == 0:  # an empty region: no variant left, the same error for the VCF and the TSV
@@ -331,7 +334,7 @@ def test_indexed_region_read_equals_scan_and_tsv(tmp_path, many, how):
         flow = sa.flow.set_index("step")
         assert flow.loc["region", "n_in"] == len(many) + 1 and flow.loc["region", "n_out"] == len(a.table)
         assert "read through the tabix index" in flow.loc["region_read", "reason"]
-        assert sa.meta["region_read"] == "tabix index t.vcf.gz.tbi" and st.meta["region_read"] == "filtered after reading"
+        assert sa.meta["region_read"] == index and st.meta["region_read"] == "filtered after reading"
     sizes = [r.table.num_rows for r in by_index]
     assert sizes[6] == sizes[7] == 0 and min(sizes[:6]) >= 1 and sizes[2:5] == [1, 1, 1]
     assert (sizes[0], sizes[8], sizes[9], sizes[10]) == (81, 1500, 3, 1)

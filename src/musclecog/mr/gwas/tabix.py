@@ -1,5 +1,5 @@
-"""Tabix (``.tbi``) region reads of a bgzip-compressed file: only the BGZF blocks the index points at are read
-and decompressed.
+"""Tabix (``.tbi``, or ``.csi``) region reads of a bgzip-compressed file: only the BGZF blocks the index points
+at are read and decompressed.
 
 Formats (htslib's SAM/BAM specification, sections 4.1 BGZF and 5 indexing; the tabix paper, Li 2011):
 
@@ -9,7 +9,9 @@ Formats (htslib's SAM/BAM specification, sections 4.1 BGZF and 5 indexing; the t
 * ``.tbi`` (itself BGZF): ``TBI\\1``, the number of sequences, the tabix header (format, sequence / begin / end
   columns, meta character, lines to skip), the sequence names; per sequence the bins of the UCSC binning scheme
   (bin, chunks ``[beg, end)`` of virtual offsets) and the linear index (per 16 kb window, the smallest virtual
-  offset of a record overlapping it). The pseudo-bin 37450 holds the sequence's record count.
+  offset of a record overlapping it). The pseudo-bin 37450 holds the sequence's record count. A ``.csi``
+  (``tabix --csi``, ``bcftools index``) has the same bins for its own ``min_shift`` and ``depth``, each bin with
+  its smallest offset instead of a linear index, and the tabix header as auxiliary data.
 
 A query for ``[beg, end)`` (0-based) takes the chunks of every bin that can overlap the interval
 (:func:`region_bins`, the specification's ``reg2bins``), drops those ending before the linear index's offset for
@@ -38,22 +40,29 @@ from musclecog.errors import DataError
 
 TABIX_SUFFIX = ".tbi"
 META_BIN = 37450
-"""The pseudo-bin with a sequence's offsets and record counts (htslib)."""
-LINEAR_SHIFT = 14
-_LEVELS = ((26, 1), (23, 9), (20, 73), (17, 585), (14, 4681))
+"""The pseudo-bin with a sequence's offsets and record counts in a ``.tbi`` (htslib)."""
+INDEX_SUFFIXES = (".tbi", ".csi")
 _FORMATS = {0: "generic", 1: "sam", 2: "vcf"}
 _CACHE: dict[tuple[str, int, int], TabixIndex] = {}
 """Parsed indexes of this process, by (path, modification time, size): read once for many region calls."""
 
 
-def region_bins(beg: int, end: int) -> np.ndarray:
-    """The bins (UCSC binning scheme, 6 levels, 16 kb to 512 Mb) that may hold a record overlapping the 0-based
-    half-open interval ``[beg, end)`` (the SAM specification's ``reg2bins``)."""
+def region_bins(beg: int, end: int, min_shift: int = 14, depth: int = 5) -> np.ndarray:
+    """The bins that may hold a record overlapping the 0-based half-open interval ``[beg, end)`` (the SAM
+    specification's ``reg2bins``; ``.tbi``: the UCSC scheme, 6 levels, 16 kb to 512 Mb; ``.csi``: its own
+    ``min_shift`` and ``depth``)."""
     end = max(end, beg + 1) - 1
-    parts = [np.zeros(1, np.int64)]
-    for shift, offset in _LEVELS:
-        parts.append(np.arange(offset + (beg >> shift), offset + (end >> shift) + 1, dtype=np.int64))
+    parts, first = [], 0
+    for level in range(depth + 1):
+        shift = min_shift + 3 * (depth - level)
+        parts.append(np.arange(first + (beg >> shift), first + (end >> shift) + 1, dtype=np.int64))
+        first += 1 << (3 * level)
     return np.concatenate(parts)
+
+
+def _meta_bin(depth: int) -> int:
+    """The pseudo-bin number of an index of ``depth`` levels (37450 for a ``.tbi``)."""
+    return ((1 << (3 * (depth + 1))) - 1) // 7 + 1
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,8 @@ class SequenceIndex:
 
 @dataclass(frozen=True)
 class TabixIndex:
-    """A parsed ``.tbi``: the tabix header and each sequence's index."""
+    """A parsed ``.tbi`` or ``.csi``: the tabix header, the binning (``min_shift``, ``depth``) and each
+    sequence's index."""
 
     path: Path
     fmt: str
@@ -93,6 +103,8 @@ class TabixIndex:
     skip: int
     names: list[str]
     sequences: list[SequenceIndex]
+    min_shift: int = 14
+    depth: int = 5
 
     @property
     def n_records(self) -> int | None:
@@ -115,13 +127,14 @@ class TabixIndex:
         if tid is None:
             return np.zeros((0, 2), np.uint64)
         seq = self.sequences[tid]
-        beg = max((start or 1) - 1, 0)
-        stop = (1 << 29) if end is None else max(int(end), beg + 1)
-        ch = seq.chunks_of(region_bins(beg, min(stop, 1 << 29)))
+        top = 1 << (self.min_shift + 3 * self.depth)
+        beg = min(max((start or 1) - 1, 0), top - 1)
+        stop = top if end is None else min(max(int(end), beg + 1), top)
+        ch = seq.chunks_of(region_bins(beg, stop, self.min_shift, self.depth))
         if not len(ch):
             return ch
-        if len(seq.linear):
-            min_off = seq.linear[min(beg >> LINEAR_SHIFT, len(seq.linear) - 1)]
+        if len(seq.linear):  # .tbi only: the smallest offset of a record overlapping beg's 16 kb window
+            min_off = seq.linear[min(beg >> self.min_shift, len(seq.linear) - 1)]
             ch = ch[ch[:, 1] > min_off]
         return merge_chunks(ch)
 
@@ -145,17 +158,21 @@ def merge_chunks(chunks: np.ndarray) -> np.ndarray:
 
 
 def index_path(path: str | Path) -> Path | None:
-    """The tabix index beside a file (``<file>.tbi``), or None."""
-    tbi = Path(f"{path}{TABIX_SUFFIX}")
-    return tbi if tbi.exists() else None
+    """The index beside a file (``<file>.tbi``, else ``<file>.csi``), or None."""
+    for suffix in INDEX_SUFFIXES:
+        found = Path(f"{path}{suffix}")
+        if found.exists():
+            return found
+    return None
 
 
 def _reindex_hint(path: Path, fmt: str = "vcf") -> str:
-    return f"re-index it with `tabix -f -p {fmt} {path}` (or delete the index to scan the file)"
+    csi = "--csi " if Path(f"{path}.csi").exists() and not Path(f"{path}{TABIX_SUFFIX}").exists() else ""
+    return f"re-index it with `tabix -f {csi}-p {fmt} {path}` (or delete the index to scan the file)"
 
 
 def read_index(path: str | Path, data_path: str | Path) -> TabixIndex:
-    """Parse a ``.tbi`` file (BGZF- or gzip-compressed) for the bgzip file ``data_path``.
+    """Parse a ``.tbi`` or ``.csi`` file (BGZF- or gzip-compressed) for the bgzip file ``data_path``.
 
     Raises
     ------
@@ -186,68 +203,82 @@ def read_index(path: str | Path, data_path: str | Path) -> TabixIndex:
 
 
 def _parse_index(raw: bytes, path: Path) -> TabixIndex:
-    if raw[:4] != b"TBI\x01":
-        raise ValueError(f"magic {raw[:4]!r}, not TBI\\1")
-    n_ref, fmt, col_seq, col_beg, col_end, meta, skip, l_nm = struct.unpack_from("<8i", raw, 4)
-    off = 36 + l_nm
-    names = [n.decode() for n in raw[36:off].split(b"\x00")[:n_ref]]
+    """A ``.tbi`` (``TBI\\1``, tabix header, names, bins and linear index per sequence) or a ``.csi``
+    (``CSI\\1``, min_shift, depth, the tabix header as auxiliary data, bins with their smallest offset)."""
+    if raw[:4] == b"TBI\x01":
+        n_ref, fmt, col_seq, col_beg, col_end, meta, skip, l_nm = struct.unpack_from("<8i", raw, 4)
+        names_at, off, head, min_shift, depth, linear = 36, 36 + l_nm, 2, 14, 5, True
+    elif raw[:4] == b"CSI\x01":
+        min_shift, depth, l_aux = struct.unpack_from("<3i", raw, 4)
+        if l_aux < 28:
+            raise ValueError("a CSI index without a tabix header (a BAM/BCF index?)")
+        fmt, col_seq, col_beg, col_end, meta, skip, l_nm = struct.unpack_from("<7i", raw, 16)
+        names_at, off, head, linear = 44, 16 + l_aux + 4, 4, False
+        (n_ref,) = struct.unpack_from("<i", raw, 16 + l_aux)
+    else:
+        raise ValueError(f"magic {raw[:4]!r}, neither TBI\\1 nor CSI\\1")
+    names = [n.decode() for n in raw[names_at:names_at + l_nm].split(b"\x00")[:n_ref]]
     # everything after the names is 4-byte fields: walk it as int32 words, read the uint64 offsets in place
     words = np.frombuffer(raw[off:off + (len(raw) - off) // 4 * 4], "<i4")
+    meta_bin = _meta_bin(depth)
     sequences = []
     i = 0
     for _ in range(n_ref):
         n_bin = int(words[i])
-        starts, i = _bin_starts(words, i + 1, n_bin)
-        n_intv = int(words[i])
-        i += 1
-        if n_intv < 0 or i + 2 * n_intv > len(words):
-            raise ValueError("the linear index runs past the end of the file")
-        linear = words[i:i + 2 * n_intv].copy().view("<u8")
-        i += 2 * n_intv
+        starts, i = _bin_starts(words, i + 1, n_bin, head)
+        lin = np.zeros(0, np.uint64)
+        if linear:
+            n_intv = int(words[i])
+            i += 1
+            if n_intv < 0 or i + 2 * n_intv > len(words):
+                raise ValueError("the linear index runs past the end of the file")
+            lin = words[i:i + 2 * n_intv].copy().view("<u8")
+            i += 2 * n_intv
         ids = words[starts].astype(np.int64) & 0xFFFFFFFF
-        n_chunks = words[starts + 1].astype(np.int64)
-        meta_at = np.flatnonzero(ids == META_BIN)
+        n_chunks = words[starts + head - 1].astype(np.int64)
+        meta_at = np.flatnonzero(ids == meta_bin)
         n_records = None
         if len(meta_at) and n_chunks[meta_at[0]] >= 2:
-            s0 = int(starts[meta_at[0]]) + 2
+            s0 = int(starts[meta_at[0]]) + head
             counts = words[s0 + 4:s0 + 8].copy().view("<u8")
             n_records = int(counts[0]) + int(counts[1])
-        keep = ids != META_BIN
+        keep = ids != meta_bin
         order = np.argsort(ids[keep], kind="stable")
-        sequences.append(SequenceIndex(ids[keep][order], (starts[keep] + 2)[order], n_chunks[keep][order], words,
-                                       linear, n_records))
+        sequences.append(SequenceIndex(ids[keep][order], (starts[keep] + head)[order], n_chunks[keep][order],
+                                       words, lin, n_records))
     return TabixIndex(path, _FORMATS.get(fmt & 0xFFFF, str(fmt)), col_seq, col_beg, col_end, chr(meta), skip,
-                      names, sequences)
+                      names, sequences, min_shift, depth)
 
 
-def _bin_starts(words: np.ndarray, i: int, n_bin: int) -> tuple[np.ndarray, int]:
+def _bin_starts(words: np.ndarray, i: int, n_bin: int, head: int = 2) -> tuple[np.ndarray, int]:
     """The word offsets of a sequence's ``n_bin`` bins, the first at word ``i``, and the offset after them.
 
-    A bin is ``bin, n_chunk, n_chunk x (beg, end)``: 2 + 4 n_chunk words. Runs of one-chunk bins (nearly all
-    bins of a GWAS file) are found with numpy in windows that double while they last; other bins are stepped
-    over one by one.
+    A bin is ``head`` words (``.tbi``: bin, n_chunk; ``.csi``: bin, smallest offset (2 words), n_chunk) then
+    n_chunk x (beg, end): head + 4 n_chunk words. Runs of one-chunk bins (nearly all bins of a GWAS file) are
+    found with numpy in windows that double while they last; other bins are stepped over one by one.
     """
     out = np.empty(max(n_bin, 0), np.int64)
+    step = head + 4
     k, window = 0, 64
     while k < n_bin:
-        m = min(n_bin - k, window, (len(words) - i - 2) // 6 + 1)
+        m = min(n_bin - k, window, (len(words) - i - head) // step + 1)
         if m <= 0:
             raise ValueError("the bins run past the end of the file")
-        cand = i + 6 * np.arange(m, dtype=np.int64)
-        one = words[cand + 1] == 1
+        cand = i + step * np.arange(m, dtype=np.int64)
+        one = words[cand + head - 1] == 1
         run = m if bool(one.all()) else int(np.argmin(one))
         out[k:k + run] = cand[:run]
         k += run
-        i += 6 * run
+        i += step * run
         if run == m:
             window = min(2 * window, 1 << 20)
             continue
-        n_chunk = int(words[i + 1])
+        n_chunk = int(words[i + head - 1])
         if n_chunk < 0:
             raise ValueError(f"a bin with {n_chunk} chunks")
         out[k] = i
         k += 1
-        i += 2 + 4 * n_chunk
+        i += head + 4 * n_chunk
         window = 64
     if i > len(words):
         raise ValueError("the bins run past the end of the file")
