@@ -21,6 +21,7 @@ All methods must return the same records (checked). Usage::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -209,13 +210,7 @@ def main() -> None:
     each = run("scan_each", gz, regions[: args.per_region])
     scale = len(regions) / args.per_region
     results["scan_each"] = {**each, "wall_s": each["wall_s"] * scale}
-    try:
-        import importlib.util
-
-        has_pysam = importlib.util.find_spec("pysam") is not None
-    except ImportError:  # pragma: no cover
-        has_pysam = False
-    if has_pysam:
+    if importlib.util.find_spec("pysam") is not None:
         results["pysam"] = run("pysam", gz, regions)
     ref = results["index_one"]
     for m, r in results.items():

@@ -298,7 +298,10 @@ def _index_regions(path: Path, header: VcfHeader, sample: str, regions: list[Reg
 def _as_regions(region: Region | Sequence[Region] | None) -> list[Region] | None:
     if region is None:
         return None
-    return [region] if isinstance(region, Region) else list(region)
+    out = [region] if isinstance(region, Region) else list(region)
+    if not out:
+        raise ConfigError("config: an empty list of regions; give at least one chrom:start-end or none")
+    return out
 
 
 def _read_regions(path: Path, header: VcfHeader, sample: str, regions: list[Region],
@@ -451,7 +454,7 @@ def read_vcf_regions(path: str | Path, regions: Sequence[Region], sample: str | 
     path = Path(path)
     header = read_vcf_header(path)
     chosen = _choose_sample(header, sample, path)
-    regions = list(regions)
+    regions = _as_regions(list(regions)) or []
     parts, n_rows, how = _read_regions(path, header, chosen, regions, index)
     return [_finish(path, header, chosen, table, n_rows, rows, _region_flow(n_rows, table.num_rows, str(r), how), how)
             for (table, rows), r in zip(parts, regions, strict=True)]
