@@ -236,6 +236,20 @@ def test_build_conflict_and_bad_region(tmp_path, variants):
         standardise(GwasSpec(name="t", path=str(path), region="1:abc"))
     with pytest.raises(ConfigError, match="end is before the start"):
         Region.parse("1:200-100")
+    with pytest.raises(ConfigError, match="empty list of regions"):
+        read_vcf(path, region=[])
+    # the config key takes one region or a list (the schema refuses an empty list and non-strings)
+    from musclecog.config import check_against_schema, load_schema, schema_dir
+
+    schema = load_schema(schema_dir() / "gwas.schema.yaml")
+    entry = {"path": "x.vcf.gz", "region": ["1:1-2", "2"]}
+    check_against_schema(entry, schema, "gwas.t")
+    assert GwasSpec.from_config("t", entry).region == ("1:1-2", "2")
+    for bad in ([], [1]):
+        with pytest.raises(ConfigError, match="region"):
+            check_against_schema({**entry, "region": bad}, schema, "gwas.t")
+    with pytest.raises(ConfigError, match=r"gwas\.t\.region\[1\].*chrom:start-end"):
+        standardise(GwasSpec(name="t", path=str(path), region=("1:1-100", "1:x")))
     with pytest.raises(DataError, match="not a VCF|no '#CHROM'"):
         standardise(GwasSpec(name="t", path=str(_write(tmp_path / "x.vcf", "##fileformat=VCFv4.2\n", "plain"))))
 
