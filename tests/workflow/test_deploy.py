@@ -131,7 +131,7 @@ def test_snakedeploy_deployment(clone: Path, tmp_path: Path) -> None:
     (dest / "workflow" / "Snakefile").write_text(deployed.replace('"Snakefile"', f'"{clone / "Snakefile"}"'))
     plan = _snakemake(dest, "-n", "--cores", "1")
     assert plan.returncode == 0, _failure(plan)
-    assert "write_provenance" in plan.stdout and "fit_analysis" in plan.stdout
+    assert "write_provenance" in plan.stdout and "fit_cohort_" in plan.stdout
 
 
 def test_remote_module_source_is_refused_with_the_supported_way(clone: Path, tmp_path: Path) -> None:
