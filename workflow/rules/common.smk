@@ -1,4 +1,5 @@
 # Configuration, validation and input functions shared by every stage.
+import json
 import os
 import sys
 from pathlib import Path
@@ -165,19 +166,40 @@ def analysis_log(name):
 
 # the report's entries of one analysis: its section (subcategory) of the Analyses category
 REPORT_CAPTIONS = dict(
-    table="../report/estimates.rst",
-    flow="../report/analysis_flow.rst",
-    figure="../report/figure.rst",
-    table2_html="../report/table2.rst",
+    table="estimates.rst",
+    flow="analysis_flow.rst",
+    figure="figure.rst",
+    table2_html="table2.rst",
 )
+# A caption reads its analysis from the job's {analysis} wildcard; a cohort's job has none, so each of its
+# analyses gets a copy of the caption naming it (written when missing or changed; read by --report).
+CAPTION_DIR = Path(".snakemake", "musclecog", "captions").resolve()
+
+
+def analysis_caption(template, name):
+    """Caption `template` (workflow/report/) of analysis `name`; "{analysis}": the template itself."""
+    if name == "{analysis}":
+        return f"../report/{template}"
+    text = (MUSCLECOG_DIR / "workflow" / "report" / template).read_text()
+    text = text.replace("snakemake.wildcards.analysis", json.dumps(name))
+    path = CAPTION_DIR / f"{name}.{template}"
+    if not path.is_file() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        partial.write_text(text)
+        partial.replace(path)
+    return str(path)
 
 
 def analysis_outputs(name):
     """Output files of analysis `name`, those shown in the report wrapped in report()."""
     outputs = analysis_paths(name)
-    for kind, caption in REPORT_CAPTIONS.items():
+    for kind, template in REPORT_CAPTIONS.items():
         outputs[kind] = report(
-            outputs[kind], caption=caption, category="Analyses", subcategory=name
+            outputs[kind],
+            caption=analysis_caption(template, name),
+            category="Analyses",
+            subcategory=name,
         )
     return outputs
 
