@@ -37,7 +37,7 @@ for _cohort, _names in FIT_BATCHES.items():
         log:
             **{name: analysis_log(name) for name in _names},
         benchmark:
-            f"{OUT}/benchmarks/estimates/cohort/{_cohort}.tsv"
+            f"{OUT}/benchmarks/fits/{_cohort}.tsv"
         priority: len(_names)
         resources:
             **batch_resources(_names),
