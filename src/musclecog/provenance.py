@@ -60,6 +60,16 @@ def _git(source_dir: Path, *args: str) -> str:
     ).stdout.rstrip("\n")
 
 
+def _exported_source(source: Path) -> dict[str, Any] | None:
+    """The record of a remote module source exported by the Snakefile (``MUSCLECOG_SOURCE.json``), if any."""
+    marker = source / "MUSCLECOG_SOURCE.json"
+    if not marker.is_file():
+        return None
+    record = json.loads(marker.read_text())
+    return {"commit": record["commit"], "describe": record["ref"], "dirty": False, "modified": [],
+            "exported_from": record["uri"]}
+
+
 def git_state(source_dir: str | Path) -> dict[str, Any]:
     """The git commit of the workflow source and whether its tracked files differ from it.
 
@@ -75,9 +85,14 @@ def git_state(source_dir: str | Path) -> dict[str, Any]:
         (True when a tracked file is modified or staged; untracked files do not count) and
         ``modified`` (the porcelain status lines of those files, at most 50). When the source is not a git
         checkout (e.g. an unpacked release archive) or git is not installed, ``commit`` and ``dirty`` are None
-        and ``reason`` says why.
+        and ``reason`` says why. A folder exported from a remote module source (the workflow's
+        ``.snakemake/musclecog-source/<commit>/``, with its ``MUSCLECOG_SOURCE.json``) gives that commit, the
+        ref it was asked for as ``describe``, ``dirty`` False (exported from git objects) and ``exported_from``.
     """
     source = Path(source_dir)
+    exported = _exported_source(source)
+    if exported is not None:
+        return exported
     if shutil.which("git") is None:
         return {"commit": None, "dirty": None, "reason": "git is not installed"}
     try:

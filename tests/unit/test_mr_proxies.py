@@ -219,3 +219,84 @@ def test_panel_errors(tmp_path):
         ProxySettings.from_config({"proxy_r2": 1.5})
     with pytest.raises(ConfigError, match="proxy_maf_threshold"):
         ProxySettings.from_config({"proxy_maf_threshold": 0.7})
+
+
+# multivariable MR: main exposure e (lacks rsC0, has its palindromic proxy rsC1), adjusting exposure a (the
+# instrument rsC0 comes from it; lacks rsB0 but has rsB1, whose alleles are swapped relative to rsB0's phase;
+# lacks rsI1, which has no proxy), outcome as above
+EXPOSURE_MV = [r for r in EXPOSURE if r[0] != "rsC0"] + [("rsC1", 1, 3_010_000, "A", "T", 0.045, 0.01, 0.16, 1e-3,
+                                                            10000)]
+ADJUST = [
+    ("rsA0", 1, 1_000_000, "A", "G", 0.020, 0.01, 0.34, 1e-3, 10000),
+    ("rsB1", 1, 2_010_000, "T", "G", 0.030, 0.01, 0.42, 1e-3, 10000),
+    ("rsC0", 1, 3_000_000, "C", "T", 0.120, 0.01, 0.15, 1e-30, 10000),
+    ("rsD0", 1, 4_000_000, "A", "G", 0.010, 0.01, 0.32, 1e-3, 10000),
+    ("rsE0", 1, 9_000_000, "A", "T", 0.010, 0.01, 0.40, 1e-3, 10000),
+    ("rsX9", 1, 15_000_000, "A", "G", 0.010, 0.01, 0.30, 1e-3, 10000),
+    ("rsI0", 1, 20_000_000, "A", "G", 0.015, 0.01, 0.30, 1e-3, 10000),
+    ("rsI2", 1, 22_000_000, "G", "A", -0.025, 0.01, 0.70, 1e-3, 10000),
+]
+
+
+def test_multivariable_proxies_per_trait(tmp_path, plink_r2):
+    """Each trait of a multivariable MR proxied as the univariable outcome: per instrument and trait reported,
+    per trait counted; the harmonised matrix (alleles through PLINK's in-phase pairs) gives the multivariable
+    IVW of a direct weighted least squares fit (multiplicative random effects: se scaled by max(1, sigma))."""
+    from musclecog.mr.pipeline import pair_jobs, run_pair
+
+    paths = {n: _parquet(tmp_path, n, rows) for n, rows in (("e", EXPOSURE_MV), ("a", ADJUST), ("o", OUTCOME))}
+    spec = pair_jobs({"mv": {"exposure": "e", "outcome": "o", "adjust_for": ["a"], "clump": "none",
+                             "reference_panel": PANEL}})["e__o"]
+    res = run_pair(paths["e"], paths["o"], spec, MRSettings.from_config({"methods": ["ivw"]}), 1,
+                   adjust_parquets=[paths["a"]])
+    d = res.multivariable_data.set_index("SNP")
+    # per instrument and trait: who has it, which proxy, its r2 (PLINK --r2)
+    assert d.loc["rsC0", "proxy_status.exposure"] == "proxy" and d.loc["rsC0", "proxy_snp.exposure"] == "rsC1"
+    assert d.loc["rsB0", "proxy_status.a"] == "proxy" and d.loc["rsB0", "proxy_snp.a"] == "rsB1"
+    assert d.loc["rsI1", "proxy_status.a"] == "no_proxy" and pd.isna(d.loc["rsI1", "proxy_snp.a"])
+    assert d.loc["rsA0", "proxy_snp.outcome"] == "rsA1" and d.loc["rsA0", "proxy_status.a"] == "gwas"
+    for target, proxy, col in (("rsC0", "rsC1", "exposure"), ("rsB0", "rsB1", "a"), ("rsA0", "rsA1", "outcome"),
+                               ("rsB0", "rsB1", "outcome"), ("rsC0", "rsC1", "outcome")):
+        assert d.loc[target, f"proxy_r2.{col}"] == pytest.approx(_r2(plink_r2, target, proxy), abs=1e-6)
+    # alleles: e's effect allele of rsC0 is rsC0's allele in phase with rsC1's A (e's effect allele there,
+    # eaf 0.16, panel A frequency 0.15); a's rsB1 effect allele T is in phase with rsB0's allele phase["T"]
+    e_allele = _phase(plink_r2, "rsC0", "rsC1")["A"]
+    assert d.loc["rsC0", "effect_allele.exposure"] == e_allele == "C"
+    assert d.loc["rsC0", "beta.exposure"] == pytest.approx(0.045) and d.loc["rsC0", "beta.a"] == pytest.approx(0.12)
+    sign = 1 if _phase(plink_r2, "rsB0", "rsB1")["T"] == d.loc["rsB0", "effect_allele.exposure"] else -1
+    assert sign == -1 and d.loc["rsB0", "beta.a"] == pytest.approx(sign * 0.030)
+    assert d.loc["rsB0", "beta.outcome"] == pytest.approx(-0.040) and d.loc["rsC0", "beta.outcome"] == pytest.approx(0.05)
+    assert d.loc["rsI2", "beta.a"] == pytest.approx(0.025)  # a codes rsI2 on the other allele
+    used = d[d["mr_keep"]]
+    assert sorted(used.index) == ["rsA0", "rsB0", "rsC0", "rsI0", "rsI2"]
+    # per trait counts in the flow; no proxy is a count, not an error
+    flow = res.flow.set_index("step")
+    assert flow.loc["multivariable.e.proxies.absent", "n_in"] == 1
+    assert flow.loc["multivariable.e.proxies.found", "n_out"] == 1
+    assert flow.loc["multivariable.a.proxies.absent", "n_in"] == 2
+    assert flow.loc["multivariable.a.proxies.no_proxy", "n_excluded"] == 1
+    assert flow.loc["multivariable.a.proxies.found", "n_out"] == 1
+    assert flow.loc["multivariable.o.proxies.found", "n_out"] == 3
+    assert flow.loc["multivariable.o.proxies.not_in_panel", "n_excluded"] == 1
+    assert flow.loc["multivariable.lookup.a", "n_excluded"] == 1  # rsI1
+    # the estimate: weighted least squares of beta.outcome on (beta.exposure, beta.a), weights 1/se^2
+    x = used[["beta.exposure", "beta.a"]].to_numpy(float)
+    y, w = used["beta.outcome"].to_numpy(float), 1 / used["se.outcome"].to_numpy(float) ** 2
+    xtwx = x.T @ (w[:, None] * x)
+    b = np.linalg.solve(xtwx, x.T @ (w * y))
+    sigma = np.sqrt(np.sum(w * (y - x @ b) ** 2) / (len(y) - 2))
+    se = np.sqrt(np.diag(np.linalg.inv(xtwx))) * max(1.0, sigma)
+    tab = res.multivariable.set_index("exposure")
+    np.testing.assert_allclose(tab.loc[["e", "a"], "estimate"], b, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(tab.loc[["e", "a"], "std_error"], se, rtol=0, atol=1e-10)
+    # written as multivariable_harmonised.tsv with the per-trait proxy columns
+    from musclecog.mr.tables import write_pair
+
+    write_pair(res, {"multivariable_harmonised": tmp_path / "mvh.tsv"})
+    back = pd.read_csv(tmp_path / "mvh.tsv", sep="\t").set_index("SNP")
+    assert back.loc["rsB0", "proxy_snp.a"] == "rsB1" and back.loc["rsI1", "proxy_status.a"] == "no_proxy"
+    # without a panel: rsB0, rsC0 (absent from a trait) and rsA0 (absent from the outcome) are dropped, which
+    # leaves rsI0 and rsI2 only, too few for two exposures
+    with pytest.raises(DataError, match=r"more instruments \(2\) than exposures \(2\)"):
+        run_pair(paths["e"], paths["o"], {k: v for k, v in spec.items() if k != "reference_panel"},
+                 MRSettings.from_config({"methods": ["ivw"]}), 1, adjust_parquets=[paths["a"]])

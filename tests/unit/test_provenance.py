@@ -95,3 +95,16 @@ def test_provenance_records_git_commit_and_dirty_state(tmp_path):
     assert outside["commit"] is None and outside["dirty"] is None and "not a git checkout" in outside["reason"]
     assert "source" not in build_provenance({"seed": 1}, [], None)
     assert build_provenance({"seed": 1}, [], None)["musclecog_version"] == musclecog.__version__
+
+
+def test_provenance_of_a_source_exported_from_a_remote_module(tmp_path):
+    """A folder the Snakefile exported from github(...)/gitfile(...) (no .git, a MUSCLECOG_SOURCE.json): the
+    commit it was exported from, the ref asked for as `describe`, dirty False, and where it came from."""
+    root = tmp_path / ".snakemake" / "musclecog-source" / ("a" * 40)
+    root.mkdir(parents=True)
+    uri = "https://raw.githubusercontent.com/someone/musclecog/v1.2.3/Snakefile"
+    (root / "MUSCLECOG_SOURCE.json").write_text(json.dumps({"uri": uri, "ref": "v1.2.3", "commit": "a" * 40}))
+    state = git_state(root)
+    assert state == {"commit": "a" * 40, "describe": "v1.2.3", "dirty": False, "modified": [],
+                     "exported_from": uri}
+    assert build_provenance({"seed": 1}, [], None, source_dir=root)["source"]["exported_from"] == uri

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from musclecog.golden import compare_results
+from musclecog.golden import compare_results, compare_table
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden"
@@ -67,8 +67,9 @@ def _env() -> dict[str, str]:
     return {**env, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
-def _snakemake(cwd: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run([str(SNAKEMAKE), "--nolock", *args], cwd=cwd, env=_env(), capture_output=True,
+def _snakemake(cwd: Path, *args: str, timeout: int = 1800,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(SNAKEMAKE), "--nolock", *args], cwd=cwd, env=env or _env(), capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -134,15 +135,76 @@ def test_snakedeploy_deployment(clone: Path, tmp_path: Path) -> None:
     assert "write_provenance" in plan.stdout and "fit_cohort_" in plan.stdout
 
 
-def test_remote_module_source_is_refused_with_the_supported_way(clone: Path, tmp_path: Path) -> None:
-    """A module read from git objects (gitfile(<clone>, tag=...), as github(...) would be read from GitHub) has no
-    folder for the library and schemas: the run stops at once, names the source and says to use a clone."""
+ONE_ANALYSIS = "wang_dsst_low_muscle_mass"
+"""A default analysis run as the remote routes' target: one cohort simulated and one analysis fitted, by the
+library and scripts of the exported source."""
+
+
+def _check_export(user: Path, commit: str, uri: str) -> None:
+    """The exported source folder holds the commit's files and names where it came from."""
+    root = user / ".snakemake" / "musclecog-source" / commit
+    assert (root / "Snakefile").is_file() and (root / "src" / "musclecog" / "__init__.py").is_file()
+    record = json.loads((root / "MUSCLECOG_SOURCE.json").read_text())
+    assert record == {"uri": uri, "ref": TAG, "commit": commit}, record
+
+
+def _plan(user: Path, env: dict[str, str] | None = None) -> None:
+    """A dry run plans the whole default run."""
+    plan = _snakemake(user, "-n", "--cores", "1", timeout=600, env=env)
+    assert plan.returncode == 0, _failure(plan)
+    assert "write_provenance" in plan.stdout and "fit_analysis" in plan.stdout
+
+
+def _run_one_analysis(user: Path, env: dict[str, str] | None = None) -> None:
+    """One analysis (its cohort simulated, then fitted by the rule scripts) equals its golden table."""
+    target = f"results/estimates/{ONE_ANALYSIS}.tsv"
+    proc = _snakemake(user, "--cores", "2", target, timeout=900, env=env)
+    assert proc.returncode == 0, _failure(proc)
+    problems = compare_table(GOLDEN / "estimates" / f"{ONE_ANALYSIS}.tsv", user / target, rtol=1e-8)
+    assert not problems, "\n".join(problems[:40])
+
+
+def test_git_module_source_runs_from_its_export(clone: Path, tmp_path: Path) -> None:
+    """A module read from git objects, `gitfile(<clone>, path="Snakefile", tag=TAG)` (the local form of
+    github(...)): the Snakefile exports that commit once to .snakemake/musclecog-source/<commit>/ and reads its
+    library, rules, schemas and resources there, and the default run is planned (the rule scripts of an export
+    run in the next test)."""
     user = tmp_path / "remote_user"
     (user / "config").mkdir(parents=True)
     shutil.copy(clone / "config" / "config.yaml", user / "config" / "config.yaml")
     declaration = f'gitfile("{clone}", path="Snakefile", tag="{TAG}")'
     (user / "Snakefile").write_text(MODULE_SNAKEFILE.replace('"{snakefile}"', declaration))
-    proc = _snakemake(user, "-n", "--cores", "1", timeout=300)
-    assert proc.returncode != 0
-    assert f"loaded from git+file://{clone}/Snakefile@{TAG}" in proc.stderr, _failure(proc)
-    assert "remote module source" in proc.stderr and '"<clone>/Snakefile"' in proc.stderr
+    _plan(user)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True).stdout.strip()
+    _check_export(user, head, f"git+file://{clone}/Snakefile@{TAG}")
+
+
+def test_snakedeploy_github_deployment_runs_offline(clone: Path, tmp_path: Path) -> None:
+    """`snakedeploy deploy-workflow https://github.com/<owner>/musclecog <dir> --tag TAG`, offline: the source
+    is a local repository at a path containing `github.com/<owner>/musclecog` (snakedeploy then takes its GitHub
+    provider and writes `github("<owner>/musclecog", path="Snakefile", tag=TAG)`, as for the real URL), and
+    Snakemake's git cache for github.com/<owner>/musclecog is that repository's bare clone (what Snakemake's first
+    run would have cloned). No edit of what snakedeploy writes: the deployment plans the default run and runs an
+    analysis equal to the golden table; a fetch from GitHub would fail the test (no network)."""
+    if SNAKEDEPLOY is None:
+        if os.environ.get("CI"):
+            pytest.fail("snakedeploy is not installed (requirements.lock pins it)")
+        pytest.skip("snakedeploy is not installed (pip install snakedeploy==0.17.1; CI has it)")
+    hosted = tmp_path / "github.com" / "someone" / "musclecog"
+    hosted.parent.mkdir(parents=True)
+    _git(tmp_path, "clone", "-q", str(clone), str(hosted))
+    cache = tmp_path / "xdg-cache"
+    git_cache = cache / "snakemake" / "snakemake" / "source-cache" / "snakemake-git-cache" / "github.com" / "someone"
+    git_cache.mkdir(parents=True)
+    _git(tmp_path, "clone", "-q", "--bare", str(clone), str(git_cache / "musclecog"))
+    dest = tmp_path / "deployment"
+    env = {**_env(), "XDG_CACHE_HOME": str(cache)}
+    proc = subprocess.run([SNAKEDEPLOY, "deploy-workflow", str(hosted), str(dest), "--tag", TAG],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, _failure(proc)
+    deployed = (dest / "workflow" / "Snakefile").read_text()
+    assert f'github("someone/musclecog", path="Snakefile", tag="{TAG}")' in deployed, deployed
+    _plan(dest, env)
+    _run_one_analysis(dest, env)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True).stdout.strip()
+    _check_export(dest, head, f"https://raw.githubusercontent.com/someone/musclecog/{TAG}/Snakefile")

@@ -76,7 +76,7 @@ rule mr_pair_multivariable:
         outcome=get_pair_outcome,
         adjust=get_pair_adjust,
     output:
-        **mr_pair_outputs(MR_TABLES + ["multivariable"]),
+        **mr_pair_outputs(MR_TABLES + ["multivariable", "multivariable_harmonised"]),
     log:
         f"{OUT}/logs/mr/{{pair}}.log",
     benchmark:

@@ -170,4 +170,6 @@ def get_mr_outputs():
         outputs += [f"{OUT}/mr/{pair}/{name}.png" for name in MR_FIGURES]
         if pair in MULTIVARIABLE_PAIRS or pair in GWAS_MULTIVARIABLE_PAIRS:
             outputs.append(f"{OUT}/mr/{pair}/multivariable.tsv")
+        if pair in GWAS_MULTIVARIABLE_PAIRS:
+            outputs.append(f"{OUT}/mr/{pair}/multivariable_harmonised.tsv")
     return outputs

@@ -21,8 +21,9 @@ with log_to(snakemake.log[0]) as log:
         pair = run_pair(snakemake.input.exposure, snakemake.input.outcome, params.spec, settings, params.seed,
                         run=PairRun(workdir=params.workdir, threads=snakemake.threads), adjust_parquets=adjust)
         shutil.rmtree(params.workdir, ignore_errors=True)
-    # multivariable.tsv: only pairs with adjust_for (rules mr_pair_multivariable, mr_harmonised_multivariable)
-    tables = [*TABLES, *(["multivariable"] if "multivariable" in out.keys() else [])]
+    # multivariable.tsv: only pairs with adjust_for (rules mr_pair_multivariable, mr_harmonised_multivariable);
+    # multivariable_harmonised.tsv: GWAS pairs with adjust_for (rule mr_pair_multivariable)
+    tables = [*TABLES, *(name for name in ("multivariable", "multivariable_harmonised") if name in out.keys())]
     write_pair(pair, {name: out[name] for name in tables})
     figures = all_figures(pair.result)
     for name, path in (("scatter", out.scatter), ("forest", out.forest), ("funnel", out.funnel),

@@ -34,7 +34,7 @@ from musclecog.mr.instruments import (
     select_multivariable_instruments,
 )
 from musclecog.mr.jobs import adjust_columns, adjust_traits
-from musclecog.mr.proxies import ProxyResult, ProxySettings, add_proxies, proxy_summary
+from musclecog.mr.proxies import ProxyResult, ProxySettings, ReferencePanel, add_proxies, proxy_summary
 from musclecog.mr.sensitivity import steiger_per_variant
 from musclecog.mr.tables import multivariable_table
 
@@ -261,9 +261,16 @@ def multivariable_gwas(
     the union of each exposure's variants with p <= ``p_threshold``, clumped together on the smallest p across
     the exposures (:func:`musclecog.mr.instruments.select_multivariable_instruments`); each is looked up in every
     exposure and the outcome, and the outcome and every adjusting exposure are harmonised to the main exposure's
-    effect allele with the pair's rules (:func:`musclecog.mr.harmonise.harmonise_tables`). A variant absent from,
-    or not harmonisable with, any trait is dropped and counted in the flow rows (``multivariable.*``). Steiger
-    filtering is not applied to the multivariable set.
+    effect allele with the pair's rules (:func:`musclecog.mr.harmonise.harmonise_tables`). With a
+    ``reference_panel`` (and ``proxies`` on), an instrument absent from a trait's GWAS -- the outcome, the main or
+    an adjusting exposure -- is replaced, for that trait, by its best LD proxy in that GWAS exactly as for
+    univariable MR (:func:`musclecog.mr.proxies.add_proxies`; TwoSampleMR's ``mv_extract_exposures(find_proxies =
+    TRUE)`` and ``extract_outcome_data(proxies = TRUE)``), counted per trait in the flow
+    (``multivariable.<trait>.proxies.*``) and reported per instrument and trait (``proxy_status.<trait>``,
+    ``proxy_snp.<trait>``, ``proxy_r2.<trait>`` in ``data``, with ``exposure``/``outcome`` for the main exposure
+    and the outcome). A variant absent from (with no usable proxy), or not harmonisable with, any trait is
+    dropped and counted in the flow rows (``multivariable.*``). Steiger filtering is not applied to the
+    multivariable set.
 
     Returns
     -------
@@ -287,18 +294,21 @@ def multivariable_gwas(
                                            run.threads)
     flow = mvi.flow.to_dict("records")
     snps = mvi.data["SNP"].astype(str).tolist()
-    exp_rows = read_variants(exposure_parquet, snps)
+    lookup = _MultivariableLookup(mvi.data, settings.proxies)
+    exp_rows = lookup.rows(exposure_parquet, exposure, flow)
     flow.append(flow_row(f"multivariable.lookup.{exposure}", len(snps), len(exp_rows),
                          f"excluded: absent from the {exposure} GWAS"))
     exp_tab = _with_meta(exp_rows, meta_e)
-    harm = harmonise_tables(exp_tab, _with_meta(read_variants(outcome_parquet, snps), meta_o), exposure, outcome,
-                            settings.harmonise)
+    out_rows = lookup.rows(outcome_parquet, outcome, flow)
+    harm = harmonise_tables(exp_tab, _with_meta(out_rows, meta_o), exposure, outcome, settings.harmonise)
     flow += [dict(r, step=f"multivariable.{outcome}.{r['step']}") for r in harm.flow.to_dict("records")]
     data = harm.data
     for trait, path, meta in zip(adjust, adjust_parquets, metas, strict=True):
-        h = harmonise_tables(exp_tab, _with_meta(read_variants(path, snps), meta), exposure, trait,
+        h = harmonise_tables(exp_tab, _with_meta(lookup.rows(path, trait, flow), meta), exposure, trait,
                              settings.harmonise).data
         flow += _add_adjusting_trait(data, h, exposure, trait)
+    if lookup.panel is not None:
+        data = _with_trait_proxies(data, lookup.reports, [exposure, outcome, *adjust], ["exposure", "outcome", *adjust])
     n_keep = int(data["mr_keep"].sum())
     flow.append(flow_row("multivariable.mr_keep", len(data), n_keep, "variants used by multivariable IVW"))
     if n_keep == 0:
@@ -309,6 +319,46 @@ def multivariable_gwas(
     table = multivariable_table(data, exposure, outcome, adjust, settings.mr, binary=binary,
                                 analysis=f"{exposure}__{outcome}")
     return table, flow, data
+
+
+class _MultivariableLookup:
+    """Each trait's rows for the multivariable instruments, with LD proxies for those it lacks when the pair
+    has a reference panel (:func:`musclecog.mr.proxies.add_proxies`, the panel opened once for all traits)."""
+
+    def __init__(self, instruments: pd.DataFrame, settings: ProxySettings) -> None:
+        self.instruments = instruments
+        self.settings = settings
+        self.snps = instruments["SNP"].astype(str).tolist()
+        self.panel = ReferencePanel(str(settings.reference_panel)) if settings.active else None
+        self.reports: dict[str, pd.DataFrame] = {}
+
+    def rows(self, path: str | Path, trait: str, flow: FlowRows) -> pd.DataFrame:
+        """The trait's rows (proxies added, their flow rows appended to ``flow`` as
+        ``multivariable.<trait>.proxies.*``)."""
+        rows = read_variants(path, self.snps)
+        if self.panel is None:
+            return rows
+        res = add_proxies(self.instruments, rows, lambda ids: read_variants(path, ids), self.settings, self.panel)
+        flow += [dict(r, step=f"multivariable.{trait}.{r['step']}") for r in res.flow]
+        self.reports[trait] = res.report
+        logger.info("multivariable MR, %s: %s", trait, proxy_summary(res.report))
+        return res.outcome
+
+
+def _with_trait_proxies(data: pd.DataFrame, reports: Mapping[str, pd.DataFrame], traits: Sequence[str],
+                        labels: Sequence[str]) -> pd.DataFrame:
+    """``proxy_status.<label>``, ``proxy_snp.<label>``, ``proxy_r2.<label>`` per instrument for each trait
+    (``.exposure`` / ``.outcome`` for the main exposure and the outcome, ``.<trait>`` for an adjusting trait;
+    status ``gwas`` where the trait's GWAS has the instrument itself, else ``proxy`` or why none was found)."""
+    out = data.copy()
+    snp = out["SNP"].astype(str)
+    for trait, label in zip(traits, labels, strict=True):
+        rep = reports.get(trait, pd.DataFrame())
+        rep = rep.set_index("target_snp") if not rep.empty else pd.DataFrame(columns=["status"])
+        out[f"proxy_status.{label}"] = snp.map(rep["status"]).fillna("gwas").to_numpy(object)
+        out[f"proxy_snp.{label}"] = snp.map(rep["proxy_snp"]).to_numpy(object) if "proxy_snp" in rep else None
+        out[f"proxy_r2.{label}"] = snp.map(rep["proxy_r2"]).to_numpy(float) if "proxy_r2" in rep else np.nan
+    return out
 
 
 def _add_adjusting_trait(data: pd.DataFrame, harmonised: pd.DataFrame, exposure: str, trait: str) -> FlowRows:

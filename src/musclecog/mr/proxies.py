@@ -279,6 +279,7 @@ def add_proxies(
     outcome_rows: pd.DataFrame,
     lookup: Callable[[list[str]], pd.DataFrame],
     settings: ProxySettings,
+    panel: ReferencePanel | None = None,
 ) -> ProxyResult:
     """Replace instruments absent from the outcome by their best LD proxy present in it.
 
@@ -291,6 +292,9 @@ def add_proxies(
     lookup : callable
         ``lookup(ids)`` -> the outcome GWAS rows of ``ids`` (e.g. :func:`musclecog.mr.gwas.read_variants`).
     settings : ProxySettings
+    panel : ReferencePanel, optional
+        The panel of ``settings.reference_panel`` already opened (several traits proxied against one panel,
+        as multivariable MR does); opened here when needed otherwise.
 
     Returns
     -------
@@ -310,7 +314,8 @@ def add_proxies(
     report: list[dict[str, Any]] = []
     if not absent:
         return ProxyResult(out, flow + _proxy_flow(report, 0), pd.DataFrame(report))
-    panel = ReferencePanel(str(settings.reference_panel))
+    if panel is None:
+        panel = ReferencePanel(str(settings.reference_panel))
     in_panel = [s for s in absent if s in panel.index.index]
     report += [{"target_snp": s, "status": "not_in_panel"} for s in absent if s not in panel.index.index]
     windows = _windows(panel, in_panel, settings.kb)

@@ -108,7 +108,8 @@ def _egger_rows(bx: np.ndarray, used: pd.DataFrame, exposures: list[str], outcom
 
 def write_pair(pair: PairResult, tables: Mapping[str, str | Path]) -> None:
     """Write the pair's tables (``write_table``: deterministic bytes), keyed by the names of :data:`TABLES`
-    (and ``multivariable``)."""
+    (and ``multivariable``; ``multivariable_harmonised``, the harmonised union set of a GWAS pair with
+    ``adjust_for``, with its per-trait proxy columns)."""
     res_tables = pair.result.tables()
     for name, path in tables.items():
         if name == "harmonised":
@@ -121,6 +122,10 @@ def write_pair(pair: PairResult, tables: Mapping[str, str | Path]) -> None:
             if pair.multivariable is None:
                 raise ValueError("multivariable.tsv requested for a pair without adjust_for")
             df = pair.multivariable
+        elif name == "multivariable_harmonised":
+            if pair.multivariable_data is None:
+                raise ValueError("multivariable_harmonised.tsv requested for a pair without a GWAS adjust_for set")
+            df = pair.multivariable_data
         elif name in res_tables:
             df = res_tables[name]
         else:

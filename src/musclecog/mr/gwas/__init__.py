@@ -13,13 +13,16 @@ parsed, with fixed types, multi-threaded), so that a 10-million-variant file is 
 * ``vcf``: the IEU GWAS-VCF (OpenGWAS downloads; ``ES:SE:LP:AF:SS:ID`` per sample column, bgzip or gzip),
   genome-wide or for a region (:mod:`~musclecog.mr.gwas.vcf`).
 
+A region (or a list of regions) of a bgzip file with a tabix index beside it is read through the index, only the
+compressed blocks of the regions decompressed (:mod:`~musclecog.mr.gwas.tabix`), in any layout.
+
 The standardised table (``results/gwas/{trait}.parquet``) has the columns of :data:`STANDARD_COLUMNS`,
 alleles in upper case, and the trait's metadata (type, units, build, prevalence) in the parquet schema
 metadata. Every row that is left out is counted with its reason in a flow table.
 
 Modules, by job: :mod:`~musclecog.mr.gwas.formats` (standard names, :class:`GwasSpec`, layout detection and
 column maps), :mod:`~musclecog.mr.gwas.readers` (header, typed column reading, build check, any layout by region),
-:mod:`~musclecog.mr.gwas.vcf` (GWAS-VCF),
+:mod:`~musclecog.mr.gwas.vcf` (GWAS-VCF), :mod:`~musclecog.mr.gwas.tabix` (tabix-indexed BGZF reads),
 :mod:`~musclecog.mr.gwas.checks` (:func:`standardise`: row checks and the standard table),
 :mod:`~musclecog.mr.gwas.parquet` (writing and reading the standardised file) and
 :mod:`~musclecog.mr.gwas.columns` (arrow column helpers). A new GWAS layout: its name map in ``formats``.
@@ -46,7 +49,7 @@ from musclecog.mr.gwas.parquet import (
     write_standardised,
 )
 from musclecog.mr.gwas.readers import SourceRead, check_build, read_gwas, read_header, read_source
-from musclecog.mr.gwas.vcf import Region, is_vcf_path, read_vcf, read_vcf_header
+from musclecog.mr.gwas.vcf import Region, is_vcf_path, read_vcf, read_vcf_header, read_vcf_regions
 
 __all__ = [
     "FORMATS",
@@ -74,6 +77,7 @@ __all__ = [
     "read_variants",
     "read_vcf",
     "read_vcf_header",
+    "read_vcf_regions",
     "rs_numbers",
     "standardise",
     "write_standardised",

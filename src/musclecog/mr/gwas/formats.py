@@ -83,9 +83,11 @@ class GwasSpec:
         Turn every counted exclusion into an error.
     sample : str or None
         GWAS-VCF: the sample (trait) column to read (default the first).
-    region : str or None
-        Read only the variants in ``chrom:start-end`` (1-based, inclusive; GWAS-VCF files are scanned in
-        batches, other layouts filtered after reading; needs chromosome and position).
+    region : str, tuple of str, or None
+        Read only the variants in ``chrom:start-end`` (1-based, inclusive), or in any of several regions
+        (a bgzip file with a tabix index ``<path>.tbi`` through the index, GWAS-VCF and other layouts alike;
+        else GWAS-VCF files scanned in batches, other layouts filtered after reading; needs chromosome and
+        position).
     """
 
     name: str
@@ -103,7 +105,7 @@ class GwasSpec:
     allow_indels: bool = False
     strict: bool = False
     sample: str | None = None
-    region: str | None = None
+    region: str | tuple[str, ...] | None = None
 
     @classmethod
     def from_config(cls, name: str, entry: Mapping[str, Any], path: str | None = None) -> GwasSpec:
@@ -147,13 +149,22 @@ class GwasSpec:
             allow_indels=bool(entry.get("allow_indels", False)),
             strict=bool(entry.get("strict", False)),
             sample=entry.get("sample"),
-            region=None if entry.get("region") is None else str(entry["region"]),
+            region=_region_entry(entry.get("region")),
         )
 
     @property
     def is_vcf(self) -> bool:
         """Whether the file is read as a GWAS-VCF (``format: vcf``, or ``auto`` with a ``.vcf[.gz]`` name)."""
         return self.format == "vcf" or (self.format == "auto" and self.path is not None and is_vcf_path(self.path))
+
+
+def _region_entry(value: Any) -> str | tuple[str, ...] | None:
+    """``region`` as given: one region (a string) or several (a tuple)."""
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return tuple(str(v) for v in value)
+    return str(value)
 
 
 def _check_mapped_columns(header: list[str], spec: GwasSpec, path: str | Path) -> None:

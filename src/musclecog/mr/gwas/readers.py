@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,12 +12,14 @@ from typing import IO, Any, cast
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import yaml
 
 from musclecog.errors import ConfigError, DataError
 from musclecog.filters import flow_row
 from musclecog.mr.gwas.formats import NULL_VALUES, NUMERIC, GwasSpec, column_map
+from musclecog.mr.gwas.tabix import BgzfReader, index_path, merge_chunks, read_index
 from musclecog.mr.gwas.vcf import Region, is_known_build, normalise_build, read_vcf
 
 
@@ -84,7 +87,10 @@ def _gzip_stream(path: Path) -> IO[bytes] | None:
     return igzip.open(path, "rb")
 
 
-def _read_columns(path: Path, sep: str, mapping: dict[str, str], pos_type: pa.DataType) -> pa.Table:
+def _read_columns(path: Path, sep: str, mapping: dict[str, str], pos_type: pa.DataType,
+                  data: bytes | None = None) -> pa.Table:
+    if data is not None:  # the header and the lines of a tabix query, already decompressed
+        return _parse_csv(io.BytesIO(data), sep, mapping, pos_type)
     stream = _gzip_stream(path)
     if stream is None:
         return _parse_csv(str(path), sep, mapping, pos_type)
@@ -117,12 +123,14 @@ def _failing_column(exc: pa.ArrowInvalid, header: list[str]) -> str:
     return header[int(col.group(1))] if col and int(col.group(1)) < len(header) else "?"
 
 
-def read_gwas(spec: GwasSpec) -> tuple[pa.Table, str, int]:
+def read_gwas(spec: GwasSpec, data: bytes | None = None) -> tuple[pa.Table, str, int]:
     """Read the columns of a GWAS file that the standard table needs.
 
     Only the mapped columns are parsed (pyarrow CSV reader, multi-threaded), with their types declared up front:
     numbers as float64, the position as int64 (float64 when the file writes positions as decimals), alleles and
     chromosome dictionary-encoded (a handful of distinct values, so millions of rows cost 4 bytes each).
+    ``data``: the file's header line and some of its data lines, decompressed (a tabix query), parsed instead of
+    the whole file.
 
     Returns
     -------
@@ -139,11 +147,11 @@ def read_gwas(spec: GwasSpec) -> tuple[pa.Table, str, int]:
     pos_src = next((s for s, t in mapping.items() if t == "pos"), None)
     try:
         try:
-            table = _read_columns(path, sep, mapping, pa.int64())
+            table = _read_columns(path, sep, mapping, pa.int64(), data)
         except pa.ArrowInvalid as exc:
             if pos_src is None or _failing_column(exc, header) != pos_src:
                 raise
-            table = _read_columns(path, sep, mapping, pa.float64())  # positions written as decimals (12345.0)
+            table = _read_columns(path, sep, mapping, pa.float64(), data)  # positions written as decimals (12345.0)
     except pa.ArrowInvalid as exc:
         raise _parse_error(exc, path, header, mapping, pos_src) from None
     except OSError as exc:  # pyarrow's decompressor: a gzip stream cut short or damaged
@@ -221,9 +229,19 @@ def _vcf_build(spec: GwasSpec, found: str | None) -> str | None:
     return declared or found
 
 
+def spec_regions(spec: GwasSpec) -> list[Region] | None:
+    """The regions of ``gwas.<trait>.region`` (one string or a list), parsed; None for the whole file."""
+    if spec.region is None:
+        return None
+    texts = [spec.region] if isinstance(spec.region, str) else list(spec.region)
+    where = f"gwas.{spec.name}.region"
+    return [Region.parse(t, where if len(texts) == 1 else f"{where}[{k}]") for k, t in enumerate(texts)]
+
+
 def read_source(spec: GwasSpec) -> SourceRead:
     """Read a trait's file in any layout (GWAS-VCF with :func:`musclecog.mr.gwas.vcf.read_vcf`, delimited
-    tables with :func:`read_gwas`), restricted to ``spec.region`` if given; the declared build checked against
+    tables with :func:`read_gwas`), restricted to ``spec.region`` if given (a bgzip GWAS-VCF through its tabix
+    index when ``<path>.tbi`` exists, see :func:`~musclecog.mr.gwas.vcf.read_vcf`); the declared build checked against
     the file's own metadata (GWAS-SSF ``-meta.yaml``, GWAS-VCF header).
 
     Raises
@@ -231,27 +249,77 @@ def read_source(spec: GwasSpec) -> SourceRead:
     DataError
         As the readers; a region on a table without chromosome and position.
     """
-    region = None if spec.region is None else Region.parse(spec.region, f"gwas.{spec.name}.region")
+    regions = spec_regions(spec)
     if spec.is_vcf:
         if spec.path is None:
             raise ConfigError(f"config: gwas.{spec.name} has format 'vcf' but no 'path'")
-        vr = read_vcf(spec.path, spec.sample, region)
+        vr = read_vcf(spec.path, spec.sample, regions)
         build = _vcf_build(spec, vr.meta.get("header_build"))
         return SourceRead(vr.table, "vcf", vr.n_rows, vr.rows, vr.flow, build, vr.meta)
     if spec.sample is not None:
         raise ConfigError(f"config: gwas.{spec.name}.sample applies to GWAS-VCF files only; remove it")
     build = check_build(spec)
-    table, fmt, n_rows = read_gwas(spec)
-    rows = np.arange(n_rows, dtype=np.int64)
+    tbi = index_path(spec.path) if regions is not None and spec.path is not None else None
     flow: list[dict[str, Any]] = []
-    if region is not None:
+    if regions is not None and tbi is not None:
+        data, rows, n_rows = _indexed_lines(spec, regions, tbi)
+        table, fmt, n_read = read_gwas(spec, data)
+        if n_read != len(rows):
+            raise DataError(
+                f"GWAS file {spec.path}: {n_read} rows parsed from {len(rows)} lines the tabix index {tbi} points at; "
+                f"re-index it with `tabix -f -s <chrom col> -b <pos col> -e <pos col> -S 1 {spec.path}`"
+            )
+        flow.append(flow_row("region_read", n_rows, n_rows, f"note: read through the tabix index {tbi.name} "
+                                                            "(only the BGZF blocks it points at decompressed)"))
+    else:
+        table, fmt, n_rows = read_gwas(spec)
+        rows = np.arange(n_rows, dtype=np.int64)
+        if regions is not None:
+            flow.append(flow_row("region_read", n_rows, n_rows,
+                                 "note: no tabix index beside the file; the whole file read, then filtered"))
+    meta = {"region_read": None if regions is None else
+            f"tabix index {tbi.name}" if tbi is not None else "filtered after reading"}
+    if regions is not None:
         if "chr" not in table.column_names or "pos" not in table.column_names:
             raise DataError(
                 f"GWAS file {spec.path}: gwas.{spec.name}.region needs chromosome and position columns, which the "
                 "file lacks (map them with 'columns')"
             )
-        keep = region.mask(table.column("chr"), table.column("pos"))
+        keep = regions[0].mask(table.column("chr"), table.column("pos"))
+        for other in regions[1:]:
+            keep = pc.or_(keep, other.mask(table.column("chr"), table.column("pos")))
         table = table.filter(keep)
         rows = rows[keep.to_numpy(zero_copy_only=False)]
-        flow.append(flow_row("region", n_rows, table.num_rows, f"excluded: outside the region {region}"))
-    return SourceRead(table, fmt, n_rows, rows, flow, build)
+        label = ", ".join(str(r) for r in regions)
+        flow.append(flow_row("region", n_rows, table.num_rows, f"excluded: outside the region {label}"))
+    return SourceRead(table, fmt, n_rows, rows, flow, build, meta)
+
+
+def _indexed_lines(spec: GwasSpec, regions: list[Region], tbi: Path) -> tuple[bytes, np.ndarray, int]:
+    """The header line and the lines the tabix index points at for the regions (their union, file order),
+    each line's virtual offset, and the number of records in the file (the index's counts).
+
+    Raises
+    ------
+    DataError
+        The index sorts on other columns than the mapped chromosome and position, or is stale or damaged.
+    """
+    path = Path(str(spec.path))
+    header, sep = read_header(path, spec.sep)
+    mapping, _ = column_map(header, spec, path)
+    where = {std: header.index(src) + 1 for src, std in mapping.items() if std in ("chr", "pos")}
+    index = read_index(tbi, path)
+    if (index.col_seq, index.col_beg) != (where.get("chr"), where.get("pos")):
+        fix = (f"`tabix -f -s {where['chr']} -b {where['pos']} -e {where['pos']} -S 1 {path}`"
+               if len(where) == 2 else "map the chromosome and position columns with 'columns'")
+        raise DataError(
+            f"tabix index {tbi} sorts on columns {index.col_seq} (sequence) and {index.col_beg} (position) but the "
+            f"chromosome and position of {path} are columns {where.get('chr')} and {where.get('pos')}; {fix}"
+        )
+    with BgzfReader(path, tbi) as reader:
+        chunks = merge_chunks(np.concatenate([index.chunks(r.chrom, r.start, r.end) for r in regions]))
+        buf, voff = reader.read_chunks(chunks)
+        first, _ = reader.block(0)
+    line = first.split(b"\n", 1)[0] + b"\n"
+    n = index.n_records
+    return line + buf, voff, (len(voff) if n is None else n)
