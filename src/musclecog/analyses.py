@@ -1,8 +1,8 @@
 """The registry of cohort analyses: analysis type -> the family's fitting function.
 
 The path from a config key to the code that fits it has three hops:
-``analyses.<name>.type`` -> rule ``fit_analysis`` (``workflow/rules/analyses.smk``) -> the function named
-here. Each function is ``fit_<type>(data, spec: <Type>Spec) -> <Type>Result``: the spec class is read from
+``analyses.<name>.type`` -> rule ``fit_cohort_<cohort>`` or ``fit_analysis`` (``workflow/rules/analyses.smk``)
+-> the function named here. Each function is ``fit_<type>(data, spec: <Type>Spec) -> <Type>Result``: the spec class is read from
 the function's annotation and built once from the validated entry (:func:`musclecog.core.spec.spec_from_config`),
 and the result is a :class:`musclecog.core.results.AnalysisResult`.
 

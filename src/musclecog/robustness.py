@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import special
 
 from musclecog.io import read_input_table
 from musclecog.results import read_table
@@ -130,7 +130,7 @@ def robustness_value(t: ArrayLike, df: ArrayLike, q: float = 1.0, alpha: float |
     fq = q * np.abs(t_) / np.sqrt(d)
     if alpha is None:
         return np.asarray(0.5 * (np.sqrt(fq**4 + 4 * fq**2) - fq**2))
-    f_crit = np.abs(stats.t.ppf(alpha / 2, d - 1)) / np.sqrt(d - 1)
+    f_crit = np.abs(special.stdtrit(d - 1, alpha / 2)) / np.sqrt(d - 1)  # t quantile, as stats.t.ppf
     fqa = fq - f_crit
     rv = np.where(fqa > 0, 0.5 * (np.sqrt(fqa**4 + 4 * fqa**2) - fqa**2), 0.0)
     extreme = (fqa > 0) & (fq > 1 / f_crit)

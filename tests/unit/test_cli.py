@@ -141,7 +141,7 @@ def test_run_passes_arguments_to_snakemake(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=600, cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "fit_analysis" in proc.stdout + proc.stderr and not any(tmp_path.iterdir())
+    assert "fit_cohort_" in proc.stdout + proc.stderr and not any(tmp_path.iterdir())
 
 
 def test_version_option_of_the_console_command():

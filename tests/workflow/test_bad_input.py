@@ -515,3 +515,21 @@ def test_stata_text_not_in_the_declared_encoding_is_an_error(tmp_path, capsys):
     line = ingest_job(tmp_path, capsys, [{"path": path.name, "encoding": "ascii"}])
     assert line.startswith(f"musclecog DataError: {path}: cannot be read as dta (")
     assert "check its encoding (`encoding:`)" in line
+
+
+@pytest.mark.slow
+def test_one_bad_analysis_fails_its_cohort_job_after_fitting_the_others(tmp_path):
+    """Two analyses of one cohort, one job (``fit_jobs: per_cohort``): the bad one's error is on the console and
+    in its own log, the good one is still fitted and logged, and the job then fails, leaving no estimates."""
+    results = tmp_path / "results"
+    pairs = {"good": [["grip_kg", "nback1_acc"]], "bad": [["grip_kg", "no_such_column"]]}
+    analyses = {name: {"type": "correlation", "cohort": "liao", "pairs": pair} for name, pair in pairs.items()}
+    proc = snakemake(tmp_path, config=_default_like(results, analyses=analyses))
+    assert proc.returncode == 1
+    assert "Error in rule fit_cohort_liao" in proc.stderr, proc.stderr[-3000:]
+    line = _first_error_line(proc.stderr)
+    assert line.startswith("musclecog ") and "no_such_column" in line, line
+    logs = results / "logs" / "estimates"
+    assert "no_such_column" in (logs / "bad.log").read_text()
+    assert "analysis good (correlation) done" in (logs / "good.log").read_text()
+    assert not list(results.glob("estimates/*.tsv")), "Snakemake removes the outputs of the failed job"

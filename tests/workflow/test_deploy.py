@@ -132,7 +132,7 @@ def test_snakedeploy_deployment(clone: Path, tmp_path: Path) -> None:
     (dest / "workflow" / "Snakefile").write_text(deployed.replace('"Snakefile"', f'"{clone / "Snakefile"}"'))
     plan = _snakemake(dest, "-n", "--cores", "1")
     assert plan.returncode == 0, _failure(plan)
-    assert "write_provenance" in plan.stdout and "fit_analysis" in plan.stdout
+    assert "write_provenance" in plan.stdout and "fit_cohort_" in plan.stdout
 
 
 ONE_ANALYSIS = "wang_dsst_low_muscle_mass"
@@ -152,7 +152,7 @@ def _plan(user: Path, env: dict[str, str] | None = None) -> None:
     """A dry run plans the whole default run."""
     plan = _snakemake(user, "-n", "--cores", "1", timeout=600, env=env)
     assert plan.returncode == 0, _failure(plan)
-    assert "write_provenance" in plan.stdout and "fit_analysis" in plan.stdout
+    assert "write_provenance" in plan.stdout and "fit_cohort_" in plan.stdout
 
 
 def _run_one_analysis(user: Path, env: dict[str, str] | None = None) -> None:

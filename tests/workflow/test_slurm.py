@@ -71,7 +71,9 @@ def _profile_for_node(directory: Path, env: dict[str, str], starve: str | None =
 
     The shipped requests (up to 8 GB for genome-wide GWAS) would not fit a small machine, and SLURM rejects a
     job no node can hold. Memory is capped at half the node (two jobs side by side), CPUs at the node's.
-    With ``starve``, that analysis asks for 100 MB: less than its Snakemake interpreter alone, so SLURM kills it.
+    With ``starve``, the analyses of that cohort ask for 100 MB each (``fit_analysis``, evaluated per analysis),
+    so the cohort's job (which asks for the largest request of its analyses) gets 100 MB: less than its
+    Snakemake interpreter alone, so SLURM kills it.
     """
     node = subprocess.run(
         ["sinfo", "-h", "-N", "-p", PARTITION, "-o", "%c %m"],
@@ -89,7 +91,7 @@ def _profile_for_node(directory: Path, env: dict[str, str], starve: str | None =
             resources["cpus_per_task"] = min(int(resources["cpus_per_task"]), cpus)
     if starve:
         fit = settings["set-resources"]["fit_analysis"]
-        fit["mem_mb"] = f"100 if wildcards.analysis == {starve!r} else {fit['mem_mb']}"
+        fit["mem_mb"] = f"100 if wildcards.analysis in {_cohort_analyses(starve)!r} else {fit['mem_mb']}"
     (directory / "config.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return directory
 
@@ -185,40 +187,44 @@ def test_default_pipeline_on_slurm_matches_local_run(
     is missing, and every result table is then byte-identical to the session's local ``--cores 2`` run
     (the ``default_run`` fixture of tests/workflow/conftest.py).
 
-    First SLURM run: the profile, except that one analysis asks for 100 MB (less than its Snakemake
-    interpreter needs), so SLURM kills that job; `keep-going` finishes everything else. Second run: the
-    profile as shipped (requests capped to the test node); it must submit only the killed analysis and
-    what depends on it. Same environment as the local run (PYTHONHASHSEED=0; SLURM jobs inherit it).
+    First SLURM run: the profile, except that the analyses of the smallest cohort ask for 100 MB (less than
+    the Snakemake interpreter needs), so SLURM kills that cohort's job (rule fit_cohort_<cohort>, all its
+    analyses in one job); `keep-going` finishes everything else. Second run: the profile as shipped
+    (requests capped to the test node); it must submit only the killed job and what depends on it. Same environment as the local run (PYTHONHASHSEED=0; SLURM jobs inherit it).
     """
     slurm_dir = tmp_path / "slurm"
     env = dict(slurm_cluster, PYTHONHASHSEED="0")
     victim = _small_analysis()
+    victim_cohort = _analysis_cohort(victim)
+    victim_rule = f"fit_cohort_{victim_cohort}"
     profile = _profile_for_node(tmp_path / "profile", env)
-    starved = _profile_for_node(tmp_path / "profile_starved", env, starve=victim)
+    starved = _profile_for_node(tmp_path / "profile_starved", env, starve=victim_cohort)
     logs = tmp_path / "slurm_logs"
 
     killed = _snakemake(_slurm_args(starved, slurm_dir, logs), env=env)
     log = killed.stdout + killed.stderr
     assert killed.returncode != 0, _failure(killed, "the run with a starved job unexpectedly")
-    assert re.search(rf"Error in rule fit_analysis:.*?SLURM-job '\d+' failed.*?{victim}", log, flags=re.S), (
+    assert re.search(rf"Error in rule {victim_rule}:.*?SLURM-job '\d+' failed.*?{victim}", log, flags=re.S), (
         log[-6000:]
     )
     assert "exceeded memory limit" in "".join(p.read_text() for p in logs.rglob("*.log"))
-    assert not (slurm_dir / "estimates" / f"{victim}.tsv").exists()
+    assert not any((slurm_dir / "estimates" / f"{name}.tsv").exists() for name in _cohort_analyses(victim_cohort))
     # one sbatch per cluster job started; keep-going started every job that did not need the killed one
     started = re.findall(r"^rule (\w+):", log, flags=re.M)
     assert len(_submitted(log)) == len(started), "each cluster job is one SLURM job"
     stats = _job_stats(subprocess.CompletedProcess([], 0, log, ""))
-    for rule in ("simulate_cohort", "fit_analysis", "mr_pair"):
+    fit_rules = [rule for rule in stats if rule.startswith("fit_")]
+    assert victim_rule in fit_rules and "fit_analysis" not in fit_rules, stats  # per_cohort: the default
+    for rule in ("simulate_cohort", "mr_pair", *fit_rules):
         assert started.count(rule) == stats.get(rule, 0), (rule, started.count(rule), stats)
 
     rerun = _snakemake(_slurm_args(profile, slurm_dir, logs), env=env)
     assert rerun.returncode == 0, _failure(rerun, "the rerun") + "\n" + _cluster_logs(slurm_cluster)
     rerun_log = rerun.stdout + rerun.stderr
     rerun_rules = sorted(re.findall(r"^rule (\w+):", rerun_log, flags=re.M))
-    assert rerun_rules == ["fit_analysis", "reproduce_review"], rerun_rules
+    assert rerun_rules == [victim_rule, "reproduce_review"], rerun_rules
     assert len(_submitted(rerun_log)) == 2
-    assert f"analysis={victim}" in rerun_log
+    assert f"logs/estimates/{victim}.log" in rerun_log
 
     local_tables, slurm_tables = result_tables(default_run), result_tables(slurm_dir)
     assert local_tables, f"the local run wrote no result table under {default_run}"
@@ -234,6 +240,16 @@ def _submitted(log: str) -> set[str]:
 
 def _cluster_logs(env: dict[str, str]) -> str:
     return subprocess.run([str(SCRIPT), "logs"], env=env, capture_output=True, text=True).stdout
+
+
+def _analysis_cohort(analysis: str) -> str:
+    return str(yaml.safe_load((REPO / "config" / "config.yaml").read_text())["analyses"][analysis]["cohort"])
+
+
+def _cohort_analyses(cohort: str) -> list[str]:
+    """The analyses of ``cohort`` in the default config: those its fit_cohort_<cohort> job fits."""
+    analyses = yaml.safe_load((REPO / "config" / "config.yaml").read_text()).get("analyses") or {}
+    return sorted(name for name, entry in analyses.items() if entry.get("cohort") == cohort)
 
 
 def _small_analysis() -> str:
@@ -299,7 +315,8 @@ def test_profile_resources_name_existing_rules() -> None:
 
 
 def test_many_pairs_and_analyses_are_one_job_each(tmp_path: Path) -> None:
-    """100 MR pairs and 50 more analyses become 100 + 50 more jobs; each GWAS trait is standardised once.
+    """100 MR pairs become 100 more jobs, each GWAS trait is standardised once; 50 more analyses of a cohort
+    join that cohort's job (`fit_jobs: per_cohort`, the default) or are 50 more jobs (`fit_jobs: per_analysis`).
 
     Dry run (`snakemake -n`) of the default config plus 20 GWAS traits from files (10 exposures x 10 outcomes)
     and 50 copies of a default analysis: what a cluster can spread.
@@ -310,6 +327,7 @@ def test_many_pairs_and_analyses_are_one_job_each(tmp_path: Path) -> None:
         "fit_analysis": len(config.get("analyses") or {}),
         "standardise_gwas": len(config.get("gwas") or {}),
     }
+    cohorts = {entry["cohort"] for entry in (config.get("analyses") or {}).values()}
     config.setdefault("gwas", {})
     config.setdefault("mr", {})
     config.setdefault("analyses", {})
@@ -328,13 +346,19 @@ def test_many_pairs_and_analyses_are_one_job_each(tmp_path: Path) -> None:
         config["analyses"][f"copy_{i}"] = dict(template)
     configfile = tmp_path / "many.yaml"
     configfile.write_text(yaml.safe_dump(config, sort_keys=False))
-    proc = _snakemake(
-        ["-n", "--cores", "2", "--configfile", str(configfile), "--config", f"results_dir={tmp_path / 'b'}", "allow_outside=True"]
-    )
-    stats = _job_stats(proc)
-    assert stats.get("mr_pair", 0) == base["mr_pair"] + 100, stats
-    assert stats.get("fit_analysis", 0) == base["fit_analysis"] + 50, stats
-    assert stats.get("standardise_gwas", 0) == base["standardise_gwas"] + 20, stats
+    stats = {}
+    for fit_jobs in ("per_cohort", "per_analysis"):
+        proc = _snakemake(
+            ["-n", "--cores", "2", "--configfile", str(configfile),
+             "--config", f"results_dir={tmp_path / 'b'}", "allow_outside=True", f"fit_jobs={fit_jobs}"]
+        )  # fmt: skip
+        stats[fit_jobs] = _job_stats(proc)
+        assert stats[fit_jobs].get("mr_pair", 0) == base["mr_pair"] + 100, stats[fit_jobs]
+        assert stats[fit_jobs].get("standardise_gwas", 0) == base["standardise_gwas"] + 20, stats[fit_jobs]
+    by_cohort = {rule: n for rule, n in stats["per_cohort"].items() if rule.startswith("fit_")}
+    assert by_cohort == {f"fit_cohort_{cohort}": 1 for cohort in cohorts}, by_cohort
+    assert stats["per_analysis"].get("fit_analysis", 0) == base["fit_analysis"] + 50, stats["per_analysis"]
+    assert not any(rule.startswith("fit_cohort_") for rule in stats["per_analysis"]), stats["per_analysis"]
 
 
 def _job_stats(proc: subprocess.CompletedProcess) -> dict[str, int]:

@@ -37,6 +37,7 @@ rule simulate_cohort:
         f"{OUT}/benchmarks/cohorts/{{cohort}}.tsv"
     wildcard_constraints:
         cohort=names_regex(SIM_COHORTS),
+    priority: get_cohort_priority
     params:
         spec=get_cohort_spec,
         seed=get_cohort_seed,
@@ -76,6 +77,7 @@ rule ingest_cohort:
         f"{OUT}/benchmarks/cohorts/{{cohort}}.tsv"
     wildcard_constraints:
         cohort=names_regex(REAL_COHORTS),
+    priority: get_cohort_priority
     params:
         spec=get_cohort_spec,
         seed=get_cohort_seed,

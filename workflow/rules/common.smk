@@ -1,12 +1,16 @@
 # Configuration, validation and input functions shared by every stage.
+import json
 import os
 import sys
 from pathlib import Path
 
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
-from musclecog.analyses import analysis_input
-from musclecog.config import validate_config
+from snakemake.iocontainers import Wildcards
+
+from musclecog.analyses import INPUT_READERS, analysis_input
+from musclecog.config import load_schema, validate_config
 from musclecog.disclosure import min_cell_of
 from musclecog.errors import ConfigError, MusclecogError
 from musclecog.reproduce import load_targets, parse_mapping, required_sources
@@ -87,8 +91,39 @@ def get_cohort_seed(wildcards):
     return derive_seed(CONFIG["seed"], "cohort", wildcards.cohort)
 
 
+def get_cohort_priority(wildcards):
+    """Cohorts with more analyses first: their fits (one job per cohort by default) take longest."""
+    return sum(entry.get("cohort") == wildcards.cohort for entry in ANALYSES.values())
+
+
 def get_cohort_tables(wildcards):
     return [table["path"] for table in COHORTS[wildcards.cohort].get("tables", [])]
+
+
+# How analyses become jobs (`fit_jobs`, docs/slurm.md): per_cohort, one job per cohort fitting its analyses in
+# one process (rules fit_cohort_<cohort>, workflow/rules/analyses.smk); per_analysis, one fit_analysis job
+# each. An analysis that reads no cohort table (a meta-analysis) is always a fit_analysis job of its own.
+FIT_JOBS = CONFIG.get(
+    "fit_jobs",
+    load_schema(SCHEMA_DIR / "config.schema.yaml")["properties"]["fit_jobs"]["default"],
+)
+
+
+def fit_batches():
+    """Cohort -> its analyses (in config order) fitted together in one job; empty when per_analysis."""
+    batches = {}
+    if FIT_JOBS != "per_cohort":
+        return batches
+    for name, entry in ANALYSES.items():
+        if entry["type"] not in INPUT_READERS and entry.get("cohort") in COHORTS:
+            batches.setdefault(entry["cohort"], []).append(name)
+    return batches
+
+
+FIT_BATCHES = fit_batches()
+SINGLE_ANALYSES = sorted(
+    set(ANALYSES) - {name for names in FIT_BATCHES.values() for name in names}
+)
 
 
 def get_analysis_spec(wildcards):
@@ -110,6 +145,107 @@ def get_analysis_seed(wildcards):
 def get_analysis_survey(wildcards):
     cohort = ANALYSES[wildcards.analysis].get("cohort")
     return COHORTS[cohort].get("survey") if cohort in COHORTS else None
+
+
+def analysis_paths(name):
+    """The files analysis `name` writes, by kind (`name` may be the wildcard "{analysis}")."""
+    return dict(
+        table=f"{OUT}/estimates/{name}.tsv",
+        flow=f"{OUT}/estimates/{name}.flow.tsv",
+        figure=f"{OUT}/figures/{name}.png",
+        svg=f"{OUT}/figures/{name}.svg",
+        table2=f"{OUT}/manuscript/{name}.table2.tsv",
+        table2_html=f"{OUT}/manuscript/{name}.table2.html",
+        table2_docx=f"{OUT}/manuscript/{name}.table2.docx",
+    )
+
+
+def analysis_log(name):
+    return f"{OUT}/logs/estimates/{name}.log"
+
+
+# the report's entries of one analysis: its section (subcategory) of the Analyses category
+REPORT_CAPTIONS = dict(
+    table="estimates.rst",
+    flow="analysis_flow.rst",
+    figure="figure.rst",
+    table2_html="table2.rst",
+)
+# A caption reads its analysis from the job's {analysis} wildcard; a cohort's job has none, so each of its
+# analyses gets a copy of the caption naming it (written when missing or changed; read by --report).
+CAPTION_DIR = Path(".snakemake", "musclecog", "captions").resolve()
+
+
+def analysis_caption(template, name):
+    """Caption `template` (workflow/report/) of analysis `name`; "{analysis}": the template itself."""
+    if name == "{analysis}":
+        return f"../report/{template}"
+    text = (MUSCLECOG_DIR / "workflow" / "report" / template).read_text()
+    text = text.replace("snakemake.wildcards.analysis", json.dumps(name))
+    path = CAPTION_DIR / f"{name}.{template}"
+    if not path.is_file() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        partial.write_text(text)
+        partial.replace(path)
+    return str(path)
+
+
+def analysis_outputs(name):
+    """Output files of analysis `name`, those shown in the report wrapped in report()."""
+    outputs = analysis_paths(name)
+    for kind, template in REPORT_CAPTIONS.items():
+        outputs[kind] = report(
+            outputs[kind],
+            caption=analysis_caption(template, name),
+            category="Analyses",
+            subcategory=name,
+        )
+    return outputs
+
+
+def analysis_fit(name):
+    """What the script needs to fit analysis `name` and where it writes (the rule's outputs and log)."""
+    wildcards = SimpleNamespace(analysis=name)
+    return dict(
+        analysis=name,
+        spec=get_analysis_spec(wildcards),
+        seed=get_analysis_seed(wildcards),
+        survey=get_analysis_survey(wildcards),
+        outputs=analysis_paths(name),
+        log=analysis_log(name),
+    )
+
+
+def batch_resources(names):
+    """Resources of a job fitting `names` from those of fit_analysis for each analysis (profile
+    set-resources, e.g. profiles/slurm): the sum of the runtimes, the largest of every other value.
+    """
+    per_analysis = workflow.resource_settings.overwrite_resources.get(
+        "fit_analysis", {}
+    )
+
+    def combined(key):
+        def evaluate(wildcards, input, attempt):
+            fit_rule = workflow.get_rule("fit_analysis")
+            values = [
+                fit_rule.expand_resources(
+                    Wildcards(fromdict={"analysis": name}), input, attempt
+                ).get(key)
+                for name in names
+            ]
+            values = [value for value in values if value is not None]
+            if not values:
+                return None
+            if key == "runtime":
+                return sum(values)
+            if all(isinstance(value, (int, float)) for value in values):
+                return max(values)
+            return values[0]
+
+        return evaluate
+
+    return {key: combined(key) for key in per_analysis}
 
 
 def robustness_analyses():

@@ -1,5 +1,9 @@
-"""Rule fit_analysis: fit one configured analysis and write its tidy table, flow table and figure (PNG and
-SVG) and its manuscript Table 2 (TSV, HTML, .docx)."""
+"""Rules fit_analysis and fit_cohort_<cohort>: fit configured analyses one after the other in this process and
+write, for each, its tidy table, flow table, figure (PNG and SVG) and manuscript Table 2 (TSV, HTML, .docx),
+each analysis logging to its own log file.
+
+An analysis that fails with a musclecog error (a clear message in its log and on the console) does not stop
+the others; the job then exits with status 1 (Snakemake removes the job's outputs, the logs are kept)."""
 
 from musclecog.analyses import analysis_cohort, load_analysis_data, run_analysis
 from musclecog.core.spec import RunContext
@@ -9,20 +13,27 @@ from musclecog.manuscript import table2
 from musclecog.plots import draw, save_figure
 from musclecog.results import write_table
 
-with log_to(snakemake.log[0]) as log:
-    entry = snakemake.params.spec
-    context = RunContext(
-        analysis=snakemake.wildcards.analysis,
-        cohort=analysis_cohort(entry),
-        seed=snakemake.params.seed,
-        survey=snakemake.params.survey,
-        threads=snakemake.threads,
-        min_cell=snakemake.params.min_cell,
-    )
-    data = load_analysis_data(entry, snakemake.input.cohort)
-    result = run_analysis(data, entry, context)
-    write_table(result.to_tidy(), snakemake.output.table)
-    write_table(flow_table(result, context.min_cell), snakemake.output.flow)
-    save_figure(draw(result), snakemake.output.figure, snakemake.output.svg)
-    table2(result).write(snakemake.output.table2.removesuffix(".tsv"))
-    log.info("analysis %s (%s) done", context.analysis, entry["type"])
+failed = []
+for fit in snakemake.params.fits:
+    try:
+        with log_to(fit["log"]) as log:
+            entry, out = fit["spec"], fit["outputs"]
+            context = RunContext(
+                analysis=fit["analysis"],
+                cohort=analysis_cohort(entry),
+                seed=fit["seed"],
+                survey=fit["survey"],
+                threads=snakemake.threads,
+                min_cell=snakemake.params.min_cell,
+            )
+            data = load_analysis_data(entry, snakemake.input.cohort)
+            result = run_analysis(data, entry, context)
+            write_table(result.to_tidy(), out["table"])
+            write_table(flow_table(result, context.min_cell), out["flow"])
+            save_figure(draw(result), out["figure"], out["svg"])
+            table2(result).write(out["table2"].removesuffix(".tsv"))
+            log.info("analysis %s (%s) done", context.analysis, entry["type"])
+    except SystemExit:  # log_to wrote the error to the log and the console
+        failed.append(fit["analysis"])
+if failed:
+    raise SystemExit(1)

@@ -2,7 +2,7 @@
 inference module (:mod:`~musclecog.core.inference`), one result model (:mod:`~musclecog.core.results`) and
 typed specs built from the schema-validated config (:mod:`~musclecog.core.spec`).
 
-The path from a config key to its fit: ``analyses.<name>.type`` -> rule ``fit_analysis`` ->
+The path from a config key to its fit: ``analyses.<name>.type`` -> rule ``fit_cohort_<cohort>`` (or ``fit_analysis``) ->
 ``musclecog.analyses.ANALYSIS_TYPES[type]`` -> the family's ``fit_<type>(data, spec) -> <Type>Result``.
 """
 
