@@ -63,9 +63,27 @@ else:
             ).stdout
             with tarfile.open(fileobj=io.BytesIO(_tar)) as _archive:
                 _archive.extractall(_staging, filter="data")
+            _tree = subprocess.run(
+                [*_git, "ls-tree", "-r", "-z", _commit],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            # git's blob id of every regular file, so that provenance can tell an edited export (dirty)
+            _blobs = {
+                _entry.split("\t", 1)[1]: _entry.split()[2]
+                for _entry in filter(None, _tree.split("\0"))
+                if _entry.split()[1] == "blob" and not _entry.startswith("120000")
+            }
             (_staging / "MUSCLECOG_SOURCE.json").write_text(
                 json.dumps(
-                    {"uri": _uri, "ref": _source.ref, "commit": _commit}, indent=1
+                    {
+                        "uri": _uri,
+                        "ref": _source.ref,
+                        "commit": _commit,
+                        "blobs": _blobs,
+                    },
+                    indent=1,
                 )
                 + "\n"
             )

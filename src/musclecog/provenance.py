@@ -60,14 +60,30 @@ def _git(source_dir: Path, *args: str) -> str:
     ).stdout.rstrip("\n")
 
 
+def _git_blob_id(path: Path) -> str:
+    """git's object id of a file's content (``git hash-object``): SHA-1 of ``blob <size>\\0<content>``."""
+    data = path.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
 def _exported_source(source: Path) -> dict[str, Any] | None:
-    """The record of a remote module source exported by the Snakefile (``MUSCLECOG_SOURCE.json``), if any."""
+    """The record of a remote module source exported by the Snakefile (``MUSCLECOG_SOURCE.json``), if any:
+    its commit, the ref asked for, and whether a file differs from the commit's (``blobs``: git's id of each
+    file at export), as ``git status --porcelain`` would list it (`` M`` changed, `` D`` deleted)."""
     marker = source / "MUSCLECOG_SOURCE.json"
     if not marker.is_file():
         return None
     record = json.loads(marker.read_text())
-    return {"commit": record["commit"], "describe": record["ref"], "dirty": False, "modified": [],
-            "exported_from": record["uri"]}
+    modified = []
+    for name, blob in sorted(record.get("blobs", {}).items()):
+        path = source / name
+        if not path.is_file():
+            modified.append(f" D {name}")
+        elif _git_blob_id(path) != blob:
+            modified.append(f" M {name}")
+    dirty = bool(modified)
+    return {"commit": record["commit"], "describe": record["ref"] + ("-dirty" if dirty else ""), "dirty": dirty,
+            "modified": modified[:50], "exported_from": record["uri"]}
 
 
 def git_state(source_dir: str | Path) -> dict[str, Any]:
@@ -87,7 +103,8 @@ def git_state(source_dir: str | Path) -> dict[str, Any]:
         checkout (e.g. an unpacked release archive) or git is not installed, ``commit`` and ``dirty`` are None
         and ``reason`` says why. A folder exported from a remote module source (the workflow's
         ``.snakemake/musclecog-source/<commit>/``, with its ``MUSCLECOG_SOURCE.json``) gives that commit, the
-        ref it was asked for as ``describe``, ``dirty`` False (exported from git objects) and ``exported_from``.
+        ref it was asked for as ``describe``, ``dirty`` (a file edited or deleted since the export, by git's
+        blob ids) and ``exported_from``.
     """
     source = Path(source_dir)
     exported = _exported_source(source)

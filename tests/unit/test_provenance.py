@@ -97,14 +97,31 @@ def test_provenance_records_git_commit_and_dirty_state(tmp_path):
     assert build_provenance({"seed": 1}, [], None)["musclecog_version"] == musclecog.__version__
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed (the record then says so)")
 def test_provenance_of_a_source_exported_from_a_remote_module(tmp_path):
-    """A folder the Snakefile exported from github(...)/gitfile(...) (no .git, a MUSCLECOG_SOURCE.json): the
-    commit it was exported from, the ref asked for as `describe`, dirty False, and where it came from."""
-    root = tmp_path / ".snakemake" / "musclecog-source" / ("a" * 40)
-    root.mkdir(parents=True)
+    """A folder the Snakefile exported from github(...)/gitfile(...) (no .git, a MUSCLECOG_SOURCE.json with git's
+    blob id of each file, as `git ls-tree` lists them): the commit, the ref asked for as `describe`, dirty False,
+    where it came from; an edited or deleted file makes it dirty and is named, as `git status` would."""
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "Snakefile").write_text("rule all:\n")
+    (repo / "src" / "lib.py").write_text("x = 1\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "first")
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    tree = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "HEAD"], capture_output=True, text=True).stdout
+    blobs = {line.split("\t")[1]: line.split()[2] for line in tree.splitlines()}
+    root = tmp_path / ".snakemake" / "musclecog-source" / head
+    shutil.copytree(repo, root, ignore=shutil.ignore_patterns(".git"))
     uri = "https://raw.githubusercontent.com/someone/musclecog/v1.2.3/Snakefile"
-    (root / "MUSCLECOG_SOURCE.json").write_text(json.dumps({"uri": uri, "ref": "v1.2.3", "commit": "a" * 40}))
+    (root / "MUSCLECOG_SOURCE.json").write_text(json.dumps({"uri": uri, "ref": "v1.2.3", "commit": head,
+                                                            "blobs": blobs}))
     state = git_state(root)
-    assert state == {"commit": "a" * 40, "describe": "v1.2.3", "dirty": False, "modified": [],
-                     "exported_from": uri}
+    assert state == {"commit": head, "describe": "v1.2.3", "dirty": False, "modified": [], "exported_from": uri}
     assert build_provenance({"seed": 1}, [], None, source_dir=root)["source"]["exported_from"] == uri
+    (root / "src" / "lib.py").write_text("x = 2\n")
+    (root / "Snakefile").unlink()
+    edited = git_state(root)
+    assert edited["dirty"] is True and edited["describe"] == "v1.2.3-dirty"
+    assert edited["modified"] == [" D Snakefile", " M src/lib.py"]

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from musclecog.golden import compare_results, compare_table
+from musclecog.provenance import git_state
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden"
@@ -145,7 +146,11 @@ def _check_export(user: Path, commit: str, uri: str) -> None:
     root = user / ".snakemake" / "musclecog-source" / commit
     assert (root / "Snakefile").is_file() and (root / "src" / "musclecog" / "__init__.py").is_file()
     record = json.loads((root / "MUSCLECOG_SOURCE.json").read_text())
-    assert record == {"uri": uri, "ref": TAG, "commit": commit}, record
+    assert {k: record[k] for k in ("uri", "ref", "commit")} == {"uri": uri, "ref": TAG, "commit": commit}, record
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True).stdout.split()
+    assert set(record["blobs"]) <= set(tracked) and "Snakefile" in record["blobs"]
+    assert git_state(root) == {"commit": commit, "describe": TAG, "dirty": False, "modified": [],
+                               "exported_from": uri}
 
 
 def _plan(user: Path, env: dict[str, str] | None = None) -> None:
