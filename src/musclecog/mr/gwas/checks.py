@@ -394,7 +394,7 @@ def standardise(spec: GwasSpec) -> StandardisedGwas:
         meta.update({k: src.meta[k] for k in ("vcf_sample", "study_type", "header_n", "format_fields")})
     if spec.region is not None:
         meta["region"] = spec.region if isinstance(spec.region, str) else "; ".join(spec.region)
-        meta["region_read"] = src.meta.get("region_read") or "filtered after reading"
+        meta["region_read"] = src.meta["region_read"]
     out = out.replace_schema_metadata({"musclecog": json.dumps(meta, sort_keys=True)})
     flow.append(flow_row("standardised", kept.n, kept.n, f"variants written for trait {spec.name}"))
     rows = src.rows if kept.sel is None else src.rows[kept.sel]

@@ -20,7 +20,7 @@ from musclecog.errors import ConfigError, DataError
 from musclecog.filters import flow_row
 from musclecog.mr.gwas.formats import NULL_VALUES, NUMERIC, GwasSpec, column_map
 from musclecog.mr.gwas.tabix import BgzfReader, index_path, merge_chunks, read_index
-from musclecog.mr.gwas.vcf import Region, is_known_build, normalise_build, read_vcf
+from musclecog.mr.gwas.vcf import Region, is_known_build, normalise_build, read_vcf, region_read_row
 
 
 def _open_text(path: Path) -> IO[str]:
@@ -269,16 +269,13 @@ def read_source(spec: GwasSpec) -> SourceRead:
                 f"GWAS file {spec.path}: {n_read} rows parsed from {len(rows)} lines the tabix index {tbi} points at; "
                 f"re-index it with `tabix -f -s <chrom col> -b <pos col> -e <pos col> -S 1 {spec.path}`"
             )
-        flow.append(flow_row("region_read", n_rows, n_rows, f"note: read through the tabix index {tbi.name} "
-                                                            "(only the BGZF blocks it points at decompressed)"))
     else:
         table, fmt, n_rows = read_gwas(spec)
         rows = np.arange(n_rows, dtype=np.int64)
-        if regions is not None:
-            flow.append(flow_row("region_read", n_rows, n_rows,
-                                 "note: no tabix index beside the file; the whole file read, then filtered"))
-    meta = {"region_read": None if regions is None else
-            f"tabix index {tbi.name}" if tbi is not None else "filtered after reading"}
+    how = None if regions is None else f"tabix index {tbi.name}" if tbi is not None else "filtered after reading"
+    if how is not None:
+        flow.append(region_read_row(n_rows, how))
+    meta = {"region_read": how}
     if regions is not None:
         if "chr" not in table.column_names or "pos" not in table.column_names:
             raise DataError(

@@ -470,11 +470,19 @@ def _union(parts: list[tuple[pa.Table, np.ndarray]]) -> tuple[pa.Table, np.ndarr
     return table.take(pa.array(first)), uniq
 
 
+_UNINDEXED = {"scan": "the whole file scanned", "filtered after reading": "the whole file read, then filtered"}
+
+
+def region_read_row(n_rows: int, how: str) -> dict[str, Any]:
+    """The flow row saying how a region was read: ``how`` is ``tabix index <name>``, ``scan`` (a GWAS-VCF) or
+    ``filtered after reading`` (other layouts), as ``meta['region_read']``."""
+    note = (f"note: no tabix index beside the file; {_UNINDEXED[how]}" if how in _UNINDEXED
+            else f"note: read through the {how} (only the BGZF blocks it points at decompressed)")
+    return flow_row("region_read", n_rows, n_rows, note)
+
+
 def _region_flow(n_rows: int, n_out: int, label: str, how: str) -> FlowRows:
-    note = ("note: read through the " + how + " (only the BGZF blocks it points at decompressed)"
-            if how != "scan" else "note: no tabix index beside the file; the whole file scanned")
-    return [flow_row("region_read", n_rows, n_rows, note),
-            flow_row("region", n_rows, n_out, f"excluded: outside the region {label}")]
+    return [region_read_row(n_rows, how), flow_row("region", n_rows, n_out, f"excluded: outside the region {label}")]
 
 
 def _finish(path: Path, header: VcfHeader, chosen: str, table: pa.Table, n_rows: int, rows: np.ndarray,
