@@ -10,6 +10,7 @@ open in Word and LibreOffice and are read back by the tests).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import zipfile
@@ -47,8 +48,10 @@ class ManuscriptTable:
         return paths
 
     def html(self) -> str:
-        """A standalone HTML fragment (``<table>`` with caption)."""
-        styler = self.frame.style.hide(axis="index").set_caption(self.caption)
+        """A standalone HTML fragment (``<table>`` with caption). Its element ids come from a hash of the
+        caption and cells (pandas draws a random one): the same table gives the same file."""
+        digest = hashlib.sha1((self.caption + self.frame.to_csv(sep="\t")).encode()).hexdigest()[:10]
+        styler = self.frame.style.hide(axis="index").set_caption(self.caption).set_uuid(digest)
         styler = styler.set_table_attributes('class="manuscript-table"')
         return str(styler.to_html(doctype_html=False))
 
