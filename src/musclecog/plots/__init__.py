@@ -32,14 +32,34 @@ def new_figure(width: float = 6.0, height: float = 4.0, **kwargs: Any) -> tuple[
 
 def save_figure(fig: Any, *paths: str | Path) -> None:
     """Write a figure to each path (PNG at 300 dpi, SVG with its text as text; the format from the suffix),
-    without volatile metadata, and close it."""
-    for p in paths:
-        path = Path(p)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"Software": None} if path.suffix == ".png" else {"Date": None}
-        with plt.rc_context({**STYLE, "svg.fonttype": "none"}):
-            fig.savefig(path, metadata=meta, bbox_inches="tight")
+    without volatile metadata, and close it.
+
+    Every file is cropped to the figure's tight bounding box (as ``bbox_inches="tight"``), computed once at
+    the PNG's resolution (savefig would lay the figure out again for each file). PNGs are compressed at zlib
+    level 1: the same pixels, about 20% larger files, written in half the time of the default level 6."""
+    with plt.rc_context({**STYLE, "svg.fonttype": "none"}):
+        bbox = tight_bbox(fig, dpi=STYLE["savefig.dpi"])
+        for p in paths:
+            path = Path(p)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.suffix == ".png":
+                fig.savefig(path, metadata={"Software": None}, bbox_inches=bbox,
+                            pil_kwargs={"compress_level": 1})
+            else:
+                fig.savefig(path, metadata={"Date": None}, bbox_inches=bbox)
     plt.close(fig)
+
+
+def tight_bbox(fig: Any, dpi: float) -> Any:
+    """The figure's tight bounding box in inches, padded by ``savefig.pad_inches``, laid out at ``dpi``: the
+    box ``savefig(bbox_inches="tight", dpi=dpi)`` crops a raster file to."""
+    original = fig.dpi
+    fig.set_dpi(dpi)
+    try:
+        fig.draw_without_rendering()
+        return fig.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
+    finally:
+        fig.set_dpi(original)
 
 
 FIGURES: dict[str, str] = {
