@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
+import pandas as pd
 from scipy import special
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.special import expit
@@ -41,6 +43,22 @@ def wald_p_value(statistic: np.ndarray, df: float | None) -> np.ndarray:
     if df is None or not np.isfinite(df):
         return np.asarray(2 * special.ndtr(-t))
     return np.asarray(2 * special.stdtr(df, -t)) if df > 0 else np.full_like(t, np.nan)
+
+
+def average_ranks(values: npt.ArrayLike) -> np.ndarray:
+    """Ranks 1..n, ties sharing their mean rank (``scipy.stats.rankdata(method="average")``, exactly: the
+    ranks are whole or half numbers)."""
+    return np.asarray(pd.Series(np.asarray(values, float)).rank(method="average").to_numpy(), float)
+
+
+def chi2_p_value(statistic: npt.ArrayLike, df: npt.ArrayLike) -> np.ndarray:
+    """Upper tail of chi-squared on ``df`` (what ``scipy.stats.chi2.sf`` computes, bit-identical)."""
+    return np.asarray(special.chdtrc(df, statistic))
+
+
+def f_p_value(statistic: npt.ArrayLike, df1: npt.ArrayLike, df2: npt.ArrayLike) -> np.ndarray:
+    """Upper tail of F on ``(df1, df2)`` (what ``scipy.stats.f.sf`` computes, bit-identical)."""
+    return np.asarray(special.fdtrc(df1, df2, statistic))
 
 
 def wald_interval(

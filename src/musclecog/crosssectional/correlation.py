@@ -34,7 +34,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from musclecog.core.design import (
     DesignSpec,
@@ -45,7 +44,7 @@ from musclecog.core.design import (
     numeric_values,
     strata,
 )
-from musclecog.core.inference import critical_value, ols, wald_p_value
+from musclecog.core.inference import average_ranks, critical_value, ols, wald_p_value
 from musclecog.core.results import Estimate
 from musclecog.core.spec import AnalysisSpec
 from musclecog.crosssectional.common import CrossSectionalResult
@@ -163,7 +162,7 @@ class Correlation:
         if np.ptp(x) == 0 or np.ptp(y) == 0:
             raise ModelError("a variable is constant in these rows; its correlation is undefined")
         if spearman:
-            x, y = stats.rankdata(x, method="average"), stats.rankdata(y, method="average")
+            x, y = average_ranks(x), average_ranks(y)
         r = float(np.corrcoef(x, y)[0, 1])
         r = min(max(r, -1.0), 1.0)
         df = n - 2 - k

@@ -34,9 +34,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from musclecog.core.design import Design, DesignSpec, build_design, check_columns, numeric_values, rcs_knots
+from musclecog.core.inference import Z975
 from musclecog.core.results import AnalysisResult, Diagnostics, Estimate, FitResult
 from musclecog.core.spec import AnalysisSpec
 from musclecog.crosssectional.common import resolve_weighting, survey_design
@@ -376,7 +377,7 @@ def spline_curve(fit: FitResult, exposure: str, grid: np.ndarray, reference: flo
     cov = fit.cov.to_numpy()[np.ix_(idx, idx)]
     est = contrast @ beta
     se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", contrast, cov, contrast), 0.0))
-    q = float(stats.t.ppf(0.975, fit.df_resid)) if fit.df_resid is not None else float(stats.norm.ppf(0.975))
+    q = float(special.stdtrit(fit.df_resid, 0.975)) if fit.df_resid is not None else Z975
     lo, hi = est - q * se, est + q * se
     if family in RATIO_FAMILIES:
         est, lo, hi = np.exp(est), np.exp(lo), np.exp(hi)

@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from musclecog.core.design import strata
+from musclecog.core.inference import chi2_p_value, f_p_value, wald_p_value
 from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.errors import ConfigError, ModelError
 from musclecog.longitudinal.data import Prepared, prepare_long
@@ -488,7 +488,7 @@ def _specification_tests(
                 term="Hausman test",
                 estimate=chisq,
                 scale="test",
-                p_value=float(stats.chi2.sf(chisq, q)),
+                p_value=float(chi2_p_value(chisq, q)),
                 n=n_people,
                 statistic=chisq,
                 df=float(q),
@@ -506,7 +506,7 @@ def _specification_tests(
                 term="F test for individual effects",
                 estimate=f,
                 scale="test",
-                p_value=float(stats.f.sf(f, df1, df_w)),
+                p_value=float(f_p_value(f, df1, df_w)),
                 n=n_people,
                 statistic=f,
                 df=float(df1),
@@ -538,7 +538,7 @@ def _fixed_effects(panel: _Panel, x_names: list[str], ids: np.ndarray, res: Any)
             "estimate": alpha,
             "std_error": se,
             "statistic": stat,
-            "p_value": 2 * stats.t.sf(np.abs(stat), df),
+            "p_value": wald_p_value(stat, df),
             "n_obs": t_i,
         }
     )

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from musclecog.core.inference import critical_value
 from musclecog.errors import ModelError
@@ -244,8 +244,8 @@ def bias_corrected_ci(draws: np.ndarray, estimate: float, level: float) -> tuple
         return float("nan"), float("nan")
     share = (np.sum(d < estimate) + 0.5 * np.sum(d == estimate)) / len(d)
     share = min(max(share, 0.5 / len(d)), 1 - 0.5 / len(d))
-    z0 = stats.norm.ppf(share)
+    z0 = special.ndtri(share)
     z = critical_value(level, None)
-    q = stats.norm.cdf([2 * z0 - z, 2 * z0 + z])
+    q = special.ndtr(np.array([2 * z0 - z, 2 * z0 + z]))
     lo, hi = np.quantile(d, q)
     return float(lo), float(hi)

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from musclecog.core.inference import average_ranks, chi2_p_value
 from musclecog.survival.efron import RiskSets, risk_sets
 
 TRANSFORMS = ("km", "rank", "identity", "log")
@@ -73,7 +73,7 @@ def time_transform(T: np.ndarray, E: np.ndarray, T0: np.ndarray | None, transfor
     if transform == "log":
         return np.log(T)
     if transform == "rank":
-        return stats.rankdata(T)
+        return average_ranks(T)
     if transform != "km":
         raise ValueError(f"unknown time transform {transform!r}; one of {TRANSFORMS}")
     times, d = np.unique(T[E == 1], return_counts=True)
@@ -192,4 +192,4 @@ def cox_zph(
         if failed
         else ""
     )
-    return PHTest((*names, GLOBAL), statistic, dfs, stats.chi2.sf(statistic, dfs), transform, message)
+    return PHTest((*names, GLOBAL), statistic, dfs, chi2_p_value(statistic, dfs), transform, message)
