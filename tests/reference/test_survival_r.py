@@ -15,6 +15,7 @@ import pytest
 from musclecog.analyses import run_analysis
 from musclecog.core.results import AnalysisResult
 from musclecog.core.spec import RunContext
+from musclecog.survival.productlimit import logrank_test
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CTX = RunContext(analysis="ref", cohort="ref", seed=1)
@@ -119,6 +120,19 @@ def test_lung_kaplan_meier_and_logrank(lung: pd.DataFrame) -> None:
     np.testing.assert_allclose(t.loc["logrank", "p_value"], 0.001311, rtol=1e-3)
     assert t.loc["logrank", "df"] == 1
     assert list(t.loc[["median:sex=1", "median:sex=2"], "n_events"]) == [112, 53]
+
+
+def test_logrank_with_four_groups_matches_survdiff(lung: pd.DataFrame) -> None:
+    """Four groups, one with a single person: R 4.2 ``s <- survdiff(Surv(time, status) ~ ph.ecog, data = lung)``
+    (227 people with ph.ecog): ``sprintf("%.10f", s$chisq)`` 21.9621316825 on 3 df,
+    ``pchisq(s$chisq, 3, lower.tail = FALSE)`` 6.6425353558e-05; by sex: 10.3267419549, p 0.00131116452036."""
+    d = lung.dropna(subset=["ph.ecog"])
+    stat, df, p = logrank_test(d["time"].to_numpy(float), d["dead"].to_numpy(int), d["ph.ecog"].to_numpy())
+    assert (df, len(d)) == (3, 227)
+    np.testing.assert_allclose([stat, p], [21.9621316825, 6.6425353558e-05], rtol=1e-9)
+    stat, df, p = logrank_test(lung["time"].to_numpy(float), lung["dead"].to_numpy(int), lung["sex"].to_numpy())
+    np.testing.assert_allclose([stat, p], [10.3267419549, 0.00131116452036], rtol=1e-9)
+    assert df == 1
 
 
 def test_charls_default_cox_recovers_truth() -> None:

@@ -235,6 +235,37 @@ def test_at_risk_counts_below_five_are_suppressed() -> None:
     assert table.iloc[:, 0].tolist() == [str(int((g == lv).sum())) for lv in sorted(g.unique(), key=str)]
 
 
+@pytest.mark.parametrize("conf_type", ["log", "log-log"])
+def test_km_panel_draws_the_product_limit_curves(conf_type: str) -> None:
+    """Each group's drawn step curve is lifelines' ``KaplanMeierFitter`` estimate (an independent
+    implementation) at every event time, from 1 at time 0 to the group's last follow-up; its band is the
+    analysis's ``conf_type`` limits (``log-log``: lifelines' exponential Greenwood interval)."""
+    from lifelines import KaplanMeierFitter
+
+    from musclecog.simulate.nhanes import simulate_nhanes
+
+    data = _low_mm(simulate_nhanes(seed=5, n=400).data)
+    res = run_analysis(data, {"type": "kaplan_meier", "event": "death", "duration": "followup_years",
+                              "exposure": "low_mm_fnih_alm", "conf_type": conf_type}, CTX)
+    fig = draw(res)
+    (ax,) = [a for a in fig.axes if a.get_gid() == "kaplan_meier"]
+    frame, groups = res.data.frame, res.display_groups()
+    levels = sorted(groups.unique(), key=str)
+    assert [line.get_label() for line in ax.get_lines()] == [str(lv) for lv in levels]
+    for line, band, level in zip(ax.get_lines(), ax.collections, levels, strict=True):
+        d = frame.loc[(groups == level).to_numpy()]
+        kmf = KaplanMeierFitter().fit(d["T"], d["E"])
+        t, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+        assert (t[0], y[0], t[-1]) == (0.0, 1.0, d["T"].max())
+        events = np.unique(d.loc[d["E"] == 1, "T"])
+        np.testing.assert_allclose(y[1:-1], kmf.survival_function_at_times(events).to_numpy(), rtol=1e-12)
+        if conf_type == "log-log":
+            ci = kmf.confidence_interval_survival_function_.loc[events].to_numpy()
+            lower = band.get_paths()[0].vertices[:, 1]
+            assert np.isin(np.round(ci[:, 0], 10), np.round(lower, 10)).all()
+    plt.close(fig)
+
+
 def test_mr_axes_carry_units() -> None:
     """Scatter, funnel, leave-one-out and single-SNP axes name the traits and the GWAS units (SD, log odds)."""
     import sys

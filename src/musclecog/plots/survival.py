@@ -41,8 +41,10 @@ def at_risk_table(result: SurvivalResult, times: np.ndarray) -> pd.DataFrame:
 
 def _km_panel(ax: Any, result: SurvivalResult) -> None:
     curves = result.km_curves()
-    for kmf in curves:
-        kmf.plot_survival_function(ax=ax, ci_show=True, label=str(kmf._label).split("=", 1)[-1])
+    for curve in curves:
+        t, surv, lower, upper = curve.steps()
+        (line,) = ax.step(t, surv, where="post", label=curve.level)
+        ax.fill_between(t, lower, upper, step="post", color=line.get_color(), alpha=0.25, linewidth=0)
     ax.set_xlabel(result.time_label)
     ax.set_ylabel("Survival probability (event-free)")
     ax.set_title("Kaplan-Meier (unadjusted)", fontsize=8, loc="left")

@@ -1,25 +1,25 @@
 """Kaplan-Meier by group with median survival, survival at chosen times, the restricted mean and the log-rank
 test (analysis type ``kaplan_meier``): the curves and their CIs as R ``survfit`` (:func:`kaplan_meier`), the
-log-rank test by lifelines' ``multivariate_logrank_test`` (R ``survdiff``)."""
+log-rank test (:func:`logrank_test`, R ``survdiff``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from musclecog.core.design import factor_levels, fmt_level, strata
 from musclecog.core.results import Estimate
 from musclecog.errors import ConfigError
 from musclecog.survival.data import Labels, SurvivalSpec, prepare_survival
+from musclecog.survival.productlimit import CONF_TYPES, KaplanMeier, kaplan_meier, logrank_test
 from musclecog.survival.results import KaplanMeierResult
 
 NOT_REACHED = "median not reached (survival stays above 0.5)"
 NO_LOGRANK = (
-    "log-rank test not computed with delayed entry (lifelines' test has no entry times); use a Cox model"
+    "log-rank test not computed with delayed entry (survdiff has no entry times); use a Cox model"
 )
 
 
@@ -55,85 +55,6 @@ class KaplanMeierSpec(SurvivalSpec):
 
 def _finite(x: float) -> float:
     return x if np.isfinite(x) else float("nan")
-
-
-CONF_TYPES = ("log", "log-log", "plain")
-"""Pointwise CI transforms of ``survfit(conf.type = ...)``; ``log`` is R's default."""
-
-Z95 = float(stats.norm.ppf(0.975))
-
-
-@dataclass(frozen=True)
-class KaplanMeier:
-    """One Kaplan-Meier curve at its distinct event times (R ``survfit``).
-
-    Attributes
-    ----------
-    times, n_risk, n_event : ndarray
-        Event times, people at risk (``T0 < t <= T``) and events there.
-    surv : ndarray
-        ``S(t)``.
-    std_err : ndarray
-        Greenwood standard error of ``log S(t)``: ``sqrt(sum d / (n (n - d)))`` (R's ``fit$std.err``).
-    lower, upper : ndarray
-        Pointwise 95% limits of ``conf_type``.
-    """
-
-    times: np.ndarray
-    n_risk: np.ndarray
-    n_event: np.ndarray
-    surv: np.ndarray
-    std_err: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-
-    def at(self, t: float) -> tuple[float, float, float, float]:
-        """``S``, its Greenwood SE on the survival scale, and the limits at ``t`` (the last event time at or
-        before ``t``; ``summary(fit, times = t)``)."""
-        k = int(np.searchsorted(self.times, t, side="right")) - 1
-        if k < 0:
-            return 1.0, 0.0, 1.0, 1.0
-        se = self.surv[k] * self.std_err[k] if np.isfinite(self.std_err[k]) else float("nan")
-        return (
-            float(self.surv[k]),
-            float(se),
-            float(self.lower[k]),
-            float(self.upper[k]),
-        )
-
-
-def kaplan_meier(T: np.ndarray, E: np.ndarray, T0: np.ndarray | None, conf_type: str = "log") -> KaplanMeier:
-    """The Kaplan-Meier estimate with Greenwood SEs and ``survfit``'s pointwise 95% limits.
-
-    ``log``: ``exp(log S -/+ z se)``, upper capped at 1; ``log-log``: ``exp(-exp(log(-log S) -/+ z se / log
-    S))``; ``plain``: ``S -/+ z S se`` within [0, 1] (``survival:::survfit_confint``). Where ``S = 1`` the
-    limits are 1; where ``S = 0`` they are missing (plain: 0).
-    """
-    times, d = np.unique(T[E == 1], return_counts=True)
-    n = T.size - np.searchsorted(np.sort(T), times, side="left")
-    if T0 is not None:
-        n = n - (T0.size - np.searchsorted(np.sort(T0), times, side="left"))
-    surv = np.cumprod(1.0 - d / n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        se = np.sqrt(np.cumsum(np.where(n > d, d / (n * (n - d)), np.inf)))
-        z = Z95 * se
-        if conf_type == "log":
-            lower, upper = surv * np.exp(-z), np.minimum(surv * np.exp(z), 1.0)
-        elif conf_type == "log-log":
-            log_s = np.log(surv)
-            lower = np.exp(-np.exp(np.log(-log_s) - z / log_s))
-            upper = np.exp(-np.exp(np.log(-log_s) + z / log_s))
-        elif conf_type == "plain":
-            lower, upper = np.maximum(surv - z * surv, 0.0), np.minimum(surv + z * surv, 1.0)
-        else:
-            raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
-    one, zero = surv == 1.0, surv == 0.0
-    lower, upper = np.where(one, 1.0, lower), np.where(one, 1.0, upper)
-    if conf_type != "plain":
-        lower, upper = np.where(zero, np.nan, lower), np.where(zero, np.nan, upper)
-    else:
-        lower, upper = np.where(zero, 0.0, lower), np.where(zero, 0.0, upper)
-    return KaplanMeier(times, n, d, surv, se, lower, upper)
 
 
 def _first_below_half(y: np.ndarray, times: np.ndarray) -> float:
@@ -239,15 +160,12 @@ def _logrank(df: pd.DataFrame, group: str, delayed_entry: bool, note: str, label
     n, n_ev = len(df), int(df["E"].sum())
     if delayed_entry:
         return Estimate.missing("logrank", "chi_squared", NO_LOGRANK, n=n, n_events=n_ev, **labels)
-    from lifelines.statistics import multivariate_logrank_test
-
-    lr: Any = multivariate_logrank_test(df["T"], df[group].astype(str), df["E"])
-    stat = float(lr.test_statistic)
+    stat, _, p = logrank_test(df["T"].to_numpy(float), df["E"].to_numpy(int), df[group].astype(str).to_numpy())
     return Estimate(
         term="logrank",
         estimate=stat,
         scale="chi_squared",
-        p_value=float(lr.p_value),
+        p_value=p,
         n=n,
         n_events=n_ev,
         statistic=stat,
@@ -308,4 +226,5 @@ def fit_kaplan_meier(data: pd.DataFrame, spec: KaplanMeierSpec) -> KaplanMeierRe
         data=sd,
         group=group,
         time_label=spec.time_name,
+        conf_type=spec.conf_type,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,7 @@ from musclecog.core.design import Design
 from musclecog.core.results import AnalysisResult, FitResult
 from musclecog.survival.data import SurvivalData
 from musclecog.survival.ph import PHTest
+from musclecog.survival.productlimit import kaplan_meier
 
 MAX_GROUPS = 6
 """A numeric grouping column with more distinct values than this is shown by quartiles."""
@@ -32,12 +33,16 @@ class SurvivalResult(AnalysisResult):
         The column the figure's curves are drawn by.
     time_label : str
         The time axis in words.
+    conf_type : str
+        The pointwise 95% limits of the figure's Kaplan-Meier bands (``log``, ``log-log`` or ``plain``, as
+        R ``survfit``'s ``conf.type``): a ``kaplan_meier`` analysis's own, R's default ``log`` otherwise.
     """
 
     figure_kind: ClassVar[str] = "kaplan_meier"
     data: SurvivalData
     group: str
     time_label: str
+    conf_type: str = "log"
 
     def display_groups(self) -> pd.Series:
         """The figure's groups: the levels of :attr:`group`, or its quartiles when it is numeric with more
@@ -48,19 +53,48 @@ class SurvivalResult(AnalysisResult):
             return pd.qcut(g.rank(method="first"), 4, labels=quartiles).astype(str)
         return g
 
-    def km_curves(self) -> list[Any]:
-        """Kaplan-Meier curves (lifelines ``KaplanMeierFitter``, labelled ``<group>=<level>``) of every
-        display group over all people analysed, in the order of the levels as text."""
-        from lifelines import KaplanMeierFitter  # about a second to import; only figures and KM pay
-
+    def km_curves(self) -> list[KaplanMeierCurve]:
+        """Kaplan-Meier curves (:func:`musclecog.survival.productlimit.kaplan_meier`, pointwise limits of
+        :attr:`conf_type`) of every display group over all people analysed, in the order of the levels as
+        text."""
         frame = self.data.frame
         g = self.display_groups()
+        T, E = frame["T"].to_numpy(float), frame["E"].to_numpy(int)
+        T0 = frame["T0"].to_numpy(float) if self.data.delayed_entry else None
         curves = []
         for lv in sorted(g.dropna().unique(), key=str):
-            d = frame.loc[(g == lv).to_numpy()]
-            entry = d["T0"] if self.data.delayed_entry else None
-            curves.append(KaplanMeierFitter().fit(d["T"], d["E"], entry=entry, label=f"{self.group}={lv}"))
+            m = (g == lv).to_numpy()
+            km = kaplan_meier(T[m], E[m], None if T0 is None else T0[m], self.conf_type)
+            start = float(T0[m].min()) if T0 is not None else 0.0
+            curves.append(KaplanMeierCurve(str(lv), km.times, km.surv, km.lower, km.upper, start, float(T[m].max())))
         return curves
+
+
+@dataclass(frozen=True)
+class KaplanMeierCurve:
+    """One group's Kaplan-Meier curve for a figure: the estimate and its pointwise limits at the event times,
+    from ``start`` (0, or the first entry time under delayed entry) to the last follow-up time ``end``."""
+
+    level: str
+    times: np.ndarray
+    surv: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    start: float
+    end: float
+
+    def steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(t, S, lower, upper)`` of a right-continuous step plot (``where="post"``): 1 from ``start`` to
+        the first event time, the last value to ``end``."""
+        if self.times.size == 0:  # no event: flat at 1
+            ones = np.ones(2)
+            return np.array([self.start, self.end]), ones, ones, ones
+        t = np.r_[self.start, self.times, max(self.end, self.times[-1])]
+
+        def padded(values: np.ndarray) -> np.ndarray:
+            return np.r_[1.0, values, values[-1]]
+
+        return t, padded(self.surv), padded(self.lower), padded(self.upper)
 
 
 @dataclass(frozen=True, kw_only=True)
