@@ -48,7 +48,8 @@ from musclecog.io import (
     table_header,
     write_parquet,
 )
-from musclecog.results import write_table
+from musclecog.manuscript import table1_rendered
+from musclecog.results import read_table, write_table
 from musclecog.seeds import derive_seed
 from musclecog.survey import SurveySpec
 from musclecog.table1 import Table1Spec
@@ -915,7 +916,10 @@ def write_cohort(cohort: Cohort, outputs: Any) -> None:
     ----------
     cohort : Cohort
     outputs : Snakemake output namespace or mapping
-        With ``data`` (parquet), ``flow``, ``table1`` and, for synthetic cohorts, ``truth`` (TSV).
+        With ``data`` (parquet), ``flow``, ``table1`` and, for synthetic cohorts, ``truth`` (TSV); with
+        ``table1_paper`` (a ``.tsv`` path), Table 1 laid out for a paper is written there and beside it as
+        ``.html`` and ``.docx`` (:func:`musclecog.manuscript.table1_rendered`, a view of the ``table1`` file
+        just written, which it needs).
     """
     data_path = _output(outputs, "data")
     if data_path is None:
@@ -928,3 +932,9 @@ def write_cohort(cohort: Cohort, outputs: Any) -> None:
         if frame is None:
             raise DataError(f"cohort {cohort.name}: no {key} table to write to {path} (only synthetic cohorts have one)")
         write_table(frame, path)
+    paper = _output(outputs, "table1_paper")
+    if paper is not None:
+        table1_path = _output(outputs, "table1")
+        if table1_path is None:
+            raise ConfigError("write_cohort: 'table1_paper' is a view of 'table1'; give both outputs")
+        table1_rendered(read_table(table1_path), cohort.name).write(paper.removesuffix(".tsv"))

@@ -71,9 +71,10 @@ def _profile_for_node(directory: Path, env: dict[str, str], starve: str | None =
 
     The shipped requests (up to 8 GB for genome-wide GWAS) would not fit a small machine, and SLURM rejects a
     job no node can hold. Memory is capped at half the node (two jobs side by side), CPUs at the node's.
-    With ``starve``, the analyses of that cohort ask for 100 MB each (``fit_analysis``, evaluated per analysis),
-    so the cohort's job (which asks for the largest request of its analyses) gets 100 MB: less than its
-    Snakemake interpreter alone, so SLURM kills it.
+    With ``starve``, the analyses of that cohort ask for 100 MB each (``fit_analysis``, evaluated per analysis)
+    and so does its simulation (``simulate_cohort``, evaluated per cohort), so the cohort's job (which
+    simulates the cohort and asks for the largest request of its analyses and its simulation) gets 100 MB:
+    less than its Snakemake interpreter alone, so SLURM kills it.
     """
     node = subprocess.run(
         ["sinfo", "-h", "-N", "-p", PARTITION, "-o", "%c %m"],
@@ -92,6 +93,8 @@ def _profile_for_node(directory: Path, env: dict[str, str], starve: str | None =
     if starve:
         fit = settings["set-resources"]["fit_analysis"]
         fit["mem_mb"] = f"100 if wildcards.analysis in {_cohort_analyses(starve)!r} else {fit['mem_mb']}"
+        simulate = settings["set-resources"]["simulate_cohort"]
+        simulate["mem_mb"] = f"100 if wildcards.cohort == {starve!r} else {simulate['mem_mb']}"
     (directory / "config.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return directory
 

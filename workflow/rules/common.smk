@@ -121,6 +121,9 @@ def fit_batches():
 
 
 FIT_BATCHES = fit_batches()
+# Synthetic cohorts with a cohort job are simulated in that job (fit_cohort_<cohort>), as starting a second
+# Python process would cost more than the simulation; the others by the simulate_cohort rule.
+SIMULATED_IN_FIT = sorted(set(FIT_BATCHES) & set(SIM_COHORTS))
 SINGLE_ANALYSES = sorted(
     set(ANALYSES) - {name for names in FIT_BATCHES.values() for name in names}
 )
@@ -171,18 +174,20 @@ REPORT_CAPTIONS = dict(
     figure="figure.rst",
     table2_html="table2.rst",
 )
-# A caption reads its analysis from the job's {analysis} wildcard; a cohort's job has none, so each of its
-# analyses gets a copy of the caption naming it (written when missing or changed; read by --report).
+# A caption reads its analysis (cohort) from the job's {analysis} ({cohort}) wildcard; a cohort's job has
+# none, so each of its analyses (and the cohort itself) gets a copy of the caption naming it (written when
+# missing or changed; read by --report).
 CAPTION_DIR = Path(".snakemake", "musclecog", "captions").resolve()
 
 
-def analysis_caption(template, name):
-    """Caption `template` (workflow/report/) of analysis `name`; "{analysis}": the template itself."""
-    if name == "{analysis}":
+def named_caption(template, wildcard, name):
+    """Caption `template` (workflow/report/) with the `wildcard` wildcard fixed to `name`; "{<wildcard>}":
+    the template itself."""
+    if name == f"{{{wildcard}}}":
         return f"../report/{template}"
     text = (MUSCLECOG_DIR / "workflow" / "report" / template).read_text()
-    text = text.replace("snakemake.wildcards.analysis", json.dumps(name))
-    path = CAPTION_DIR / f"{name}.{template}"
+    text = text.replace(f"snakemake.wildcards.{wildcard}", json.dumps(name))
+    path = CAPTION_DIR / f"{wildcard}.{name}.{template}"
     if not path.is_file() or path.read_text() != text:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -197,11 +202,64 @@ def analysis_outputs(name):
     for kind, template in REPORT_CAPTIONS.items():
         outputs[kind] = report(
             outputs[kind],
-            caption=analysis_caption(template, name),
+            caption=named_caption(template, "analysis", name),
             category="Analyses",
             subcategory=name,
         )
     return outputs
+
+
+# the report's entries of one cohort (subcategory: the cohort, in the Cohorts category)
+COHORT_CAPTIONS = dict(
+    flow="flow.rst",
+    table1="table1.rst",
+    truth="truth.rst",
+    table1_html="table1_rendered.rst",
+)
+
+
+def cohort_outputs(name, synthetic):
+    """Output files of cohort `name` (may be the wildcard "{cohort}"): its table, flow, Table 1 (and the truth
+    table of a `synthetic` one), those shown in the report wrapped in report()."""
+    outputs = dict(
+        data=f"{OUT}/cohorts/{name}.parquet",
+        flow=f"{OUT}/cohorts/{name}.flow.tsv",
+        table1=f"{OUT}/cohorts/{name}.table1.tsv",
+        truth=f"{OUT}/cohorts/{name}.truth.tsv",
+        table1_paper=f"{OUT}/manuscript/{name}.table1.tsv",
+        table1_html=f"{OUT}/manuscript/{name}.table1.html",
+        table1_docx=f"{OUT}/manuscript/{name}.table1.docx",
+    )
+    if not synthetic:
+        del outputs["truth"]
+    for kind, template in COHORT_CAPTIONS.items():
+        if kind in outputs:
+            outputs[kind] = report(
+                outputs[kind],
+                caption=named_caption(template, "cohort", name),
+                category="Cohorts",
+                subcategory=name,
+            )
+    return outputs
+
+
+def cohort_log(name):
+    return f"{OUT}/logs/cohorts/{name}.log"
+
+
+def cohort_build(name):
+    """What a cohort job needs to simulate synthetic cohort `name` first, and where it writes."""
+    wildcards = SimpleNamespace(cohort=name)
+    return dict(
+        cohort=name,
+        spec=get_cohort_spec(wildcards),
+        seed=get_cohort_seed(wildcards),
+        outputs={
+            kind: str(path)
+            for kind, path in cohort_outputs(name, synthetic=True).items()
+        },
+        log=cohort_log(name),
+    )
 
 
 def analysis_fit(name):
@@ -217,22 +275,24 @@ def analysis_fit(name):
     )
 
 
-def batch_resources(names):
+def batch_resources(names, simulated=None):
     """Resources of a job fitting `names` from those of fit_analysis for each analysis (profile
-    set-resources, e.g. profiles/slurm): the sum of the runtimes, the largest of every other value.
+    set-resources, e.g. profiles/slurm), and of simulate_cohort for cohort `simulated` when the job simulates
+    it first: the sum of the runtimes, the largest of every other value.
     """
-    per_analysis = workflow.resource_settings.overwrite_resources.get(
-        "fit_analysis", {}
-    )
+    overwrite = workflow.resource_settings.overwrite_resources
+    jobs = [("fit_analysis", {"analysis": name}) for name in names]
+    if simulated is not None:
+        jobs.append(("simulate_cohort", {"cohort": simulated}))
+    keys = {key for rule, _ in jobs for key in overwrite.get(rule, {})}
 
     def combined(key):
         def evaluate(wildcards, input, attempt):
-            fit_rule = workflow.get_rule("fit_analysis")
             values = [
-                fit_rule.expand_resources(
-                    Wildcards(fromdict={"analysis": name}), input, attempt
-                ).get(key)
-                for name in names
+                workflow.get_rule(rule)
+                .expand_resources(Wildcards(fromdict=fromdict), input, attempt)
+                .get(key)
+                for rule, fromdict in jobs
             ]
             values = [value for value in values if value is not None]
             if not values:
@@ -245,7 +305,7 @@ def batch_resources(names):
 
         return evaluate
 
-    return {key: combined(key) for key in per_analysis}
+    return {key: combined(key) for key in sorted(keys)}
 
 
 def robustness_analyses():

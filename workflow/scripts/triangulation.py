@@ -1,6 +1,6 @@
 """Rule triangulation: the grip-cognition triangulation table and its figure."""
 
-from musclecog.log import log_to
+from musclecog.log import end_job, log_to
 from musclecog.plots import save_figure
 from musclecog.plots.triangulation import triangulation_figure
 from musclecog.results import write_table
@@ -18,3 +18,4 @@ with log_to(snakemake.log[0]) as log:
     write_table(table, snakemake.output.table)
     save_figure(triangulation_figure(table), snakemake.output.figure)
     log.info("triangulation: %d rows (%s)", len(table), table["design"].value_counts().to_dict())
+end_job()

@@ -3,7 +3,7 @@ of the source; then the report's own pages from it (the run page and the STROBE 
 
 from pathlib import Path
 
-from musclecog.log import log_to
+from musclecog.log import end_job, log_to
 from musclecog.provenance import build_provenance, write_provenance
 from musclecog.reporting import run_summary, strobe_checklist
 
@@ -27,3 +27,4 @@ with log_to(snakemake.log[0]) as log:
         strobe_checklist(config, snakemake.params.checklist), encoding="utf-8"
     )
     log.info("provenance and report pages written")
+end_job()
