@@ -53,7 +53,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 OPTIMIZERS: tuple[str, ...] = ("Nelder-Mead", "Powell", "L-BFGS-B")
 """scipy optimisers tried in turn until one converges."""
@@ -372,6 +371,7 @@ def _quasi_newton(s: _Stats, theta0: np.ndarray, reml: bool, maxiter: int) -> tu
     entry, so its gradient vanishes at 0 and a line search that reaches that bound would stop there, at a
     saddle. A fit whose optimum is at the bound is left to the simplex (:func:`_simplex_path`).
     """
+    from scipy import optimize  # here: scipy.optimize costs jobs without a mixed model ~0.4 s to import
     diag = [0] if s.q == 1 else [0, 2]
     bounds = [(SINGULAR, None) if k in diag else (None, None) for k in range(theta0.size)]
     res = optimize.minimize(
@@ -395,6 +395,7 @@ def _minimise(
     ``precise``: the simplex to theta within 1e-7 and restarted once from its solution; otherwise to
     :data:`COARSE` only, for the Newton polish to finish.
     """
+    from scipy import optimize  # here: scipy.optimize costs jobs without a mixed model ~0.4 s to import
     q = s.q
     diag = [0] if q == 1 else [0, 2]
     bounds = [(0.0, None) if k in diag else (None, None) for k in range(q * (q + 1) // 2)]
@@ -853,6 +854,7 @@ def _from_free(u: np.ndarray) -> np.ndarray:
 
 def _profile_value(k: int, value: float, s: _Stats, start: np.ndarray) -> tuple[float, np.ndarray]:
     """Minimum of -2 log L over the other variance parameters with parameter ``k`` held at ``value``."""
+    from scipy import optimize  # here: scipy.optimize costs jobs without a mixed model ~0.4 s to import
     fixed = _to_free(np.array([value] * start.size))[k]
 
     def objective(free: np.ndarray) -> float:
@@ -869,6 +871,7 @@ def _profile_bound(k: int, phi0: np.ndarray, dmin: float, crit: float, s: _Stats
     """Where the profile of parameter ``k`` rises by ``crit`` on one side of the estimate (a root of the
     profile found by Brent's method, after bracketing by steps out on the parameter's free scale); the
     parameter's boundary (0 for an SD, -1/1 for a correlation) where the profile stays below ``crit``."""
+    from scipy import optimize  # here: scipy.optimize costs jobs without a mixed model ~0.4 s to import
     is_cor = phi0.size == 4 and k == 1
     u0 = float(_to_free(phi0)[k])
     start = phi0.copy()
