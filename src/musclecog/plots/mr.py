@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from musclecog.mr import distributions as dist
 from musclecog.plots import new_figure
 from musclecog.variables import load_dictionary, variable_label
 
@@ -77,7 +77,7 @@ def scatter(result: MRResult) -> Any:
     sign = np.where(bx < 0, -1.0, 1.0)
     bx, by = bx * sign, by * sign
     fig, ax = new_figure(6.0, 4.5)
-    z = stats.norm.isf(0.025)
+    z = dist.norm_isf(0.025)
     ax.errorbar(bx, by, xerr=z * sx, yerr=z * sy, fmt="o", ms=3, color="0.3", ecolor="0.75", lw=0.7, zorder=2)
     xs = np.array([0.0, float(np.max(bx + z * sx)) if bx.size else 1.0])
     intercept = np.nan
@@ -98,7 +98,7 @@ def scatter(result: MRResult) -> Any:
 
 
 def _forest(ax: Any, labels: list[str], b: np.ndarray, se: np.ndarray, highlight: set[str], xlabel: str) -> None:
-    z = stats.norm.isf(0.025)
+    z = dist.norm_isf(0.025)
     ypos = np.arange(len(labels))[::-1]
     colours = ["C3" if lab in highlight else "0.25" for lab in labels]
     ax.errorbar(b, ypos, xerr=z * se, fmt="none", ecolor=colours, lw=0.8)
