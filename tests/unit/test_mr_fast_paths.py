@@ -113,3 +113,20 @@ def test_positions_written_as_decimals(tmp_path):
     bad.write_text("SNP\tchr\tpos\teffect_allele\tother_allele\tbeta\tse\tpval\nrs1\t1\tabc\tA\tG\t0.1\t0.01\t1e-9\n")
     with pytest.raises(DataError, match="position column 'pos' is not numeric"):
         standardise(GwasSpec(name="d", path=str(bad)))
+
+
+@pytest.mark.parametrize(("env", "pool"), [(None, "system"), ("jemalloc", "jemalloc")])
+def test_rule_scripts_allocate_with_malloc_unless_told_otherwise(env, pool):
+    """use_system_allocator switches pyarrow to the C library's malloc, keeping an explicit
+    ARROW_DEFAULT_MEMORY_POOL (a fresh interpreter: the pool is per process)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from musclecog.mr.gwas.columns import use_system_allocator; import pyarrow as pa; "
+            "print(use_system_allocator(), pa.default_memory_pool().backend_name)")
+    environ = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if env is not None:
+        environ["ARROW_DEFAULT_MEMORY_POOL"] = env
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environ)
+    assert out.stdout.split() == [pool, pool]

@@ -6,9 +6,11 @@ import shutil
 
 from musclecog.log import log_to
 from musclecog.mr.analysis import MRSettings
+from musclecog.mr.gwas.columns import use_system_allocator
 from musclecog.mr.pipeline import TABLES, PairRun, run_harmonised, run_pair, write_pair
 
 with log_to(snakemake.log[0]) as log:
+    use_system_allocator()  # less system time than pyarrow's mimalloc (musclecog.mr.gwas.columns)
     out, params = snakemake.output, snakemake.params
     settings = MRSettings.from_config(params.settings)
     if "harmonised" in snakemake.input.keys():

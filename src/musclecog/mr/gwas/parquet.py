@@ -105,18 +105,22 @@ def read_standardised(
     return _to_pandas(table, keep_row=columns is not None and "file_row" in columns)
 
 
-def read_variants(parquet_path: str | Path, snps: list[str] | np.ndarray) -> pd.DataFrame:
+def read_variants(parquet_path: str | Path, snps: list[str] | np.ndarray, threads: int = 1) -> pd.DataFrame:
     """The rows of a standardised GWAS table whose SNP id is in ``snps`` (file order), e.g. an exposure's
     instruments looked up in the outcome GWAS.
 
     Only the ``SNP`` column is read whole; then only the row groups that hold a requested variant are decoded
-    (with the default layout, about a few percent of a genome-wide file for a hundred instruments).
+    (with the default layout, about a few percent of a genome-wide file for a hundred instruments). ``threads``:
+    the job's threads; with 1 (a pair job's default), pyarrow decodes in the calling thread only: two pair jobs
+    side by side on two cores then do not compete with each other's thread pools (10 M variants: 0.76 s against
+    1.8 s threaded on a loaded 2-core machine).
     """
     pf = pq.ParquetFile(str(parquet_path))
     ids = pa.array([str(s) for s in snps], pa.string())
-    snp = pq.read_table(str(parquet_path), columns=["SNP"]).column("SNP")  # row groups decoded in parallel
+    use_threads = threads > 1
+    snp = pq.read_table(str(parquet_path), columns=["SNP"], use_threads=use_threads).column("SNP")
     hits = np.flatnonzero(pc.is_in(snp, value_set=ids).to_numpy(zero_copy_only=False))
-    return _to_pandas(_take_rows(pf, hits))
+    return _to_pandas(_take_rows(pf, hits, use_threads))
 
 
 def read_regions(parquet_path: str | Path, regions: list[tuple[str, float, float]]) -> list[pd.DataFrame]:
@@ -139,14 +143,14 @@ def read_regions(parquet_path: str | Path, regions: list[tuple[str, float, float
     return out
 
 
-def _take_rows(pf: pq.ParquetFile, hits: np.ndarray) -> pa.Table:
+def _take_rows(pf: pq.ParquetFile, hits: np.ndarray, use_threads: bool = True) -> pa.Table:
     """Rows ``hits`` (increasing, in stored order) of a parquet file, decoding only their row groups."""
     sizes = np.array([pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups)], np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)])
     groups = np.unique(np.searchsorted(starts, hits, side="right") - 1)
     if len(groups) == 0:
         return pf.schema_arrow.empty_table()
-    table = pf.read_row_groups(groups.tolist())
+    table = pf.read_row_groups(groups.tolist(), use_threads=use_threads)
     local_start = np.concatenate([[0], np.cumsum(sizes[groups])])
     g_of_hit = np.searchsorted(groups, np.searchsorted(starts, hits, side="right") - 1)
     local = hits - starts[groups[g_of_hit]] + local_start[g_of_hit]
