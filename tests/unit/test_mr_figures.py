@@ -16,7 +16,7 @@ import pytest
 from musclecog.errors import DataError
 from musclecog.mr.analysis import MRSettings, run_mr
 from musclecog.plots import save_figure
-from musclecog.plots.mr import FIGURE_TABLES, all_figures, figure_data, read_figure_data
+from musclecog.plots.mr import FIGURE_TABLES, all_figures, figure_data, read_figure_data, write_pair_figures
 from musclecog.results import write_table
 
 SETTINGS = MRSettings(nboot=50, presso_n_distribution=60)
@@ -46,6 +46,7 @@ def _harmonised(binary: bool, seed: int = 4, k: int = 30) -> pd.DataFrame:
 
 
 def _write_tables(tmp_path: Path, harmonised: pd.DataFrame, result) -> dict[str, Path]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     tables = {**result.tables(), "harmonised": harmonised}
     paths = {name: tmp_path / f"{name}.tsv" for name in FIGURE_TABLES}
     for name, path in paths.items():
@@ -94,3 +95,22 @@ def test_bad_tables_are_refused_with_the_fix(tmp_path: Path) -> None:
     write_table(result.to_tidy().iloc[:0], paths["estimates"])
     with pytest.raises(DataError, match="estimates.tsv has no rows"):
         read_figure_data(paths)
+
+
+def test_figures_of_a_run_drawn_by_two_processes_are_the_same_files(tmp_path: Path) -> None:
+    tables, figures, memory = {}, {}, {}
+    for pair, binary in (("grip__ci", True), ("ci__grip", False)):
+        harmonised = _harmonised(binary, seed=7 if binary else 8)
+        result = run_mr(harmonised, SETTINGS, "grip", "cognitive_impairment", seed=5)
+        tables[pair] = _write_tables(tmp_path / pair, harmonised, result)
+        memory[pair] = _png_bytes(all_figures(result), tmp_path / "memory" / pair)
+    for processes in (2,):  # one process: the first test
+        figures = {pair: {name: tmp_path / f"p{processes}" / pair / f"{name}.png" for name in memory[pair]}
+                   for pair in tables}
+        for paths in figures.values():
+            next(iter(paths.values())).parent.mkdir(parents=True)
+        used = write_pair_figures(tables, figures, processes=processes)
+        assert used == {"grip__ci": 27, "ci__grip": 27}
+        for pair, paths in figures.items():
+            for name, path in paths.items():
+                assert path.read_bytes() == memory[pair][name], (processes, pair, name)

@@ -142,7 +142,10 @@ if MR_JOBS:
             f"{OUT}/logs/mr/figures.log",
         benchmark:
             f"{OUT}/benchmarks/mr/figures.tsv"
+        # two: the figures are drawn by two processes when the pair jobs are done (benchmarks/bench_mr_genomewide.py)
+        threads: 2
         params:
             pairs=sorted(MR_JOBS),
+            figures=list(MR_FIGURE_KEYS.values()),
         script:
             "../scripts/draw_mr_figures.py"
