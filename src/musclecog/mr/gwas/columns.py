@@ -38,7 +38,8 @@ def rs_numbers(snp: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
 
     Checked without a regular expression (a prefix test, lengths, the first digit, then the cast, which fails on
     any other character than a digit): about half the time of the regular expression ``^rs[1-9][0-9]{0,17}$``
-    and the same answer.
+    and the same answer. The digits are cut as bytes (``binary_slice`` of the ids viewed as binary, no copy of
+    the ids; half the time of a UTF-8 slice, the same digits: any other character fails the cast).
     Sorting or joining ten million int64 numbers is several times cheaper in time and memory than hashing ten
     million strings, which is what lets the duplicate check and the whole-genome join stay lean.
     """
@@ -47,7 +48,7 @@ def rs_numbers(snp: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     length = pc.min_max(pc.binary_length(snp)).as_py()
     if length["min"] < 3 or length["max"] > 20:  # "rs" and 1 to 18 digits
         return None
-    digits = pc.utf8_slice_codeunits(snp, 2)
+    digits = pc.binary_slice(pc.cast(snp, pa.binary()), 2, 64)
     # what the cast to int64 would read besides [1-9][0-9]*: a leading zero (also "0x" hex) or a sign
     if any(pc.any(pc.starts_with(digits, lead)).as_py() for lead in ("0", "+", "-")):
         return None
