@@ -74,6 +74,19 @@ def test_read_variants_equals_filtered_read(pair, monkeypatch):
     assert len(got) == 40
     pd.testing.assert_frame_equal(got, want)
     assert read_variants(path, ["nope"]).empty
+    # all ids rsIDs: looked up by number in the column rs, which no reader returns; rs01 is not rs1
+    assert "rs" in pq.read_schema(path).names and "rs" not in got.columns and "rs" not in want.columns
+    first = snps[0]
+    assert read_variants(path, ["rs0" + first[2:], "rs" + first[2:] + "x"]).empty
+    assert read_variants(path, [first])["SNP"].tolist() == [first]
+    # other ids: no rs column, the strings compared
+    res = std["cognitive_impairment"][1]
+    other = type(res)(table=res.table.set_column(0, "SNP", pa.array(["id" + s for s in snps])), flow=res.flow,
+                      meta=res.meta, rows=res.rows, rs=None)
+    write_standardised(other, tmp / "ci_ids.parquet")
+    assert "rs" not in pq.read_schema(tmp / "ci_ids.parquet").names
+    got_ids = read_variants(tmp / "ci_ids.parquet", ["id" + i for i in ids])
+    assert got_ids["SNP"].tolist() == ["id" + s for s in got["SNP"]]
 
 
 def test_duplicate_check_rs_and_other_ids():

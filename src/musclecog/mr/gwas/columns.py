@@ -4,10 +4,14 @@ labels. They work on a column's small dictionary or as one vectorised pass, neve
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+_RS_ID = re.compile(r"rs[1-9][0-9]{0,17}")
+"""An id that :func:`rs_numbers` maps to a number."""
 
 
 def allele_codes(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -58,12 +62,21 @@ def rs_numbers(snp: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
         return None
 
 
-def has_duplicates(snp: pa.Array | pa.ChunkedArray) -> bool:
-    """Whether an id column (no nulls) repeats a value (rsIDs as sorted numbers, other ids by hashing)."""
+def rs_lookup(ids: list[str]) -> np.ndarray:
+    """The numbers of the rsIDs among ``ids`` (as :func:`rs_numbers` maps them; other ids left out: they match
+    no variant of a table whose ids are all rsIDs)."""
+    keep = [i for i in ids if _RS_ID.fullmatch(i)]  # a few thousand ids at most (instruments)
+    return np.array([int(i[2:]) for i in keep], dtype=np.int64)
+
+
+def has_duplicates(snp: pa.Array | pa.ChunkedArray, numbers: np.ndarray | None = None, *,
+                   known: bool = False) -> bool:
+    """Whether an id column (no nulls) repeats a value (rsIDs as sorted numbers, other ids by hashing);
+    ``known``: ``numbers`` is :func:`rs_numbers` of ``snp`` already (None: not all rsIDs)."""
     n = len(snp)
     if n < 2:
         return False
-    numbers = rs_numbers(snp)
+    numbers = numbers if known else rs_numbers(snp)
     if numbers is not None:
         if bool((numbers[1:] > numbers[:-1]).all()):  # already in increasing order: no sort needed
             return False
