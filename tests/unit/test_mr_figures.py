@@ -16,7 +16,14 @@ import pytest
 from musclecog.errors import DataError
 from musclecog.mr.analysis import MRSettings, run_mr
 from musclecog.plots import save_figure
-from musclecog.plots.mr import FIGURE_TABLES, all_figures, figure_data, read_figure_data, write_pair_figures
+from musclecog.plots.mr import (
+    FIGURE_TABLES,
+    Z_95,
+    all_figures,
+    figure_data,
+    read_figure_data,
+    write_pair_figures,
+)
 from musclecog.results import write_table
 
 SETTINGS = MRSettings(nboot=50, presso_n_distribution=60)
@@ -114,3 +121,10 @@ def test_figures_of_a_run_drawn_by_two_processes_are_the_same_files(tmp_path: Pa
         for pair, paths in figures.items():
             for name, path in paths.items():
                 assert path.read_bytes() == memory[pair][name], (processes, pair, name)
+
+
+def test_the_95_percent_quantile_literal_is_scipys() -> None:
+    from scipy import special, stats
+
+    # what the figures used, scipy.stats.norm.isf(0.025); ndtri(0.975) differs in the last bit
+    assert Z_95 == -special.ndtri(0.025) == stats.norm.isf(0.025) != special.ndtri(0.975)

@@ -18,13 +18,17 @@ import numpy as np
 import pandas as pd
 
 from musclecog.errors import DataError
-from musclecog.mr import distributions as dist
 from musclecog.plots import new_figure, save_figure
 from musclecog.variables import load_dictionary, variable_label
 
 if TYPE_CHECKING:
     from musclecog.mr.analysis import MRResult
     from musclecog.mr.onesample import OneSampleMRResult
+
+Z_95 = 1.9599639845400545
+"""The two-sided 95% normal quantile as the figures have always computed it, ``scipy.stats.norm.isf(0.025)`` =
+``-ndtri(0.025)`` to the last bit (a literal, so that the figure job does not import scipy;
+``tests/unit/test_mr_figures.py`` checks it)."""
 
 _LINE_METHODS = (
     "Inverse variance weighted",
@@ -173,7 +177,7 @@ def scatter(result: MRResult | PairFigureData) -> Any:
     sign = np.where(bx < 0, -1.0, 1.0)
     bx, by = bx * sign, by * sign
     fig, ax = new_figure(6.0, 4.5)
-    z = dist.norm_isf(0.025)
+    z = Z_95
     ax.errorbar(bx, by, xerr=z * sx, yerr=z * sy, fmt="o", ms=3, color="0.3", ecolor="0.75", lw=0.7, zorder=2)
     xs = np.array([0.0, float(np.max(bx + z * sx)) if bx.size else 1.0])
     intercept = result.egger_intercept
@@ -192,7 +196,7 @@ def scatter(result: MRResult | PairFigureData) -> Any:
 
 
 def _forest(ax: Any, labels: list[str], b: np.ndarray, se: np.ndarray, highlight: set[str], xlabel: str) -> None:
-    z = dist.norm_isf(0.025)
+    z = Z_95
     ypos = np.arange(len(labels))[::-1]
     colours = ["C3" if lab in highlight else "0.25" for lab in labels]
     ax.errorbar(b, ypos, xerr=z * se, fmt="none", ecolor=colours, lw=0.8)
