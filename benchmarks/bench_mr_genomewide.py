@@ -9,10 +9,12 @@ genome-wide significant instruments), written once to ``--dir`` (never committed
     (the two files as ``gwas:`` traits, one ``mr:`` entry with ``bidirectional: true`` and ``steiger_filter:
     true``, default ``mr_settings``: the full estimator and sensitivity suite with 1000 bootstraps and MR-PRESSO
     1000), ``--cores 2``, targets the pair outputs of both directions (tables and figures): the rules
-    ``standardise_gwas`` (x2) and ``mr_pair`` (x2) run from the raw files.
+    ``standardise_gwas`` (x2), ``mr_pair`` (x2) and ``mr_figures`` (x1, the figures of both pairs) run from the
+    raw files.
 (a') ``musclecog, new pair``: the same results folder with the grip -> cognitive impairment entry at
-    ``p_threshold: 1e-10``: only its ``mr_pair`` job runs, on the standardised files (wall time of Snakemake,
-    and of the job itself from its ``benchmark:`` file).
+    ``p_threshold: 1e-10``: only its ``mr_pair`` job runs (its tables; its figures come from the next
+    ``mr_figures`` job), on the standardised files (wall time of Snakemake, and of the job itself from its
+    ``benchmark:`` file).
 (b) ``pandas``: ``read_csv`` of both files and ``merge`` on ``variant_id`` (no checks, no harmonisation).
 (c) ``duckdb``: ``read_csv`` of both files joined on ``variant_id`` in one query, fetched as an arrow table.
 (d) ``genal``: genal-python (``Geno`` of each ``read_csv`` frame, ``preprocess_data("Fill_delete")`` without
@@ -172,7 +174,9 @@ def _job_notes(results: Path) -> str:
     jobs = {f"std {t}": results / "benchmarks" / "gwas" / f"{t}.standardise.tsv" for t in TRAITS}
     jobs.update({f"mr {p.split('__')[0]}": results / "benchmarks" / "mr" / f"{p}.tsv"
                  for p in (PAIR, "cognitive_impairment__grip")})
-    return "jobs " + ", ".join(f"{k} {float(v.read_text().splitlines()[1].split()[0]):.1f}" for k, v in jobs.items())
+    jobs["figures"] = results / "benchmarks" / "mr" / "figures.tsv"  # rule mr_figures (not in older checkouts)
+    return "jobs " + ", ".join(f"{k} {float(v.read_text().splitlines()[1].split()[0]):.1f}" for k, v in jobs.items()
+                               if v.exists())
 
 
 def main() -> None:
@@ -214,8 +218,11 @@ def main() -> None:
         results = args.dir / f"results_{args.variants}_{repo.name}"
         subprocess.run(["rm", "-rf", str(results)], check=True)
         targets = [str(results / "mr" / p / "estimates.tsv") for p in (PAIR, "cognitive_impairment__grip")]
+        figures = [str(results / "mr" / p / f"{f}.png") for p in (PAIR, "cognitive_impairment__grip")
+                   for f in ("scatter", "forest", "funnel", "leave_one_out_plot")]
         label = f"musclecog (snakemake, both directions){tag}"
-        rows[label] = _task(label, _snakemake(repo, _config(args.dir, args.variants), results, targets), renv)
+        rows[label] = _task(label, _snakemake(repo, _config(args.dir, args.variants), results, targets + figures),
+                            renv)
         rows[label]["note"] = _job_notes(results)
         second = _config(args.dir, args.variants, p_threshold=1e-10)
         label = f"musclecog new pair (snakemake, standardised){tag}"

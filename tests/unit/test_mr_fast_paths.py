@@ -74,6 +74,19 @@ def test_read_variants_equals_filtered_read(pair, monkeypatch):
     assert len(got) == 40
     pd.testing.assert_frame_equal(got, want)
     assert read_variants(path, ["nope"]).empty
+    # all ids rsIDs: looked up by number in the column rs, which no reader returns; rs01 is not rs1
+    assert "rs" in pq.read_schema(path).names and "rs" not in got.columns and "rs" not in want.columns
+    first = snps[0]
+    assert read_variants(path, ["rs0" + first[2:], "rs" + first[2:] + "x"]).empty
+    assert read_variants(path, [first])["SNP"].tolist() == [first]
+    # other ids: no rs column, the strings compared
+    res = std["cognitive_impairment"][1]
+    other = type(res)(table=res.table.set_column(0, "SNP", pa.array(["id" + s for s in snps])), flow=res.flow,
+                      meta=res.meta, rows=res.rows, rs=None)
+    write_standardised(other, tmp / "ci_ids.parquet")
+    assert "rs" not in pq.read_schema(tmp / "ci_ids.parquet").names
+    got_ids = read_variants(tmp / "ci_ids.parquet", ["id" + i for i in ids])
+    assert got_ids["SNP"].tolist() == ["id" + s for s in got["SNP"]]
 
 
 def test_duplicate_check_rs_and_other_ids():
@@ -113,3 +126,20 @@ def test_positions_written_as_decimals(tmp_path):
     bad.write_text("SNP\tchr\tpos\teffect_allele\tother_allele\tbeta\tse\tpval\nrs1\t1\tabc\tA\tG\t0.1\t0.01\t1e-9\n")
     with pytest.raises(DataError, match="position column 'pos' is not numeric"):
         standardise(GwasSpec(name="d", path=str(bad)))
+
+
+@pytest.mark.parametrize(("env", "pool"), [(None, "system"), ("jemalloc", "jemalloc")])
+def test_rule_scripts_allocate_with_malloc_unless_told_otherwise(env, pool):
+    """use_system_allocator switches pyarrow to the C library's malloc, keeping an explicit
+    ARROW_DEFAULT_MEMORY_POOL (a fresh interpreter: the pool is per process)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from musclecog.mr.gwas.columns import use_system_allocator; import pyarrow as pa; "
+            "print(use_system_allocator(), pa.default_memory_pool().backend_name)")
+    environ = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if env is not None:
+        environ["ARROW_DEFAULT_MEMORY_POOL"] = env
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environ)
+    assert out.stdout.split() == [pool, pool]

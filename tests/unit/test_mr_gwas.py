@@ -151,10 +151,11 @@ def test_duplicates_found_across_chunks_first_kept():
 
     snp = pa.chunked_array([pa.array(["rs1", "rs2", "rs3"]), pa.array(["rs2", "1:100", "rs1", "1:100"])])
     checks = _RowChecks(7, [])
-    kept = _drop_duplicates(checks, snp)
-    assert kept.to_pylist() == ["rs1", "rs2", "rs3", "1:100"]
+    kept, numbers = _drop_duplicates(checks, snp)
+    assert kept.to_pylist() == ["rs1", "rs2", "rs3", "1:100"] and numbers is None  # not all rsIDs
     assert checks.keep.tolist() == [True, True, True, False, True, False, False]
     assert checks.flow[-1]["n_excluded"] == 3
     only_rs = pa.chunked_array([pa.array(["rs5", "rs7"]), pa.array(["rs6", "rs5"])])
     checks = _RowChecks(4, [])
-    assert _drop_duplicates(checks, only_rs).to_pylist() == ["rs5", "rs7", "rs6"]
+    kept, numbers = _drop_duplicates(checks, only_rs)
+    assert kept.to_pylist() == ["rs5", "rs7", "rs6"] and numbers.tolist() == [5, 7, 6]

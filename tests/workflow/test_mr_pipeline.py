@@ -50,18 +50,21 @@ def test_bidirectional_pair_runs_and_is_reproducible(tmp_path):
     runs = []
     for name in ("a", "b"):
         results = tmp_path / name
-        targets = [str(results / "mr" / p / "estimates.tsv") for p in PAIRS]
+        targets = [str(results / "mr" / p / name) for p in PAIRS for name in ("estimates.tsv", "scatter.png")]
         proc = _run(cfg, results, *targets)
         assert proc.returncode == 0, proc.stderr[-3000:]
         runs.append(results)
-    # one standardise job per trait, reused by both pair jobs
+    # one standardise job per trait, reused by both pair jobs; one figure job for both pairs
     assert len(list((runs[0] / "benchmarks" / "gwas").glob("*.standardise.tsv"))) == 2
+    assert sorted(p.name for p in (runs[0] / "benchmarks" / "mr").glob("*.tsv")) == sorted(
+        [f"{p}.tsv" for p in PAIRS] + ["figures.tsv"])
     for pair in PAIRS:
         for table in ("estimates", "harmonised", "flow", "heterogeneity", "leave_one_out"):
             a = (runs[0] / "mr" / pair / f"{table}.tsv").read_bytes()
             assert a == (runs[1] / "mr" / pair / f"{table}.tsv").read_bytes(), (pair, table)
         for fig in ("scatter", "forest", "funnel", "leave_one_out_plot"):
-            assert (runs[0] / "mr" / pair / f"{fig}.png").stat().st_size > 0
+            png = (runs[0] / "mr" / pair / f"{fig}.png").read_bytes()
+            assert png.startswith(b"\x89PNG") and png == (runs[1] / "mr" / pair / f"{fig}.png").read_bytes()
     truth = {"grip__cognitive_impairment": np.log(0.93), "cognitive_impairment__grip": np.log(0.878)}
     for pair, value in truth.items():
         est = pd.read_csv(runs[0] / "mr" / pair / "estimates.tsv", sep="\t")

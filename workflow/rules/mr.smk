@@ -1,5 +1,6 @@
 # Mendelian randomization: each GWAS trait is read and standardised once (results/gwas/{trait}.parquet);
-# each directed exposure__outcome pair is one job (instruments -> harmonise -> estimators -> tables, figures).
+# each directed exposure__outcome pair is one job (instruments -> harmonise -> estimators -> tables); the figures
+# of every pair are drawn from those tables in one job (rule mr_figures), so a new pair costs only its tables.
 # Input functions and configuration checks: workflow/rules/mr_common.smk.
 
 
@@ -128,3 +129,23 @@ rule mr_harmonised_multivariable:
         seed=get_pair_seed,
     script:
         "../scripts/run_mr_pair.py"
+
+
+if MR_JOBS:
+
+    rule mr_figures:
+        input:
+            **mr_figure_inputs(),
+        output:
+            **mr_figure_outputs(),
+        log:
+            f"{OUT}/logs/mr/figures.log",
+        benchmark:
+            f"{OUT}/benchmarks/mr/figures.tsv"
+        # two: the figures are drawn by two processes when the pair jobs are done (benchmarks/bench_mr_genomewide.py)
+        threads: 2
+        params:
+            pairs=sorted(MR_JOBS),
+            figures=list(MR_FIGURE_KEYS.values()),
+        script:
+            "../scripts/draw_mr_figures.py"

@@ -24,29 +24,51 @@ MR_TABLES = [
     "flow",
 ]
 MR_FIGURES = ["scatter", "forest", "funnel", "leave_one_out_plot"]
+# the figure (musclecog.plots.mr.all_figures) of each file of MR_FIGURES
+MR_FIGURE_KEYS = dict(zip(MR_FIGURES, ["scatter", "forest", "funnel", "leave_one_out"]))
+# the tables the figures are drawn from (musclecog.plots.mr.FIGURE_TABLES)
+MR_FIGURE_TABLES = [
+    "harmonised",
+    "estimates",
+    "pleiotropy",
+    "single_snp",
+    "leave_one_out",
+]
 
 
 def mr_pair_outputs(tables):
-    """The output files of one pair job: tables (TSV) and figures (PNG), all in the report."""
+    """The output files of one pair job: its tables (TSV), all in the report (its figures: rule mr_figures)."""
     return {
-        **{
-            name: report(
-                f"{OUT}/mr/{{pair}}/{name}.tsv",
-                caption=f"../report/mr_{'estimates' if name == 'estimates' else 'table'}.rst",
-                category="Mendelian randomization",
-                subcategory="{pair}",
-            )
-            for name in tables
-        },
-        **{
-            name: report(
-                f"{OUT}/mr/{{pair}}/{name}.png",
-                caption="../report/mr_figure.rst",
-                category="Mendelian randomization",
-                subcategory="{pair}",
-            )
-            for name in MR_FIGURES
-        },
+        name: report(
+            f"{OUT}/mr/{{pair}}/{name}.tsv",
+            caption=f"../report/mr_{'estimates' if name == 'estimates' else 'table'}.rst",
+            category="Mendelian randomization",
+            subcategory="{pair}",
+        )
+        for name in tables
+    }
+
+
+def mr_figure_inputs():
+    """The tables of every pair that rule mr_figures draws from, keyed ``<pair>__<table>``."""
+    return {
+        f"{pair}__{name}": f"{OUT}/mr/{pair}/{name}.tsv"
+        for pair in MR_JOBS
+        for name in MR_FIGURE_TABLES
+    }
+
+
+def mr_figure_outputs():
+    """The figures (PNG) of every pair, keyed ``<pair>__<figure>``, in the report under the pair."""
+    return {
+        f"{pair}__{MR_FIGURE_KEYS[name]}": report(
+            f"{OUT}/mr/{pair}/{name}.png",
+            caption="../report/mr_figure.rst",
+            category="Mendelian randomization",
+            subcategory=pair,
+        )
+        for pair in MR_JOBS
+        for name in MR_FIGURES
     }
 
 

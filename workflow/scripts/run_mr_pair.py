@@ -1,16 +1,16 @@
 """Rules mr_pair / mr_pair_multivariable / mr_harmonised / mr_harmonised_multivariable: instruments ->
 harmonise -> estimator suite for one exposure__outcome pair (multivariable IVW too when the pair has adjust_for),
-then its tables and figures."""
+then its tables (its figures: rule mr_figures, from these tables)."""
 
 import shutil
 
 from musclecog.log import log_to
 from musclecog.mr.analysis import MRSettings
+from musclecog.mr.gwas.columns import use_system_allocator
 from musclecog.mr.pipeline import TABLES, PairRun, run_harmonised, run_pair, write_pair
-from musclecog.plots import save_figure
-from musclecog.plots.mr import all_figures
 
 with log_to(snakemake.log[0]) as log:
+    use_system_allocator()  # less system time than pyarrow's mimalloc (musclecog.mr.gwas.columns)
     out, params = snakemake.output, snakemake.params
     settings = MRSettings.from_config(params.settings)
     if "harmonised" in snakemake.input.keys():
@@ -25,8 +25,4 @@ with log_to(snakemake.log[0]) as log:
     # multivariable_harmonised.tsv: GWAS pairs with adjust_for (rule mr_pair_multivariable)
     tables = [*TABLES, *(name for name in ("multivariable", "multivariable_harmonised") if name in out.keys())]
     write_pair(pair, {name: out[name] for name in tables})
-    figures = all_figures(pair.result)
-    for name, path in (("scatter", out.scatter), ("forest", out.forest), ("funnel", out.funnel),
-                       ("leave_one_out", out.leave_one_out_plot)):
-        save_figure(figures[name], path)
     log.info("%s: %d instruments used", snakemake.wildcards.pair, int(pair.harmonised["mr_keep"].sum()))

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats
+
+from musclecog.mr import distributions as dist
 
 MIN_SNPS: dict[str, int] = {
     "wald_ratio": 1,
@@ -195,11 +196,11 @@ def not_estimable(key: str, nsnp: int, reason: str | None = None) -> MREstimate:
 
 
 def _p_normal(b: float | np.ndarray, se: float | np.ndarray) -> Any:
-    return 2.0 * stats.norm.sf(np.abs(np.asarray(b) / np.asarray(se)))
+    return 2.0 * dist.norm_sf(np.abs(np.asarray(b) / np.asarray(se)))
 
 
 def _p_t(b: float, se: float, df: float) -> float:
-    return float(2.0 * stats.t.sf(abs(b / se), df))
+    return float(2.0 * dist.t_sf(abs(b / se), df))
 
 
 def _as_arrays(*arrays: Any) -> tuple[np.ndarray, ...]:
@@ -268,7 +269,7 @@ def ivw(bx: Any, by: Any, sx: Any, sy: Any, model: str = "default") -> MREstimat
     se = {"default": se_fe * max(1.0, sigma), "mre": se_fe * sigma, "fe": se_fe}[model]
     q_df = bx.size - 1
     q = sigma**2 * q_df
-    het = Heterogeneity(q, q_df, float(stats.chi2.sf(q, q_df)))
+    het = Heterogeneity(q, q_df, float(dist.chi2_sf(q, q_df)))
     return MREstimate(LABELS[key], b, se, float(_p_normal(b, se)), bx.size, sigma=sigma, heterogeneity=het)
 
 
@@ -325,7 +326,7 @@ def egger(bx: Any, by: Any, sx: Any, sy: Any, distribution: str = "t") -> MREsti
         p_b, p_i, dist_df = _p_t(b, se, df), _p_t(b_i, se_i, df), df
     return MREstimate(
         LABELS["egger"], b, se, p_b, n, dist_df=dist_df, sigma=sigma,
-        heterogeneity=Heterogeneity(q, df, float(stats.chi2.sf(q, df))),
+        heterogeneity=Heterogeneity(q, df, float(dist.chi2_sf(q, df))),
         intercept=EggerIntercept(b_i, se_i, p_i),
     )
 
@@ -360,7 +361,7 @@ def ivw_penalised(bx: Any, by: Any, sx: Any, sy: Any, model: str = "default") ->
     if k < MIN_SNPS["ivw_penalised"]:
         return not_estimable("ivw_penalised", k)
     ratio = by / bx
-    pen = stats.chi2.sf(bx**2 / sy**2 * (ratio - np.median(ratio)) ** 2, df=1)
+    pen = dist.chi2_sf(bx**2 / sy**2 * (ratio - np.median(ratio)) ** 2, 1)
     w = np.minimum(1.0, pen * PENALISED_IVW_K) / sy**2
     used = int(np.count_nonzero(w))  # lm drops zero-weight rows from the residual df
     if used < 2:
@@ -496,7 +497,7 @@ def median_estimates(
     if "weighted_median" in which:
         plan["weighted_median"] = w
     if "penalised_weighted_median" in which:
-        penalty = stats.chi2.sf(w * (b_iv - wm) ** 2, df=1)
+        penalty = dist.chi2_sf(w * (b_iv - wm) ** 2, 1)
         plan["penalised_weighted_median"] = w * np.minimum(1.0, penalty * penk)
     for key, wk in plan.items():
         b = float(weighted_median_point(b_iv, wk)[0])
@@ -682,8 +683,8 @@ def mode_estimates(
             finish("weighted_mode", wm, wm_boot)
         if "penalised_mode" in which:
             wts = 1.0 / se_full**2
-            pen = wts * np.minimum(1.0, stats.chi2.sf(wts * (b_iv - wm) ** 2, df=1) * penk)
-            pen_boot = wts * np.minimum(1.0, stats.chi2.sf(wts * (boot_full - wm_boot[:, None]) ** 2, df=1) * penk)
+            pen = wts * np.minimum(1.0, dist.chi2_sf(wts * (b_iv - wm) ** 2, 1) * penk)
+            pen_boot = wts * np.minimum(1.0, dist.chi2_sf(wts * (boot_full - wm_boot[:, None]) ** 2, 1) * penk)
             finish(
                 "penalised_mode",
                 float(mode(b_iv, np.sqrt(1.0 / pen))[0]),
@@ -907,6 +908,8 @@ def maxlik(bx: Any, by: Any, sx: Any, sy: Any, model: str = "default") -> MREsti
     k = bx.size
     if k < MIN_SNPS["maxlik"]:
         return not_estimable("maxlik", k)
+    from scipy import optimize  # imported here: only maxlik and the robust IVW need it (start-up of MR jobs)
+
     b0, se0, _ = _ivw_core(bx, by, sy)
     opt = optimize.minimize_scalar(lambda t: _maxlik_profile(t, bx, by, sx, sy)[0], bracket=(b0, b0 + se0))
     b = float(opt.x)
@@ -925,7 +928,7 @@ def maxlik(bx: Any, by: Any, sx: Any, sy: Any, model: str = "default") -> MREsti
         var *= max(q / (k - 1), 1.0)
     se = float(np.sqrt(var))
     return MREstimate(LABELS["maxlik"], b, se, float(_p_normal(b, se)), k, sigma=float(np.sqrt(q / (k - 1))),
-                      heterogeneity=Heterogeneity(q, k - 1, float(stats.chi2.sf(q, k - 1))))
+                      heterogeneity=Heterogeneity(q, k - 1, float(dist.chi2_sf(q, k - 1))))
 
 
 # --- contamination mixture -------------------------------------------------------------------------
@@ -1045,13 +1048,13 @@ def conmix_fit(
         phi = max(float(np.sqrt(np.sum((rv - np.sum(rv * wv) / np.sum(wv)) ** 2 * wv) / (n_valid - 1))), 1.0)
     loglik0 = float(_conmix_loglik(np.zeros(1), ratio, se, psi)[0][0])
     top = float(loglik[best])
-    inside = np.flatnonzero(2 * loglik > 2 * top - stats.chi2.isf(alpha, 1) * phi**2)
+    inside = np.flatnonzero(2 * loglik > 2 * top - dist.chi2_isf(alpha, 1) * phi**2)
     cut = np.flatnonzero(np.diff(inside) > 1)
     starts = np.concatenate([[inside[0]], inside[cut + 1]])
     ends = np.concatenate([inside[cut], [inside[-1]]])
     intervals = [(float(lo + ci_step * a), float(lo + ci_step * e)) for a, e in zip(starts, ends, strict=True)]
     b = float(lo + ci_step * best)
-    pval = float(stats.chi2.sf(2 * (top - loglik0) * phi**2, 1))
+    pval = float(dist.chi2_sf(2 * (top - loglik0) * phi**2, 1))
     note = f"psi {psi:.4g}; {n_valid} of {k} instruments valid; grid step {ci_step:g}; no standard error"
     if len(intervals) > 1:
         pieces = ", ".join(f"[{a:.4g}, {e:.4g}]" for a, e in intervals)
@@ -1114,6 +1117,8 @@ def _m_scale(r: np.ndarray, df: int) -> float:
 
     def g(s: float) -> float:
         return float(np.sum(_bisquare_rho(r / s, LMROB_TUNING_CHI)) / df - LMROB_BB)
+
+    from scipy import optimize
 
     lo = top * 1e-12
     if g(lo) <= 0:

@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 from linearmodels.iv import IV2SLS
 from linearmodels.iv.results import IVResults
-from scipy import stats
 
 from musclecog.core.design import (
     Design,
@@ -47,6 +46,7 @@ from musclecog.core.design import (
 from musclecog.core.results import AnalysisResult, Diagnostics, Estimate, FitResult
 from musclecog.core.spec import AnalysisSpec
 from musclecog.errors import ConfigError, DataError, ModelError, show_values
+from musclecog.mr import distributions as dist
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class InstrumentTests:
     def sargan_p(self) -> float:
         """p-value of Sargan's test (NaN when just identified)."""
         q = self.n_instruments
-        return float(stats.chi2.sf(self.sargan, q - 1)) if q > 1 else float("nan")
+        return float(dist.chi2_sf(self.sargan, q - 1)) if q > 1 else float("nan")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -426,8 +426,8 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRR
     q = len(instruments)
     b_iv = iv.params.to_numpy(float)
     tests = InstrumentTests(
-        first_stage_f=f_stat, first_stage_p=float(stats.f.sf(f_stat, q, first.df)), first_stage_df=first.df,
-        partial_r2=partial_r2, wu_hausman=wh, wu_hausman_p=float(stats.f.sf(wh, 1, wh_df2)), wu_hausman_df=wh_df2,
+        first_stage_f=f_stat, first_stage_p=float(dist.f_sf(f_stat, q, first.df)), first_stage_df=first.df,
+        partial_r2=partial_r2, wu_hausman=wh, wu_hausman_p=float(dist.f_sf(wh, 1, wh_df2)), wu_hausman_df=wh_df2,
         sargan=_sargan(cp, b_iv), n_instruments=q,
     )
     messages = tuple(f"covariate {c} constant in the rows modelled; left out" for c in design.dropped)

@@ -190,11 +190,11 @@ def run_pair(
         sel: InstrumentSelection = select_instruments(exposure_parquet, settings.instruments, run.workdir,
                                                       run.threads)
     with run.step("outcome_lookup"):
-        out_rows = read_variants(outcome_parquet, sel.data["SNP"].astype(str).tolist())
+        out_rows = read_variants(outcome_parquet, sel.data["SNP"].astype(str).tolist(), run.threads)
     proxies: ProxyResult | None = None
     if settings.proxies.active:
         with run.step("proxies"):
-            proxies = add_proxies(sel.data, out_rows, lambda ids: read_variants(outcome_parquet, ids),
+            proxies = add_proxies(sel.data, out_rows, lambda ids: read_variants(outcome_parquet, ids, run.threads),
                                   settings.proxies)
             out_rows = proxies.outcome
             logger.info("%s -> %s: %s", exposure, outcome, proxy_summary(proxies.report))

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from musclecog.errors import DataError
+from musclecog.mr import distributions as dist
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _wls_origin(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str, float]
     sigma2 = float(np.sum(w * (y - b * x) ** 2) / df)
     se = float(np.sqrt(sigma2 / sxx))
     t = b / se
-    return {"b": b, "se": se, "t": t, "pval": float(2 * stats.t.sf(abs(t), df)), "nsnp": n}
+    return {"b": b, "se": se, "t": t, "pval": float(2 * dist.t_sf(abs(t), df)), "nsnp": n}
 
 
 def _loo_slopes(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:

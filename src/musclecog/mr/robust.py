@@ -24,8 +24,8 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy import integrate, optimize, stats
 
+from musclecog.mr import distributions as dist
 from musclecog.mr.estimators import LABELS, MIN_SNPS, MREstimate, _as_arrays, _p_normal, not_estimable
 
 RAPS_LOSSES: tuple[str, ...] = ("huber", "tukey", "l2")
@@ -91,6 +91,8 @@ def loss_constants(loss: str, k: float) -> LossConstants:
     line at its default tolerances, i.e. QUADPACK's ``dqagi`` with ``rel.tol = abs.tol = eps^0.25`` and 100
     subdivisions (scipy's ``quad`` runs the same routine and reproduces R's values to rounding). For the Huber score
     this ``delta`` is 4.7e-7 above the exact ``2 Phi(k) - 1``; the estimating equations use the package's value."""
+    from scipy import integrate  # imported here: only MR-RAPS needs it (start-up of every MR job)
+
     tol = float(np.finfo(float).eps ** 0.25)
 
     def moment(f: Callable[[float], float]) -> float:
@@ -102,7 +104,7 @@ def loss_constants(loss: str, k: float) -> LossConstants:
     def dpsi1(x: float) -> float:
         return float(_dpsi(np.array([x]), loss, k)[0])
 
-    phi = stats.norm.pdf
+    phi = dist.norm_pdf
     delta = moment(lambda x: x * psi1(x) * phi(x))
     c1 = moment(lambda x: psi1(x) ** 2 * phi(x))
     c2 = moment(lambda x: x**2 * psi1(x) ** 2 * phi(x)) - delta**2
@@ -253,6 +255,8 @@ class _Raps:
         """Maximise ``-sum(rho(t))`` over ``beta`` with ``tau2`` fixed: over ``[-bound, bound]`` (doubling the bound
         while the maximum is near it), or locally from ``start``."""
 
+        from scipy import optimize  # imported here: only MR-RAPS needs it (start-up of every MR job)
+
         def objective(b: float) -> float:
             return float(np.sum(_rho(self._residuals(b, tau2, pooled)[0], self.loss, self.k)))
 
@@ -277,6 +281,8 @@ class _Raps:
         def eq(tau2: float) -> float:
             t, v = self._residuals(beta, tau2, pooled)
             return float(np.sum(self.sx**2 * (t * _psi(t, self.loss, self.k) - self.const.delta) / v))
+
+        from scipy import optimize
 
         if eq(0.0) <= 0:
             return 0.0

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from musclecog.errors import DataError, show_values
+from musclecog.mr import distributions as dist
 from musclecog.mr.estimators import LABELS, egger, i_squared_gx, ivw
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def heterogeneity(bx: Any, by: Any, sx: Any, sy: Any) -> pd.DataFrame:
         qd = fit_ivw.heterogeneity.q - fit_egger.heterogeneity.q
         rows.append(
             {"method": "Rucker's Q - Q'", "statistic": "Q - Q'", "Q": qd, "Q_df": 1,
-             "Q_pval": float(stats.chi2.sf(qd, 1)), "I2": np.nan, "nsnp": n, "note": ""}
+             "Q_pval": float(dist.chi2_sf(qd, 1)), "I2": np.nan, "nsnp": n, "note": ""}
         )
     else:
         rows.append({"method": "Rucker's Q - Q'", "statistic": "Q - Q'", "nsnp": n,
@@ -105,7 +105,7 @@ def single_snp(snp: Sequence[str], bx: Any, by: Any, sx: Any, sy: Any) -> pd.Dat
     bx, by, sx, sy = (np.asarray(a, dtype=float) for a in (bx, by, sx, sy))
     b = by / bx
     se = sy / np.abs(bx)
-    out = pd.DataFrame({"SNP": list(snp), "b": b, "se": se, "p": 2 * stats.norm.sf(np.abs(b / se))})
+    out = pd.DataFrame({"SNP": list(snp), "b": b, "se": se, "p": 2 * dist.norm_sf(np.abs(b / se))})
     extra = []
     for fit in (ivw(bx, by, sx, sy), egger(bx, by, sx, sy)):
         extra.append({"SNP": f"All - {fit.method}", "b": fit.b, "se": fit.se, "p": fit.pval})
@@ -136,7 +136,7 @@ def leave_one_out(snp: Sequence[str], bx: Any, by: Any, sx: Any, sy: Any) -> pd.
     sigma = np.sqrt(rss / (k - 2))
     se = np.sqrt(1.0 / sxx) * np.maximum(1.0, sigma)
     all_fit = ivw(bx, by, sx, sy)
-    out = pd.DataFrame({"SNP": list(snp), "b": b, "se": se, "p": 2 * stats.norm.sf(np.abs(b / se))})
+    out = pd.DataFrame({"SNP": list(snp), "b": b, "se": se, "p": 2 * dist.norm_sf(np.abs(b / se))})
     return pd.concat(
         [out, pd.DataFrame([{"SNP": "All", "b": all_fit.b, "se": all_fit.se, "p": all_fit.pval}])],
         ignore_index=True,
@@ -163,7 +163,7 @@ def r_from_pn(p: Any, n: Any) -> np.ndarray:
     returns NaN (p = 2e-20)."""
     p, n = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(n, dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
-        f = stats.t.isf(p / 2.0, n - 1) ** 2
+        f = dist.t_isf(p / 2.0, n - 1) ** 2
         r2 = f / (n - 2 + f)
     r2 = np.where(np.isfinite(f) & (p > 0), r2, np.nan)
     return np.sqrt(r2)
@@ -278,7 +278,7 @@ def variant_rsq(harmonised: pd.DataFrame, side: str, r_from: str = "bsen") -> tu
         return 2 * beta**2 * eaf * (1 - eaf), n, "sd_units"
     se = _col(harmonised, f"se.{side}")
     if r_from == "pn":
-        z_p = 2 * stats.norm.sf(np.abs(beta / se)) if se is not None else np.full(beta.shape, np.nan)
+        z_p = 2 * dist.norm_sf(np.abs(beta / se)) if se is not None else np.full(beta.shape, np.nan)
         pval = _col(harmonised, f"pval.{side}")
         pval = z_p if pval is None else np.where(np.isnan(pval), z_p, pval)
         return r_from_pn(pval, n) ** 2, n, "pn"
@@ -304,7 +304,7 @@ def steiger_per_variant(harmonised: pd.DataFrame, r_from: str = "bsen") -> pd.Da
     out["effective_n.exposure"], out["effective_n.outcome"] = nx, ny
     z = _r_test_z(np.sqrt(rx), nx, np.sqrt(ry), ny)
     out["steiger_dir"] = rx > ry
-    out["steiger_pval"] = 2 * stats.norm.sf(np.abs(z))
+    out["steiger_pval"] = 2 * dist.norm_sf(np.abs(z))
     return out
 
 
@@ -334,7 +334,7 @@ def directionality(harmonised: pd.DataFrame, r_from: str = "bsen") -> pd.DataFra
         "snp_r2.exposure": r2x,
         "snp_r2.outcome": r2y,
         "correct_causal_direction": bool(r2x > r2y),
-        "steiger_pval": float(2 * stats.norm.sf(abs(float(z)))),
+        "steiger_pval": float(2 * dist.norm_sf(abs(float(z)))),
         "nsnp": int(ok.sum()),
         "method_rsq.exposure": how_x,
         "method_rsq.outcome": how_y,
@@ -402,9 +402,9 @@ def multivariable_ivw(bx: Any, by: Any, sy: Any, exposures: Sequence[str] | None
     se = se_fe * (max(1.0, sigma) if model == "random" else 1.0)
     if model not in ("random", "fixed"):
         raise ValueError(f"model must be 'random' or 'fixed', got {model!r}")
-    est = pd.DataFrame({"exposure": names, "b": coef, "se": se, "pval": 2 * stats.norm.sf(np.abs(coef / se)), "nsnp": k})
+    est = pd.DataFrame({"exposure": names, "b": coef, "se": se, "pval": 2 * dist.norm_sf(np.abs(coef / se)), "nsnp": k})
     q = sigma**2 * df
-    return MultivariableResult(est, sigma, q, df, float(stats.chi2.sf(q, df)))
+    return MultivariableResult(est, sigma, q, df, float(dist.chi2_sf(q, df)))
 
 
 @dataclass(frozen=True)
@@ -473,8 +473,8 @@ def multivariable_egger(bx: Any, by: Any, sy: Any, exposures: Sequence[str] | No
     sigma = float(np.sqrt(np.sum(w * (y - design @ coef) ** 2) / df))
     se = np.sqrt(np.diag(inv)) * sigma / min(1.0, sigma)
     z = np.abs(coef / se)
-    pval = 2 * stats.norm.sf(z) if distribution == "normal" else 2 * stats.t.sf(z, k - m)
+    pval = 2 * dist.norm_sf(z) if distribution == "normal" else 2 * dist.t_sf(z, k - m)
     est = pd.DataFrame({"exposure": names, "b": coef[1:], "se": se[1:], "pval": pval[1:], "nsnp": k})
     q = sigma**2 * df
     return MultivariableEggerResult(est, float(coef[0]), float(se[0]), float(pval[0]), sigma, q, df,
-                                    float(stats.chi2.sf(q, df)))
+                                    float(dist.chi2_sf(q, df)))

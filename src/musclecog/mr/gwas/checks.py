@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from musclecog.errors import DataError, show_values
 from musclecog.filters import flow_frame, flow_row
-from musclecog.mr.gwas.columns import allele_codes, dictionary_array, has_duplicates, strip_chr
+from musclecog.mr.gwas.columns import allele_codes, dictionary_array, has_duplicates, rs_numbers, strip_chr
 from musclecog.mr.gwas.formats import NUMERIC, GwasSpec
 from musclecog.mr.gwas.readers import read_source
 
@@ -31,12 +31,14 @@ FlowRows = list[dict[str, Any]]
 @dataclass(frozen=True)
 class StandardisedGwas:
     """A standardised GWAS table (pyarrow), its flow table and metadata; ``rows`` is each variant's data row in
-    the source file (0 = first line after the header; None: 0, 1, 2, ...)."""
+    the source file (0 = first line after the header; None: 0, 1, 2, ...); ``rs``: each variant's rsID as a
+    number when every id is an rsID (:func:`~musclecog.mr.gwas.columns.rs_numbers`), else None."""
 
     table: pa.Table
     flow: pd.DataFrame
     meta: dict[str, Any]
     rows: np.ndarray | None = None
+    rs: np.ndarray | None = None
 
 
 class _Numbers:
@@ -166,21 +168,24 @@ def _check_rows(checks: _RowChecks, snp_missing: np.ndarray, alleles: _Alleles, 
             checks.exclude("eaf", (eff.eaf < 0) | (eff.eaf > 1), "effect allele frequency outside [0, 1]")
 
 
-def _drop_duplicates(checks: _RowChecks, snp: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Exclude repeated SNP ids (the first occurrence in file order kept); returns the kept ids."""
+def _drop_duplicates(checks: _RowChecks, snp: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray | None]:
+    """Exclude repeated SNP ids (the first occurrence in file order kept); returns the kept ids and their rsID
+    numbers (None unless every kept id is an rsID)."""
     keep = checks.keep
     snp_kept = snp if keep.all() else snp.filter(pa.array(keep))  # chunked as read: no copy
-    if not has_duplicates(snp_kept):
+    numbers = rs_numbers(snp_kept)
+    if not has_duplicates(snp_kept, numbers, known=True):
         n_keep = int(keep.sum())
         checks.flow.append(flow_row("duplicates", n_keep, n_keep, "excluded: duplicated SNP id (first kept)"))
-        return snp_kept
+        return snp_kept, numbers
     t = pa.table({"SNP": snp_kept, "i": pa.array(np.flatnonzero(keep))})
     first = t.group_by("SNP").aggregate([("i", "min")]).column("i_min").to_numpy()
     dup = keep.copy()
     dup[first] = False
     dup_ids = snp.filter(pa.array(dup)).to_pylist()[:5]
     checks.exclude("duplicates", dup, f"duplicated SNP id (first kept), e.g. {show_values(dup_ids)}")
-    return snp.filter(pa.array(checks.keep))
+    snp_kept = snp.filter(pa.array(checks.keep))
+    return snp_kept, rs_numbers(snp_kept)
 
 
 def _refuse(spec: GwasSpec, checks: _RowChecks) -> None:
@@ -373,7 +378,7 @@ def standardise(spec: GwasSpec) -> StandardisedGwas:
     snp_missing = snp.is_null().to_numpy(zero_copy_only=False) if snp.null_count else np.zeros(n, bool)
     checks = _RowChecks(n, flow)
     _check_rows(checks, snp_missing, alleles, eff, spec.allow_indels)
-    snp_kept = _drop_duplicates(checks, snp)
+    snp_kept, rs = _drop_duplicates(checks, snp)
     _refuse(spec, checks)
     kept = _Kept(table, checks.keep)
     effects = _pvalues(kept, eff, flow)
@@ -398,4 +403,4 @@ def standardise(spec: GwasSpec) -> StandardisedGwas:
     out = out.replace_schema_metadata({"musclecog": json.dumps(meta, sort_keys=True)})
     flow.append(flow_row("standardised", kept.n, kept.n, f"variants written for trait {spec.name}"))
     rows = src.rows if kept.sel is None else src.rows[kept.sel]
-    return StandardisedGwas(table=out, flow=flow_frame(flow), meta=meta, rows=rows)
+    return StandardisedGwas(table=out, flow=flow_frame(flow), meta=meta, rows=rows, rs=rs)

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from musclecog.errors import DataError
 from musclecog.mr.gwas.checks import StandardisedGwas
+from musclecog.mr.gwas.columns import rs_lookup
 from musclecog.results import write_table
 
 HEAD_P = 1e-5
@@ -39,18 +40,28 @@ def write_standardised(
     Layout: the variants with p <= :data:`HEAD_P` first (one row group, in file order), then all others in file
     order, :data:`ROW_GROUP_ROWS` rows per group, with p-value statistics. The extra column ``file_row`` (the
     variant's data row in the source file, 0 = first line after the header) restores file order:
-    :func:`read_standardised` returns rows in that order, exactly as the file listed them.
+    :func:`read_standardised` returns rows in that order, exactly as the file listed them. When every id is an
+    rsID, the extra column ``rs`` holds its number (int64, delta-encoded): :func:`read_variants` looks ids up in
+    it, about half the time of comparing the id strings. The readers never return ``file_row`` or ``rs``.
     """
     Path(parquet_path).parent.mkdir(parents=True, exist_ok=True)
     table = result.table
     n = table.num_rows
     rows = np.arange(n, dtype=np.int64) if result.rows is None else np.asarray(result.rows, np.int64)
     table = table.append_column("file_row", pa.array(rows))
+    encoding = {"file_row": "DELTA_BINARY_PACKED"}
+    if result.rs is not None:
+        table = table.append_column("rs", pa.array(np.asarray(result.rs, np.int64)))
+        encoding["rs"] = "DELTA_BINARY_PACKED"
+    # columns without a missing value are written as required (no definition levels to encode: about a
+    # quarter of the write time of ten million variants); the values read back are the same
+    table = table.cast(pa.schema([f.with_nullable(table.column(f.name).null_count > 0) for f in table.schema],
+                                 metadata=table.schema.metadata))
     head = table.column("pval").to_numpy() <= HEAD_P
     dict_cols = [c for c in ("chr", "effect_allele", "other_allele") if c in table.column_names]
     with pq.ParquetWriter(
         str(parquet_path), table.schema, compression=CODEC, use_dictionary=dict_cols,
-        write_statistics=["pval"], column_encoding={"file_row": "DELTA_BINARY_PACKED"},
+        write_statistics=["pval"], column_encoding=encoding,
     ) as writer:
         if head.any():
             writer.write_table(table.filter(pa.array(head)), row_group_size=max(int(head.sum()), 1))
@@ -75,7 +86,9 @@ def read_meta(parquet_path: str | Path) -> dict[str, Any]:
 
 
 def _to_pandas(table: pa.Table, keep_row: bool = False) -> pd.DataFrame:
-    """File order (``file_row``), then pandas with alleles as plain strings."""
+    """File order (``file_row``), then pandas with alleles as plain strings (without the lookup column ``rs``)."""
+    if "rs" in table.column_names:
+        table = table.drop_columns(["rs"])
     if "file_row" in table.column_names:
         fr = table.column("file_row").to_numpy()
         if len(fr) > 1 and bool((fr[1:] < fr[:-1]).any()):
@@ -105,18 +118,27 @@ def read_standardised(
     return _to_pandas(table, keep_row=columns is not None and "file_row" in columns)
 
 
-def read_variants(parquet_path: str | Path, snps: list[str] | np.ndarray) -> pd.DataFrame:
+def read_variants(parquet_path: str | Path, snps: list[str] | np.ndarray, threads: int = 1) -> pd.DataFrame:
     """The rows of a standardised GWAS table whose SNP id is in ``snps`` (file order), e.g. an exposure's
     instruments looked up in the outcome GWAS.
 
     Only the ``SNP`` column is read whole; then only the row groups that hold a requested variant are decoded
-    (with the default layout, about a few percent of a genome-wide file for a hundred instruments).
+    (with the default layout, about a few percent of a genome-wide file for a hundred instruments). ``threads``:
+    the job's threads; with 1 (a pair job's default), pyarrow decodes in the calling thread only: two pair jobs
+    side by side on two cores then do not compete with each other's thread pools (10 M variants: 0.76 s against
+    1.8 s threaded on a loaded 2-core machine).
     """
     pf = pq.ParquetFile(str(parquet_path))
-    ids = pa.array([str(s) for s in snps], pa.string())
-    snp = pq.read_table(str(parquet_path), columns=["SNP"]).column("SNP")  # row groups decoded in parallel
-    hits = np.flatnonzero(pc.is_in(snp, value_set=ids).to_numpy(zero_copy_only=False))
-    return _to_pandas(_take_rows(pf, hits))
+    wanted = [str(s) for s in snps]
+    use_threads = threads > 1
+    if "rs" in pf.schema_arrow.names:  # every id an rsID: compare numbers (the same matches as the strings)
+        ids = pa.array(rs_lookup(wanted), pa.int64())
+        column = pq.read_table(str(parquet_path), columns=["rs"], use_threads=use_threads).column("rs")
+    else:
+        ids = pa.array(wanted, pa.string())
+        column = pq.read_table(str(parquet_path), columns=["SNP"], use_threads=use_threads).column("SNP")
+    hits = np.flatnonzero(pc.is_in(column, value_set=ids).to_numpy(zero_copy_only=False))
+    return _to_pandas(_take_rows(pf, hits, use_threads))
 
 
 def read_regions(parquet_path: str | Path, regions: list[tuple[str, float, float]]) -> list[pd.DataFrame]:
@@ -139,14 +161,14 @@ def read_regions(parquet_path: str | Path, regions: list[tuple[str, float, float
     return out
 
 
-def _take_rows(pf: pq.ParquetFile, hits: np.ndarray) -> pa.Table:
+def _take_rows(pf: pq.ParquetFile, hits: np.ndarray, use_threads: bool = True) -> pa.Table:
     """Rows ``hits`` (increasing, in stored order) of a parquet file, decoding only their row groups."""
     sizes = np.array([pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups)], np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)])
     groups = np.unique(np.searchsorted(starts, hits, side="right") - 1)
     if len(groups) == 0:
         return pf.schema_arrow.empty_table()
-    table = pf.read_row_groups(groups.tolist())
+    table = pf.read_row_groups(groups.tolist(), use_threads=use_threads)
     local_start = np.concatenate([[0], np.cumsum(sizes[groups])])
     g_of_hit = np.searchsorted(groups, np.searchsorted(starts, hits, side="right") - 1)
     local = hits - starts[groups[g_of_hit]] + local_start[g_of_hit]
