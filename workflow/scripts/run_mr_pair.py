@@ -4,7 +4,7 @@ then its tables (its figures: rule mr_figures, from these tables)."""
 
 import shutil
 
-from musclecog.log import log_to
+from musclecog.log import end_job, log_to
 from musclecog.mr.analysis import MRSettings
 from musclecog.mr.gwas.columns import use_system_allocator
 from musclecog.mr.pipeline import TABLES, PairRun, run_harmonised, run_pair, write_pair
@@ -26,3 +26,4 @@ with log_to(snakemake.log[0]) as log:
     tables = [*TABLES, *(name for name in ("multivariable", "multivariable_harmonised") if name in out.keys())]
     write_pair(pair, {name: out[name] for name in tables})
     log.info("%s: %d instruments used", snakemake.wildcards.pair, int(pair.harmonised["mr_keep"].sum()))
+end_job()
