@@ -132,6 +132,8 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
     df.to_csv(path, sep="\t", index=False, na_rep="NA", float_format="%.12g", lineterminator="\n")
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a table written by :func:`write_table` (``NA`` is missing)."""
-    return pd.read_csv(path, sep="\t", na_values=["NA"], keep_default_na=False)
+def read_table(path: str | Path, text: Iterable[str] = ()) -> pd.DataFrame:
+    """Read a table written by :func:`write_table` (``NA`` is missing); the columns named in ``text`` (those
+    present) are read as strings, so that an id such as ``12345`` stays ``"12345"``."""
+    dtype = dict.fromkeys(text, str) or None
+    return pd.read_csv(path, sep="\t", na_values=["NA"], keep_default_na=False, dtype=dtype)

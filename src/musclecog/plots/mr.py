@@ -19,6 +19,7 @@ import pandas as pd
 
 from musclecog.errors import DataError
 from musclecog.plots import new_figure, save_figure
+from musclecog.results import read_table
 from musclecog.variables import load_dictionary, variable_label
 
 if TYPE_CHECKING:
@@ -112,8 +113,7 @@ def read_figure_data(tables: Mapping[str, str | Path]) -> PairFigureData:
         raise DataError(f"MR figures: the pair's tables {missing} are not given (tables of rule mr_pair)")
     frames: dict[str, pd.DataFrame] = {}
     for name in FIGURE_TABLES:
-        frame = pd.read_csv(tables[name], sep="\t", na_values=["NA"], keep_default_na=False,
-                            dtype=dict.fromkeys(_TEXT, str))
+        frame = read_table(tables[name], text=_TEXT)
         lacking = [c for c in _NEEDED[name] if c not in frame.columns]
         if lacking:
             raise DataError(f"MR figures: {tables[name]} lacks the columns {lacking}; rerun the pair's job "
