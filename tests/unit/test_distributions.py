@@ -1,6 +1,7 @@
-"""musclecog.mr.distributions gives scipy.stats' values bit for bit, edge cases included, without importing it.
+"""musclecog.core.distributions gives scipy.stats' values bit for bit, edge cases included, without importing it.
 
-The MR modules call these helpers instead of ``scipy.stats`` (saving its import in every MR job); the estimates
+The inference core, the survival, panel and path models and the MR modules call these helpers instead of
+``scipy.stats`` (saving its import in every job); the estimates
 stay identical only if every value is the same double, so the comparison is exact (``array_equal``), on a grid
 with 0, negative values, infinities and NaN.
 """
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from musclecog.mr import distributions as dist
+from musclecog.core import distributions as dist
 
 X = np.array([-np.inf, -40.0, -3.0, -1e-300, -0.0, 0.0, 1e-300, 1e-8, 0.5, 1.959963984540054, 3.0, 8.5, 40.0,
               1e6, np.inf, np.nan])

@@ -51,16 +51,6 @@ def average_ranks(values: npt.ArrayLike) -> np.ndarray:
     return np.asarray(pd.Series(np.asarray(values, float)).rank(method="average").to_numpy(), float)
 
 
-def chi2_p_value(statistic: npt.ArrayLike, df: npt.ArrayLike) -> np.ndarray:
-    """Upper tail of chi-squared on ``df`` (what ``scipy.stats.chi2.sf`` computes, bit-identical)."""
-    return np.asarray(special.chdtrc(df, statistic))
-
-
-def f_p_value(statistic: npt.ArrayLike, df1: npt.ArrayLike, df2: npt.ArrayLike) -> np.ndarray:
-    """Upper tail of F on ``(df1, df2)`` (what ``scipy.stats.f.sf`` computes, bit-identical)."""
-    return np.asarray(special.fdtrc(df1, df2, statistic))
-
-
 def wald_interval(
     estimate: np.ndarray, std_error: np.ndarray, df: float | None, level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:

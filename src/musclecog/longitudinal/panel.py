@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from musclecog.core.design import strata
-from musclecog.core.inference import chi2_p_value, f_p_value, wald_p_value
+from musclecog.core.distributions import chi2_sf, f_sf
+from musclecog.core.inference import wald_p_value
 from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.errors import ConfigError, ModelError
 from musclecog.longitudinal.data import Prepared, prepare_long
@@ -488,7 +489,7 @@ def _specification_tests(
                 term="Hausman test",
                 estimate=chisq,
                 scale="test",
-                p_value=float(chi2_p_value(chisq, q)),
+                p_value=float(chi2_sf(chisq, q)),
                 n=n_people,
                 statistic=chisq,
                 df=float(q),
@@ -506,7 +507,7 @@ def _specification_tests(
                 term="F test for individual effects",
                 estimate=f,
                 scale="test",
-                p_value=float(f_p_value(f, df1, df_w)),
+                p_value=float(f_sf(f, df1, df_w)),
                 n=n_people,
                 statistic=f,
                 df=float(df1),

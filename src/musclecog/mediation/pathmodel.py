@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from musclecog.core.inference import chi2_p_value
+from musclecog.core.distributions import chi2_sf
 from musclecog.core.results import Estimate, FitResult
 from musclecog.core.spec import RunContext
 from musclecog.errors import ConfigError
@@ -73,7 +73,7 @@ def path_fit_indices(
         df_base += len(earlier) + len(frame.covariates)
     out = {"chi2": max(chi2, 0.0), "df": float(df), "chi2_baseline": base, "df_baseline": float(df_base)}
     if df > 0:
-        out["p"] = float(chi2_p_value(out["chi2"], df))
+        out["p"] = float(chi2_sf(out["chi2"], df))
         out["rmsea"] = float(np.sqrt(max(out["chi2"] - df, 0.0) / (df * n)))
         d_model, d_base = max(out["chi2"] - df, 0.0), max(base - df_base, 0.0)
         out["cfi"] = 1.0 - d_model / max(d_base, d_model) if max(d_base, d_model) > 0 else 1.0

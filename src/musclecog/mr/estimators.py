@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from musclecog.mr import distributions as dist
+from musclecog.core import distributions as dist
 
 MIN_SNPS: dict[str, int] = {
     "wald_ratio": 1,

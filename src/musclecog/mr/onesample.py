@@ -31,6 +31,7 @@ import pandas as pd
 from linearmodels.iv import IV2SLS
 from linearmodels.iv.results import IVResults
 
+from musclecog.core import distributions as dist
 from musclecog.core.design import (
     Design,
     DesignSpec,
@@ -46,7 +47,6 @@ from musclecog.core.design import (
 from musclecog.core.results import AnalysisResult, Diagnostics, Estimate, FitResult
 from musclecog.core.spec import AnalysisSpec
 from musclecog.errors import ConfigError, DataError, ModelError, show_values
-from musclecog.mr import distributions as dist
 
 logger = logging.getLogger(__name__)
 

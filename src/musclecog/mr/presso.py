@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from musclecog.core import distributions as dist
 from musclecog.errors import DataError
-from musclecog.mr import distributions as dist
 
 
 @dataclass(frozen=True)

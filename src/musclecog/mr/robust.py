@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from musclecog.mr import distributions as dist
+from musclecog.core import distributions as dist
 from musclecog.mr.estimators import LABELS, MIN_SNPS, MREstimate, _as_arrays, _p_normal, not_estimable
 
 RAPS_LOSSES: tuple[str, ...] = ("huber", "tukey", "l2")

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from musclecog.core import distributions as dist
 from musclecog.errors import DataError, show_values
-from musclecog.mr import distributions as dist
 from musclecog.mr.estimators import LABELS, egger, i_squared_gx, ivw
 
 logger = logging.getLogger(__name__)

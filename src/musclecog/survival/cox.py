@@ -29,7 +29,7 @@ from musclecog.core.design import (
     strata,
     unit_columns,
 )
-from musclecog.core.inference import chi2_p_value
+from musclecog.core.distributions import chi2_sf
 from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.errors import ConfigError, ModelError
 from musclecog.survival.concordance import Concordance, concordance
@@ -269,7 +269,7 @@ def _global_rows(tests: GlobalTests, n: int, n_ev: int | None, labels: Labels) -
                 term=term,
                 estimate=stat,
                 scale="chi_squared",
-                p_value=float(chi2_p_value(stat, tests.df)),
+                p_value=float(chi2_sf(stat, tests.df)),
                 n=n,
                 n_events=n_ev,
                 statistic=stat,

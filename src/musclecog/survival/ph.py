@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musclecog.core.inference import average_ranks, chi2_p_value
+from musclecog.core.distributions import chi2_sf
+from musclecog.core.inference import average_ranks
 from musclecog.survival.efron import RiskSets, risk_sets
 
 TRANSFORMS = ("km", "rank", "identity", "log")
@@ -192,4 +193,4 @@ def cox_zph(
         if failed
         else ""
     )
-    return PHTest((*names, GLOBAL), statistic, dfs, chi2_p_value(statistic, dfs), transform, message)
+    return PHTest((*names, GLOBAL), statistic, dfs, chi2_sf(statistic, dfs), transform, message)

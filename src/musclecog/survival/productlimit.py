@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musclecog.core.inference import Z975, chi2_p_value
+from musclecog.core.distributions import chi2_sf
+from musclecog.core.inference import Z975
 
 CONF_TYPES = ("log", "log-log", "plain")
 """Pointwise CI transforms of ``survfit(conf.type = ...)``; ``log`` is R's default."""
@@ -117,4 +118,4 @@ def logrank_test(T: np.ndarray, E: np.ndarray, groups: np.ndarray) -> tuple[floa
         return 0.0, 0, float("nan")
     diff = (observed - expected)[keep]
     stat = float(diff @ np.linalg.solve(var[np.ix_(keep, keep)], diff))
-    return stat, int(keep.size), float(chi2_p_value(stat, keep.size))
+    return stat, int(keep.size), float(chi2_sf(stat, keep.size))
