@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -533,3 +534,43 @@ def test_one_bad_analysis_fails_its_cohort_job_after_fitting_the_others(tmp_path
     assert "no_such_column" in (logs / "bad.log").read_text()
     assert "analysis good (correlation) done" in (logs / "good.log").read_text()
     assert not list(results.glob("estimates/*.tsv")), "Snakemake removes the outputs of the failed job"
+
+
+@pytest.mark.slow
+def test_cohorts_sharing_a_fit_job_are_one_job_and_a_bad_analysis_fails_it_after_the_others(tmp_path):
+    """Two synthetic cohorts naming the same ``fit_job`` are simulated and fitted in one job, rule
+    fit_cohort_<fit_job>: a bad analysis of the first cohort is reported on the console and in its log, the
+    second cohort is still simulated and its analysis fitted and logged, then the job fails, leaving no
+    estimates and no cohort table (Snakemake removes the job's outputs; the logs stay)."""
+    results = tmp_path / "results"
+    cohorts = {"liao": {"fit_job": "small", "simulate": {"design": "liao", "n": 245}},
+               "li": {"fit_job": "small", "simulate": {"design": "li", "n": 109}}}
+    analyses = {"bad": {"type": "correlation", "cohort": "liao", "pairs": [["grip_kg", "no_such_column"]]},
+                "good": {"type": "correlation", "cohort": "li", "pairs": [["grip_kg", "nback1_acc"]]}}
+    config = {**_default_like(results, analyses=analyses), "cohorts": cohorts}
+    plan = snakemake(tmp_path, "-n", config=config)
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    assert re.search(r"^fit_cohort_small\s+1$", plan.stdout + plan.stderr, flags=re.M), plan.stdout[-3000:]
+    assert "simulate_cohort" not in plan.stdout + plan.stderr
+    proc = snakemake(tmp_path, config=config)
+    assert proc.returncode == 1
+    assert "Error in rule fit_cohort_small" in proc.stderr, proc.stderr[-3000:]
+    assert "no_such_column" in _first_error_line(proc.stderr)
+    logs = results / "logs"
+    assert "no_such_column" in (logs / "estimates" / "bad.log").read_text()
+    assert "analysis good (correlation) done" in (logs / "estimates" / "good.log").read_text()
+    assert "cohort li: 109 rows written" in (logs / "cohorts" / "li.log").read_text()
+    assert "cohort liao: 245 rows written" in (logs / "cohorts" / "liao.log").read_text()
+    assert not list(results.glob("estimates/*.tsv")) and not list(results.glob("cohorts/*.parquet"))
+
+
+def test_a_fit_job_name_that_is_not_a_rule_name_is_a_config_error(tmp_path):
+    """`fit_job` becomes part of a rule name: anything but letters, digits and _ is refused before a job runs."""
+    results = tmp_path / "results"
+    config = {**_default_like(results), "cohorts": {"liao": {"fit_job": "small studies",
+                                                             "simulate": {"design": "liao", "n": 245}}}}
+    proc = snakemake(tmp_path, "-n", config=config)
+    assert proc.returncode == 1
+    line = _first_error_line(proc.stderr)
+    assert line.startswith("musclecog ConfigError:") and "fit_job" in line and "small studies" in line, line
+    assert _written(results) == []

@@ -66,15 +66,15 @@ def _profile_with_partition(directory: Path, partition: str = PARTITION) -> Path
     return directory
 
 
-def _profile_for_node(directory: Path, env: dict[str, str], starve: str | None = None) -> Path:
+def _profile_for_node(directory: Path, env: dict[str, str], starve: list[str] | None = None) -> Path:
     """The filled-in profile with requests capped to what the test node has (CI runners: 2 CPUs, ~7 GB).
 
     The shipped requests (up to 8 GB for genome-wide GWAS) would not fit a small machine, and SLURM rejects a
     job no node can hold. Memory is capped at half the node (two jobs side by side), CPUs at the node's.
-    With ``starve``, the analyses of that cohort ask for 100 MB each (``fit_analysis``, evaluated per analysis)
-    and so does its simulation (``simulate_cohort``, evaluated per cohort), so the cohort's job (which
-    simulates the cohort and asks for the largest request of its analyses and its simulation) gets 100 MB:
-    less than its Snakemake interpreter alone, so SLURM kills it.
+    With ``starve`` (the cohorts of one fit job), the analyses of those cohorts ask for 100 MB each
+    (``fit_analysis``, evaluated per analysis) and so do their simulations (``simulate_cohort``, evaluated per
+    cohort), so their job (which simulates the cohorts and asks for the largest request of its analyses and
+    simulations) gets 100 MB: less than its Snakemake interpreter alone, so SLURM kills it.
     """
     node = subprocess.run(
         ["sinfo", "-h", "-N", "-p", PARTITION, "-o", "%c %m"],
@@ -94,7 +94,7 @@ def _profile_for_node(directory: Path, env: dict[str, str], starve: str | None =
         fit = settings["set-resources"]["fit_analysis"]
         fit["mem_mb"] = f"100 if wildcards.analysis in {_cohort_analyses(starve)!r} else {fit['mem_mb']}"
         simulate = settings["set-resources"]["simulate_cohort"]
-        simulate["mem_mb"] = f"100 if wildcards.cohort == {starve!r} else {simulate['mem_mb']}"
+        simulate["mem_mb"] = f"100 if wildcards.cohort in {sorted(starve)!r} else {simulate['mem_mb']}"
     (directory / "config.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return directory
 
@@ -190,18 +190,18 @@ def test_default_pipeline_on_slurm_matches_local_run(
     is missing, and every result table is then byte-identical to the session's local ``--cores 2`` run
     (the ``default_run`` fixture of tests/workflow/conftest.py).
 
-    First SLURM run: the profile, except that the analyses of the smallest cohort ask for 100 MB (less than
-    the Snakemake interpreter needs), so SLURM kills that cohort's job (rule fit_cohort_<cohort>, all its
-    analyses in one job); `keep-going` finishes everything else. Second run: the profile as shipped
+    First SLURM run: the profile, except that the analyses of the smallest cohort's fit job ask for 100 MB
+    (less than the Snakemake interpreter needs), so SLURM kills that job (rule fit_cohort_<fit_job>, all the
+    analyses of its cohorts in one job); `keep-going` finishes everything else. Second run: the profile as shipped
     (requests capped to the test node); it must submit only the killed job and what depends on it. Same environment as the local run (PYTHONHASHSEED=0; SLURM jobs inherit it).
     """
     slurm_dir = tmp_path / "slurm"
     env = dict(slurm_cluster, PYTHONHASHSEED="0")
     victim = _small_analysis()
-    victim_cohort = _analysis_cohort(victim)
-    victim_rule = f"fit_cohort_{victim_cohort}"
+    victim_job, victim_cohorts = _fit_job(_analysis_cohort(victim))
+    victim_rule = f"fit_cohort_{victim_job}"
     profile = _profile_for_node(tmp_path / "profile", env)
-    starved = _profile_for_node(tmp_path / "profile_starved", env, starve=victim_cohort)
+    starved = _profile_for_node(tmp_path / "profile_starved", env, starve=victim_cohorts)
     logs = tmp_path / "slurm_logs"
 
     killed = _snakemake(_slurm_args(starved, slurm_dir, logs), env=env)
@@ -211,7 +211,7 @@ def test_default_pipeline_on_slurm_matches_local_run(
         log[-6000:]
     )
     assert "exceeded memory limit" in "".join(p.read_text() for p in logs.rglob("*.log"))
-    assert not any((slurm_dir / "estimates" / f"{name}.tsv").exists() for name in _cohort_analyses(victim_cohort))
+    assert not any((slurm_dir / "estimates" / f"{name}.tsv").exists() for name in _cohort_analyses(victim_cohorts))
     # one sbatch per cluster job started; keep-going started every job that did not need the killed one
     started = re.findall(r"^rule (\w+):", log, flags=re.M)
     assert len(_submitted(log)) == len(started), "each cluster job is one SLURM job"
@@ -249,10 +249,18 @@ def _analysis_cohort(analysis: str) -> str:
     return str(yaml.safe_load((REPO / "config" / "config.yaml").read_text())["analyses"][analysis]["cohort"])
 
 
-def _cohort_analyses(cohort: str) -> list[str]:
-    """The analyses of ``cohort`` in the default config: those its fit_cohort_<cohort> job fits."""
+def _fit_job(cohort: str) -> tuple[str, list[str]]:
+    """The fit job of ``cohort`` in the default config (its `fit_job`, by default its name) and every cohort
+    that job fits."""
+    cohorts = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["cohorts"]
+    job = cohorts[cohort].get("fit_job", cohort)
+    return job, sorted(name for name, spec in cohorts.items() if spec.get("fit_job", name) == job)
+
+
+def _cohort_analyses(cohorts: list[str]) -> list[str]:
+    """The analyses of ``cohorts`` in the default config: those their fit_cohort_<fit_job> job fits."""
     analyses = yaml.safe_load((REPO / "config" / "config.yaml").read_text()).get("analyses") or {}
-    return sorted(name for name, entry in analyses.items() if entry.get("cohort") == cohort)
+    return sorted(name for name, entry in analyses.items() if entry.get("cohort") in cohorts)
 
 
 def _small_analysis() -> str:
@@ -318,8 +326,9 @@ def test_profile_resources_name_existing_rules() -> None:
 
 
 def test_many_pairs_and_analyses_are_one_job_each(tmp_path: Path) -> None:
-    """100 MR pairs become 100 more jobs, each GWAS trait is standardised once; 50 more analyses of a cohort
-    join that cohort's job (`fit_jobs: per_cohort`, the default) or are 50 more jobs (`fit_jobs: per_analysis`).
+    """100 MR pairs become 100 more jobs, each GWAS trait is standardised once (a synthetic one in its
+    simulate_gwas job); 50 more analyses of a cohort join that cohort's job (`fit_jobs: per_cohort`, the
+    default; cohorts sharing a `fit_job` share one) or are 50 more jobs (`fit_jobs: per_analysis`).
 
     Dry run (`snakemake -n`) of the default config plus 20 GWAS traits from files (10 exposures x 10 outcomes)
     and 50 copies of a default analysis: what a cluster can spread.
@@ -328,9 +337,12 @@ def test_many_pairs_and_analyses_are_one_job_each(tmp_path: Path) -> None:
     base = {
         "mr_pair": len(pair_jobs(config.get("mr"))),
         "fit_analysis": len(config.get("analyses") or {}),
-        "standardise_gwas": len(config.get("gwas") or {}),
+        "simulate_gwas": sum("simulate" in t for t in (config.get("gwas") or {}).values()),
+        "standardise_gwas": sum("simulate" not in t for t in (config.get("gwas") or {}).values()),
     }
     cohorts = {entry["cohort"] for entry in (config.get("analyses") or {}).values()}
+    fit_jobs_named = {config["cohorts"][cohort].get("fit_job", cohort) for cohort in cohorts}
+    assert len(fit_jobs_named) < len(cohorts)  # the default config groups its small cohorts
     config.setdefault("gwas", {})
     config.setdefault("mr", {})
     config.setdefault("analyses", {})
@@ -358,8 +370,9 @@ def test_many_pairs_and_analyses_are_one_job_each(tmp_path: Path) -> None:
         stats[fit_jobs] = _job_stats(proc)
         assert stats[fit_jobs].get("mr_pair", 0) == base["mr_pair"] + 100, stats[fit_jobs]
         assert stats[fit_jobs].get("standardise_gwas", 0) == base["standardise_gwas"] + 20, stats[fit_jobs]
+        assert stats[fit_jobs].get("simulate_gwas", 0) == base["simulate_gwas"], stats[fit_jobs]
     by_cohort = {rule: n for rule, n in stats["per_cohort"].items() if rule.startswith("fit_")}
-    assert by_cohort == {f"fit_cohort_{cohort}": 1 for cohort in cohorts}, by_cohort
+    assert by_cohort == {f"fit_cohort_{job}": 1 for job in fit_jobs_named}, by_cohort
     assert stats["per_analysis"].get("fit_analysis", 0) == base["fit_analysis"] + 50, stats["per_analysis"]
     assert not any(rule.startswith("fit_cohort_") for rule in stats["per_analysis"]), stats["per_analysis"]
 

@@ -2,8 +2,9 @@
 # The analysis type selects the library function (musclecog.analyses.run_analysis).
 # `fit_jobs: per_cohort` (default): one job per cohort, rule fit_cohort_<cohort>, fitting its analyses one
 # after the other in one Python process (libraries imported once), after simulating the cohort first when it
-# is synthetic (its rule simulate_cohort then does not run); `per_analysis`: one fit_analysis job per
-# analysis. Same files and logs either way; analyses with no cohort table are fit_analysis jobs.
+# is synthetic (its rule simulate_cohort then does not run); cohorts naming the same `fit_job` share one job,
+# rule fit_cohort_<fit_job>, cohort after cohort. `per_analysis`: one fit_analysis job per analysis. Same
+# files and logs either way; analyses with no cohort table are fit_analysis jobs.
 rule fit_analysis:
     input:
         cohort=get_analysis_cohort,
@@ -16,28 +17,33 @@ rule fit_analysis:
     wildcard_constraints:
         analysis=names_regex(SINGLE_ANALYSES),
     params:
-        build=None,
-        fits=lambda wildcards: [analysis_fit(wildcards.analysis)],
+        cohorts=lambda wildcards, input: [
+            cohort_fits(None, [wildcards.analysis], table=input.cohort)
+        ],
         min_cell=get_min_cell,
     script:
         "../scripts/fit_analysis.py"
 
 
-for _cohort, _names in FIT_BATCHES.items():
-    # a synthetic cohort is simulated in this job (no input; its files are outputs "cohort:<kind>")
-    _simulated = _cohort in SIMULATED_IN_FIT
+for _job, _cohorts in FIT_BATCHES.items():
+    # a synthetic cohort is simulated in this job (no input; its files are outputs "<cohort>:cohort:<kind>")
+    _simulated = [cohort for cohort in _cohorts if cohort in SIMULATED_IN_FIT]
+    _names = [name for names in _cohorts.values() for name in names]
 
     rule:
         name:
-            f"fit_cohort_{_cohort}"
+            f"fit_cohort_{_job}"
         input:
-            **({} if _simulated else {"cohort": f"{OUT}/cohorts/{_cohort}.parquet"}),
+            **{
+                f"{cohort}:cohort": f"{OUT}/cohorts/{cohort}.parquet"
+                for cohort in _cohorts
+                if cohort not in _simulated
+            },
         output:
             **{
-                f"cohort:{kind}": path
-                for kind, path in (
-                    cohort_outputs(_cohort, synthetic=True) if _simulated else {}
-                ).items()
+                f"{cohort}:cohort:{kind}": path
+                for cohort in _simulated
+                for kind, path in cohort_outputs(cohort, synthetic=True).items()
             },
             **{
                 f"{name}.{kind}": path
@@ -45,16 +51,22 @@ for _cohort, _names in FIT_BATCHES.items():
                 for kind, path in analysis_outputs(name).items()
             },
         log:
-            **({"cohort:log": cohort_log(_cohort)} if _simulated else {}),
+            **{f"{cohort}:cohort:log": cohort_log(cohort) for cohort in _simulated},
             **{name: analysis_log(name) for name in _names},
         benchmark:
-            f"{OUT}/benchmarks/fits/{_cohort}.tsv"
+            f"{OUT}/benchmarks/fits/{_job}.tsv"
         priority: len(_names)
         resources:
-            **batch_resources(_names, _cohort if _simulated else None),
+            **batch_resources(_names, _simulated),
         params:
-            build=cohort_build(_cohort) if _simulated else None,
-            fits=[analysis_fit(name) for name in _names],
+            cohorts=[
+                cohort_fits(
+                    cohort if cohort in _simulated else None,
+                    names,
+                    f"{OUT}/cohorts/{cohort}.parquet",
+                )
+                for cohort, names in _cohorts.items()
+            ],
             min_cell=min_cell_of(CONFIG),
         script:
             "../scripts/fit_analysis.py"

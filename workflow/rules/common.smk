@@ -101,8 +101,9 @@ def get_cohort_tables(wildcards):
 
 
 # How analyses become jobs (`fit_jobs`, docs/slurm.md): per_cohort, one job per cohort fitting its analyses in
-# one process (rules fit_cohort_<cohort>, workflow/rules/analyses.smk); per_analysis, one fit_analysis job
-# each. An analysis that reads no cohort table (a meta-analysis) is always a fit_analysis job of its own.
+# one process (rules fit_cohort_<job>, workflow/rules/analyses.smk), where cohorts naming the same `fit_job`
+# share one job; per_analysis, one fit_analysis job each. An analysis that reads no cohort table (a
+# meta-analysis) is always a fit_analysis job of its own.
 FIT_JOBS = CONFIG.get(
     "fit_jobs",
     load_schema(SCHEMA_DIR / "config.schema.yaml")["properties"]["fit_jobs"]["default"],
@@ -110,22 +111,35 @@ FIT_JOBS = CONFIG.get(
 
 
 def fit_batches():
-    """Cohort -> its analyses (in config order) fitted together in one job; empty when per_analysis."""
+    """Fit job -> {cohort: its analyses in config order}: the cohorts one fit_cohort_<job> job fits, one after
+    the other (a cohort's `fit_job`, by default its own name); empty when per_analysis.
+    """
     batches = {}
     if FIT_JOBS != "per_cohort":
         return batches
     for name, entry in ANALYSES.items():
-        if entry["type"] not in INPUT_READERS and entry.get("cohort") in COHORTS:
-            batches.setdefault(entry["cohort"], []).append(name)
+        cohort = entry.get("cohort")
+        if entry["type"] not in INPUT_READERS and cohort in COHORTS:
+            job = COHORTS[cohort].get("fit_job", cohort)
+            batches.setdefault(job, {}).setdefault(cohort, []).append(name)
     return batches
 
 
 FIT_BATCHES = fit_batches()
-# Synthetic cohorts with a cohort job are simulated in that job (fit_cohort_<cohort>), as starting a second
+# Synthetic cohorts with a cohort job are simulated in that job (fit_cohort_<job>), as starting a second
 # Python process would cost more than the simulation; the others by the simulate_cohort rule.
-SIMULATED_IN_FIT = sorted(set(FIT_BATCHES) & set(SIM_COHORTS))
+SIMULATED_IN_FIT = sorted(
+    {cohort for cohorts in FIT_BATCHES.values() for cohort in cohorts}
+    & set(SIM_COHORTS)
+)
 SINGLE_ANALYSES = sorted(
-    set(ANALYSES) - {name for names in FIT_BATCHES.values() for name in names}
+    set(ANALYSES)
+    - {
+        name
+        for cohorts in FIT_BATCHES.values()
+        for names in cohorts.values()
+        for name in names
+    }
 )
 
 
@@ -275,15 +289,24 @@ def analysis_fit(name):
     )
 
 
-def batch_resources(names, simulated=None):
+def cohort_fits(simulated, names, table):
+    """What a fit job needs for analyses `names` of one cohort: how to simulate the cohort first (synthetic
+    cohort `simulated`, else None) and the table the analyses read (`table`: a path)."""
+    return dict(
+        build=None if simulated is None else cohort_build(simulated),
+        table=str(table),
+        fits=[analysis_fit(name) for name in names],
+    )
+
+
+def batch_resources(names, simulated=()):
     """Resources of a job fitting `names` from those of fit_analysis for each analysis (profile
-    set-resources, e.g. profiles/slurm), and of simulate_cohort for cohort `simulated` when the job simulates
-    it first: the sum of the runtimes, the largest of every other value.
+    set-resources, e.g. profiles/slurm), and of simulate_cohort for each cohort in `simulated` when the job
+    simulates them first: the sum of the runtimes, the largest of every other value.
     """
     overwrite = workflow.resource_settings.overwrite_resources
     jobs = [("fit_analysis", {"analysis": name}) for name in names]
-    if simulated is not None:
-        jobs.append(("simulate_cohort", {"cohort": simulated}))
+    jobs += [("simulate_cohort", {"cohort": cohort}) for cohort in simulated]
     keys = {key for rule, _ in jobs for key in overwrite.get(rule, {})}
 
     def combined(key):

@@ -4,8 +4,11 @@
 # Input functions and configuration checks: workflow/rules/mr_common.smk.
 
 
+# A synthetic trait is simulated and standardised in one job (one Python process instead of two; the raw file
+# stays, as a real trait's would); standardise_gwas reads and standardises the traits with a `path:`.
 rule simulate_gwas:
     output:
+        **gwas_outputs("{trait}"),
         raw=f"{OUT}/gwas/raw/{{trait}}.tsv.gz",
         truth=report(
             f"{OUT}/gwas/{{trait}}.truth.tsv",
@@ -14,7 +17,8 @@ rule simulate_gwas:
             subcategory="GWAS",
         ),
     log:
-        f"{OUT}/logs/gwas/{{trait}}.simulate.log",
+        simulate=f"{OUT}/logs/gwas/{{trait}}.simulate.log",
+        standardise=f"{OUT}/logs/gwas/{{trait}}.standardise.log",
     benchmark:
         f"{OUT}/benchmarks/gwas/{{trait}}.simulate.tsv"
     wildcard_constraints:
@@ -30,17 +34,13 @@ rule standardise_gwas:
     input:
         get_gwas_file,
     output:
-        parquet=f"{OUT}/gwas/{{trait}}.parquet",
-        flow=report(
-            f"{OUT}/gwas/{{trait}}.flow.tsv",
-            caption="../report/mr_gwas_flow.rst",
-            category="Mendelian randomization",
-            subcategory="GWAS",
-        ),
+        **gwas_outputs("{trait}"),
     log:
-        f"{OUT}/logs/gwas/{{trait}}.standardise.log",
+        standardise=f"{OUT}/logs/gwas/{{trait}}.standardise.log",
     benchmark:
         f"{OUT}/benchmarks/gwas/{{trait}}.standardise.tsv"
+    wildcard_constraints:
+        trait=names_regex(set(GWAS) - set(SIM_TRAITS)),
     # one core each: decompression (one thread) overlaps the CSV parse, so a job uses about 1.3 cores and two
     # traits' jobs run side by side on two cores (benchmarks/bench_mr_genomewide.py)
     threads: 1

@@ -145,11 +145,22 @@ def get_gwas_entry(wildcards):
     return GWAS[wildcards.trait]
 
 
+def gwas_outputs(trait):
+    """The standardised files of GWAS `trait` (may be the wildcard "{trait}"): parquet and flow table."""
+    return dict(
+        parquet=f"{OUT}/gwas/{trait}.parquet",
+        flow=report(
+            f"{OUT}/gwas/{trait}.flow.tsv",
+            caption="../report/mr_gwas_flow.rst",
+            category="Mendelian randomization",
+            subcategory="GWAS",
+        ),
+    )
+
+
 def get_gwas_file(wildcards):
-    spec = GWAS[wildcards.trait]
-    if "simulate" in spec:
-        return f"{OUT}/gwas/raw/{wildcards.trait}.tsv.gz"
-    return spec["path"]
+    """The GWAS file of a trait with a `path:` (a synthetic one is standardised by rule simulate_gwas)."""
+    return GWAS[wildcards.trait]["path"]
 
 
 def get_gwas_seed(wildcards):

@@ -1,7 +1,8 @@
-"""Rules fit_analysis and fit_cohort_<cohort>: fit configured analyses one after the other in this process and
+"""Rules fit_analysis and fit_cohort_<job>: fit configured analyses one after the other in this process and
 write, for each, its tidy table, flow table, figure (PNG and SVG) and manuscript Table 2 (TSV, HTML, .docx),
-each analysis logging to its own log file. A cohort's job for a synthetic cohort first simulates it and writes
-its files (what rule simulate_cohort would write, logged to the cohort's log), then fits from the table written.
+each analysis logging to its own log file. The job fits one cohort's analyses, or those of several cohorts
+sharing a `fit_job`, cohort after cohort; a synthetic cohort is first simulated and its files written (what
+rule simulate_cohort would write, logged to the cohort's log), then fitted from the table written.
 
 An analysis that fails with a musclecog error (a clear message in its log and on the console) does not stop
 the others; the job then exits with status 1 (Snakemake removes the job's outputs, the logs are kept)."""
@@ -15,39 +16,42 @@ from musclecog.manuscript import table2
 from musclecog.plots import draw, save_figure
 from musclecog.results import write_table
 
-build = snakemake.params.build
-if build is not None:
-    with log_to(build["log"]) as log:
-        cohort = build_cohort(
-            build["cohort"], build["spec"], seed=build["seed"], min_cell=snakemake.params.min_cell
-        )
-        write_cohort(cohort, build["outputs"])
-        log.info("cohort %s: %d rows written, table 1 rendered", build["cohort"], len(cohort.data))
-    del cohort
-cohort_table = build["outputs"]["data"] if build is not None else snakemake.input.cohort
-
 failed = []
-for fit in snakemake.params.fits:
-    try:
-        with log_to(fit["log"]) as log:
-            entry, out = fit["spec"], fit["outputs"]
-            context = RunContext(
-                analysis=fit["analysis"],
-                cohort=analysis_cohort(entry),
-                seed=fit["seed"],
-                survey=fit["survey"],
-                threads=snakemake.threads,
-                min_cell=snakemake.params.min_cell,
-            )
-            data = load_analysis_data(entry, cohort_table)
-            result = run_analysis(data, entry, context)
-            write_table(result.to_tidy(), out["table"])
-            write_table(flow_table(result, context.min_cell), out["flow"])
-            save_figure(draw(result), out["figure"], out["svg"])
-            table2(result).write(out["table2"].removesuffix(".tsv"))
-            log.info("analysis %s (%s) done", context.analysis, entry["type"])
-    except SystemExit:  # log_to wrote the error to the log and the console
-        failed.append(fit["analysis"])
+for job in snakemake.params.cohorts:
+    build = job["build"]
+    if build is not None:
+        try:
+            with log_to(build["log"]) as log:
+                cohort = build_cohort(
+                    build["cohort"], build["spec"], seed=build["seed"], min_cell=snakemake.params.min_cell
+                )
+                write_cohort(cohort, build["outputs"])
+                log.info("cohort %s: %d rows written, table 1 rendered", build["cohort"], len(cohort.data))
+            del cohort
+        except SystemExit:  # log_to wrote the error to the log and the console; its analyses cannot run
+            failed += [fit["analysis"] for fit in job["fits"]]
+            continue
+    for fit in job["fits"]:
+        try:
+            with log_to(fit["log"]) as log:
+                entry, out = fit["spec"], fit["outputs"]
+                context = RunContext(
+                    analysis=fit["analysis"],
+                    cohort=analysis_cohort(entry),
+                    seed=fit["seed"],
+                    survey=fit["survey"],
+                    threads=snakemake.threads,
+                    min_cell=snakemake.params.min_cell,
+                )
+                data = load_analysis_data(entry, job["table"])
+                result = run_analysis(data, entry, context)
+                write_table(result.to_tidy(), out["table"])
+                write_table(flow_table(result, context.min_cell), out["flow"])
+                save_figure(draw(result), out["figure"], out["svg"])
+                table2(result).write(out["table2"].removesuffix(".tsv"))
+                log.info("analysis %s (%s) done", context.analysis, entry["type"])
+        except SystemExit:  # log_to wrote the error to the log and the console
+            failed.append(fit["analysis"])
 if failed:
     raise SystemExit(1)
 end_job()

@@ -46,6 +46,7 @@ from musclecog.mr.gwas.parquet import (
     read_regions,
     read_standardised,
     read_variants,
+    standardise_file,
     write_standardised,
 )
 from musclecog.mr.gwas.readers import SourceRead, check_build, read_gwas, read_header, read_source
@@ -80,5 +81,6 @@ __all__ = [
     "read_vcf_regions",
     "rs_numbers",
     "standardise",
+    "standardise_file",
     "write_standardised",
 ]

@@ -4,6 +4,7 @@ row of each variant), its metadata, and reading it back whole, filtered, or for 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from musclecog.errors import DataError
-from musclecog.mr.gwas.checks import StandardisedGwas
-from musclecog.mr.gwas.columns import rs_lookup
+from musclecog.mr.gwas.checks import StandardisedGwas, standardise
+from musclecog.mr.gwas.columns import rs_lookup, use_system_allocator
+from musclecog.mr.gwas.formats import GwasSpec
 from musclecog.results import write_table
 
 HEAD_P = 1e-5
@@ -74,6 +76,20 @@ def write_standardised(
                 writer.write_table(part, row_group_size=ROW_GROUP_ROWS)
     if flow_path is not None:
         write_table(result.flow, flow_path)
+
+
+def standardise_file(
+    trait: str, entry: Mapping[str, Any], path: str | Path, parquet_path: str | Path, flow_path: str | Path
+) -> StandardisedGwas:
+    """Read GWAS file ``path`` of ``trait`` (its config ``entry``), standardise it and write the standardised
+    table and flow table (:func:`write_standardised`): the job of a trait, real or synthetic.
+
+    pyarrow allocates with the system allocator here (less system time than its mimalloc on a large file).
+    """
+    use_system_allocator()
+    result = standardise(GwasSpec.from_config(trait, entry, path=str(path)))
+    write_standardised(result, parquet_path, flow_path)
+    return result
 
 
 def read_meta(parquet_path: str | Path) -> dict[str, Any]:
