@@ -108,10 +108,19 @@ def _beta_shape(mean: float, sd: float, scale: float = 133.0) -> tuple[float, fl
 _GRID = np.linspace(-9.0, 9.0, 18001)
 
 
+@lru_cache(maxsize=16)
+def _beta_table(a: float, b: float) -> np.ndarray:
+    """``133 * BetaInv(Phi(t); a, b)`` on :data:`_GRID` (computed once per shape: the cohort and its Monte
+    Carlo truth share it)."""
+    table = 133.0 * betaincinv(a, b, ndtr(_GRID))
+    table.flags.writeable = False
+    return table
+
+
 def _beta_score(t: np.ndarray, a: float, b: float) -> np.ndarray:
     """``133 * BetaInv(Phi(t); a, b)``, interpolated on a fine grid of t (error < 1e-4 points; exact
     inversion costs 2 microseconds per value)."""
-    return np.interp(t, _GRID, 133.0 * betaincinv(a, b, ndtr(_GRID)))
+    return np.interp(t, _GRID, _beta_table(a, b))
 
 
 def _age_from_uniform(u: np.ndarray, p: NhanesParams) -> np.ndarray:
@@ -125,6 +134,11 @@ def _age_from_uniform(u: np.ndarray, p: NhanesParams) -> np.ndarray:
     return np.minimum(np.floor(age), 85.0)
 
 
+def _below(male: np.ndarray, value: np.ndarray, cut: dict[str, float]) -> np.ndarray:
+    """``value`` below the sex-specific cut-off (a boolean array)."""
+    return value < np.where(male, cut["male"], cut["female"])
+
+
 def low_muscle_mass_flags(data: pd.DataFrame) -> pd.DataFrame:
     """The three low-muscle-mass definitions from raw columns (for calibration checks).
 
@@ -133,29 +147,50 @@ def low_muscle_mass_flags(data: pd.DataFrame) -> pd.DataFrame:
     """
     male = (data["sex"] == "male").to_numpy()
     alm = data["alm_kg"].to_numpy()
+    alm_height2 = alm / (data["height_cm"].to_numpy() / 100) ** 2
     return pd.DataFrame(
         {
-            "low_mm_fnih_alm": (alm < np.where(male, FNIH_ALM["male"], FNIH_ALM["female"])).astype(int),
-            "low_mm_fnih_alm_bmi": (
-                alm / data["bmi"].to_numpy() < np.where(male, FNIH_ALM_BMI["male"], FNIH_ALM_BMI["female"])
-            ).astype(int),
-            "low_mm_awgs": (
-                alm / (data["height_cm"].to_numpy() / 100) ** 2
-                < np.where(male, AWGS_ALM_HEIGHT2["male"], AWGS_ALM_HEIGHT2["female"])
-            ).astype(int),
+            "low_mm_fnih_alm": _below(male, alm, FNIH_ALM).astype(int),
+            "low_mm_fnih_alm_bmi": _below(male, alm / data["bmi"].to_numpy(), FNIH_ALM_BMI).astype(int),
+            "low_mm_awgs": _below(male, alm_height2, AWGS_ALM_HEIGHT2).astype(int),
         },
         index=data.index,
     )
 
 
-def _generate(p: NhanesParams, seed: int, n: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
+@dataclass(frozen=True)
+class _Core:
+    """What :func:`stratified_truth` needs of a population (the first draws of the random stream)."""
+
+    male: np.ndarray
+    alm: np.ndarray
+    low: np.ndarray  # low ALM (FNIH)
+    z: np.ndarray  # the ALM score
+    resid: dict[str, np.ndarray]  # the correlated residuals of the latents (:data:`_RESID_ORDER`)
+    dsst: np.ndarray
+    stratum: np.ndarray  # 0-based
+    psu: np.ndarray  # 0/1 within stratum
+    age: np.ndarray
+    bmi: np.ndarray  # not rounded
+
+
+def _latent(z: np.ndarray, resid: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """The latent ``name``: its loading on ``z`` (:data:`_LOAD`) plus its residual."""
+    load = _LOAD[name]
+    return load * z + np.sqrt(1 - load**2) * resid[name]
+
+
+def _core(p: NhanesParams, rng: np.random.Generator, n: int) -> _Core:
+    """Sex, ALM, DSST, survey strata and PSUs, age and BMI: the draws up to the PSU effects, in stream order.
+
+    :func:`_generate` continues the same stream for the remaining columns, so the Monte Carlo truth (which
+    stops here) sees exactly the values the full generator would.
+    """
     corr = nearest_correlation_check(_RESID_CORR, "design nhanes_1999_2002 (residual correlations)")
     male = rng.random(n) < p.share_male
     z = rng.standard_normal(n)
     resid = rng.standard_normal((n, len(_RESID_ORDER))) @ np.linalg.cholesky(corr).T
     r = {name: resid[:, i] for i, name in enumerate(_RESID_ORDER)}
-    lat = {k: load * z + np.sqrt(1 - load**2) * r[k] for k, load in _LOAD.items()}
 
     alm = np.round(
         np.where(male, p.alm_mean_male + p.alm_sd_male * z, p.alm_mean_female + p.alm_sd_female * z), 3
@@ -183,27 +218,35 @@ def _generate(p: NhanesParams, seed: int, n: int) -> pd.DataFrame:
     psu_effect = p.psu_sd_dsst * raw / np.sqrt(psu_shares @ raw**2)
 
     extra_var = p.psu_sd_dsst**2 + 1 / 12  # PSU effect and rounding, taken out of the Beta SD
-    a_low, b_low = _beta_shape(p.dsst_low_mean, np.sqrt(p.dsst_low_sd**2 - extra_var))
-    a_norm, b_norm = _beta_shape(p.dsst_normal_mean, np.sqrt(p.dsst_normal_sd**2 - extra_var))
-    base = np.where(low, _beta_score(t, a_low, b_low), _beta_score(t, a_norm, b_norm))
+    base = np.empty(n)
+    for sel, mean, sd in ((low, p.dsst_low_mean, p.dsst_low_sd), (~low, p.dsst_normal_mean, p.dsst_normal_sd)):
+        base[sel] = _beta_score(t[sel], *_beta_shape(mean, np.sqrt(sd**2 - extra_var)))
     dsst = np.clip(np.round(base + psu_effect[2 * stratum + psu]), 0, 133) + 0.0  # + 0.0: no negative zero
 
-    age = _age_from_uniform(ndtr(lat["age"]), p)
+    age = _age_from_uniform(ndtr(_latent(z, r, "age")), p)
+    bmi = np.clip(np.exp(np.where(male, np.log(27.5), np.log(27.8)) + 0.16 * _latent(z, r, "bmi")), 15, 60)
+    return _Core(male=male, alm=alm, low=low, z=z, resid=r, dsst=dsst, stratum=stratum, psu=psu, age=age, bmi=bmi)
+
+
+def _generate(p: NhanesParams, seed: int, n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    c = _core(p, rng, n)
+    male, stratum = c.male, c.stratum
+    lat = {k: _latent(c.z, c.resid, k) for k in ("height", "knee", "edu")}
     height = np.where(male, 174.0 + 7.0 * lat["height"], 160.0 + 6.5 * lat["height"])
-    bmi = np.clip(np.exp(np.where(male, np.log(27.5), np.log(27.8)) + 0.16 * lat["bmi"]), 15, 60)
-    weight = bmi * (height / 100) ** 2
+    weight = c.bmi * (height / 100) ** 2
     knee = np.clip(np.where(male, 370.0 + 90.0 * lat["knee"], 240.0 + 65.0 * lat["knee"]), 30, None)
     edu = np.searchsorted(np.cumsum(_EDU_SHARES), ndtr(lat["edu"]) * (1 - 1e-12), side="right")
     race = np.searchsorted(np.cumsum(_RACE_SHARES), rng.random(n) * (1 - 1e-12), side="right")
-    stratum_factor = np.exp(0.3 * rng.standard_normal(n_strata))
+    stratum_factor = np.exp(0.3 * rng.standard_normal(p.n_strata))
     weight_survey = (
         p.weight_scale * _RACE_WEIGHT[race] * stratum_factor[stratum] * np.exp(0.3 * rng.standard_normal(n))
     )
 
     log_hr = (
-        np.log(p.hr_death_per_year) * (age - 70)
+        np.log(p.hr_death_per_year) * (c.age - 70)
         + np.log(p.hr_death_male) * male
-        + np.log(p.hr_death_low_mm) * low
+        + np.log(p.hr_death_low_mm) * c.low
     )
     t_death = rng.exponential(1.0, n) / (p.death_rate_at_70 * np.exp(log_hr))
     censor = rng.uniform(12.0, 16.0, n)
@@ -213,23 +256,27 @@ def _generate(p: NhanesParams, seed: int, n: int) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "id": np.arange(1, n + 1),
-            "age": age,
+            "age": c.age,
             "sex": np.where(male, "male", "female"),
             "race": np.asarray(RACES, dtype=object)[race],
             "education": np.asarray(EDUCATION_LEVELS, dtype=object)[edu],
             "height_cm": np.round(height, 1),
             "weight_kg": np.round(weight, 1),
-            "bmi": np.round(bmi, 2),
-            "alm_kg": alm,
+            "bmi": np.round(c.bmi, 2),
+            "alm_kg": c.alm,
             "knee_ext_peak_n": np.round(knee, 1),
-            "dsst": dsst,
+            "dsst": c.dsst,
             "survey_weight": np.round(weight_survey, 2),
             "survey_strata": stratum + 1,
-            "survey_psu": psu + 1,
+            "survey_psu": c.psu + 1,
             "followup_years": np.round(np.maximum(follow, 1 / 365.25), 3),
             "death": death.astype(int),
         }
     )
+
+
+AGE_GROUPS = (("60-69", 69.0), ("70-79", 79.0), ("80+", np.inf))
+"""Age groups of the stratified truth and their upper bounds (ages are whole years, 60 and over)."""
 
 
 @lru_cache(maxsize=8)
@@ -238,15 +285,18 @@ def stratified_truth(p: NhanesParams = NhanesParams(), n: int = 400_000) -> pd.D
 
     Not available in closed form (the ALM/BMI flag mixes ALM and BMI), so computed once per parameter set
     from a large simulated population (fixed internal seed; Monte Carlo SE about 0.1 points at ages 60-69 and 0.2 at 80+).
+    Only the columns the flag and the groups need are generated (the first draws of :func:`_generate`'s
+    stream, so the numbers are those of the full table's ``bmi`` (rounded), ``alm_kg``, ``age`` and ``dsst``).
     """
-    data = _generate(p, seed=1, n=n)
-    flags = low_muscle_mass_flags(data)
-    group = pd.cut(data["age"], [59, 69, 79, 200], labels=["60-69", "70-79", "80+"])
+    c = _core(p, np.random.default_rng(1), n)
+    low_all = _below(c.male, c.alm / np.round(c.bmi, 2), FNIH_ALM_BMI)
     rows = []
-    for label in ("60-69", "70-79", "80+"):
-        sel = (group == label).to_numpy()
-        low = flags["low_mm_fnih_alm_bmi"].to_numpy()[sel] == 1
-        d = data["dsst"].to_numpy()[sel]
+    lower = 59.0
+    for label, upper in AGE_GROUPS:
+        sel = (c.age > lower) & (c.age <= upper)
+        lower = upper
+        low = low_all[sel]
+        d = c.dsst[sel]
         rows.append((label, float(d[low].mean() - d[~low].mean())))
     return pd.DataFrame(rows, columns=["age_group", "difference"])
 
