@@ -2,9 +2,10 @@
 
 The analysis type ``one_sample_mr`` instruments an exposure (e.g. grip strength) with genotype
 dosages or a polygenic score and estimates its effect on an outcome by two-stage least squares
-(numpy, from one cross-product matrix; equal to linearmodels' ``IV2SLS`` to 1e-10, tested), next to the observational OLS estimate, with the diagnostics an MR reader expects:
-the first-stage F statistic and partial R² of the instruments, the Wu-Hausman test of exogeneity and,
-with more than one instrument, Sargan's over-identification test.
+(numpy, from one cross-product matrix; equal to linearmodels' ``IV2SLS`` to 1e-10, tested), next to
+the observational OLS estimate, with the diagnostics an MR reader expects: the first-stage F statistic
+and partial R² of the instruments, the Wu-Hausman test of exogeneity and, with more than one
+instrument, Sargan's over-identification test.
 
 Reference: R's ``AER::ivreg(y ~ x + covariates | instruments + covariates)`` with
 ``summary(fit, diagnostics = TRUE)``; ``cov_type = "unadjusted"`` reproduces its standard errors
