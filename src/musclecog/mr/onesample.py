@@ -1,10 +1,11 @@
 """One-sample Mendelian randomization on individual data: two-stage least squares.
 
 The analysis type ``one_sample_mr`` instruments an exposure (e.g. grip strength) with genotype
-dosages or a polygenic score and estimates its effect on an outcome by 2SLS (linearmodels
-``IV2SLS``), next to the observational OLS estimate, with the diagnostics an MR reader expects:
-the first-stage F statistic and partial R² of the instruments, the Wu-Hausman test of exogeneity and,
-with more than one instrument, Sargan's over-identification test.
+dosages or a polygenic score and estimates its effect on an outcome by two-stage least squares
+(numpy, from one cross-product matrix; equal to linearmodels' ``IV2SLS`` to 1e-10, tested), next to
+the observational OLS estimate, with the diagnostics an MR reader expects: the first-stage F statistic
+and partial R² of the instruments, the Wu-Hausman test of exogeneity and, with more than one
+instrument, Sargan's over-identification test.
 
 Reference: R's ``AER::ivreg(y ~ x + covariates | instruments + covariates)`` with
 ``summary(fit, diagnostics = TRUE)``; ``cov_type = "unadjusted"`` reproduces its standard errors
@@ -24,18 +25,17 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from linearmodels.iv import IV2SLS
-from linearmodels.iv.results import IVResults
 
 from musclecog.core import distributions as dist
 from musclecog.core.design import (
     Design,
     DesignSpec,
     build_design,
+    check_rank,
     complete_rows,
     count_exclusions,
     is_numeric,
@@ -239,9 +239,13 @@ class _CrossProducts:
         if not robust:
             return np.asarray(inv * rss / df)
         xm = self.a[:, cols]
-        e = self.a[:, target] - xm @ beta
-        meat = (xm * e[:, None] ** 2).T @ xm
-        return np.asarray(inv @ meat @ inv * (self.n / df if debiased else 1.0))
+        return _sandwich(inv, xm, self.a[:, target] - xm @ beta, self.n / df if debiased else 1.0)
+
+
+def _sandwich(bread: np.ndarray, xm: np.ndarray, e: np.ndarray, factor: float) -> np.ndarray:
+    """``factor * bread (xm' diag(e^2) xm) bread``: the HC0 sandwich (HC1 with ``factor = n / (n - k)``)."""
+    meat = (xm * e[:, None] ** 2).T @ xm
+    return np.asarray(bread @ meat @ bread * factor)
 
 
 @dataclass(frozen=True)
@@ -298,24 +302,42 @@ def _wu_hausman(
         return float((ols.rss - rss_aug) / (rss_aug / df2)), df2
     v = cp.a[:, cp.ix] - cp.a[:, cp.wz] @ first.beta
     xa = np.column_stack([cp.a[:, cols], v])
-    e = cp.a[:, cp.iy] - xa @ beta_aug
-    inv = np.linalg.inv(mm)
-    meat = (xa * e[:, None] ** 2).T @ xa
-    var_v = float((inv @ meat @ inv)[-1, -1]) * (cp.n / df2 if debiased else 1.0)
+    var_v = float(_sandwich(np.linalg.inv(mm), xa, cp.a[:, cp.iy] - xa @ beta_aug,
+                            cp.n / df2 if debiased else 1.0)[-1, -1])
     return float(beta_aug[-1] ** 2 / var_v), df2
 
 
-def _iv_rss(cp: _CrossProducts, b_iv: np.ndarray) -> float:
-    """Residual sum of squares of the 2SLS fit, ``u = y - [w, x] b_iv`` (the structural residuals)."""
-    m, wx, iy = cp.m, cp.wx, cp.iy
-    return float(m[iy, iy] - 2 * b_iv @ m[wx, iy] + b_iv @ m[np.ix_(wx, wx)] @ b_iv)
+def _two_stage(cp: _CrossProducts, first: _LeastSquares, robust: bool, debiased: bool, where: str) -> _LeastSquares:
+    """2SLS of the outcome on ``[w, x]`` with instruments ``[w, z]`` (linearmodels ``IV2SLS``, ``AER::ivreg``).
+
+    The least-squares fit of ``y`` on ``X̂ = [w, x̂]``, ``x̂ = [w, z] g`` the first-stage fitted exposure (``P_Z w =
+    w``), from the cross products: ``X̂'X̂`` is ``[w, x]'[w, x]`` but for ``x̂'x̂ = g' Z'x``, and ``X̂'y = [w'y, g' Z'y]``.
+    The residuals are the structural ones, ``u = y - [w, x] b``; covariance ``(X̂'X̂)^{-1} u'u / (n - k)``, or with
+    ``robust`` the HC sandwich of ``X̂`` and ``u`` (HC1: times ``n / (n - k)``; HC0 when not ``debiased``), as
+    ``IV2SLS.fit(cov_type="unadjusted" | "robust", debiased=...)`` and ``sandwich::vcovHC(ivreg, type)``."""
+    m, g, wx = cp.m, first.beta, cp.wx
+    xhx = m[np.ix_(wx, wx)].copy()
+    xhx[-1, -1] = float(m[cp.ix, cp.wz] @ g)
+    xhy = np.append(m[cp.iw, cp.iy], g @ m[cp.wz, cp.iy])
+    try:
+        bread = np.linalg.inv(xhx)
+    except np.linalg.LinAlgError:
+        raise ModelError(f"{where}: 2SLS could not be fitted: [covariates, fitted exposure] is singular") from None
+    b = np.linalg.solve(xhx, xhy)
+    u = cp.a[:, cp.iy] - cp.a[:, wx] @ b
+    rss, df = float(u @ u), cp.n - wx.size
+    if not robust:
+        return _LeastSquares(b, bread * rss / df, rss, df)
+    xhat = np.column_stack([cp.a[:, cp.iw], cp.a[:, cp.wz] @ g])
+    return _LeastSquares(b, _sandwich(bread, xhat, u, cp.n / df if debiased else 1.0), rss, df)
 
 
-def _sargan(cp: _CrossProducts, b_iv: np.ndarray) -> float:
-    """n R² of ``u = y - [w, x] b_iv`` regressed on ``[w, z]`` (column 0 of ``w`` is the constant)."""
+def _sargan(cp: _CrossProducts, iv: _LeastSquares) -> float:
+    """n R² of the 2SLS residuals ``u = y - [w, x] b_iv`` regressed on ``[w, z]`` (column 0 of ``w`` is the
+    constant)."""
     m, wx, wz, iy = cp.m, cp.wx, cp.wz, cp.iy
-    m_u = m[:, iy] - m[:, wx] @ b_iv  # a' u
-    uu = _iv_rss(cp, b_iv)
+    m_u = m[:, iy] - m[:, wx] @ iv.beta  # a' u
+    uu = iv.rss
     coef = np.linalg.solve(m[np.ix_(wz, wz)], m_u[wz])
     rss_aux = uu - float(m_u[wz] @ coef)
     ubar = float(m_u[0]) / cp.n
@@ -396,8 +418,10 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRR
 
     Notes
     -----
-    The first-stage F, Wu-Hausman and Sargan statistics and the OLS fit come from one cross-product
-    matrix of ``[covariates, instruments, exposure, outcome]``; only 2SLS itself is linearmodels'. With a
+    The 2SLS, OLS and first-stage fits and the first-stage F, Wu-Hausman and Sargan statistics come from one
+    cross-product matrix of ``[covariates, instruments, exposure, outcome]`` (robust covariances and the 2SLS
+    residuals take one more pass over the rows); ``[covariates, exposure]`` and ``[covariates, instruments]``
+    must have full rank (:func:`musclecog.core.design.check_rank`). With a
     robust ``cov_type`` the first-stage F and the Wu-Hausman test are Wald tests under that HC covariance
     (divided by their df), as ``summary(ivreg, vcov. = function(o) vcovHC(o, type), diagnostics = TRUE)``.
     """
@@ -412,23 +436,20 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRR
     x = d[[spec.exposure]].astype(float) / divisor  # exposure_per: the effects per SD (per `per` units)
     z = d[instruments].astype(float)
     _check_variation(z.to_numpy(), instruments, where)
-    w = pd.DataFrame(design.x, columns=list(design.names), index=d.index)
     robust, debiased = spec.robust, spec.debiased
-    lm_cov = "robust" if robust else "unadjusted"
-    try:
-        iv = cast(IVResults, IV2SLS(y, w, x, z).fit(cov_type=lm_cov, debiased=debiased))
-    except ValueError as exc:  # linearmodels' rank checks
-        raise ModelError(f"{where}: 2SLS could not be fitted: {exc}") from None
-    cp = _CrossProducts.of(w.to_numpy(float), z.to_numpy(float), x.to_numpy(float)[:, 0], y.to_numpy(float))
+    w_names, z_names = list(design.names), list(instruments)
+    cp = _CrossProducts.of(np.asarray(design.x, float), z.to_numpy(float), x.to_numpy(float)[:, 0], y.to_numpy(float))
+    check_rank(cp.a[:, cp.wx], [*w_names, spec.exposure], where)  # [w, x] and [w, z] of full rank
+    check_rank(cp.a[:, cp.wz], [*w_names, *z_names], where)
     first, f_stat, partial_r2 = _first_stage(cp, robust, debiased)
     ols = _observational(cp, robust, debiased, where)
     wh, wh_df2 = _wu_hausman(cp, first, ols, robust, debiased)
+    iv = _two_stage(cp, first, robust, debiased, where)
     q = len(instruments)
-    b_iv = iv.params.to_numpy(float)
     tests = InstrumentTests(
         first_stage_f=f_stat, first_stage_p=float(dist.f_sf(f_stat, q, first.df)), first_stage_df=first.df,
         partial_r2=partial_r2, wu_hausman=wh, wu_hausman_p=float(dist.f_sf(wh, 1, wh_df2)), wu_hausman_df=wh_df2,
-        sargan=_sargan(cp, b_iv), n_instruments=q,
+        sargan=_sargan(cp, iv), n_instruments=q,
     )
     messages = tuple(f"covariate {c} constant in the rows modelled; left out" for c in design.dropped)
     if f_stat < 10:
@@ -440,14 +461,9 @@ def fit_one_sample_mr(data: pd.DataFrame, spec: OneSampleMRSpec) -> OneSampleMRR
         return dataclasses.replace(diag, statistics=MappingProxyType(
             {"first_stage_f": f_stat, "partial_r_squared": partial_r2, "sigma": sigma}))
 
-    w_names, z_names = list(design.names), list(instruments)
-    iv_df = int(iv.df_resid)
     fits: Mapping[str, FitResult] = MappingProxyType({
-        TWO_SLS: FitResult.from_arrays(
-            [*w_names, spec.exposure], b_iv, iv.cov.to_numpy(float), float(iv_df),
-            diagnostics(_iv_rss(cp, b_iv), iv_df), std_errors=iv.std_errors.to_numpy(float),
-            method=f"two-stage least squares ({spec.cov_type})",
-        ),
+        TWO_SLS: _fit([*w_names, spec.exposure], iv, diagnostics(iv.rss, iv.df),
+                      f"two-stage least squares ({spec.cov_type})"),
         OLS: _fit([*w_names, spec.exposure], ols, diagnostics(ols.rss, ols.df), f"least squares ({spec.cov_type})"),
         FIRST_STAGE: _fit([*w_names, *z_names], first, diagnostics(first.rss, first.df),
                           f"first stage: {spec.exposure} on covariates and instruments ({spec.cov_type})"),
