@@ -5,14 +5,18 @@ residual products only. geepack (Halekoh, Hojsgaard and Yan 2006, J Stat Softw 1
 corstr = "ar1")``) solves the moment equation over *all* pairs of visits of a person,
 ``sum_{j<k} (r_ij r_ik / phi - alpha^|d_jk|) |d_jk| alpha^(|d_jk| - 1) = 0`` with ``phi = sum r^2 / N`` and
 ``d_jk`` the distance in waves. The two differ when correlations do not decay geometrically; this class gives
-geepack's estimate (checked on sleepstudy in tests/reference/test_longitudinal_r.py).
+geepack's estimate (checked on sleepstudy in tests/reference/test_longitudinal_r.py). The equation and its
+root are :func:`musclecog.longitudinal.gee.geepack_ar1_alpha`, shared with the numpy GEE (which collects the
+pairs vectorised; this class, statsmodels' plug-in, is its peer in tests/unit/test_gee_engine.py and the fit
+used where the numpy one meets a floating-point error).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
 from statsmodels.genmod.cov_struct import Autoregressive
+
+from musclecog.longitudinal.gee import geepack_ar1_alpha
 
 
 class GeepackAR1(Autoregressive):
@@ -36,18 +40,4 @@ class GeepackAR1(Autoregressive):
             n += r.size
         prod = np.concatenate(prods) if prods else np.zeros(0)
         dist = np.concatenate(dists) if dists else np.zeros(0)
-        if prod.size == 0:
-            self.dep_params = 0.0
-            return
-        phi = ssq / n
-
-        def score(a: float) -> float:
-            return float(np.sum((prod / phi - a**dist) * dist * a ** (dist - 1.0)))
-
-        lo, hi = 1e-8, 1.0 - 1e-8
-        if score(lo) <= 0:
-            self.dep_params = 0.0
-        elif score(hi) >= 0:
-            self.dep_params = hi
-        else:
-            self.dep_params = brentq(score, lo, hi, xtol=1e-14)
+        self.dep_params = geepack_ar1_alpha(prod, dist, ssq / n if n else 1.0)
