@@ -10,6 +10,7 @@ correlations; where numpy meets a floating-point error (statsmodels warns there)
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -175,3 +176,24 @@ def test_not_converged_rows_as_statsmodels(charls: pd.DataFrame, monkeypatch: py
     conv = ours.set_index("term").loc["converged"]
     assert conv["estimate"] == 0 and conv["note"] == f"NOT CONVERGED: {gee_mod.ITERATION_LIMIT}"
     _assert_same_tables(ours, peer)
+
+
+def test_non_finite_estimates_are_not_reported_as_converged(
+    charls: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fit that ends with NaN estimates (statsmodels' end of a separated binary fit: 100 iterations on a NaN
+    score norm, which raises no iteration-limit warning, see the test above) is NOT CONVERGED in the table,
+    never "converged"."""
+    real = gee_mod.gee_fit
+
+    def nan_fit(*args: Any) -> gee_mod.GEEFit:
+        fit = real(*args)
+        return dataclasses.replace(fit, params=np.full_like(fit.params, np.nan))
+
+    monkeypatch.setattr(gee_mod, "gee_fit", nan_fit)
+    entry = {"type": "gee", "outcome": "cognition", "exposure": "grip_kg", "working_correlation": "exchangeable"}
+    tidy = run_analysis(charls[charls["id"] < 500], entry, CTX).to_tidy()
+    conv = tidy.set_index("term").loc["converged"]
+    assert conv["estimate"] == 0, conv
+    assert conv["note"].startswith("NOT CONVERGED") and "not finite" in conv["note"], conv["note"]
+    assert tidy.loc[tidy["term"] == "grip_kg", "note"].str.startswith("NOT CONVERGED").all()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -88,6 +88,8 @@ _GLM_TOL = 1e-8
 _GLM_MAXITER = 100
 ITERATION_LIMIT = "Iteration limit reached prior to convergence"
 """statsmodels' IterationLimitWarning text (a fit that did not converge)."""
+NOT_FINITE = "the estimates are not finite (is the outcome separated?)"
+"""Added to a fit's messages when it ends with NaN or infinite estimates: never reported as converged."""
 PERFECT_SEPARATION = "Perfect separation or prediction detected, parameter may not be identified"
 """statsmodels' PerfectSeparationWarning text (raised by the GLM fit of the starting values)."""
 
@@ -596,8 +598,12 @@ def fit_gee(data: pd.DataFrame, spec: GEESpec) -> GEEResult:
                 f"{spec.where}: family binomial needs a 0/1 outcome; '{spec.outcome}' has other values"
             )
         gee = _fit_gee(df, design, spec)
+        if not np.isfinite(gee.params).all():  # statsmodels ends a separated fit with NaN and no warning
+            gee = replace(gee, messages=(*gee.messages, NOT_FINITE))
         msgs = gee.messages
-        converged = not any("converge" in m.lower() or "iteration limit" in m.lower() for m in msgs)
+        converged = not any(
+            "converge" in m.lower() or "iteration limit" in m.lower() or "not finite" in m for m in msgs
+        )
         diagnostics = Diagnostics(
             n=len(design.y),
             converged=converged,
