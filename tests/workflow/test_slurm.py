@@ -28,6 +28,8 @@ import yaml
 from runner import result_tables
 
 from musclecog.mr.pipeline import pair_jobs
+from musclecog.robustness import OBSERVATIONAL_TYPES
+from musclecog.triangulation import parse_rows, required_sources
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "slurm_local_cluster.sh"
@@ -225,8 +227,9 @@ def test_default_pipeline_on_slurm_matches_local_run(
     assert rerun.returncode == 0, _failure(rerun, "the rerun") + "\n" + _cluster_logs(slurm_cluster)
     rerun_log = rerun.stdout + rerun.stderr
     rerun_rules = sorted(re.findall(r"^rule (\w+):", rerun_log, flags=re.M))
-    assert rerun_rules == [victim_rule, "reproduce_review"], rerun_rules
-    assert len(_submitted(rerun_log)) == 2
+    expected = sorted([victim_rule, "reproduce_review", *_dependent_summaries(_cohort_analyses(victim_cohorts))])
+    assert rerun_rules == expected, rerun_rules
+    assert len(_submitted(rerun_log)) == len(expected)
     assert f"logs/estimates/{victim}.log" in rerun_log
 
     local_tables, slurm_tables = result_tables(default_run), result_tables(slurm_dir)
@@ -261,6 +264,18 @@ def _cohort_analyses(cohorts: list[str]) -> list[str]:
     """The analyses of ``cohorts`` in the default config: those their fit_cohort_<fit_job> job fits."""
     analyses = yaml.safe_load((REPO / "config" / "config.yaml").read_text()).get("analyses") or {}
     return sorted(name for name, entry in analyses.items() if entry.get("cohort") in cohorts)
+
+
+def _dependent_summaries(analyses: list[str]) -> list[str]:
+    """The cluster rules besides reproduce_review that read the estimates of ``analyses`` in the default
+    config: robustness (E-values of observational analyses) and triangulation (the analyses its rows name)."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    rules = []
+    if any(config["analyses"][name]["type"] in OBSERVATIONAL_TYPES for name in analyses):
+        rules.append("robustness")
+    if set(analyses) & set(required_sources(parse_rows(config.get("triangulation")))["analysis"]):
+        rules.append("triangulation")
+    return rules
 
 
 def _small_analysis() -> str:
