@@ -16,7 +16,8 @@ process, ``--repeats`` times; per figure the least CPU time (``time.process_time
 repeats are kept. Then one more pass per approach measures the memory a save needs: the peak resident
 memory during the save (a thread samples it every 2 ms, :class:`bench_mr_pipeline.Stages`) less that at its
 start (freed heap memory handed back to the OS first, ``malloc_trim``). Also printed per figure: the PNG's size (new against old: at most 1 pixel apart) and how the new
-PNG was drawn (``once``; ``box``: a second drawing of the box, for wrapped text or a box past the margin).
+PNG was drawn (``once``; ``box``: measured without drawing, then drawn at the box, for wrapped text, or
+a second drawing of a box past the margins).
 
 Usage: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_figures.py [--n 3000] [--bootstrap 200]
 [--repeats 3] [--only forest,trajectories]``. The machine may be shared: CPU times are the figures to
@@ -46,10 +47,13 @@ def old_save_figure(fig: Any, *paths: str | Path) -> None:
     """``save_figure`` as of commit d7bb6d4: the tight box from a layout pass, then ``savefig`` per file."""
     import matplotlib.pyplot as plt
 
-    from musclecog.plots import STYLE, tight_bbox
+    from musclecog.plots import STYLE
 
     with plt.rc_context({**STYLE, "svg.fonttype": "none"}):
-        bbox = tight_bbox(fig, dpi=STYLE["savefig.dpi"])
+        fig.set_dpi(STYLE["savefig.dpi"])
+        fig.draw_without_rendering()
+        bbox = fig.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
+        fig.set_dpi(STYLE["figure.dpi"])
         for p in paths:
             path = Path(p)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,7 +151,7 @@ def main() -> None:
         spent.append(time.process_time() - c)
         return out
 
-    plots._draw_box = counted  # count the PNGs drawn twice (wrapped text, a box past the margin)
+    plots._draw_box = counted  # count the PNGs drawn at their box (wrapped text, a box past the margins)
     plots.encode_png = timed  # CPU time of PIL's PNG encoding
     writers = {"old": old_save_figure, "new": plots.save_figure}
     cpu = {w: {k: np.inf for k in makers} for w in writers}
