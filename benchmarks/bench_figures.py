@@ -14,10 +14,11 @@ instruments, as the default run's grip -> cognitive impairment pair), PNG only, 
 Every figure is drawn anew before each save (not timed). Old and new alternate figure by figure in this
 process, ``--repeats`` times; per figure the least CPU time (``time.process_time``) and wall time over the
 repeats are kept. Then one more pass per approach measures the memory a save needs: the peak resident
-memory during the save (a thread samples it every 2 ms, :class:`bench_mr_pipeline.Stages`) less that at its
-start (freed heap memory handed back to the OS first, ``malloc_trim``). Also printed per figure: the PNG's size (new against old: at most 1 pixel apart) and how the new
-PNG was drawn (``once``; ``box``: measured without drawing, then drawn at the box, for wrapped text, or
-a second drawing of a box past the margins).
+memory during the save (a thread samples it every 2 ms, :class:`bench_mr_pipeline.Stages`) less that at
+its start (freed heap memory handed back to the OS first, ``malloc_trim``). Also printed per figure: the
+PNG's size (new against old: at most 1 pixel apart) and how the new PNG was drawn (``once``; ``box``:
+measured without drawing, then drawn at the box, for wrapped text, or a second drawing of a box past the
+margins). Not included: the reproduction and triangulation figures (drawn from the run's tables).
 
 Usage: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_figures.py [--n 3000] [--bootstrap 200]
 [--repeats 3] [--only forest,trajectories]``. The machine may be shared: CPU times are the figures to

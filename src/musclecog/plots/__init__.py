@@ -44,8 +44,9 @@ def save_figure(fig: Any, *paths: str | Path) -> None:
 
     Every file is cropped to one box: the figure's tight bounding box padded by ``savefig.pad_inches`` (as
     ``bbox_inches="tight"``), snapped to whole pixels at 300 dpi (:func:`snap_bbox`). The PNG is drawn once
-    (:func:`render_png`, which measures the box on the renderer that draws it; savefig would lay the figure
-    out once more for the box) and holds the pixels of ``savefig(bbox_inches=<the box>)``: RGB when all are
+    (:func:`render_png`, which measures the box on the renderer that draws it, where savefig would lay the
+    figure out once more for the box; wrapped text is measured first, then drawn at the box) and holds the
+    pixels of ``savefig(bbox_inches=<the box>)``: RGB when all are
     opaque, RGBA otherwise, zlib level 1 (the same pixels as level 6, about 20% larger files written in half
     the time), the 300 dpi ``pHYs`` chunk and no text chunks (:func:`encode_png`). Other files are
     ``savefig(bbox_inches=<the box>)``."""
