@@ -215,7 +215,7 @@ def encode_png(image: Image.Image, dpi: float) -> bytes:
         b"\x89PNG\r\n\x1a\n",
         _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)),
         _png_chunk(b"pHYs", struct.pack(">IIB", ppm, ppm, 1)),
-        _png_chunk(b"IDAT", isal_zlib.compress(memoryview(rows), 1)),
+        _png_chunk(b"IDAT", isal_zlib.compress(rows.data, 1)),
         _png_chunk(b"IEND", b""),
     ])
 
