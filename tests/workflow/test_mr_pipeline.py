@@ -54,8 +54,10 @@ def test_bidirectional_pair_runs_and_is_reproducible(tmp_path):
         proc = _run(cfg, results, *targets)
         assert proc.returncode == 0, proc.stderr[-3000:]
         runs.append(results)
-    # one standardise job per trait, reused by both pair jobs; one figure job for both pairs
-    assert len(list((runs[0] / "benchmarks" / "gwas").glob("*.standardise.tsv"))) == 2
+    # one job per synthetic trait (simulated, then standardised), reused by both pair jobs; one figure job
+    assert sorted(p.name for p in (runs[0] / "benchmarks" / "gwas").glob("*.tsv")) == [
+        "cognitive_impairment.simulate.tsv", "grip.simulate.tsv"]
+    assert all((runs[0] / "logs" / "gwas" / f"{t}.standardise.log").is_file() for t in ("grip", "cognitive_impairment"))
     assert sorted(p.name for p in (runs[0] / "benchmarks" / "mr").glob("*.tsv")) == sorted(
         [f"{p}.tsv" for p in PAIRS] + ["figures.tsv"])
     for pair in PAIRS:

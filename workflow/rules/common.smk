@@ -291,10 +291,11 @@ def analysis_fit(name):
 
 def cohort_fits(simulated, names, table):
     """What a fit job needs for analyses `names` of one cohort: how to simulate the cohort first (synthetic
-    cohort `simulated`, else None) and the table the analyses read (`table`: a path)."""
+    cohort `simulated`, else None) and the table the analyses read (`table`: a path; for a meta-analysis's
+    pool, the list of the pooled analyses' estimates)."""
     return dict(
         build=None if simulated is None else cohort_build(simulated),
-        table=str(table),
+        table=str(table) if isinstance(table, (str, Path)) else [str(t) for t in table],
         fits=[analysis_fit(name) for name in names],
     )
 

@@ -23,6 +23,7 @@ import pandas as pd
 from musclecog.core.design import strata
 from musclecog.core.results import Diagnostics, Estimate, FitResult
 from musclecog.errors import DataError
+from musclecog.longitudinal.ar1 import geepack_ar1_alpha
 from musclecog.longitudinal.data import Prepared, prepare_long
 from musclecog.longitudinal.design import LongDesign, exposure_scale, long_design
 from musclecog.longitudinal.results import LongitudinalResult, coefficients, fit_note, labels, make_result
@@ -318,39 +319,6 @@ class _Working:
             self.dep = geepack_ar1_alpha(
                 pearson[self.pair_j] * pearson[self.pair_k], self.dist, float(pearson @ pearson) / len(pearson)
             )
-
-
-def geepack_ar1_alpha(prod: np.ndarray, dist: np.ndarray, phi: float) -> float:
-    """geepack's AR(1) moment estimate (:mod:`musclecog.longitudinal.gee_ar1`) from all within-person pairs.
-
-    Parameters
-    ----------
-    prod : ndarray
-        Products of the two Pearson residuals of each pair.
-    dist : ndarray
-        The pairs' distances in waves.
-    phi : float
-        The scale, ``sum r^2 / N``.
-
-    Returns
-    -------
-    float
-        The root of the moment equation in (1e-8, 1 - 1e-8); 0 when the score is not positive at 1e-8, and
-        1 - 1e-8 when it is still non-negative there.
-    """
-    if prod.size == 0:
-        return 0.0
-    from scipy.optimize import brentq
-
-    def score(a: float) -> float:
-        return float(np.sum((prod / phi - a**dist) * dist * a ** (dist - 1.0)))
-
-    lo, hi = 1e-8, 1.0 - 1e-8
-    if score(lo) <= 0:
-        return 0.0
-    if score(hi) >= 0:
-        return hi
-    return float(brentq(score, lo, hi, xtol=1e-14))
 
 
 def gee_numpy(

@@ -6,7 +6,7 @@ corstr = "ar1")``) solves the moment equation over *all* pairs of visits of a pe
 ``sum_{j<k} (r_ij r_ik / phi - alpha^|d_jk|) |d_jk| alpha^(|d_jk| - 1) = 0`` with ``phi = sum r^2 / N`` and
 ``d_jk`` the distance in waves. The two differ when correlations do not decay geometrically; this class gives
 geepack's estimate (checked on sleepstudy in tests/reference/test_longitudinal_r.py). The equation and its
-root are :func:`musclecog.longitudinal.gee.geepack_ar1_alpha`, shared with the numpy GEE (which collects the
+root are :func:`musclecog.longitudinal.ar1.geepack_ar1_alpha`, shared with the numpy GEE (which collects the
 pairs vectorised; this class, statsmodels' plug-in, is its peer in tests/unit/test_gee_engine.py and the fit
 used where the numpy one meets a floating-point error).
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from statsmodels.genmod.cov_struct import Autoregressive
 
-from musclecog.longitudinal.gee import geepack_ar1_alpha
+from musclecog.longitudinal.ar1 import geepack_ar1_alpha
 
 
 class GeepackAR1(Autoregressive):
