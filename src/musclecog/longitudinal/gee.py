@@ -566,12 +566,11 @@ def fit_gee(data: pd.DataFrame, spec: GEESpec) -> GEEResult:
                 f"{spec.where}: family binomial needs a 0/1 outcome; '{spec.outcome}' has other values"
             )
         gee = _fit_gee(df, design, spec)
-        if not np.isfinite(gee.params).all():  # statsmodels ends a separated fit with NaN and no warning
+        finite = bool(np.isfinite(gee.params).all())
+        if not finite:  # statsmodels ends a separated fit with NaN and no warning
             gee = replace(gee, messages=(*gee.messages, NOT_FINITE))
         msgs = gee.messages
-        converged = not any(
-            "converge" in m.lower() or "iteration limit" in m.lower() or "not finite" in m for m in msgs
-        )
+        converged = finite and not any("converge" in m.lower() or "iteration limit" in m.lower() for m in msgs)
         diagnostics = Diagnostics(
             n=len(design.y),
             converged=converged,
